@@ -1,0 +1,10 @@
+"""The local JSON API: thin handlers, one module per namespace."""
+
+from __future__ import annotations
+
+from node.api import accounts, identities, sessions, system
+from node.api.routing import Route
+
+
+def all_routes() -> list[Route]:
+    return [*system.ROUTES, *accounts.ROUTES, *sessions.ROUTES, *identities.ROUTES]

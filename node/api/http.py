@@ -1,0 +1,63 @@
+"""Request parsing and response writing shared by every handler."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from node.errors import ApiError, bad_request
+from node.store.paging import Page
+
+from .pagination import link_header
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _dump(data: Any) -> str:
+    if isinstance(data, BaseModel):
+        return data.model_dump_json(by_alias=True)
+    if isinstance(data, list):
+        return "[" + ",".join(_dump(item) for item in data) + "]"
+    return json.dumps(data, separators=(",", ":"))
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        text=_dump(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+def page_response(
+    request: web.Request, items: list[Any], page: Page, per_page: int
+) -> web.Response:
+    return json_response(items, headers={"Link": link_header(request, page, per_page)})
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "body"
+        fields.setdefault(key, err["msg"].removeprefix("Value error, "))
+    return ApiError(422, "validation_failed", "The request body is not valid.", fields=fields)
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """Parse a JSON body into `model`: 415 not JSON, 400 malformed, 422 invalid."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_request("The body is not valid JSON.", "malformed_json") from None
+    if not isinstance(data, dict):
+        raise bad_request("The body must be a JSON object.", "malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None

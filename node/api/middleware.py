@@ -1,0 +1,78 @@
+"""The error middleware (ApiError and aiohttp's HTTP errors → JSON body) and JSON negotiation."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from node.errors import ApiError
+
+log = logging.getLogger("hearth.http")
+
+_REASONS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+def error_response(err: ApiError) -> web.Response:
+    return web.Response(
+        text=json.dumps(err.body()),
+        status=err.status,
+        content_type="application/json",
+        headers=err.headers,
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return error_response(err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _REASONS.get(exc.status, "error")
+        message = exc.reason if exc.status != 404 else "Not found."
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(ApiError(exc.status, code, message, headers=headers))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+
+
+def accepts_json(accept: str) -> bool:
+    """True for no Accept, */*, application/*, application/json (q > 0)."""
+    if not accept.strip():
+        return True
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0 and media.lower() in ("*/*", "application/*", "application/json"):
+            return True
+    return False
+
+
+@web.middleware
+async def json_only_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    if request.path.startswith("/api/v1/") and not accepts_json(request.headers.get("Accept", "")):
+        raise ApiError(406, "not_acceptable", "This API speaks application/json only.")
+    return await handler(request)

@@ -1,0 +1,79 @@
+"""Opaque cursors and Link headers over the keyset pages of node.store.paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from aiohttp import web
+from yarl import URL
+
+from node.errors import bad_request
+from node.store.paging import Page, PageRequest
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+_DIRS = {"a": "after", "b": "before", "l": "last"}
+_CODES = {v: k for k, v in _DIRS.items()}
+
+
+def encode_cursor(direction: str, key: tuple[str, str] | None) -> str:
+    raw = json.dumps([_CODES[direction], *(key or ())], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(token: str) -> tuple[str, tuple[str, str] | None]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        code = data[0]
+        direction = _DIRS[code]
+        if direction == "last":
+            return direction, None
+        ka, kb = data[1], data[2]
+        if not isinstance(ka, str) or not isinstance(kb, str):
+            raise ValueError
+        return direction, (ka, kb)
+    except (ValueError, KeyError, IndexError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise bad_request(
+            "The cursor is not valid; follow the Link header.", "invalid_cursor"
+        ) from None
+
+
+def page_request(request: web.Request) -> PageRequest:
+    raw = request.query.get("per_page")
+    limit = DEFAULT_PER_PAGE
+    if raw is not None:
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise bad_request("per_page must be an integer.", "invalid_per_page") from None
+        if limit < 1:
+            raise bad_request("per_page must be at least 1.", "invalid_per_page")
+        limit = min(limit, MAX_PER_PAGE)
+    cursor = request.query.get("cursor")
+    if not cursor:
+        return PageRequest(limit)
+    direction, key = decode_cursor(cursor)
+    return PageRequest(limit, direction, key)  # type: ignore[arg-type]
+
+
+def link_header(request: web.Request, page: Page, per_page: int) -> str:
+    """first / previous / next / last, where they exist; every other query arg is kept."""
+    base = URL(str(request.url)).with_query(
+        {k: v for k, v in request.query.items() if k != "cursor"} | {"per_page": str(per_page)}
+    )
+
+    def link(rel: str, cursor: str | None) -> str:
+        url = base if cursor is None else base.update_query(cursor=cursor)
+        return f'<{url}>; rel="{rel}"'
+
+    links = [link("first", None)]
+    if page.has_prev and page.rows:
+        links.append(link("previous", encode_cursor("before", page.first_key())))
+    if page.has_next and page.rows:
+        links.append(link("next", encode_cursor("after", page.last_key())))
+    if page.has_next or page.has_prev:
+        links.append(link("last", encode_cursor("last", None)))
+    return ", ".join(links)

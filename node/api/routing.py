@@ -1,0 +1,72 @@
+"""The route table: one Route per operation, registered on the app and described in OpenAPI.
+
+Every API path is also reachable with a `.json` suffix (diaspora* convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from node.errors import ApiError, forbidden
+from node.services.principal import Principal
+
+from .auth import authenticate
+
+API_PREFIX = "/api/v1"
+PRINCIPAL = web.RequestKey("principal", Principal)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # below /api/v1
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    response: Any = None  # a model, list[model], or None for no body
+    status: int = 200
+    auth: bool = True  # a bearer token is required
+    scope: str | None = None  # and must carry this scope
+    first_party: bool = False  # and must be a login session, not an app token
+    paginated: bool = False
+    query: dict[str, str] = field(default_factory=dict)  # name -> description
+    errors: tuple[int, ...] = ()
+
+
+def principal(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def _guard(route: Route) -> Handler:
+    if not route.auth:
+        return route.handler
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        who = await authenticate(request)
+        if route.scope and not who.allows(route.scope):
+            raise ApiError(
+                403, "insufficient_scope", f"This token lacks the '{route.scope}' scope."
+            )
+        if route.first_party and not who.first_party:
+            raise forbidden("Only first-party sessions may use this route.", "first_party_only")
+        request[PRINCIPAL] = who
+        return await route.handler(request)
+
+    return guarded
+
+
+def install(app: web.Application, routes: list[Route]) -> None:
+    for route in routes:
+        handler = _guard(route)
+        path = API_PREFIX + route.path
+        # The suffixed form first, so that `{guid}` does not swallow ".json".
+        app.router.add_route(route.method, path + ".json", handler)
+        app.router.add_route(route.method, path, handler)

@@ -1,0 +1,15 @@
+"""Typed keys for what the app shares with its handlers; set only in create_app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.clock import Clock
+from node.config import NodeConfig
+from node.services.registry import Services
+from node.store.db import Database
+
+CONFIG = web.AppKey("config", NodeConfig)
+CLOCK = web.AppKey("clock", Clock)
+DB = web.AppKey("db", Database)
+SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,253 @@
+"""The operator's command line: hearth init | serve | migrate | account | token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from node.clock import SystemClock
+from node.config import ConfigError, NodeConfig, load_config
+from node.errors import ApiError
+from node.services.principal import SCOPES
+from node.services.registry import Services, build_services
+from node.store import identities as identity_store
+from node.store.db import Database
+from node.store.migrate import migrate
+
+CONFIG_TEMPLATE = """\
+# Hearth pod configuration. Every key is documented in config.example.toml.
+[server]
+host = "{host}"
+port = {port}
+public_url = "{public_url}"
+
+[storage]
+data_dir = "data"
+
+[instance]
+name = "Hearth"
+registration = "open"
+"""
+
+
+class CliError(Exception):
+    """A problem to report as one line, exit status 1."""
+
+
+def _load(args: argparse.Namespace) -> NodeConfig:
+    return load_config(Path(args.config))
+
+
+@asynccontextmanager
+async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, Services]]:
+    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.database_path)
+    await db.open()
+    try:
+        await migrate(db)
+        yield db, build_services(db, config, SystemClock())
+    finally:
+        await db.close()
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    from urllib.parse import urlsplit
+
+    target = Path(args.dir)
+    config_path = target / "config.toml"
+    if config_path.exists():
+        raise CliError(f"{config_path} exists; refusing to overwrite it")
+    parts = urlsplit(args.public_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError("--public-url: must be an absolute http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "data").mkdir(exist_ok=True)
+    config_path.write_text(
+        CONFIG_TEMPLATE.format(host=args.host, port=port, public_url=args.public_url.rstrip("/")),
+        encoding="utf-8",
+    )
+    load_config(config_path)  # what init writes must load
+    print(f"wrote {config_path}; start the pod with: hearth serve --config {config_path}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from node.app import create_app
+
+    config = _load(args)
+    app = create_app(config)
+    host, port = config.server.host, config.server.port
+    # run_app stops cleanly on SIGINT and SIGTERM and runs the cleanup contexts.
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=lambda _: logging.getLogger("hearth").info(
+            "listening on http://%s:%s (public URL %s)", host, port, config.server.public_url
+        ),
+        access_log=None,
+    )
+
+
+async def _migrate(config: NodeConfig) -> None:
+    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.database_path)
+    await db.open()
+    try:
+        applied = await migrate(db)
+    finally:
+        await db.close()
+    print("applied: " + ", ".join(applied) if applied else "the database is up to date")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    asyncio.run(_migrate(_load(args)))
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if not value:
+            raise CliError(f"--password-env: {args.password_env} is not set")
+        return value
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        raise CliError("the passwords differ")
+    return first
+
+
+async def _account_create(config: NodeConfig, username: str, email: str, password: str) -> None:
+    async with _pod(config) as (_, services):
+        reg = await services.accounts.register(username, email, password, by_operator=True)
+    print(
+        f"account {reg.account.guid} with identity {username}@{config.host} ({reg.identity.guid})"
+    )
+
+
+def cmd_account_create(args: argparse.Namespace) -> None:
+    config = _load(args)
+    asyncio.run(_account_create(config, args.username, args.email, _password(args)))
+
+
+async def _account_invite(config: NodeConfig, max_uses: int, days: float | None) -> None:
+    async with _pod(config) as (_, services):
+        print(await services.accounts.create_invite(max_uses, days))
+
+
+def cmd_account_invite(args: argparse.Namespace) -> None:
+    asyncio.run(_account_invite(_load(args), args.max_uses, args.days))
+
+
+async def _token_create(
+    config: NodeConfig, username: str, name: str, scopes: frozenset[str], days: float | None
+) -> None:
+    async with _pod(config) as (db, services):
+        ident = await identity_store.get_by_handle(db, username, None)
+        if ident is None or ident.account_guid is None:
+            raise CliError(f"--username: no local identity named {username}")
+        token, session = await services.sessions.create_app_token(
+            ident.account_guid, ident.guid, name, scopes, days
+        )
+    print(token)
+    print(f"token {session.guid} for {username}: {' '.join(sorted(scopes))}", file=sys.stderr)
+
+
+def cmd_token_create(args: argparse.Namespace) -> None:
+    scopes = frozenset(s for s in args.scopes.replace(",", " ").split() if s)
+    asyncio.run(_token_create(_load(args), args.username, args.name, scopes, args.days))
+
+
+def _with_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", default="config.toml", help="path to config.toml (default: ./config.toml)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="Run and administer a Hearth pod.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write DIR/config.toml and the data folder")
+    p.add_argument("dir", help="folder to create the pod in")
+    p.add_argument(
+        "--public-url", default="http://127.0.0.1:8080", help="the URL peers and clients use"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", help="start the pod")
+    _with_config(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    _with_config(p)
+    p.set_defaults(func=cmd_migrate)
+
+    account = sub.add_parser("account", help="manage accounts").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = account.add_parser("create", help="create an account (whatever the registration mode)")
+    _with_config(p)
+    p.add_argument("--username", required=True)
+    p.add_argument("--email", required=True)
+    p.add_argument(
+        "--password-env",
+        help="read the password from this environment variable"
+        " (otherwise prompt, or read one line from standard input)",
+    )
+    p.set_defaults(func=cmd_account_create)
+    p = account.add_parser("invite", help="print a registration invite code")
+    _with_config(p)
+    p.add_argument("--max-uses", type=int, default=1)
+    p.add_argument("--days", type=float, default=7.0, help="valid for this many days (0: forever)")
+    p.set_defaults(func=cmd_account_invite)
+
+    token = sub.add_parser("token", help="manage app tokens").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = token.add_parser("create", help="issue an app token; prints it once")
+    _with_config(p)
+    p.add_argument("--username", required=True, help="the local identity the token acts as")
+    p.add_argument("--name", default="cli", help="a label for the token")
+    p.add_argument(
+        "--scopes",
+        default="profile public:read",
+        help=f"space- or comma-separated; known: {' '.join(SCOPES)}",
+    )
+    p.add_argument("--days", type=float, default=None, help="expire after this many days")
+    p.set_defaults(func=cmd_token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], Any] = args.func
+    try:
+        handler(args)
+    except (ConfigError, CliError) as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 1
+    except ApiError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items())
+        print(f"hearth: {exc.message}{' ' + detail if detail else ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""NodeConfig: the typed configuration of one pod, loaded from TOML with HEARTH_* overrides.
+
+Environment overrides name a key by its section and field joined with `__`, e.g.
+`HEARTH_SERVER__PORT=8081` or `HEARTH_INSTANCE__REGISTRATION=closed`. Values are parsed as TOML
+scalars when they can be (numbers, booleans, arrays) and taken as strings otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "HEARTH_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as http://127.0.0.1:8080")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must have no path, query or fragment")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+class StorageConfig(_Section):
+    data_dir: Path = Path("data")
+    database: str = "hearth.db"
+
+
+class InstanceConfig(_Section):
+    name: str = "Hearth"
+    description: str = "A Hearth pod"
+    registration: Literal["open", "invite", "closed"] = "open"
+    admin_email: str = ""
+
+
+class AuthConfig(_Section):
+    session_days: int = Field(90, ge=1)
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65536, ge=8)
+    login_max_failures: int = Field(5, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+
+
+class FederationConfig(_Section):
+    allow_private_addresses: bool = False
+    signature_window_seconds: int = Field(3600, ge=1)
+    max_inbox_bytes: int = Field(1_048_576, ge=1024)
+    fetch_max_bytes: int = Field(1_048_576, ge=1024)
+    fetch_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_max_redirects: int = Field(3, ge=0)
+    delivery_workers: int = Field(16, ge=1)
+    delivery_per_host: int = Field(4, ge=1)
+    delivery_timeout_seconds: float = Field(15.0, gt=0)
+    domain_pause_hours: float = Field(24.0, gt=0)
+    blocked_domains: list[str] = Field(default_factory=list)
+
+
+class NodeConfig(_Section):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    instance: InstanceConfig = Field(default_factory=InstanceConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    federation: FederationConfig = Field(default_factory=FederationConfig)
+
+    @property
+    def host(self) -> str:
+        """The authority of the public URL (host[:port]); the domain part of handles."""
+        return urlsplit(self.server.public_url).netloc
+
+    @property
+    def database_path(self) -> Path:
+        return self.storage.data_dir / self.storage.database
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(path) != 2 or not all(path):
+            raise ConfigError(f"{name}: expected HEARTH_<SECTION>__<KEY>")
+        section = data.setdefault(path[0], {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path[0]}: must be a table")
+        section[path[1]] = _env_value(raw)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "config"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{key}: {msg}"
+
+
+def build_config(
+    data: dict[str, Any], env: Mapping[str, str] | None = None, base: Path | None = None
+) -> NodeConfig:
+    """Validate a config mapping; relative data paths are taken from `base` (the file's folder)."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    _apply_env(data, os.environ if env is None else env)
+    try:
+        config = NodeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+    if base is not None and not config.storage.data_dir.is_absolute():
+        config.storage.data_dir = (base / config.storage.data_dir).resolve()
+    return config
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> NodeConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found (create one with `hearth init`)"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return build_config(data, env, base=path.resolve().parent)

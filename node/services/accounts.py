@@ -1,0 +1,150 @@
+"""Accounts: registration, password and email changes, deletion, the changelog."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from node.clock import Clock, iso
+from node.config import NodeConfig
+from node.errors import ApiError, conflict, forbidden, validation
+from node.ids import new_guid
+from node.services.passwords import Passwords
+from node.services.rules import email_problem, password_problem, username_problem
+from node.store import accounts as account_store
+from node.store import identities as identity_store
+from node.store.accounts import Account, AccountEvent
+from node.store.db import Database
+from node.store.identities import Identity
+from node.store.paging import Page, PageRequest
+
+
+@dataclass(frozen=True)
+class Registration:
+    account: Account
+    identity: Identity
+
+
+class AccountService:
+    def __init__(
+        self, db: Database, config: NodeConfig, clock: Clock, passwords: Passwords
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._clock = clock
+        self._passwords = passwords
+
+    async def register(
+        self,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        invite_code: str | None = None,
+        by_operator: bool = False,
+    ) -> Registration:
+        mode = "open" if by_operator else self._config.instance.registration
+        if mode == "closed":
+            raise forbidden("Registration on this pod is closed.", "registration_closed")
+        if mode == "invite" and not invite_code:
+            raise forbidden("Registration on this pod needs an invite code.", "invite_required")
+        problems = {
+            k: v
+            for k, v in {
+                "username": username_problem(username),
+                "email": email_problem(email),
+                "password": password_problem(password),
+            }.items()
+            if v
+        }
+        if problems:
+            raise validation(problems)
+        password_hash = await self._passwords.hash(password)
+        now = iso(self._clock.now())
+        account_guid, identity_guid = new_guid(), new_guid()
+        account = Account(account_guid, email, password_hash, identity_guid, now, now, now)
+        identity = Identity(
+            guid=identity_guid,
+            account_guid=account_guid,
+            username=username,
+            domain=None,
+            display_name=username,
+            bio="",
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._db.transaction() as tx:
+            if await account_store.email_taken(tx, email):
+                raise conflict("An account with this email exists.", "email_taken")
+            if await identity_store.get_by_handle(tx, username, None):
+                raise conflict("This username is taken.", "username_taken")
+            if mode == "invite" and not await account_store.use_invite(tx, invite_code or "", now):
+                raise forbidden("The invite code is unknown, used up or expired.", "invite_invalid")
+            await account_store.insert(tx, account)
+            await identity_store.insert(tx, identity)
+            await account_store.add_event(tx, account_guid, "account.created", now)
+            await account_store.add_event(
+                tx, account_guid, "identity.added", now, identity=identity_guid, username=username
+            )
+        return Registration(account, identity)
+
+    async def create_invite(self, max_uses: int, days: float | None) -> str:
+        now = self._clock.now()
+        code = secrets.token_urlsafe(12)
+        expires = iso(now + timedelta(days=days)) if days else None
+        async with self._db.transaction() as tx:
+            await account_store.insert_invite(tx, code, max_uses, expires, iso(now))
+        return code
+
+    async def get(self, account_guid: str) -> Account:
+        account = await account_store.get(self._db, account_guid)
+        if account is None:  # deleted while the token was in flight
+            raise ApiError(401, "not_authenticated", "The account no longer exists.")
+        return account
+
+    async def update(
+        self,
+        account_guid: str,
+        current_password: str,
+        email: str | None = None,
+        new_password: str | None = None,
+    ) -> Account:
+        account = await self.get(account_guid)
+        if not await self._passwords.verify(account.password_hash, current_password):
+            raise forbidden("The current password is wrong.", "wrong_password")
+        problems: dict[str, str] = {}
+        if email is not None and (p := email_problem(email)):
+            problems["email"] = p
+        if new_password is not None and (p := password_problem(new_password)):
+            problems["password"] = p
+        if problems:
+            raise validation(problems)
+        values: dict[str, str] = {}
+        if new_password is not None:
+            values["password_hash"] = await self._passwords.hash(new_password)
+        if email is not None:
+            values["email"] = email
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            if email is not None and await account_store.email_taken(tx, email, account_guid):
+                raise conflict("An account with this email exists.", "email_taken")
+            if values:
+                await account_store.update(tx, account_guid, now, **values)
+            if new_password is not None:
+                await account_store.add_event(tx, account_guid, "account.password_changed", now)
+            if email is not None:
+                await account_store.add_event(tx, account_guid, "account.email_changed", now)
+        return await self.get(account_guid)
+
+    async def delete(self, account_guid: str, password: str) -> None:
+        account = await self.get(account_guid)
+        if not await self._passwords.verify(account.password_hash, password):
+            raise forbidden("The password is wrong.", "wrong_password")
+        async with self._db.transaction() as tx:
+            await account_store.delete(tx, account_guid)
+
+    async def changelog(
+        self, account_guid: str, page: PageRequest
+    ) -> tuple[list[AccountEvent], Page]:
+        return await account_store.events(self._db, account_guid, page)

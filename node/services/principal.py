@@ -1,0 +1,34 @@
+"""Who is calling: the account, the identity it acts as, and what its token may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# diaspora*-style scopes. Login sessions are first-party and hold all of them; app tokens hold
+# what was granted when they were issued.
+SCOPES: tuple[str, ...] = (
+    "profile",
+    "profile:modify",
+    "public:read",
+    "public:modify",
+    "private:read",
+    "private:modify",
+    "contacts:read",
+    "contacts:modify",
+    "interactions",
+    "notifications",
+    "media",
+    "drives",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    account_guid: str
+    identity_guid: str
+    session_guid: str
+    scopes: frozenset[str]
+    first_party: bool
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes

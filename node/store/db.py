@@ -1,0 +1,158 @@
+"""SQLite access: one writer connection behind a lock, a small pool of readers (WAL snapshots).
+
+Writes go through `Database.transaction()`, which serialises writers and commits or rolls back
+as a unit. Reads outside a transaction use reader connections, so they never see a writer's
+uncommitted rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Queryable(Protocol):
+    """What storage functions need: a Database (reads) or a Tx (reads and writes)."""
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
+
+
+async def _connect(path: Path | str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    await conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class Tx:
+    """An open write transaction on the writer connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; returns the number of rows changed."""
+        cur = await self._conn.execute(sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Database:
+    """Made unconnected (so the app can be wired synchronously); `open()` connects."""
+
+    def __init__(self, path: Path | str, readers: int = 2) -> None:
+        self.path = path
+        self._n_readers = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._closed = True
+
+    async def open(self) -> Database:
+        self._writer = await _connect(self.path)
+        for _ in range(self._n_readers):
+            conn = await _connect(self.path)
+            await conn.execute("PRAGMA query_only=ON")
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+        self._closed = False
+        return self
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None or self._closed:
+            raise sqlite3.ProgrammingError("the database is closed")
+        return self._writer
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._write_lock:
+            if self._writer is not None:
+                await self._writer.close()
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        self._readers = asyncio.Queue()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._write_lock:
+            writer = self.writer
+            await writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(writer)
+            except BaseException:
+                await writer.execute("ROLLBACK")
+                raise
+            else:
+                await writer.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._closed:
+            raise sqlite3.ProgrammingError("the database is closed")
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._reader() as conn, conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._reader() as conn, conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def executescript(self, script: str) -> None:
+        """Run DDL outside the transaction helper (migrations manage their own)."""
+        async with self._write_lock:
+            writer = self.writer
+            try:
+                await writer.executescript(script)
+            except BaseException:
+                if writer.in_transaction:
+                    await writer.execute("ROLLBACK")
+                raise

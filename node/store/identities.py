@@ -1,0 +1,113 @@
+"""Identities: the local ones of this pod's accounts and the remote ones we know of."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from node.store.db import Queryable, Row, Tx
+from node.store.paging import Page, PageRequest, fetch_page
+
+
+@dataclass(frozen=True)
+class Identity:
+    guid: str
+    account_guid: str | None
+    username: str
+    domain: str | None
+    display_name: str
+    bio: str
+    fields: list[dict[str, str]] = field(default_factory=list)
+    locked: bool = False
+    discoverable: bool = True
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def local(self) -> bool:
+        return self.domain is None
+
+    @classmethod
+    def of(cls, row: Row) -> Identity:
+        return cls(
+            guid=row["guid"],
+            account_guid=row["account_guid"],
+            username=row["username"],
+            domain=row["domain"],
+            display_name=row["display_name"],
+            bio=row["bio"],
+            fields=json.loads(row["fields"]),
+            locked=bool(row["locked"]),
+            discoverable=bool(row["discoverable"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+COLS = (
+    "guid, account_guid, username, domain, display_name, bio, fields, locked, discoverable,"
+    " created_at, updated_at"
+)
+
+
+async def insert(tx: Tx, ident: Identity) -> None:
+    await tx.execute(
+        f"INSERT INTO identities ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ident.guid,
+            ident.account_guid,
+            ident.username,
+            ident.domain,
+            ident.display_name,
+            ident.bio,
+            json.dumps(ident.fields),
+            int(ident.locked),
+            int(ident.discoverable),
+            ident.created_at,
+            ident.updated_at,
+        ),
+    )
+
+
+async def get(q: Queryable, guid: str) -> Identity | None:
+    row = await q.fetchone(f"SELECT {COLS} FROM identities WHERE guid = ?", (guid,))
+    return Identity.of(row) if row else None
+
+
+async def get_by_handle(q: Queryable, username: str, domain: str | None) -> Identity | None:
+    row = await q.fetchone(
+        f"SELECT {COLS} FROM identities WHERE lower(username) = lower(?)"
+        " AND coalesce(domain, '') = ?",
+        (username, domain or ""),
+    )
+    return Identity.of(row) if row else None
+
+
+async def list_for_account(
+    q: Queryable, account_guid: str, page: PageRequest
+) -> tuple[list[Identity], Page]:
+    result = await fetch_page(
+        q,
+        select=COLS,
+        from_where="FROM identities WHERE account_guid = ?",
+        params=(account_guid,),
+        key=("created_at", "guid"),
+        page=page,
+    )
+    return [Identity.of(r) for r in result.rows], result
+
+
+async def update(tx: Tx, guid: str, now: str, values: dict[str, Any]) -> None:
+    encoded = {
+        k: json.dumps(v) if k == "fields" else int(v) if isinstance(v, bool) else v
+        for k, v in values.items()
+    }
+    sets = "".join(f"{k} = ?, " for k in encoded)
+    await tx.execute(
+        f"UPDATE identities SET {sets}updated_at = ? WHERE guid = ?", (*encoded.values(), now, guid)
+    )
+
+
+async def count_local(q: Queryable) -> int:
+    return int(await q.fetchval("SELECT count(*) FROM identities WHERE domain IS NULL"))

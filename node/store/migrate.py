@@ -1,0 +1,46 @@
+"""Versioned migrations: node/store/migrations/NNNN_name.sql, applied in order, once each."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from node.store.db import Database
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def available() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every packaged migration, in order."""
+    out = []
+    for entry in resources.files("node.store.migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            out.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+async def applied_versions(db: Database) -> set[int]:
+    await db.executescript(
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    rows = await db.fetchall("SELECT version FROM schema_migrations")
+    return {row[0] for row in rows}
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply what is missing; returns the names applied. Each migration is its own transaction."""
+    done = await applied_versions(db)
+    ran = []
+    for version, name, sql in available():
+        if version in done:
+            continue
+        await db.executescript(
+            "BEGIN IMMEDIATE;\n"
+            + sql
+            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}',"
+            " strftime('%Y-%m-%dT%H:%M:%fZ','now'));\nCOMMIT;"
+        )
+        ran.append(name)
+    return ran

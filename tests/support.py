@@ -1,0 +1,116 @@
+"""Helpers for tests: a running pod with an HTTP client, users on it, waiting for conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientResponse, ClientSession
+from aiohttp.test_utils import TestServer
+
+from node.clock import ManualClock
+from node.config import NodeConfig
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class User:
+    username: str
+    token: str
+    account_id: str
+    identity_id: str
+    password: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Pod:
+    config: NodeConfig
+    server: TestServer
+    clock: ManualClock
+    http: ClientSession
+    stopped: bool = field(default=False)
+
+    @property
+    def url(self) -> str:
+        return self.config.server.public_url
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def app(self) -> Any:
+        return self.server.app
+
+    async def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            await self.server.close()
+            await self.http.close()
+
+    def request(self, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
+        headers = dict(kw.pop("headers", {}) or {})
+        if user is not None:
+            headers.update(user.auth)
+        return self.http.request(method, self.url + path, headers=headers, **kw)
+
+    async def call(
+        self, method: str, path: str, user: User | None = None, expect: int | None = None, **kw: Any
+    ) -> tuple[ClientResponse, Any]:
+        async with self.request(method, path, user, **kw) as resp:
+            body = await resp.read()
+            data: Any = None
+            if body and resp.content_type.endswith("json"):
+                data = await resp.json(content_type=None)
+            if expect is not None:
+                assert resp.status == expect, f"{method} {path}: {resp.status} {body[:500]!r}"
+            return resp, data
+
+    async def register(
+        self, username: str, password: str = "correct horse battery", **extra: Any
+    ) -> User:
+        _, reg = await self.call(
+            "POST",
+            "/api/v1/accounts",
+            json={
+                "username": username,
+                "email": f"{username}@example.org",
+                "password": password,
+                **extra,
+            },
+            expect=201,
+        )
+        _, login = await self.call(
+            "POST",
+            "/api/v1/sessions",
+            json={"username": username, "password": password},
+            expect=201,
+        )
+        return User(username, login["token"], reg["account"]["id"], reg["identity"]["id"], password)
+
+
+async def wait_for(
+    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05
+) -> Any:
+    """Poll `check` until it returns something truthy; fail with its last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from federation.webfinger import setup as setup_webfinger
 from node.api import all_routes
+from node.api.docs import setup as setup_docs
 from node.api.middleware import error_middleware, json_only_middleware
 from node.api.routing import install
 from node.appkeys import CLOCK, CONFIG, DB, SERVICES
@@ -16,6 +18,7 @@ from node.config import NodeConfig
 from node.services.registry import build_services
 from node.store.db import Database
 from node.store.migrate import migrate
+from nodeinfo.routes import setup as setup_nodeinfo
 
 log = logging.getLogger("hearth")
 
@@ -43,4 +46,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
 
     app.cleanup_ctx.append(database)
     install(app, all_routes())
+    setup_docs(app)  # /api/v1/openapi.json and /api/docs, from the same route table
+    setup_nodeinfo(app)
+    setup_webfinger(app)
     return app

@@ -1,0 +1,216 @@
+"""WebFinger and host-meta: the pure resource parser, then the routes of real pods."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import pytest
+
+from federation.webfinger import MalformedResource, jrd, parse_resource
+from tests.conftest import PodFactory
+from tests.support import Pod
+
+HOST = "pod.example:8443"
+URL = "https://pod.example:8443"
+XRD_NS = "{http://docs.oasis-open.org/ns/xri/xrd-1.0}"
+
+
+@pytest.mark.parametrize(
+    ("resource", "username"),
+    [
+        ("acct:alice@pod.example:8443", "alice"),
+        ("alice@pod.example:8443", "alice"),
+        ("ACCT:Alice@POD.example:8443", "Alice"),
+        ("  acct:alice@pod.example:8443 ", "alice"),
+        ("https://pod.example:8443/users/alice", "alice"),
+        ("HTTPS://POD.EXAMPLE:8443/users/bob_2", "bob_2"),
+    ],
+)
+def test_parse_local_resources(resource: str, username: str) -> None:
+    assert parse_resource(resource, HOST, URL) == username
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "acct:alice@other.example",
+        "acct:alice@pod.example",  # same name, other port: another authority
+        "acct:alice@pod.example:8444",
+        "http://pod.example:8443/users/alice",  # other scheme, other origin
+        "https://other.example/users/alice",
+        "https://pod.example:8443/@alice",
+        "https://pod.example:8443/users/alice/",
+        "https://pod.example:8443/users/alice?x=1",
+        "https://pod.example:8443/users/alice#main-key",
+    ],
+)
+def test_parse_resources_that_are_not_ours(resource: str) -> None:
+    assert parse_resource(resource, HOST, URL) is None
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "",
+        "   ",
+        "alice",
+        "acct:alice",
+        "acct:@pod.example:8443",
+        "acct:alice@",
+        "acct:alice@bob@pod.example:8443",
+        "@alice@pod.example:8443",
+        "acct:al ice@pod.example:8443",
+        "acct:al<i>ce@pod.example:8443",
+        "acct:alice@pod example",
+        "acct:alice@pod.example:port",
+        "mailto:alice@pod.example:8443",
+        "acct:" + "a" * 500 + "@pod.example:8443",
+        "https://",
+        "https://pod.example:99999/users/alice",
+        "https://[::1/users/alice",
+        "https://pod.example:8443/users/al%20ice",
+    ],
+)
+def test_parse_malformed_resources(resource: str) -> None:
+    with pytest.raises(MalformedResource):
+        parse_resource(resource, HOST, URL)
+
+
+def test_jrd_shape() -> None:
+    assert jrd("alice", HOST, URL) == {
+        "subject": "acct:alice@pod.example:8443",
+        "aliases": ["https://pod.example:8443/users/alice"],
+        "links": [
+            {
+                "rel": "self",
+                "type": "application/activity+json",
+                "href": "https://pod.example:8443/users/alice",
+            },
+            {
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": "https://pod.example:8443/users/alice",
+            },
+        ],
+    }
+
+
+async def finger(pod: Pod, resource: str, expect: int) -> Any:
+    _, body = await pod.call(
+        "GET", f"/.well-known/webfinger?resource={quote(resource, safe='')}", expect=expect
+    )
+    return body
+
+
+async def test_acct_resolves(pod: Pod) -> None:
+    await pod.register("alice")
+    resp, body = await pod.call(
+        "GET", f"/.well-known/webfinger?resource=acct:alice@{pod.host}", expect=200
+    )
+    assert resp.content_type == "application/jrd+json"
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    actor = f"{pod.url}/users/alice"
+    assert body == {
+        "subject": f"acct:alice@{pod.host}",
+        "aliases": [actor],
+        "links": [
+            {"rel": "self", "type": "application/activity+json", "href": actor},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor},
+        ],
+    }
+
+
+async def test_case_and_prefix_variants_answer_with_the_canonical_subject(pod: Pod) -> None:
+    await pod.register("Alice")
+    for resource in (f"alice@{pod.host}", f"acct:ALICE@{pod.host.upper()}"):
+        body = await finger(pod, resource, 200)
+        assert body["subject"] == f"acct:Alice@{pod.host}"
+
+
+async def test_actor_url_resolves(pod: Pod) -> None:
+    await pod.register("alice")
+    body = await finger(pod, f"{pod.url}/users/alice", 200)
+    assert body["subject"] == f"acct:alice@{pod.host}"
+    assert body["aliases"] == [f"{pod.url}/users/alice"]
+
+
+async def test_rel_narrows_links(pod: Pod) -> None:
+    await pod.register("alice")
+    _, body = await pod.call(
+        "GET",
+        f"/.well-known/webfinger?resource=acct:alice@{pod.host}&rel=self",
+        expect=200,
+    )
+    assert [link["rel"] for link in body["links"]] == ["self"]
+    assert body["subject"] == f"acct:alice@{pod.host}"
+
+
+async def test_unknown_user_and_foreign_host_are_404(pod: Pod) -> None:
+    await pod.register("alice")
+    for resource in (
+        f"acct:nobody@{pod.host}",
+        f"{pod.url}/users/nobody",
+        "acct:alice@elsewhere.example",
+        "https://elsewhere.example/users/alice",
+        f"acct:{'x' * 40}@{pod.host}",  # well formed, but no local name is that long
+    ):
+        body = await finger(pod, resource, 404)
+        assert body["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["", "alice", "acct:alice", "acct:al ice@h", "acct:a@b@c", "x" * 501, "acct:<b>@h"],
+)
+async def test_malformed_resource_is_400(pod: Pod, resource: str) -> None:
+    body = await finger(pod, resource, 400)
+    assert body["error"] == "invalid_resource"
+    assert body["code"] == 400
+
+
+async def test_missing_or_repeated_resource_is_400(pod: Pod) -> None:
+    await pod.register("alice")
+    await pod.call("GET", "/.well-known/webfinger", expect=400)
+    acct = f"acct:alice@{pod.host}"
+    await pod.call("GET", f"/.well-known/webfinger?resource={acct}&resource={acct}", expect=400)
+
+
+async def test_host_meta_xml(pod: Pod) -> None:
+    resp, _ = await pod.call("GET", "/.well-known/host-meta", expect=200)
+    assert resp.content_type == "application/xrd+xml"
+    async with pod.http.get(f"{pod.url}/.well-known/host-meta") as again:
+        root = ElementTree.fromstring(await again.read())
+    assert root.tag == f"{XRD_NS}XRD"
+    links = root.findall(f"{XRD_NS}Link")
+    assert [(link.get("rel"), link.get("template")) for link in links] == [
+        ("lrdd", f"{pod.url}/.well-known/webfinger?resource={{uri}}")
+    ]
+
+
+async def test_host_meta_json(pod: Pod) -> None:
+    resp, body = await pod.call("GET", "/.well-known/host-meta.json", expect=200)
+    assert resp.content_type == "application/jrd+json"
+    assert body == {
+        "links": [{"rel": "lrdd", "template": f"{pod.url}/.well-known/webfinger?resource={{uri}}"}]
+    }
+
+
+async def test_two_pods_answer_only_for_their_own_users(make_pod: PodFactory) -> None:
+    one = await make_pod()
+    two = await make_pod()
+    await one.register("alice")
+    await two.register("bob")
+
+    assert (await finger(one, f"acct:alice@{one.host}", 200))["subject"] == (
+        f"acct:alice@{one.host}"
+    )
+    assert (await finger(two, f"acct:bob@{two.host}", 200))["subject"] == (f"acct:bob@{two.host}")
+    # Each pod refuses the other's handles and actor URLs, and its own host for the other's user.
+    await finger(one, f"acct:bob@{two.host}", 404)
+    await finger(two, f"acct:alice@{one.host}", 404)
+    await finger(one, f"{two.url}/users/bob", 404)
+    await finger(two, f"{one.url}/users/alice", 404)
+    await finger(one, f"acct:bob@{one.host}", 404)
+    await finger(two, f"acct:alice@{two.host}", 404)

@@ -7,6 +7,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from federation import routes as federation_routes
+from federation.actors import ActorDirectory
+from federation.blocks import DomainBlocks
+from federation.client import FederationClient
+from federation.context import Federation
+from federation.delivery import DeliveryWorker
+from federation.keys import LocalKeys, PublicKeyCache
+from federation.outbox import Outbox
+from federation.urls import Urls
 from federation.webfinger import setup as setup_webfinger
 from node.api import all_routes
 from node.api.docs import setup as setup_docs
@@ -16,6 +25,7 @@ from node.appkeys import CLOCK, CONFIG, DB, SERVICES
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.services.registry import build_services
+from node.store import deliveries as delivery_store
 from node.store.db import Database
 from node.store.migrate import migrate
 from nodeinfo.routes import setup as setup_nodeinfo
@@ -30,10 +40,25 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         client_max_size=config.server.max_body_bytes,
     )
     db = Database(config.database_path)
+    urls = Urls(config.server.public_url)
+    keys = LocalKeys(db, clock)
+    client = FederationClient(config.federation, urls, keys, clock, config.server.public_url)
+    directory = ActorDirectory(
+        db, client, urls, clock, try_http=config.federation.allow_private_addresses
+    )
+    worker = DeliveryWorker(db, client, clock, config.federation)
+    blocks = DomainBlocks(config.federation.blocked_domains)
+    outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
+    services = build_services(db, config, clock, outbox, directory)
+    fed = Federation(
+        config, db, clock, urls, keys, PublicKeyCache(), client, directory, outbox, worker,
+        services, blocks,
+    )  # fmt: skip
+
     app[CONFIG] = config
     app[CLOCK] = clock
     app[DB] = db
-    app[SERVICES] = build_services(db, config, clock)
+    app[SERVICES] = services
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         config.storage.data_dir.mkdir(parents=True, exist_ok=True)
@@ -44,9 +69,19 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         yield
         await db.close()
 
+    async def federation(app: web.Application) -> AsyncIterator[None]:
+        blocks.add(await delivery_store.blocked_domains(db))
+        await client.start()
+        worker.start()  # resumes whatever the queue holds from before a restart
+        yield
+        await worker.stop()
+        await client.close()
+
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(federation)
     install(app, all_routes())
     setup_docs(app)  # /api/v1/openapi.json and /api/docs, from the same route table
     setup_nodeinfo(app)
     setup_webfinger(app)
+    federation_routes.setup(app, fed)
     return app

@@ -16,16 +16,16 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that starts at real time and only moves when told (tests, benchmarks)."""
+    """Real time plus an offset that tests move forward to skip hours or days at once."""
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC)
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
 
     def now(self) -> datetime:
-        return self._now
+        return datetime.now(UTC) + self._offset
 
     def advance(self, delta: timedelta) -> None:
-        self._now += delta
+        self._offset += delta
 
 
 def iso(dt: datetime) -> str:

@@ -1,0 +1,37 @@
+"""One module per activity type; each exposes `handle(incoming)`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from federation.handlers import (
+    accept,
+    announce,
+    block,
+    create,
+    delete,
+    follow,
+    like,
+    reject,
+    undo,
+    update,
+)
+from federation.handlers.base import Incoming
+
+Handler = Callable[[Incoming], Awaitable[None]]
+
+HANDLERS: dict[str, Handler] = {
+    "Follow": follow.handle,
+    "Accept": accept.handle,
+    "Reject": reject.handle,
+    "Undo": undo.handle,
+    "Create": create.handle,
+    "Update": update.handle,
+    "Delete": delete.handle,
+    "Announce": announce.handle,
+    "Like": like.handle,
+    "EmojiReact": like.handle_emoji,
+    "Block": block.handle,
+}
+
+__all__ = ["HANDLERS", "Incoming"]

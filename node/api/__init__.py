@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from node.api import accounts, identities, sessions, system
+from node.api import accounts, follows, identities, posts, sessions, system
 from node.api.routing import Route
 
 
 def all_routes() -> list[Route]:
-    return [*system.ROUTES, *accounts.ROUTES, *sessions.ROUTES, *identities.ROUTES]
+    return [
+        *system.ROUTES,
+        *accounts.ROUTES,
+        *sessions.ROUTES,
+        *identities.ROUTES,
+        *follows.ROUTES,
+        *posts.ROUTES,
+    ]

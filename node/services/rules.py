@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# `\Z`, not `$`: `$` also matches before a trailing newline ("alice\n").
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}\Z")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 MAX_DISPLAY_NAME = 100
@@ -17,7 +18,7 @@ RESERVED_USERNAMES = frozenset({"actor", "admin", "api", "inbox", "instance", "r
 
 
 def username_problem(username: str) -> str | None:
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         return "1 to 30 letters, digits or underscores"
     if username.lower() in RESERVED_USERNAMES:
         return "this username is reserved"
@@ -25,7 +26,7 @@ def username_problem(username: str) -> str | None:
 
 
 def email_problem(email: str) -> str | None:
-    if len(email) > 254 or not EMAIL_RE.match(email):
+    if len(email) > 254 or not EMAIL_RE.fullmatch(email):
         return "not a valid email address"
     return None
 

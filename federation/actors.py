@@ -1,0 +1,181 @@
+"""Remote actors: resolve by handle (WebFinger) or URI, cache them, find and refresh their keys."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
+
+from federation.client import JRD_ACCEPT, FederationClient, FetchError
+from federation.convert import ActorDoc, InvalidDocument, actor_from_as
+from federation.jsonld import normalize
+from federation.urls import Urls, host_of, same_origin
+from node.clock import Clock, iso, parse_iso
+from node.errors import ApiError, not_found
+from node.ids import new_guid
+from node.services.text import html_to_text, sanitize_html
+from node.store import identities as identity_store
+from node.store import remote_actors as actor_store
+from node.store.db import Database
+from node.store.identities import Identity
+from node.store.remote_actors import RemoteActor
+
+# Profiles are refreshed when older than this; keys are refreshed on a failed verification.
+STALE_AFTER = timedelta(days=2)
+
+
+class ActorDirectory:
+    def __init__(
+        self, db: Database, client: FederationClient, urls: Urls, clock: Clock, try_http: bool
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._urls = urls
+        self._clock = clock
+        # Plain-HTTP WebFinger only where private addresses are allowed (development, tests).
+        self._schemes = ("http", "https") if try_http else ("https",)
+        self._inflight: dict[str, asyncio.Future[Identity]] = {}
+
+    async def resolve_handle(self, username: str, domain: str) -> Identity:
+        known = await identity_store.get_by_handle(self._db, username, domain)
+        if known is not None:
+            actor = await actor_store.by_identity(self._db, known.guid)
+            if actor and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER:
+                return known
+        resource = f"acct:{username}@{domain}"
+        last: FetchError | None = None
+        for scheme in self._schemes:
+            url = f"{scheme}://{domain}/.well-known/webfinger?resource={quote(resource)}"
+            try:
+                jrd = await self._client.get_json(
+                    url, accept=JRD_ACCEPT, as_types=("application/jrd+json", "application/json")
+                )
+            except FetchError as exc:
+                last = exc
+                continue
+            actor_uri = _self_link(jrd)
+            if actor_uri is None or host_of(actor_uri) != domain.lower():
+                # The actor must live on the domain the handle names.
+                raise not_found("Identity")
+            return await self.resolve_uri(actor_uri)
+        if known is not None:
+            return known
+        raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from last
+
+    async def resolve_uri(self, uri: str) -> Identity:
+        if self._urls.is_local(uri):
+            username = self._urls.local_username(uri)
+            ident = (
+                await identity_store.get_by_handle(self._db, username, None) if username else None
+            )
+            if ident is None:
+                raise not_found("Identity")
+            return ident
+        actor = await actor_store.by_uri(self._db, uri)
+        if actor and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER:
+            ident = await identity_store.get(self._db, actor.identity_guid)
+            if ident is not None:
+                return ident
+        return await self._fetch_shared(uri)
+
+    async def _fetch_shared(self, uri: str) -> Identity:
+        # Concurrent requests for one actor (a burst of inbox posts) share one fetch.
+        pending = self._inflight.get(uri)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Identity] = asyncio.get_running_loop().create_future()
+        self._inflight[uri] = future
+        try:
+            ident = await self._fetch(uri)
+            future.set_result(ident)
+            return ident
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unawaited future does not warn
+            raise
+        finally:
+            del self._inflight[uri]
+
+    async def _fetch(self, uri: str) -> Identity:
+        try:
+            doc = normalize(await self._client.get_json(uri))
+            parsed = actor_from_as(doc)
+        except (FetchError, InvalidDocument, ValueError) as exc:
+            raise ApiError(404, "not_found", "The remote identity could not be fetched.") from exc
+        if parsed.uri != uri and not same_origin(parsed.uri, uri):
+            raise ApiError(404, "not_found", "The remote identity could not be fetched.")
+        return await self._store(parsed)
+
+    async def _store(self, parsed: ActorDoc) -> Identity:
+        now = iso(self._clock.now())
+        ident = Identity(
+            guid=new_guid(),
+            account_guid=None,
+            username=parsed.username,
+            domain=host_of(parsed.uri),
+            display_name=parsed.display_name,
+            bio=html_to_text(sanitize_html(parsed.summary_html)),
+            locked=parsed.locked,
+            discoverable=parsed.discoverable,
+            created_at=now,
+            updated_at=now,
+        )
+        actor = RemoteActor(
+            identity_guid=ident.guid,
+            uri=parsed.uri,
+            actor_type=parsed.actor_type,
+            inbox=parsed.inbox,
+            shared_inbox=parsed.shared_inbox,
+            outbox=parsed.outbox,
+            followers=parsed.followers,
+            key_id=parsed.key_id,
+            public_key_pem=parsed.public_key_pem,
+            fetched_at=now,
+            gone_at=None,
+        )
+        async with self._db.transaction() as tx:
+            return await actor_store.upsert(tx, ident, actor)
+
+    async def refresh(self, uri: str) -> Identity:
+        """Fetch an actor again now (it announced an Update of itself)."""
+        return await self._fetch_shared(uri)
+
+    async def key_for(self, key_id: str, refresh: bool = False) -> tuple[RemoteActor, Identity]:
+        """The actor owning `key_id`; fetched when unknown or when `refresh` (key rotation)."""
+        if not refresh:
+            actor = await actor_store.by_key_id(self._db, key_id)
+            if actor is not None:
+                ident = await identity_store.get(self._db, actor.identity_guid)
+                if ident is not None:
+                    return actor, ident
+        owner = key_id.split("#", 1)[0]
+        parts = urlsplit(owner)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
+        try:
+            ident = await self._fetch_shared(owner)
+        except ApiError:
+            raise ApiError(
+                401, "signature_key_unknown", "The signing key cannot be fetched."
+            ) from None
+        actor = await actor_store.by_identity(self._db, ident.guid)
+        if actor is None or actor.key_id != key_id:
+            raise ApiError(401, "signature_key_unknown", "The key is not the actor's key.")
+        return actor, ident
+
+    async def remote(self, identity_guid: str) -> RemoteActor | None:
+        return await actor_store.by_identity(self._db, identity_guid)
+
+
+def _self_link(jrd: dict) -> str | None:
+    links = jrd.get("links")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if not isinstance(link, dict) or link.get("rel") != "self":
+            continue
+        kind = str(link.get("type", ""))
+        href = link.get("href")
+        if isinstance(href, str) and ("activity+json" in kind or "ld+json" in kind):
+            return href
+    return None

@@ -1,0 +1,193 @@
+"""Outgoing HTTP for federation: signed GETs and POSTs; SSRF, size, time and redirect limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from federation import httpsig
+from federation.keys import LocalKeys
+from federation.ssrf import BlockedAddress, GuardedResolver, check_literal
+from federation.urls import Urls, same_origin
+from node.clock import Clock
+from node.config import FederationConfig
+from node.version import SOFTWARE, VERSION
+
+AS_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+AS_TYPES = ("application/activity+json", "application/ld+json")
+JRD_ACCEPT = "application/jrd+json, application/json"
+
+
+class FetchError(Exception):
+    """An outgoing fetch failed; `code` says why in a word, `status` is the HTTP status if any."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status: int | None  # None: no answer (connection refused, timeout, blocked address)
+    retry_after: str | None
+    error: str | None
+
+
+class FederationClient:
+    def __init__(
+        self,
+        config: FederationConfig,
+        urls: Urls,
+        keys: LocalKeys,
+        clock: Clock,
+        user_agent_url: str,
+    ) -> None:
+        self._config = config
+        self._urls = urls
+        self._keys = keys
+        self._clock = clock
+        self._session: aiohttp.ClientSession | None = None
+        self.user_agent = f"{SOFTWARE}/{VERSION} (+{user_agent_url})"
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self._config.allow_private_addresses),
+            limit=max(self._config.delivery_workers * 2, 32),
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, headers={"User-Agent": self.user_agent}, auto_decompress=True
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the federation client is not started")
+        return self._session
+
+    async def _signed_headers(
+        self, method: str, url: str, body: bytes | None, signer: str, accept: str | None
+    ) -> dict[str, str]:
+        key, _ = await self._keys.get(signer)
+        return _sign(method, url, body, self._urls.key_id(signer), key, self._clock, accept)
+
+    async def get_json(
+        self,
+        url: str,
+        *,
+        signer: str | None = None,
+        accept: str = AS_ACCEPT,
+        as_types: tuple[str, ...] = AS_TYPES,
+    ) -> dict[str, Any]:
+        """Signed GET of a JSON document on `url`'s origin; redirects may not leave that origin."""
+        signer = signer or self._urls.instance_actor
+        timeout = aiohttp.ClientTimeout(total=self._config.fetch_timeout_seconds)
+        current = url
+        for _ in range(self._config.fetch_max_redirects + 1):
+            _check_url(current, self._config.allow_private_addresses)
+            headers = await self._signed_headers("GET", current, None, signer, accept)
+            try:
+                async with self.session.get(
+                    current, headers=headers, allow_redirects=False, timeout=timeout
+                ) as resp:
+                    if resp.status in (301, 302, 303, 307, 308):
+                        target = urljoin(current, resp.headers.get("Location", ""))
+                        if not same_origin(target, url):
+                            raise FetchError("redirect_off_origin", "redirected to another origin")
+                        current = target
+                        continue
+                    if resp.status == 410:
+                        raise FetchError("gone", "the document is gone", 410)
+                    if resp.status != 200:
+                        raise FetchError("http_error", f"answered {resp.status}", resp.status)
+                    if resp.content_type not in as_types:
+                        raise FetchError("wrong_media_type", f"answered {resp.content_type}")
+                    raw = await _read_capped(resp, self._config.fetch_max_bytes)
+            except (aiohttp.ClientError, TimeoutError, BlockedAddress) as exc:
+                raise FetchError("unreachable", _describe(exc)) from None
+            try:
+                doc = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise FetchError("malformed", "not JSON") from None
+            if not isinstance(doc, dict):
+                raise FetchError("malformed", "not a JSON object")
+            return doc
+        raise FetchError("too_many_redirects", "too many redirects")
+
+    async def post(self, inbox: str, body: bytes, signer: str, timeout: float) -> PostResult:
+        try:
+            _check_url(inbox, self._config.allow_private_addresses)
+        except FetchError as exc:
+            return PostResult(None, None, exc.code)
+        headers = await self._signed_headers("POST", inbox, body, signer, None)
+        try:
+            async with self.session.post(
+                inbox,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as resp:
+                await resp.content.read(4096)  # drain a little; the answer body is not needed
+                return PostResult(resp.status, resp.headers.get("Retry-After"), None)
+        except (aiohttp.ClientError, TimeoutError, BlockedAddress) as exc:
+            return PostResult(None, None, _describe(exc))
+
+
+def _sign(
+    method: str,
+    url: str,
+    body: bytes | None,
+    key_id: str,
+    key: RSAPrivateKey,
+    clock: Clock,
+    accept: str | None,
+) -> dict[str, str]:
+    headers = httpsig.sign_request(method, url, body, key_id, key, clock.now(), accept=accept)
+    if accept and "Accept" not in headers:
+        headers["Accept"] = accept
+    return headers
+
+
+def _check_url(url: str, allow_private: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError("bad_url", "not an absolute http(s) URL")
+    try:
+        check_literal(parts.hostname, allow_private)
+    except BlockedAddress as exc:
+        raise FetchError("forbidden_address", str(exc)) from None
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    if resp.content_length is not None and resp.content_length > limit:
+        raise FetchError("too_large", f"over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise FetchError("too_large", f"over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BlockedAddress):
+        return "forbidden_address"
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "timeout"
+    return type(exc).__name__

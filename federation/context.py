@@ -1,0 +1,36 @@
+"""What the inbox and its activity handlers work with, built once per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from federation.actors import ActorDirectory
+from federation.blocks import DomainBlocks
+from federation.client import FederationClient
+from federation.delivery import DeliveryWorker
+from federation.keys import LocalKeys, PublicKeyCache
+from federation.outbox import Outbox
+from federation.urls import Urls
+from node.clock import Clock
+from node.config import NodeConfig
+from node.services.registry import Services
+from node.store.db import Database
+
+
+@dataclass(frozen=True)
+class Federation:
+    config: NodeConfig
+    db: Database
+    clock: Clock
+    urls: Urls
+    keys: LocalKeys
+    public_keys: PublicKeyCache
+    client: FederationClient
+    directory: ActorDirectory
+    outbox: Outbox
+    worker: DeliveryWorker
+    services: Services
+    blocks: DomainBlocks  # refused both ways: nothing accepted from them, nothing sent
+
+    def is_blocked(self, host: str) -> bool:
+        return self.blocks.is_blocked(host)

@@ -1,0 +1,228 @@
+"""The delivery worker: claims due rows with a lease, signs each try fresh, POSTs, and records
+delivered / retry at / gave up. Rows are the queue, so a restart resumes where it stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from federation import backoff
+from federation.client import FederationClient, PostResult
+from node.clock import Clock, iso, parse_iso
+from node.config import FederationConfig
+from node.store import deliveries as delivery_store
+from node.store import remote_actors as actor_store
+from node.store.db import Database
+from node.store.deliveries import Claimed
+
+log = logging.getLogger("hearth.delivery")
+
+IDLE_POLL = 5.0  # seconds between looks at the queue when nothing wakes the worker
+LEASE_MARGIN = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    item: Claimed
+    result: PostResult
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        client: FederationClient,
+        clock: Clock,
+        config: FederationConfig,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._clock = clock
+        self._config = config
+        self._rand = rand
+        self._wake = asyncio.Event()
+        self._done: list[Outcome] = []
+        self._inflight: dict[str, int] = {}  # host -> requests claimed and not yet finished
+        self._limits: dict[str, asyncio.Semaphore] = {}  # host -> at most delivery_per_host
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self._stopping = False
+        self._runner = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Requests cut short stay 'running' and are claimed again once their lease ends.
+        await self._flush()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_once(wait=False)
+                await self._sleep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery cycle failed")
+                await asyncio.sleep(1.0)
+
+    async def _sleep(self) -> None:
+        timeout = IDLE_POLL
+        if not self._tasks:
+            due = await delivery_store.next_due(self._db)
+            if due is not None:
+                timeout = max(
+                    0.0, min(IDLE_POLL, (parse_iso(due) - self._clock.now()).total_seconds())
+                )
+        else:
+            timeout = 0.05  # results to record soon
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    # --- one cycle ---
+
+    async def run_once(self, wait: bool = True) -> int:
+        """Record finished tries, claim what is due and start it; with `wait`, until all done.
+
+        Returns the number of deliveries started. Tests call this to drive the queue.
+        """
+        await self._flush()
+        started = await self._claim_and_start()
+        if wait:
+            total = started
+            while self._tasks:
+                await asyncio.wait(set(self._tasks))
+                await self._flush()
+                more = await self._claim_and_start()
+                total += more
+            await self._flush()
+            return total
+        return started
+
+    async def _claim_and_start(self) -> int:
+        capacity = self._config.delivery_workers - len(self._tasks)
+        if capacity <= 0:
+            return 0
+        full = [h for h, n in self._inflight.items() if n >= self._config.delivery_per_host]
+        now = self._clock.now()
+        lease = now + timedelta(seconds=self._config.delivery_timeout_seconds) + LEASE_MARGIN
+        async with self._db.transaction() as tx:
+            claimed = await delivery_store.claim(tx, iso(now), iso(lease), capacity * 4, full)
+        queued: dict[str, list[Claimed]] = {}
+        for item in claimed:
+            queued.setdefault(item.host, []).append(item)
+        for host, items in queued.items():
+            task = asyncio.create_task(self._deliver_host(host, items))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+        return len(claimed)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+
+    async def _deliver_host(self, host: str, items: list[Claimed]) -> None:
+        """Deliver one host's share, at most `delivery_per_host` at a time."""
+        limit = self._limits.setdefault(host, asyncio.Semaphore(self._config.delivery_per_host))
+        self._inflight[host] = self._inflight.get(host, 0) + len(items)
+
+        async def one(item: Claimed) -> None:
+            async with limit:
+                result = await self._client.post(
+                    item.inbox,
+                    item.body.encode(),
+                    item.actor_uri,
+                    self._config.delivery_timeout_seconds,
+                )
+                self._done.append(Outcome(item, result))
+                self._inflight[host] -= 1
+
+        try:
+            await asyncio.gather(*(one(i) for i in items))
+        finally:
+            if self._inflight.get(host, 0) <= 0:
+                self._inflight.pop(host, None)
+                self._limits.pop(host, None)
+
+    async def _flush(self) -> None:
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        now = self._clock.now()
+        pause_before = iso(now - timedelta(hours=self._config.domain_pause_hours))
+        async with self._db.transaction() as tx:
+            for outcome in done:
+                item, result = outcome.item, outcome.result
+                attempts = item.attempts + 1
+                decision = backoff.decide(
+                    attempts, result.status, result.retry_after, now, self._rand
+                )
+                if isinstance(decision, backoff.Delivered):
+                    await delivery_store.finish(
+                        tx,
+                        item.guid,
+                        "delivered",
+                        attempts,
+                        result.status,
+                        None,
+                        iso(now),
+                        iso(now),
+                    )
+                    await delivery_store.host_success(tx, item.host, iso(now))
+                elif isinstance(decision, backoff.GiveUp):
+                    await delivery_store.finish(
+                        tx,
+                        item.guid,
+                        "dead",
+                        attempts,
+                        result.status,
+                        decision.reason,
+                        iso(now),
+                        iso(now),
+                    )
+                    if decision.gone:
+                        await actor_store.mark_gone(tx, item.inbox, iso(now))
+                    log.info("gave up delivering to %s: %s", item.inbox, decision.reason)
+                else:
+                    error = result.error or f"HTTP {result.status}"
+                    await delivery_store.finish(
+                        tx,
+                        item.guid,
+                        "pending",
+                        attempts,
+                        result.status,
+                        error,
+                        iso(decision.at),
+                        iso(now),
+                    )
+                    unreachable = result.status is None or result.status >= 500
+                    if unreachable and await delivery_store.host_failure(
+                        tx, item.host, iso(now), pause_before
+                    ):
+                        log.warning(
+                            "pausing deliveries to %s: failing since before %s",
+                            item.host,
+                            pause_before,
+                        )

@@ -1,0 +1,63 @@
+"""Announce: a reshare. Of our posts it is counted; of a post we don't have, the post is fetched
+from its origin (never trusted from the announcer) and stored when someone here follows the
+announcer."""
+
+from __future__ import annotations
+
+from federation.client import FetchError
+from federation.convert import InvalidDocument, note_from_as
+from federation.handlers.base import Incoming
+from federation.handlers.notes import remote_post
+from federation.jsonld import normalize
+from federation.urls import same_origin
+from node.errors import ApiError
+from node.store import posts as post_store
+from node.store import remote_actors as actor_store
+from node.store.db import Tx
+
+
+async def handle(inc: Incoming) -> None:
+    target = inc.object_ref
+    if target is None:
+        return
+    fed = inc.fed
+    known = await post_store.by_ap_id(fed.db, target)
+    if known is None and not fed.urls.is_local(target):
+        followed = await fed.db.fetchval(
+            "SELECT 1 FROM follows WHERE followee_guid = ? AND state = 'accepted' LIMIT 1",
+            (inc.ident.guid,),
+        )
+        if not followed or await post_store.is_tombstoned(fed.db, target):
+            await inc.apply(_nothing)
+            return
+        try:
+            note = note_from_as(normalize(await fed.client.get_json(target)))
+        except (FetchError, InvalidDocument, ValueError) as exc:
+            raise ApiError(
+                422, "unfetchable_object", "The announced object cannot be fetched."
+            ) from exc
+        if note.ap_id != target or not same_origin(note.author, note.ap_id):
+            raise ApiError(422, "origin_mismatch", "The announced object is not from its author.")
+        author = await fed.directory.resolve_uri(note.author)
+        author_actor = await actor_store.by_identity(fed.db, author.guid)
+        if author_actor is None:
+            raise ApiError(422, "unfetchable_object", "The announced object's author is unknown.")
+        data = await remote_post(fed.db, fed, note, author_actor)
+        if data.visibility != "public":
+            return
+
+        async def store_and_count(tx: Tx) -> None:
+            await fed.services.posts.remote_create(tx, author, data)
+            await fed.services.posts.remote_interaction(tx, inc.ident, "reshare", target, inc.id)
+
+        await inc.apply(store_and_count)
+        return
+
+    async def effect(tx: Tx) -> None:
+        await fed.services.posts.remote_interaction(tx, inc.ident, "reshare", target, inc.id)
+
+    await inc.apply(effect)
+
+
+async def _nothing(tx: Tx) -> None:
+    """Mark the activity seen without effect, so a replay does not fetch again."""

@@ -1,0 +1,33 @@
+"""Create(Note): a remote post or comment, authored by the sender, on the sender's origin."""
+
+from __future__ import annotations
+
+from federation.convert import InvalidDocument, note_from_as
+from federation.handlers.base import Incoming
+from federation.handlers.notes import is_relevant, remote_post
+from federation.urls import same_origin
+from node.errors import ApiError, forbidden
+from node.store.db import Tx
+
+
+async def handle(inc: Incoming) -> None:
+    obj = inc.object
+    if not isinstance(obj, dict):
+        return  # a bare reference: nothing we can trust without fetching; Mastodon embeds
+    if obj.get("type") not in ("Note", "Article", "Page", "Question"):
+        return
+    try:
+        note = note_from_as(obj)
+    except InvalidDocument as exc:
+        raise ApiError(422, "invalid_object", str(exc)) from None
+    if not same_origin(note.ap_id, inc.actor.uri):
+        raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
+    if note.author != inc.actor.uri:
+        raise forbidden("Only the author may create an object.", "actor_mismatch")
+
+    async def effect(tx: Tx) -> None:
+        data = await remote_post(tx, inc.fed, note, inc.actor)
+        if await is_relevant(tx, inc.fed, inc.ident, note, data.recipients):
+            await inc.fed.services.posts.remote_create(tx, inc.ident, data)
+
+    await inc.apply(effect)

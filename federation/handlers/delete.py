@@ -1,0 +1,31 @@
+"""Delete of a post by its author (leaving a tombstone), or of the sender's actor."""
+
+from __future__ import annotations
+
+from federation.handlers.base import Incoming
+from federation.urls import same_origin
+from node.clock import iso
+from node.errors import forbidden
+from node.store import remote_actors as actor_store
+from node.store.db import Tx
+
+
+async def handle(inc: Incoming) -> None:
+    target = inc.object_ref
+    if target is None:
+        return
+    if not same_origin(target, inc.actor.uri):
+        raise forbidden("Only the author may delete an object.", "origin_mismatch")
+
+    async def effect(tx: Tx) -> None:
+        if target == inc.actor.uri:
+            # The account is gone: stop delivering to it and drop its follows.
+            await actor_store.mark_gone(tx, inc.actor.inbox, iso(inc.fed.clock.now()))
+            await tx.execute(
+                "DELETE FROM follows WHERE follower_guid = ? OR followee_guid = ?",
+                (inc.ident.guid, inc.ident.guid),
+            )
+            return
+        await inc.fed.services.posts.remote_delete(tx, inc.ident, target)
+
+    await inc.apply(effect)

@@ -1,0 +1,63 @@
+"""Turning a checked remote Note into the RemotePost the post service stores."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from federation.context import Federation
+from federation.convert import NoteDoc
+from node.clock import iso, parse_iso
+from node.services.posts import RemotePost
+from node.services.text import html_to_text, sanitize_html
+from node.store import identities as identity_store
+from node.store import posts as post_store
+from node.store.db import Queryable
+from node.store.identities import Identity
+from node.store.remote_actors import RemoteActor
+
+
+def _published(value: str | None, now: datetime) -> str:
+    try:
+        when = parse_iso(value) if value else now
+    except ValueError:
+        when = now
+    return iso(min(when, now))  # a post from the future would pin itself to the top
+
+
+async def local_recipients(q: Queryable, fed: Federation, note: NoteDoc) -> list[Identity]:
+    out = []
+    for uri in dict.fromkeys([*note.to, *note.cc]):
+        name = fed.urls.local_username(uri)
+        ident = await identity_store.get_by_handle(q, name, None) if name else None
+        if ident is not None:
+            out.append(ident)
+    return out
+
+
+async def remote_post(
+    q: Queryable, fed: Federation, note: NoteDoc, author: RemoteActor
+) -> RemotePost:
+    safe = sanitize_html(note.content_html)
+    return RemotePost(
+        ap_id=note.ap_id,
+        html=safe,
+        text=html_to_text(safe),
+        visibility=note.visibility(author.followers),
+        in_reply_to=note.in_reply_to,
+        published=_published(note.published, fed.clock.now()),
+        recipients=await local_recipients(q, fed, note),
+    )
+
+
+async def is_relevant(
+    q: Queryable, fed: Federation, author: Identity, note: NoteDoc, recipients: list[Identity]
+) -> bool:
+    """Store only what someone here can see: from someone followed, to us, or a reply to ours."""
+    if recipients:
+        return True
+    if await q.fetchval(
+        "SELECT 1 FROM follows WHERE followee_guid = ? AND state = 'accepted' LIMIT 1",
+        (author.guid,),
+    ):
+        return True
+    return bool(note.in_reply_to and await post_store.by_ap_id(q, note.in_reply_to))

@@ -1,0 +1,41 @@
+"""Update of a Note by its author, or of the sender's own actor (profile, key rotation)."""
+
+from __future__ import annotations
+
+from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as, note_from_as
+from federation.handlers.base import Incoming
+from federation.handlers.notes import remote_post
+from federation.urls import same_origin
+from node.errors import ApiError, forbidden
+from node.store.db import Tx
+
+
+async def handle(inc: Incoming) -> None:
+    obj = inc.object
+    if not isinstance(obj, dict):
+        return
+    obj_id = obj.get("id")
+    if not isinstance(obj_id, str) or not same_origin(obj_id, inc.actor.uri):
+        raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
+    if obj.get("type") in ACTOR_TYPES:
+        if obj_id != inc.actor.uri:
+            raise forbidden("Only an actor may update itself.", "actor_mismatch")
+        try:
+            actor_from_as(obj)
+        except InvalidDocument as exc:
+            raise ApiError(422, "invalid_object", str(exc)) from None
+        # Re-read the profile from its source rather than trusting the embedded copy.
+        await inc.fed.directory.refresh(inc.actor.uri)
+        return
+    try:
+        note = note_from_as(obj)
+    except InvalidDocument as exc:
+        raise ApiError(422, "invalid_object", str(exc)) from None
+    if note.author != inc.actor.uri:
+        raise forbidden("Only the author may update an object.", "actor_mismatch")
+
+    async def effect(tx: Tx) -> None:
+        data = await remote_post(tx, inc.fed, note, inc.actor)
+        await inc.fed.services.posts.remote_update(tx, inc.ident, data)
+
+    await inc.apply(effect)

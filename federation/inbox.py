@@ -1,0 +1,120 @@
+"""POST to an inbox: limits → signature → the signer is the actor → origin rules → dedupe →
+dispatch by type, in one transaction → 202."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from federation import httpsig
+from federation.context import Federation
+from federation.convert import ref
+from federation.handlers import HANDLERS, Incoming
+from federation.jsonld import normalize
+from federation.urls import host_of, same_origin
+from node.clock import iso
+from node.errors import ApiError, bad_request, forbidden
+from node.store import deliveries as delivery_store
+
+log = logging.getLogger("hearth.inbox")
+
+AS_MEDIA_TYPES = ("application/activity+json", "application/ld+json")
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "payload_too_large", f"Activities are limited to {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large", f"Activities are limited to {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _unauthorized(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message)
+
+
+async def receive(
+    fed: Federation, request: web.Request, target_username: str | None
+) -> web.Response:
+    config = fed.config.federation
+    if request.content_type not in AS_MEDIA_TYPES:
+        raise ApiError(
+            415, "unsupported_media_type", "Send activities as application/activity+json."
+        )
+    body = await _read_limited(request, config.max_inbox_bytes)
+
+    try:
+        pending = httpsig.check_request(
+            request.method,
+            request.raw_path,
+            request.headers,
+            body,
+            fed.urls.host,
+            fed.clock.now(),
+            timedelta(seconds=config.signature_window_seconds),
+            scheme=fed.urls.base.split("://", 1)[0],
+        )
+    except httpsig.SignatureError as exc:
+        raise _unauthorized(exc.code, exc.message) from None
+
+    if fed.is_blocked(host_of(pending.key_id)):
+        raise forbidden("This pod does not accept activities from your domain.", "domain_blocked")
+
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_request("The body is not valid JSON.", "malformed_json") from None
+    if not isinstance(doc, dict):
+        raise bad_request("An activity is a JSON object.", "malformed_json")
+
+    # The key, from cache or fetched; on failure fetched again once, in case it was rotated.
+    actor, ident = await fed.directory.key_for(pending.key_id)
+    key = fed.public_keys.parse(actor.public_key_pem)
+    if not pending.verify(key):
+        actor, ident = await fed.directory.key_for(pending.key_id, refresh=True)
+        if not pending.verify(fed.public_keys.parse(actor.public_key_pem)):
+            raise _unauthorized("signature_invalid", "The signature does not verify.")
+
+    try:
+        activity = normalize(doc)
+    except ValueError:
+        raise bad_request("The activity's JSON-LD cannot be processed.", "invalid_jsonld") from None
+    actor_uri = ref(activity.get("actor"))
+    if actor_uri != actor.uri:
+        raise forbidden(
+            "The signing key does not belong to the activity's actor.", "actor_mismatch"
+        )
+    activity_id = activity.get("id")
+    if not isinstance(activity_id, str) or not same_origin(activity_id, actor.uri):
+        raise forbidden("The activity id is not on its actor's origin.", "origin_mismatch")
+    kind = activity.get("type")
+    if not isinstance(kind, str):
+        raise bad_request("The activity has no type.", "invalid_activity")
+
+    # We heard from this host: if its deliveries were paused, resume them.
+    host = host_of(actor.uri)
+    if await delivery_store.is_paused(fed.db, host):
+        async with fed.db.transaction() as tx:
+            await delivery_store.resume_host(tx, host, iso(fed.clock.now()))
+        fed.worker.wake()
+
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        log.info("ignoring %s from %s", kind, actor.uri)
+        return web.Response(status=202)
+    incoming = Incoming(fed, activity, activity_id, actor, ident, target_username)
+    await handler(incoming)
+    return web.Response(status=202)
+
+
+def describe(activity: dict[str, Any]) -> str:
+    return f"{activity.get('type')} {activity.get('id')}"

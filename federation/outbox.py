@@ -1,0 +1,183 @@
+"""The publisher services call: builds activities and writes their deliveries in the caller's
+transaction, so a change and what it sends commit together (or not at all)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from federation import convert
+from federation.urls import Urls, host_of
+from node.clock import Clock, iso
+from node.ids import new_guid
+from node.store import deliveries as delivery_store
+from node.store import identities as identity_store
+from node.store import posts as post_store
+from node.store import remote_actors as actor_store
+from node.store.db import Queryable, Tx
+from node.store.follows import Follow
+from node.store.identities import Identity
+from node.store.interactions import Interaction
+from node.store.posts import Post
+
+
+class Outbox:
+    def __init__(
+        self, urls: Urls, clock: Clock, wake: Callable[[], None], blocked: Callable[[str], bool]
+    ) -> None:
+        self._urls = urls
+        self._clock = clock
+        self._wake = wake
+        self._blocked = blocked
+
+    # ids of our objects
+    def activity_id(self, guid: str) -> str:
+        return self._urls.activity(guid)
+
+    def post_id(self, guid: str) -> str:
+        return self._urls.post(guid)
+
+    async def actor_uri(self, tx: Queryable, ident: Identity) -> str:
+        if ident.local:
+            return self._urls.actor(ident.username)
+        actor = await actor_store.by_identity(tx, ident.guid)
+        assert actor is not None, "remote identities always have an actor row"
+        return actor.uri
+
+    async def _send(self, tx: Tx, doc: dict[str, Any], inboxes: list[str]) -> None:
+        targets = [(i, host_of(i)) for i in dict.fromkeys(inboxes) if not self._urls.is_local(i)]
+        targets = [(i, h) for i, h in targets if not self._blocked(h)]
+        if not targets:
+            return
+        body = json.dumps(doc, separators=(",", ":"))
+        await delivery_store.enqueue(
+            tx, doc["id"], doc["actor"], doc["type"], body, targets, iso(self._clock.now())
+        )
+        self._wake()
+
+    async def _inbox(self, tx: Queryable, ident: Identity) -> list[str]:
+        if ident.local:
+            return []
+        actor = await actor_store.by_identity(tx, ident.guid)
+        return [actor.inbox] if actor and actor.gone_at is None else []
+
+    # --- follows ---
+
+    async def follow(self, tx: Tx, follow: Follow, follower: Identity, followee: Identity) -> None:
+        doc = self._follow_doc(
+            follow, self._urls.actor(follower.username), await self.actor_uri(tx, followee)
+        )
+        await self._send(tx, doc, await self._inbox(tx, followee))
+
+    def _follow_doc(self, follow: Follow, follower_uri: str, followee_uri: str) -> dict[str, Any]:
+        return convert.activity(follow.ap_id, "Follow", follower_uri, followee_uri)
+
+    async def follow_answered(
+        self, tx: Tx, follow: Follow, follower: Identity, followee: Identity, accepted: bool
+    ) -> None:
+        me = self._urls.actor(followee.username)
+        original = self._follow_doc(follow, await self.actor_uri(tx, follower), me)
+        original.pop("@context")
+        kind = "Accept" if accepted else "Reject"
+        doc = convert.activity(self.activity_id(new_guid()), kind, me, original)
+        await self._send(tx, doc, await self._inbox(tx, follower))
+
+    async def unfollow(
+        self, tx: Tx, follow: Follow, follower: Identity, followee: Identity
+    ) -> None:
+        me = self._urls.actor(follower.username)
+        original = self._follow_doc(follow, me, await self.actor_uri(tx, followee))
+        original.pop("@context")
+        doc = convert.activity(self.activity_id(new_guid()), "Undo", me, original)
+        await self._send(tx, doc, await self._inbox(tx, followee))
+
+    # --- posts ---
+
+    async def post_audience(
+        self, tx: Queryable, post: Post, author: Identity
+    ) -> tuple[list[str], list[str], list[str]]:
+        """(to, cc, inboxes) of a local post."""
+        recipient_guids = await post_store.recipients(tx, post.guid)
+        recipients = [await identity_store.get(tx, g) for g in recipient_guids]
+        recipient_uris = [await self.actor_uri(tx, r) for r in recipients if r is not None]
+        to, cc = convert.audience(
+            post,
+            self._urls.actor(author.username),
+            self._urls,
+            self._urls.followers(author.username),
+            recipient_uris,
+        )
+        inboxes = await actor_store.inboxes_of(tx, recipient_guids)
+        if post.visibility in ("public", "followers"):
+            inboxes += await actor_store.follower_inboxes(tx, author.guid)
+        if post.in_reply_to_guid:
+            parent = await post_store.get(tx, post.in_reply_to_guid)
+            if parent is not None and not parent.local:
+                parent_author = await identity_store.get(tx, parent.author_guid)
+                if parent_author is not None:
+                    inboxes += await self._inbox(tx, parent_author)
+        return to, cc, inboxes
+
+    async def _post_activity(self, tx: Tx, kind: str, post: Post, author: Identity) -> None:
+        to, cc, inboxes = await self.post_audience(tx, post, author)
+        actor = self._urls.actor(author.username)
+        if kind == "Delete":
+            obj: Any = {"id": post.ap_id, "type": "Tombstone"}
+        else:
+            obj = convert.note_to_as(post, actor, to, cc)
+        doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=to, cc=cc)
+        if kind == "Create":
+            doc["published"] = post.created_at
+        await self._send(tx, doc, inboxes)
+
+    async def post_created(self, tx: Tx, post: Post, author: Identity) -> None:
+        await self._post_activity(tx, "Create", post, author)
+
+    async def post_updated(self, tx: Tx, post: Post, author: Identity) -> None:
+        await self._post_activity(tx, "Update", post, author)
+
+    async def post_deleted(self, tx: Tx, post: Post, author: Identity) -> None:
+        await self._post_activity(tx, "Delete", post, author)
+
+    # --- likes and reshares ---
+
+    def _interaction_doc(
+        self, item: Interaction, post: Post, actor_uri: str, author_uri: str, followers: str
+    ) -> dict[str, Any]:
+        if item.kind == "like":
+            return convert.activity(item.ap_id, "Like", actor_uri, post.ap_id, to=[author_uri])
+        return convert.activity(
+            item.ap_id, "Announce", actor_uri, post.ap_id,
+            to=[convert.AS_PUBLIC], cc=[author_uri, followers], published=item.created_at,
+        )  # fmt: skip
+
+    async def _interaction_targets(
+        self, tx: Tx, item: Interaction, post: Post, actor: Identity
+    ) -> tuple[dict[str, Any], list[str]]:
+        author = await identity_store.get(tx, post.author_guid)
+        assert author is not None
+        actor_uri = self._urls.actor(actor.username)
+        doc = self._interaction_doc(
+            item,
+            post,
+            actor_uri,
+            await self.actor_uri(tx, author),
+            self._urls.followers(actor.username),
+        )
+        inboxes = await self._inbox(tx, author)
+        if item.kind == "reshare":
+            inboxes += await actor_store.follower_inboxes(tx, actor.guid)
+        return doc, inboxes
+
+    async def interaction(self, tx: Tx, item: Interaction, post: Post, actor: Identity) -> None:
+        doc, inboxes = await self._interaction_targets(tx, item, post, actor)
+        await self._send(tx, doc, inboxes)
+
+    async def interaction_undone(
+        self, tx: Tx, item: Interaction, post: Post, actor: Identity
+    ) -> None:
+        original, inboxes = await self._interaction_targets(tx, item, post, actor)
+        original.pop("@context")
+        doc = convert.activity(self.activity_id(new_guid()), "Undo", original["actor"], original)
+        await self._send(tx, doc, inboxes)

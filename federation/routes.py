@@ -1,0 +1,192 @@
+"""The federation surface: actors, their collections, objects by id, and inboxes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from federation import convert, httpsig
+from federation.context import Federation
+from federation.inbox import receive
+from federation.urls import Urls
+from node.api.pagination import decode_cursor, encode_cursor
+from node.errors import ApiError, not_found
+from node.store import follows as follow_store
+from node.store import identities as identity_store
+from node.store import posts as post_store
+from node.store.identities import Identity
+from node.store.paging import PageRequest
+
+FEDERATION = web.AppKey("federation", Federation)
+AS_TYPE = "application/activity+json"
+PAGE_SIZE = 40
+
+
+def _fed(request: web.Request) -> Federation:
+    return request.app[FEDERATION]
+
+
+def as_response(doc: dict, status: int = 200) -> web.Response:
+    return web.json_response(doc, status=status, content_type=AS_TYPE)
+
+
+async def _local(fed: Federation, username: str) -> Identity:
+    ident = await identity_store.get_by_handle(fed.db, username, None)
+    if ident is None:
+        raise not_found("Actor")
+    return ident
+
+
+async def actor(request: web.Request) -> web.Response:
+    fed = _fed(request)
+    ident = await _local(fed, request.match_info["username"])
+    pem = await fed.keys.public_pem(fed.urls.actor(ident.username))
+    return as_response(convert.person_to_as(ident, fed.urls, pem))
+
+
+async def instance_actor(request: web.Request) -> web.Response:
+    fed = _fed(request)
+    pem = await fed.keys.public_pem(fed.urls.instance_actor)
+    return as_response(convert.instance_actor_to_as(fed.urls, pem, fed.config.instance.name))
+
+
+async def _signer(request: web.Request, fed: Federation) -> Identity | None:
+    """The verified remote identity behind a signed GET, or None when unsigned."""
+    if "signature" not in request.headers and "signature-input" not in request.headers:
+        return None
+    try:
+        pending = httpsig.check_request(
+            request.method, request.raw_path, request.headers, None, fed.urls.host,
+            fed.clock.now(), timedelta(seconds=fed.config.federation.signature_window_seconds),
+            scheme=fed.urls.base.split("://", 1)[0],
+        )  # fmt: skip
+    except httpsig.SignatureError as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+    remote, ident = await fed.directory.key_for(pending.key_id)
+    if not pending.verify(fed.public_keys.parse(remote.public_key_pem)):
+        remote, ident = await fed.directory.key_for(pending.key_id, refresh=True)
+        if not pending.verify(fed.public_keys.parse(remote.public_key_pem)):
+            raise ApiError(401, "signature_invalid", "The signature does not verify.")
+    return ident
+
+
+async def post_object(request: web.Request) -> web.Response:
+    fed = _fed(request)
+    signer = await _signer(request, fed)
+    post = await fed.services.posts.get_for(
+        signer.guid if signer else None, request.match_info["guid"]
+    )
+    if not post.local:
+        raise not_found("Post")
+    author = await identity_store.get(fed.db, post.author_guid)
+    assert author is not None
+    to, cc, _ = await fed.outbox.post_audience(fed.db, post, author)
+    note = convert.note_to_as(post, fed.urls.actor(author.username), to, cc)
+    return as_response({"@context": convert.OUR_CONTEXT, **note})
+
+
+def _page_url(uri: str, cursor: str) -> str:
+    return f"{uri}?page={cursor}"
+
+
+async def _collection(request: web.Request, side: str) -> web.Response:
+    fed = _fed(request)
+    ident = await _local(fed, request.match_info["username"])
+    uri = (fed.urls.followers if side == "followers" else fed.urls.following)(ident.username)
+    page_token = request.query.get("page")
+    if page_token is None:
+        total = await follow_store.count(fed.db, ident.guid, side)
+        return as_response(convert.collection(uri, total, _page_url(uri, "first")))
+    if page_token == "first":
+        page = PageRequest(PAGE_SIZE)
+    else:
+        direction, key = decode_cursor(page_token)
+        page = PageRequest(PAGE_SIZE, direction, key)  # type: ignore[arg-type]
+    lister = follow_store.followers if side == "followers" else follow_store.following
+    items, result = await lister(fed.db, ident.guid, page)
+    uris = [await _actor_uri(fed, other) for _, other in items]
+    next_uri = (
+        _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
+    )
+    prev_uri = (
+        _page_url(uri, encode_cursor("before", result.first_key())) if result.has_prev else None
+    )
+    return as_response(
+        convert.collection_page(_page_url(uri, page_token), uri, uris, next_uri, prev_uri)
+    )
+
+
+async def _actor_uri(fed: Federation, ident: Identity) -> str:
+    if ident.local:
+        return fed.urls.actor(ident.username)
+    remote = await fed.directory.remote(ident.guid)
+    return remote.uri if remote else ""
+
+
+async def followers(request: web.Request) -> web.Response:
+    return await _collection(request, "followers")
+
+
+async def following(request: web.Request) -> web.Response:
+    return await _collection(request, "following")
+
+
+async def outbox(request: web.Request) -> web.Response:
+    """Public posts, newest first, as Create activities."""
+    fed = _fed(request)
+    ident = await _local(fed, request.match_info["username"])
+    uri = fed.urls.outbox(ident.username)
+    token = request.query.get("page")
+    if token is None:
+        total = await fed.db.fetchval(
+            "SELECT count(*) FROM posts WHERE author_guid = ? AND visibility = 'public'",
+            (ident.guid,),
+        )
+        return as_response(convert.collection(uri, int(total), _page_url(uri, "first")))
+    if token == "first":
+        page = PageRequest(PAGE_SIZE)
+    else:
+        direction, key = decode_cursor(token)
+        page = PageRequest(PAGE_SIZE, direction, key)  # type: ignore[arg-type]
+    posts, result = await post_store.by_author(fed.db, ident.guid, None, page)
+    actor_uri = fed.urls.actor(ident.username)
+    items = []
+    for post in posts:
+        to, cc = convert.audience(post, actor_uri, fed.urls, fed.urls.followers(ident.username), [])
+        note = convert.note_to_as(post, actor_uri, to, cc)
+        items.append(
+            {"id": f"{post.ap_id}/activity", "type": "Create", "actor": actor_uri, "object": note,
+             "to": to, "cc": cc, "published": post.created_at}
+        )  # fmt: skip
+    next_uri = (
+        _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
+    )
+    return as_response(convert.collection_page(_page_url(uri, token), uri, items, next_uri, None))
+
+
+async def shared_inbox(request: web.Request) -> web.Response:
+    return await receive(_fed(request), request, None)
+
+
+async def personal_inbox(request: web.Request) -> web.Response:
+    fed = _fed(request)
+    ident = await _local(fed, request.match_info["username"])
+    return await receive(fed, request, ident.username)
+
+
+def setup(app: web.Application, fed: Federation) -> None:
+    app[FEDERATION] = fed
+    r = app.router
+    r.add_get("/actor", instance_actor)
+    r.add_post("/actor/inbox", shared_inbox)
+    r.add_post("/inbox", shared_inbox)
+    r.add_get("/users/{username}", actor)
+    r.add_post("/users/{username}/inbox", personal_inbox)
+    r.add_get("/users/{username}/outbox", outbox)
+    r.add_get("/users/{username}/followers", followers)
+    r.add_get("/users/{username}/following", following)
+    r.add_get("/posts/{guid}", post_object)
+
+
+__all__ = ["FEDERATION", "Urls", "setup"]

@@ -1,0 +1,84 @@
+"""Where this pod's actors and objects live: pure URL building and parsing from the public URL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+PUBLIC_ALIASES = frozenset({AS_PUBLIC, "as:Public", "Public"})
+INSTANCE_ACTOR = "actor"
+
+_USER = re.compile(r"^/users/([A-Za-z0-9_]{1,30})$")
+_POST = re.compile(r"^/posts/([0-9a-f]{32})$")
+
+
+@dataclass(frozen=True)
+class Urls:
+    base: str  # e.g. http://127.0.0.1:8080, no trailing slash
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base).netloc
+
+    def actor(self, username: str) -> str:
+        return f"{self.base}/users/{username}"
+
+    def key_id(self, actor_uri: str) -> str:
+        return f"{actor_uri}#main-key"
+
+    def inbox(self, username: str) -> str:
+        return f"{self.actor(username)}/inbox"
+
+    def outbox(self, username: str) -> str:
+        return f"{self.actor(username)}/outbox"
+
+    def followers(self, username: str) -> str:
+        return f"{self.actor(username)}/followers"
+
+    def following(self, username: str) -> str:
+        return f"{self.actor(username)}/following"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base}/inbox"
+
+    @property
+    def instance_actor(self) -> str:
+        return f"{self.base}/{INSTANCE_ACTOR}"
+
+    def post(self, guid: str) -> str:
+        return f"{self.base}/posts/{guid}"
+
+    def activity(self, guid: str) -> str:
+        return f"{self.base}/activities/{guid}"
+
+    def is_local(self, uri: str) -> bool:
+        return same_origin(uri, self.base)
+
+    def local_username(self, uri: str) -> str | None:
+        """The username of a local actor URI, or None."""
+        if not self.is_local(uri):
+            return None
+        match = _USER.match(urlsplit(uri).path)
+        return match.group(1) if match else None
+
+    def local_post_guid(self, uri: str) -> str | None:
+        if not self.is_local(uri):
+            return None
+        match = _POST.match(urlsplit(uri).path)
+        return match.group(1) if match else None
+
+
+def origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def same_origin(a: str, b: str) -> bool:
+    return origin(a) == origin(b)
+
+
+def host_of(uri: str) -> str:
+    return urlsplit(uri).netloc.lower()

@@ -1,0 +1,153 @@
+"""Follows: requests, approval for locked identities, unfollow, lists; local and remote alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.clock import Clock, iso
+from node.errors import not_found, validation
+from node.ids import new_guid
+from node.services.handles import find_identity
+from node.services.ports import Directory, Publisher
+from node.services.principal import Principal
+from node.store import follows as follow_store
+from node.store import identities as identity_store
+from node.store.db import Database, Tx
+from node.store.follows import Follow
+from node.store.identities import Identity
+from node.store.paging import Page, PageRequest
+
+
+@dataclass(frozen=True)
+class FollowView:
+    follow: Follow
+    target: Identity
+    created: bool
+
+
+class FollowService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        publisher: Publisher,
+        directory: Directory,
+        our_host: str,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._publisher = publisher
+        self._directory = directory
+        self._host = our_host
+
+    async def follow(self, who: Principal, target: str) -> FollowView:
+        followee = await find_identity(self._db, self._directory, self._host, target)
+        if followee.guid == who.identity_guid:
+            raise validation({"target": "you cannot follow yourself"})
+        me = await identity_store.get(self._db, who.identity_guid)
+        assert me is not None
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            existing = await follow_store.between(tx, me.guid, followee.guid)
+            if existing:
+                return FollowView(existing, followee, False)
+            guid = new_guid()
+            # A local unlocked identity accepts at once; remote ones answer with Accept/Reject.
+            state = "accepted" if followee.local and not followee.locked else "pending"
+            follow = Follow(
+                guid, me.guid, followee.guid, state, self._publisher.activity_id(guid), now, now
+            )
+            await follow_store.insert(tx, follow)
+            if not followee.local:
+                await self._publisher.follow(tx, follow, me, followee)
+        return FollowView(follow, followee, True)
+
+    async def lookup(self, handle: str) -> Identity:
+        return await find_identity(self._db, self._directory, self._host, handle)
+
+    async def unfollow(self, who: Principal, target_guid: str) -> None:
+        async with self._db.transaction() as tx:
+            follow = await follow_store.between(tx, who.identity_guid, target_guid)
+            if follow is None:
+                raise not_found("Follow")
+            await follow_store.delete(tx, follow.guid)
+            followee = await identity_store.get(tx, target_guid)
+            me = await identity_store.get(tx, who.identity_guid)
+            if followee and me and not followee.local:
+                await self._publisher.unfollow(tx, follow, me, followee)
+
+    async def requests(
+        self, who: Principal, page: PageRequest
+    ) -> tuple[list[tuple[Follow, Identity]], Page]:
+        return await follow_store.followers(self._db, who.identity_guid, page, state="pending")
+
+    async def answer(self, who: Principal, follow_guid: str, accept: bool) -> Follow:
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            follow = await follow_store.get(tx, follow_guid)
+            if (
+                follow is None
+                or follow.followee_guid != who.identity_guid
+                or follow.state != "pending"
+            ):
+                raise not_found("Follow request")
+            follower = await identity_store.get(tx, follow.follower_guid)
+            me = await identity_store.get(tx, who.identity_guid)
+            assert follower is not None and me is not None
+            if accept:
+                await follow_store.set_state(tx, follow.guid, "accepted", now)
+            else:
+                await follow_store.delete(tx, follow.guid)
+            if not follower.local:
+                await self._publisher.follow_answered(tx, follow, follower, me, accept)
+        return Follow(**{**follow.__dict__, "state": "accepted" if accept else "rejected"})
+
+    async def remove_follower(self, who: Principal, follower_guid: str) -> None:
+        """Stop someone following me (a soft block): they are told with a Reject."""
+        async with self._db.transaction() as tx:
+            follow = await follow_store.between(tx, follower_guid, who.identity_guid)
+            if follow is None:
+                raise not_found("Follower")
+            await follow_store.delete(tx, follow.guid)
+            follower = await identity_store.get(tx, follower_guid)
+            me = await identity_store.get(tx, who.identity_guid)
+            if follower and me and not follower.local:
+                await self._publisher.follow_answered(tx, follow, follower, me, False)
+
+    async def followers(
+        self, identity_guid: str, page: PageRequest
+    ) -> tuple[list[tuple[Follow, Identity]], Page]:
+        return await follow_store.followers(self._db, identity_guid, page)
+
+    async def following(
+        self, identity_guid: str, page: PageRequest
+    ) -> tuple[list[tuple[Follow, Identity]], Page]:
+        return await follow_store.following(self._db, identity_guid, page)
+
+    # --- what remote pods tell us (called by the inbox inside its transaction) ---
+
+    async def remote_follow(
+        self, tx: Tx, follower: Identity, followee: Identity, ap_id: str
+    ) -> Follow:
+        now = iso(self._clock.now())
+        existing = await follow_store.between(tx, follower.guid, followee.guid)
+        if existing:
+            # A repeated Follow (e.g. after they lost state) gets the same answer again.
+            if existing.state == "accepted":
+                await self._publisher.follow_answered(tx, existing, follower, followee, True)
+            return existing
+        state = "pending" if followee.locked else "accepted"
+        follow = Follow(new_guid(), follower.guid, followee.guid, state, ap_id, now, now)
+        await follow_store.insert(tx, follow)
+        if state == "accepted":
+            await self._publisher.follow_answered(tx, follow, follower, followee, True)
+        return follow
+
+    async def remote_answer(self, tx: Tx, follow: Follow, accepted: bool) -> None:
+        if accepted:
+            await follow_store.set_state(tx, follow.guid, "accepted", iso(self._clock.now()))
+        else:
+            await follow_store.delete(tx, follow.guid)
+
+    async def remote_unfollow(self, tx: Tx, follow: Follow) -> None:
+        await follow_store.delete(tx, follow.guid)

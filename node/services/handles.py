@@ -1,0 +1,39 @@
+"""Finding an identity from what a user typed: a GUID, `name`, `name@host` or `@name@host`."""
+
+from __future__ import annotations
+
+from node.errors import not_found, validation
+from node.ids import is_guid
+from node.services.ports import Directory
+from node.services.rules import USERNAME_RE
+from node.store import identities as identity_store
+from node.store.db import Database
+from node.store.identities import Identity
+
+
+def split_handle(handle: str) -> tuple[str, str | None]:
+    """(username, domain or None); raises 422 when it is not a handle."""
+    parts = handle.strip().removeprefix("acct:").lstrip("@").split("@")
+    if len(parts) > 2 or not parts[0] or not USERNAME_RE.match(parts[0]):
+        raise validation({"target": "expected a GUID, name or name@host"})
+    if len(parts) == 2:
+        domain = parts[1].lower()
+        if not domain or any(c in domain for c in "/?#\\ ") or len(domain) > 253:
+            raise validation({"target": "expected a GUID, name or name@host"})
+        return parts[0], domain
+    return parts[0], None
+
+
+async def find_identity(db: Database, directory: Directory, our_host: str, target: str) -> Identity:
+    if is_guid(target):
+        ident = await identity_store.get(db, target)
+        if ident is None:
+            raise not_found("Identity")
+        return ident
+    username, domain = split_handle(target)
+    if domain is None or domain == our_host.lower():
+        ident = await identity_store.get_by_handle(db, username, None)
+        if ident is None:
+            raise not_found("Identity")
+        return ident
+    return await directory.resolve_handle(username, domain)

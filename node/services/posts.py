@@ -1,0 +1,286 @@
+"""Posts: create, read, edit, delete, like and reshare; the main stream; remote posts arriving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from node.clock import Clock, iso
+from node.errors import ApiError, forbidden, not_found, validation
+from node.ids import is_guid, new_guid
+from node.services.handles import find_identity
+from node.services.ports import Directory, Publisher
+from node.services.principal import Principal
+from node.services.text import render_plain
+from node.store import identities as identity_store
+from node.store import interactions as interaction_store
+from node.store import posts as post_store
+from node.store.db import Database, Tx
+from node.store.identities import Identity
+from node.store.interactions import Interaction
+from node.store.paging import Page, PageRequest
+from node.store.posts import Post, PostStats
+
+MAX_BODY = 20_000
+MAX_RECIPIENTS = 50
+VISIBILITIES = ("public", "followers", "direct")
+
+
+@dataclass(frozen=True)
+class PostView:
+    post: Post
+    author: Identity
+    stats: PostStats
+    liked: bool
+    reshared: bool
+
+
+@dataclass(frozen=True)
+class RemotePost:
+    """A post as a remote pod describes it, already checked and sanitised by federation."""
+
+    ap_id: str
+    html: str
+    text: str
+    visibility: str
+    in_reply_to: str | None
+    published: str
+    recipients: list[Identity]
+
+
+class PostService:
+    def __init__(
+        self, db: Database, clock: Clock, publisher: Publisher, directory: Directory, our_host: str
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._publisher = publisher
+        self._directory = directory
+        self._host = our_host
+        self._last_stamp: datetime | None = None
+
+    def _stamp(self) -> str:
+        # Strictly increasing creation times keep "newest first" exact within one pod.
+        now = self._clock.now()
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + timedelta(milliseconds=1)
+        self._last_stamp = now
+        return iso(now)
+
+    # --- reading ---
+
+    async def _visible(self, viewer: str | None, guid: str) -> Post:
+        post = await post_store.get(self._db, guid) if is_guid(guid) else None
+        if post is None or not await post_store.can_read(self._db, post.guid, viewer):
+            raise not_found("Post")
+        return post
+
+    async def views(self, posts: list[Post], viewer: str | None) -> list[PostView]:
+        stats = await post_store.stats(self._db, [p.guid for p in posts])
+        mine = (
+            await interaction_store.mine(self._db, viewer, [p.guid for p in posts])
+            if viewer
+            else set()
+        )
+        authors: dict[str, Identity] = {}
+        for p in posts:
+            if p.author_guid not in authors:
+                ident = await identity_store.get(self._db, p.author_guid)
+                assert ident is not None
+                authors[p.author_guid] = ident
+        return [
+            PostView(
+                p,
+                authors[p.author_guid],
+                stats.get(p.guid, PostStats(0, 0, 0)),
+                (p.guid, "like") in mine,
+                (p.guid, "reshare") in mine,
+            )
+            for p in posts
+        ]
+
+    async def get(self, who: Principal, guid: str) -> PostView:
+        post = await self._visible(who.identity_guid, guid)
+        return (await self.views([post], who.identity_guid))[0]
+
+    async def get_for(self, viewer: str | None, guid: str) -> Post:
+        """A post as seen by an identity (local or remote) or anonymously; 404 if not visible."""
+        return await self._visible(viewer, guid)
+
+    async def main_stream(self, who: Principal, page: PageRequest) -> tuple[list[PostView], Page]:
+        posts, result = await post_store.main_stream(self._db, who.identity_guid, page)
+        return await self.views(posts, who.identity_guid), result
+
+    async def by_author(
+        self, viewer: str | None, author_guid: str, page: PageRequest
+    ) -> tuple[list[Post], Page]:
+        return await post_store.by_author(self._db, author_guid, viewer, page)
+
+    # --- writing ---
+
+    async def create(
+        self,
+        who: Principal,
+        body: str,
+        visibility: str,
+        recipients: list[str],
+        in_reply_to: str | None = None,
+    ) -> PostView:
+        problems: dict[str, str] = {}
+        if not body.strip():
+            problems["body"] = "must not be empty"
+        elif len(body) > MAX_BODY:
+            problems["body"] = f"at most {MAX_BODY} characters"
+        if visibility not in VISIBILITIES:
+            problems["visibility"] = f"one of {', '.join(VISIBILITIES)}"
+        if len(recipients) > MAX_RECIPIENTS:
+            problems["recipients"] = f"at most {MAX_RECIPIENTS}"
+        elif visibility == "direct" and not recipients:
+            problems["recipients"] = "a direct post needs at least one recipient"
+        if problems:
+            raise validation(problems)
+        parent = await self._visible(who.identity_guid, in_reply_to) if in_reply_to else None
+        targets = [
+            await find_identity(self._db, self._directory, self._host, r) for r in recipients
+        ]
+        author = await identity_store.get(self._db, who.identity_guid)
+        assert author is not None
+        guid = new_guid()
+        now = self._stamp()
+        post = Post(
+            guid=guid,
+            author_guid=author.guid,
+            ap_id=self._publisher.post_id(guid),
+            local=True,
+            body=body,
+            html=render_plain(body),
+            visibility=visibility,
+            in_reply_to_guid=parent.guid if parent else None,
+            in_reply_to_ap_id=parent.ap_id if parent else None,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._db.transaction() as tx:
+            await post_store.insert(tx, post, [t.guid for t in targets])
+            await self._publisher.post_created(tx, post, author)
+        return (await self.views([post], who.identity_guid))[0]
+
+    async def _own(self, who: Principal, guid: str) -> Post:
+        post = await self._visible(who.identity_guid, guid)
+        if post.author_guid != who.identity_guid:
+            raise forbidden("Only the author may change this post.")
+        return post
+
+    async def edit(self, who: Principal, guid: str, body: str) -> PostView:
+        if not body.strip() or len(body) > MAX_BODY:
+            raise validation({"body": f"1 to {MAX_BODY} characters"})
+        post = await self._own(who, guid)
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            await post_store.update_content(tx, post.guid, body, render_plain(body), now)
+            updated = await post_store.get(tx, post.guid)
+            author = await identity_store.get(tx, who.identity_guid)
+            assert updated is not None and author is not None
+            await self._publisher.post_updated(tx, updated, author)
+        return (await self.views([updated], who.identity_guid))[0]
+
+    async def delete(self, who: Principal, guid: str) -> None:
+        post = await self._own(who, guid)
+        async with self._db.transaction() as tx:
+            author = await identity_store.get(tx, who.identity_guid)
+            assert author is not None
+            # The publisher reads the audience before the post and its rows are gone.
+            await self._publisher.post_deleted(tx, post, author)
+            await post_store.delete(tx, post, iso(self._clock.now()))
+
+    async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
+        post = await self._visible(who.identity_guid, guid)
+        if kind == "reshare" and post.visibility not in ("public",):
+            raise ApiError(422, "not_reshareable", "Only public posts can be reshared.")
+        item_guid = new_guid()
+        item = Interaction(
+            item_guid,
+            kind,
+            post.guid,
+            who.identity_guid,
+            self._publisher.activity_id(item_guid),
+            iso(self._clock.now()),
+        )
+        async with self._db.transaction() as tx:
+            if await interaction_store.insert(tx, item):
+                actor = await identity_store.get(tx, who.identity_guid)
+                assert actor is not None
+                await self._publisher.interaction(tx, item, post, actor)
+        return (await self.views([post], who.identity_guid))[0]
+
+    async def undo_interaction(self, who: Principal, guid: str, kind: str) -> PostView:
+        post = await self._visible(who.identity_guid, guid)
+        async with self._db.transaction() as tx:
+            item = await interaction_store.find(tx, kind, post.guid, who.identity_guid)
+            if item is None:
+                raise not_found("Like" if kind == "like" else "Reshare")
+            await interaction_store.delete(tx, item.guid)
+            actor = await identity_store.get(tx, who.identity_guid)
+            assert actor is not None
+            await self._publisher.interaction_undone(tx, item, post, actor)
+        return (await self.views([post], who.identity_guid))[0]
+
+    # --- what remote pods tell us (called by the inbox inside its transaction) ---
+
+    async def remote_create(self, tx: Tx, author: Identity, data: RemotePost) -> Post | None:
+        if await post_store.is_tombstoned(tx, data.ap_id) or await post_store.by_ap_id(
+            tx, data.ap_id
+        ):
+            return None
+        parent = await post_store.by_ap_id(tx, data.in_reply_to) if data.in_reply_to else None
+        post = Post(
+            guid=new_guid(),
+            author_guid=author.guid,
+            ap_id=data.ap_id,
+            local=False,
+            body=data.text,
+            html=data.html,
+            visibility=data.visibility,
+            in_reply_to_guid=parent.guid if parent else None,
+            in_reply_to_ap_id=data.in_reply_to,
+            created_at=data.published,
+            updated_at=data.published,
+        )
+        await post_store.insert(tx, post, [r.guid for r in data.recipients])
+        return post
+
+    async def remote_update(self, tx: Tx, author: Identity, data: RemotePost) -> bool:
+        post = await post_store.by_ap_id(tx, data.ap_id)
+        if post is None or post.author_guid != author.guid:
+            return False
+        await post_store.update_content(tx, post.guid, data.text, data.html, iso(self._clock.now()))
+        return True
+
+    async def remote_delete(self, tx: Tx, author: Identity, ap_id: str) -> bool:
+        post = await post_store.by_ap_id(tx, ap_id)
+        if post is None:
+            # Remember it anyway, so a late Create cannot bring it back.
+            await tx.execute(
+                "INSERT OR IGNORE INTO tombstones VALUES (?, ?)", (ap_id, iso(self._clock.now()))
+            )
+            return False
+        if post.author_guid != author.guid:
+            return False
+        await post_store.delete(tx, post, iso(self._clock.now()))
+        return True
+
+    async def remote_interaction(
+        self, tx: Tx, actor: Identity, kind: str, post_ap_id: str, ap_id: str
+    ) -> bool:
+        post = await post_store.by_ap_id(tx, post_ap_id)
+        if post is None or not await post_store.can_read(tx, post.guid, actor.guid):
+            return False
+        item = Interaction(new_guid(), kind, post.guid, actor.guid, ap_id, iso(self._clock.now()))
+        return await interaction_store.insert(tx, item)
+
+    async def remote_undo_interaction(self, tx: Tx, actor: Identity, ap_id: str) -> bool:
+        item = await interaction_store.by_ap_id(tx, ap_id)
+        if item is None or item.identity_guid != actor.guid:
+            return False
+        await interaction_store.delete(tx, item.guid)
+        return True

@@ -1,0 +1,208 @@
+"""The outbox and its durable delivery queue, and per-domain delivery health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.ids import new_guid
+from node.store.db import Queryable, Row, Tx
+
+
+@dataclass(frozen=True)
+class Claimed:
+    guid: str
+    inbox: str
+    host: str
+    attempts: int
+    body: str
+    actor_uri: str
+
+    @classmethod
+    def of(cls, row: Row) -> Claimed:
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+
+async def enqueue(
+    tx: Tx,
+    ap_id: str,
+    actor_uri: str,
+    activity_type: str,
+    body: str,
+    inboxes: list[tuple[str, str]],
+    now: str,
+) -> int:
+    """Store an activity once and one pending delivery per distinct (inbox, host)."""
+    outbox_guid = new_guid()
+    await tx.execute(
+        "INSERT INTO outbox (guid, ap_id, actor_uri, activity_type, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (outbox_guid, ap_id, actor_uri, activity_type, body, now),
+    )
+    seen: set[str] = set()
+    rows = []
+    for inbox, host in inboxes:
+        if inbox in seen:
+            continue
+        seen.add(inbox)
+        rows.append((new_guid(), outbox_guid, inbox, host, now, now, now))
+    await tx.executemany(
+        "INSERT INTO deliveries (guid, outbox_guid, inbox, host, state, next_attempt_at,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+async def claim(
+    tx: Tx, now: str, lease_until: str, limit: int, skip_hosts: list[str]
+) -> list[Claimed]:
+    """Take due deliveries (and running ones whose lease ran out, after a crash)."""
+    skip = ",".join("?" * len(skip_hosts))
+    host_filter = f" AND d.host NOT IN ({skip})" if skip_hosts else ""
+    rows = await tx.fetchall(
+        "SELECT d.guid FROM deliveries d WHERE ((d.state = 'pending' AND d.next_attempt_at <= ?)"
+        " OR (d.state = 'running' AND d.lease_until <= ?))"
+        f"{host_filter} AND d.host NOT IN"
+        " (SELECT host FROM domains WHERE paused = 1 OR blocked = 1)"
+        " ORDER BY d.next_attempt_at LIMIT ?",
+        (now, now, *skip_hosts, limit),
+    )
+    if not rows:
+        return []
+    guids = [r[0] for r in rows]
+    marks = ",".join("?" * len(guids))
+    await tx.execute(
+        f"UPDATE deliveries SET state = 'running', lease_until = ?, updated_at = ?"
+        f" WHERE guid IN ({marks})",
+        (lease_until, now, *guids),
+    )
+    claimed = await tx.fetchall(
+        "SELECT d.guid, d.inbox, d.host, d.attempts, o.body, o.actor_uri FROM deliveries d"
+        f" JOIN outbox o ON o.guid = d.outbox_guid WHERE d.guid IN ({marks})",
+        guids,
+    )
+    return [Claimed.of(r) for r in claimed]
+
+
+async def finish(
+    tx: Tx,
+    guid: str,
+    state: str,
+    attempts: int,
+    status: int | None,
+    error: str | None,
+    next_at: str,
+    now: str,
+) -> None:
+    await tx.execute(
+        "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,"
+        " next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE guid = ?",
+        (state, attempts, status, error, next_at, now, guid),
+    )
+
+
+async def next_due(q: Queryable) -> str | None:
+    return await q.fetchval(
+        "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+        " AND host NOT IN (SELECT host FROM domains WHERE paused = 1 OR blocked = 1)"
+    )
+
+
+async def host_success(tx: Tx, host: str, now: str) -> None:
+    await tx.execute(
+        "INSERT INTO domains (host, last_success_at, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (host) DO UPDATE SET failing_since = NULL, paused = 0,"
+        " last_success_at = excluded.last_success_at, updated_at = excluded.updated_at",
+        (host, now, now),
+    )
+
+
+async def host_failure(tx: Tx, host: str, now: str, pause_before: str) -> bool:
+    """Record a failed try; pause the host when it has failed since before `pause_before`."""
+    await tx.execute(
+        "INSERT INTO domains (host, failing_since, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (host) DO UPDATE"
+        " SET failing_since = coalesce(failing_since, excluded.failing_since),"
+        " updated_at = excluded.updated_at",
+        (host, now, now),
+    )
+    changed = await tx.execute(
+        "UPDATE domains SET paused = 1 WHERE host = ? AND paused = 0 AND failing_since <= ?",
+        (host, pause_before),
+    )
+    return changed > 0
+
+
+async def is_paused(q: Queryable, host: str) -> bool:
+    return bool(await q.fetchval("SELECT paused FROM domains WHERE host = ?", (host,)))
+
+
+async def resume_host(tx: Tx, host: str, now: str) -> bool:
+    """A paused host was heard from: resume it and make its deliveries due now."""
+    changed = await tx.execute(
+        "UPDATE domains SET paused = 0, failing_since = NULL, updated_at = ?"
+        " WHERE host = ? AND paused = 1",
+        (now, host),
+    )
+    if changed:
+        await tx.execute(
+            "UPDATE deliveries SET next_attempt_at = ? WHERE host = ? AND state = 'pending'",
+            (now, host),
+        )
+    return changed > 0
+
+
+async def queue_by_host(q: Queryable) -> list[Row]:
+    return await q.fetchall(
+        "SELECT d.host, sum(d.state = 'pending') AS pending, sum(d.state = 'running') AS running,"
+        " sum(d.state = 'dead') AS dead, min(CASE WHEN d.state = 'pending' THEN"
+        " d.next_attempt_at END) AS next_at, coalesce(max(m.paused), 0) AS paused"
+        " FROM deliveries d LEFT JOIN domains m ON m.host = d.host"
+        " WHERE d.state != 'delivered' GROUP BY d.host ORDER BY d.host"
+    )
+
+
+async def dead_letters(q: Queryable, limit: int = 100) -> list[Row]:
+    return await q.fetchall(
+        "SELECT d.guid, d.inbox, d.attempts, d.last_status, d.last_error, d.updated_at,"
+        " o.activity_type FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
+        " WHERE d.state = 'dead' ORDER BY d.updated_at DESC LIMIT ?",
+        (limit,),
+    )
+
+
+async def retry(tx: Tx, now: str, host: str | None = None) -> int:
+    """Make dead (and waiting) deliveries due now, optionally for one host; unpause hosts."""
+    where, args = ("AND host = ?", (host,)) if host else ("", ())
+    changed = await tx.execute(
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?"
+        f" WHERE state IN ('dead', 'pending') {where}",
+        (now, now, *args),
+    )
+    await tx.execute(f"UPDATE domains SET paused = 0, failing_since = NULL WHERE 1 {where}", args)
+    return changed
+
+
+async def depth(q: Queryable) -> int:
+    return int(
+        await q.fetchval("SELECT count(*) FROM deliveries WHERE state IN ('pending', 'running')")
+    )
+
+
+async def mark_seen(tx: Tx, ap_id: str, now: str) -> bool:
+    """Record an incoming activity id; False when it was seen before (a duplicate)."""
+    return await tx.execute("INSERT OR IGNORE INTO inbox_seen VALUES (?, ?)", (ap_id, now)) > 0
+
+
+async def blocked_domains(q: Queryable) -> set[str]:
+    rows = await q.fetchall("SELECT host FROM domains WHERE blocked = 1")
+    return {r[0] for r in rows}
+
+
+async def set_blocked(tx: Tx, host: str, blocked: bool, now: str) -> None:
+    await tx.execute(
+        "INSERT INTO domains (host, blocked, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (host) DO UPDATE SET blocked = excluded.blocked,"
+        " updated_at = excluded.updated_at",
+        (host, int(blocked), now),
+    )

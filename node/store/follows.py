@@ -1,0 +1,128 @@
+"""Follow relations between identities, pending or accepted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.store.db import Queryable, Row, Tx
+from node.store.identities import COLS as IDENTITY_COLS
+from node.store.identities import Identity
+from node.store.paging import Page, PageRequest, fetch_page
+
+
+@dataclass(frozen=True)
+class Follow:
+    guid: str
+    follower_guid: str
+    followee_guid: str
+    state: str
+    ap_id: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, row: Row) -> Follow:
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+
+_COLS = "guid, follower_guid, followee_guid, state, ap_id, created_at, updated_at"
+
+
+async def insert(tx: Tx, follow: Follow) -> None:
+    await tx.execute(
+        f"INSERT INTO follows ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            follow.guid,
+            follow.follower_guid,
+            follow.followee_guid,
+            follow.state,
+            follow.ap_id,
+            follow.created_at,
+            follow.updated_at,
+        ),
+    )
+
+
+async def get(q: Queryable, guid: str) -> Follow | None:
+    row = await q.fetchone(f"SELECT {_COLS} FROM follows WHERE guid = ?", (guid,))
+    return Follow.of(row) if row else None
+
+
+async def between(q: Queryable, follower: str, followee: str) -> Follow | None:
+    row = await q.fetchone(
+        f"SELECT {_COLS} FROM follows WHERE follower_guid = ? AND followee_guid = ?",
+        (follower, followee),
+    )
+    return Follow.of(row) if row else None
+
+
+async def by_ap_id(q: Queryable, ap_id: str) -> Follow | None:
+    row = await q.fetchone(f"SELECT {_COLS} FROM follows WHERE ap_id = ?", (ap_id,))
+    return Follow.of(row) if row else None
+
+
+async def set_state(tx: Tx, guid: str, state: str, now: str) -> None:
+    await tx.execute(
+        "UPDATE follows SET state = ?, updated_at = ? WHERE guid = ?", (state, now, guid)
+    )
+
+
+async def delete(tx: Tx, guid: str) -> None:
+    await tx.execute("DELETE FROM follows WHERE guid = ?", (guid,))
+
+
+async def is_following(q: Queryable, follower: str, followee: str) -> bool:
+    return bool(
+        await q.fetchval(
+            "SELECT 1 FROM follows WHERE follower_guid = ? AND followee_guid = ?"
+            " AND state = 'accepted'",
+            (follower, followee),
+        )
+    )
+
+
+def _people(side: str, other: str) -> str:
+    return (
+        f"FROM follows f JOIN identities i ON i.guid = f.{other} WHERE f.{side} = ? AND f.state = ?"
+    )
+
+
+async def followers(
+    q: Queryable, identity: str, page: PageRequest, state: str = "accepted"
+) -> tuple[list[tuple[Follow, Identity]], Page]:
+    return await _list(q, "followee_guid", "follower_guid", identity, page, state)
+
+
+async def following(
+    q: Queryable, identity: str, page: PageRequest, state: str = "accepted"
+) -> tuple[list[tuple[Follow, Identity]], Page]:
+    return await _list(q, "follower_guid", "followee_guid", identity, page, state)
+
+
+async def _list(
+    q: Queryable, side: str, other: str, identity: str, page: PageRequest, state: str
+) -> tuple[list[tuple[Follow, Identity]], Page]:
+    follow_cols = ", ".join(f"f.{c} AS f_{c}" for c in _COLS.split(", "))
+    ident_cols = ", ".join(f"i.{c.strip()}" for c in IDENTITY_COLS.split(","))
+    result = await fetch_page(
+        q,
+        select=f"{follow_cols}, {ident_cols}",
+        from_where=_people(side, other),
+        params=(identity, state),
+        key=("f.created_at", "f.guid"),
+        page=page,
+    )
+    out = []
+    for row in result.rows:
+        follow = Follow(*(row[f"f_{c}"] for c in _COLS.split(", ")))
+        out.append((follow, Identity.of(row)))
+    return out, result
+
+
+async def count(q: Queryable, identity: str, side: str) -> int:
+    column = "followee_guid" if side == "followers" else "follower_guid"
+    return int(
+        await q.fetchval(
+            f"SELECT count(*) FROM follows WHERE {column} = ? AND state = 'accepted'", (identity,)
+        )
+    )

@@ -1,0 +1,184 @@
+"""Posts (local and remote), their recipients, tombstones of deleted ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.store.db import Queryable, Row, Tx
+from node.store.paging import Page, PageRequest, fetch_page
+
+
+@dataclass(frozen=True)
+class Post:
+    guid: str
+    author_guid: str
+    ap_id: str
+    local: bool
+    body: str
+    html: str
+    visibility: str
+    in_reply_to_guid: str | None
+    in_reply_to_ap_id: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, row: Row) -> Post:
+        return cls(
+            guid=row["guid"],
+            author_guid=row["author_guid"],
+            ap_id=row["ap_id"],
+            local=bool(row["local"]),
+            body=row["body"],
+            html=row["html"],
+            visibility=row["visibility"],
+            in_reply_to_guid=row["in_reply_to_guid"],
+            in_reply_to_ap_id=row["in_reply_to_ap_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True)
+class PostStats:
+    likes: int
+    reshares: int
+    comments: int
+
+
+COLS = (
+    "p.guid, p.author_guid, p.ap_id, p.local, p.body, p.html, p.visibility, p.in_reply_to_guid,"
+    " p.in_reply_to_ap_id, p.created_at, p.updated_at"
+)
+
+# A viewer may read a post when it is public, theirs, followers-only and they follow the author,
+# or direct and addressed to them. Parameters: viewer, viewer, viewer.
+VISIBLE = (
+    "(p.visibility = 'public' OR p.author_guid = ?"
+    " OR (p.visibility = 'followers' AND EXISTS (SELECT 1 FROM follows f"
+    "  WHERE f.follower_guid = ? AND f.followee_guid = p.author_guid AND f.state = 'accepted'))"
+    " OR EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_guid = p.guid"
+    "  AND r.identity_guid = ?))"
+)
+
+
+async def insert(tx: Tx, post: Post, recipients: list[str]) -> None:
+    await tx.execute(
+        f"INSERT INTO posts ({COLS.replace('p.', '')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            post.guid,
+            post.author_guid,
+            post.ap_id,
+            int(post.local),
+            post.body,
+            post.html,
+            post.visibility,
+            post.in_reply_to_guid,
+            post.in_reply_to_ap_id,
+            post.created_at,
+            post.updated_at,
+        ),
+    )
+    await tx.executemany(
+        "INSERT OR IGNORE INTO post_recipients (post_guid, identity_guid) VALUES (?, ?)",
+        [(post.guid, r) for r in recipients],
+    )
+
+
+async def get(q: Queryable, guid: str) -> Post | None:
+    row = await q.fetchone(f"SELECT {COLS} FROM posts p WHERE p.guid = ?", (guid,))
+    return Post.of(row) if row else None
+
+
+async def by_ap_id(q: Queryable, ap_id: str) -> Post | None:
+    row = await q.fetchone(f"SELECT {COLS} FROM posts p WHERE p.ap_id = ?", (ap_id,))
+    return Post.of(row) if row else None
+
+
+async def recipients(q: Queryable, post_guid: str) -> list[str]:
+    rows = await q.fetchall(
+        "SELECT identity_guid FROM post_recipients WHERE post_guid = ?", (post_guid,)
+    )
+    return [r[0] for r in rows]
+
+
+async def update_content(tx: Tx, guid: str, body: str, html: str, now: str) -> None:
+    await tx.execute(
+        "UPDATE posts SET body = ?, html = ?, updated_at = ? WHERE guid = ?",
+        (body, html, now, guid),
+    )
+
+
+async def delete(tx: Tx, post: Post, now: str) -> None:
+    await tx.execute("DELETE FROM posts WHERE guid = ?", (post.guid,))
+    await tx.execute("INSERT OR IGNORE INTO tombstones VALUES (?, ?)", (post.ap_id, now))
+
+
+async def is_tombstoned(q: Queryable, ap_id: str) -> bool:
+    return bool(await q.fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (ap_id,)))
+
+
+async def can_read(q: Queryable, post_guid: str, viewer: str | None) -> bool:
+    if viewer is None:
+        return bool(
+            await q.fetchval(
+                "SELECT 1 FROM posts p WHERE p.guid = ? AND p.visibility = 'public'", (post_guid,)
+            )
+        )
+    return bool(
+        await q.fetchval(
+            f"SELECT 1 FROM posts p WHERE p.guid = ? AND {VISIBLE}",
+            (post_guid, viewer, viewer, viewer),
+        )
+    )
+
+
+async def stats(q: Queryable, guids: list[str]) -> dict[str, PostStats]:
+    if not guids:
+        return {}
+    marks = ",".join("?" * len(guids))
+    rows = await q.fetchall(
+        f"SELECT p.guid,"
+        " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'like'),"
+        " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'reshare'),"
+        " (SELECT count(*) FROM posts c WHERE c.in_reply_to_guid = p.guid)"
+        f" FROM posts p WHERE p.guid IN ({marks})",
+        guids,
+    )
+    return {r[0]: PostStats(r[1], r[2], r[3]) for r in rows}
+
+
+async def main_stream(q: Queryable, viewer: str, page: PageRequest) -> tuple[list[Post], Page]:
+    """Posts by the viewer and the identities they follow, that the viewer may read."""
+    result = await fetch_page(
+        q,
+        select=COLS,
+        from_where=(
+            "FROM posts p WHERE (p.author_guid = ? OR p.author_guid IN (SELECT followee_guid"
+            " FROM follows WHERE follower_guid = ? AND state = 'accepted'))"
+            " AND (p.visibility != 'direct' OR p.author_guid = ? OR EXISTS (SELECT 1"
+            " FROM post_recipients r WHERE r.post_guid = p.guid AND r.identity_guid = ?))"
+        ),
+        params=(viewer, viewer, viewer, viewer),
+        key=("p.created_at", "p.guid"),
+        page=page,
+    )
+    return [Post.of(r) for r in result.rows], result
+
+
+async def by_author(
+    q: Queryable, author: str, viewer: str | None, page: PageRequest
+) -> tuple[list[Post], Page]:
+    if viewer is None:
+        where, params = "p.visibility = 'public'", ()
+    else:
+        where, params = VISIBLE, (viewer, viewer, viewer)
+    result = await fetch_page(
+        q,
+        select=COLS,
+        from_where=f"FROM posts p WHERE p.author_guid = ? AND {where}",
+        params=(author, *params),
+        key=("p.created_at", "p.guid"),
+        page=page,
+    )
+    return [Post.of(r) for r in result.rows], result

@@ -1,0 +1,134 @@
+"""Remote actors: where to deliver to them and how to check their signatures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.store import identities as identity_store
+from node.store.db import Queryable, Row, Tx
+from node.store.identities import Identity
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    identity_guid: str
+    uri: str
+    actor_type: str
+    inbox: str
+    shared_inbox: str | None
+    outbox: str | None
+    followers: str | None
+    key_id: str
+    public_key_pem: str
+    fetched_at: str
+    gone_at: str | None
+
+    @classmethod
+    def of(cls, row: Row) -> RemoteActor:
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.inbox
+
+
+_COLS = (
+    "identity_guid, uri, actor_type, inbox, shared_inbox, outbox, followers, key_id,"
+    " public_key_pem, fetched_at, gone_at"
+)
+
+
+async def by_uri(q: Queryable, uri: str) -> RemoteActor | None:
+    row = await q.fetchone(f"SELECT {_COLS} FROM remote_actors WHERE uri = ?", (uri,))
+    return RemoteActor.of(row) if row else None
+
+
+async def by_key_id(q: Queryable, key_id: str) -> RemoteActor | None:
+    row = await q.fetchone(f"SELECT {_COLS} FROM remote_actors WHERE key_id = ?", (key_id,))
+    return RemoteActor.of(row) if row else None
+
+
+async def by_identity(q: Queryable, identity_guid: str) -> RemoteActor | None:
+    row = await q.fetchone(
+        f"SELECT {_COLS} FROM remote_actors WHERE identity_guid = ?", (identity_guid,)
+    )
+    return RemoteActor.of(row) if row else None
+
+
+async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
+    """Insert or refresh an actor and its identity; returns the stored identity."""
+    existing = await by_uri(tx, actor.uri)
+    if existing is None:
+        clash = await identity_store.get_by_handle(tx, ident.username, ident.domain)
+        if clash is not None:
+            # The handle moved to a new actor URI on the same host: the newest actor owns it.
+            await tx.execute("DELETE FROM identities WHERE guid = ?", (clash.guid,))
+        await identity_store.insert(tx, ident)
+        guid = ident.guid
+    else:
+        guid = existing.identity_guid
+        await identity_store.update(
+            tx,
+            guid,
+            actor.fetched_at,
+            {
+                "display_name": ident.display_name,
+                "bio": ident.bio,
+                "locked": ident.locked,
+                "discoverable": ident.discoverable,
+            },
+        )
+    await tx.execute(
+        f"INSERT INTO remote_actors ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+        " ON CONFLICT (uri) DO UPDATE SET actor_type = excluded.actor_type,"
+        " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, outbox = excluded.outbox,"
+        " followers = excluded.followers, key_id = excluded.key_id,"
+        " public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at,"
+        " gone_at = NULL",
+        (
+            guid,
+            actor.uri,
+            actor.actor_type,
+            actor.inbox,
+            actor.shared_inbox,
+            actor.outbox,
+            actor.followers,
+            actor.key_id,
+            actor.public_key_pem,
+            actor.fetched_at,
+        ),
+    )
+    stored = await identity_store.get(tx, guid)
+    assert stored is not None
+    return stored
+
+
+async def mark_gone(tx: Tx, inbox: str, now: str) -> None:
+    await tx.execute(
+        "UPDATE remote_actors SET gone_at = ? WHERE (inbox = ? OR shared_inbox = ?)"
+        " AND gone_at IS NULL",
+        (now, inbox, inbox),
+    )
+
+
+async def follower_inboxes(q: Queryable, followee_guid: str) -> list[str]:
+    """Distinct delivery inboxes (shared where known) of an identity's remote followers."""
+    rows = await q.fetchall(
+        "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) FROM follows f"
+        " JOIN remote_actors a ON a.identity_guid = f.follower_guid"
+        " WHERE f.followee_guid = ? AND f.state = 'accepted' AND a.gone_at IS NULL",
+        (followee_guid,),
+    )
+    return [r[0] for r in rows]
+
+
+async def inboxes_of(q: Queryable, identity_guids: list[str]) -> list[str]:
+    if not identity_guids:
+        return []
+    marks = ",".join("?" * len(identity_guids))
+    rows = await q.fetchall(
+        f"SELECT DISTINCT coalesce(shared_inbox, inbox) FROM remote_actors"
+        f" WHERE identity_guid IN ({marks}) AND gone_at IS NULL",
+        identity_guids,
+    )
+    return [r[0] for r in rows]

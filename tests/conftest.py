@@ -39,6 +39,8 @@ PodFactory = Callable[..., Awaitable[Pod]]
 async def make_pod(tmp_path: Path) -> AsyncIterator[PodFactory]:
     """Start pods on real ports; `await make_pod(federation={...})`. All stop at teardown."""
     pods: list[Pod] = []
+    # One world time for every pod of a test, so moving it ahead keeps signatures in window.
+    world = ManualClock()
 
     async def start(
         data_dir: Path | None = None,
@@ -49,7 +51,7 @@ async def make_pod(tmp_path: Path) -> AsyncIterator[PodFactory]:
         port = port or free_port()
         data_dir = data_dir or tmp_path / f"pod{next(_counter)}"
         config = pod_config(data_dir, port, **sections)
-        clock = clock or ManualClock()
+        clock = clock or world
         server = TestServer(create_app(config, clock=clock), host="127.0.0.1", port=port)
         await server.start_server()
         pod = Pod(config=config, server=server, clock=clock, http=ClientSession())

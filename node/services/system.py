@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from node.store import deliveries as delivery_store
 from node.store.db import Database
 
 
@@ -20,14 +21,7 @@ class SystemService:
 
     async def health(self) -> Health:
         try:
-            await self._db.fetchval("SELECT 1")
+            depth = await delivery_store.depth(self._db)
         except (sqlite3.Error, ValueError):
             return Health(database=False, queue_depth=None)
-        depth = await self._db.fetchval(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
-        )
-        if depth:
-            depth = await self._db.fetchval(
-                "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'running')"
-            )
-        return Health(database=True, queue_depth=int(depth or 0))
+        return Health(database=True, queue_depth=depth)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from federation.client import FetchError
+from federation.routes import FEDERATION
+from node.appkeys import DB
 from tests.support import Pod, User, wait_for
 
 
@@ -16,6 +21,19 @@ async def follow(pod: Pod, user: User, handle: str) -> dict[str, Any]:
     resp, data = await pod.call("POST", "/api/v1/follows", user, json={"target": handle})
     assert resp.status in (200, 201), data
     return data
+
+
+async def follow_accepted(pod: Pod, user: User, handle: str) -> None:
+    """Follow and wait until the remote side has answered with Accept."""
+    await follow(pod, user, handle)
+
+    async def accepted() -> bool:
+        _, following = await pod.call(
+            "GET", "/api/v1/identities/current/following", user, expect=200
+        )
+        return any(f["identity"]["handle"] == handle for f in following)
+
+    await wait_for(accepted)
 
 
 async def test_follow_post_edit_delete_propagate(make_pod) -> None:
@@ -59,3 +77,179 @@ async def test_follow_post_edit_delete_propagate(make_pod) -> None:
 
     await wait_for(gone)
     await a.call("GET", f"/api/v1/posts/{remote['id']}", alice, expect=404)
+
+
+async def test_locked_identity_approves_remote_follow(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    await b.call("PATCH", "/api/v1/identity/current", bob, json={"locked": True}, expect=200)
+
+    assert (await follow(a, alice, f"bob@{b.host}"))["state"] == "pending"
+
+    async def requested() -> list[dict[str, Any]]:
+        _, items = await b.call("GET", "/api/v1/follows/requests", bob, expect=200)
+        return items
+
+    request = (await wait_for(requested))[0]
+    assert request["identity"]["handle"] == f"alice@{a.host}"
+    _, followers = await b.call("GET", "/api/v1/identities/current/followers", bob, expect=200)
+    assert followers == []
+
+    # A followers-only post before approval does not reach alice.
+    await b.call(
+        "POST", "/api/v1/posts", bob, json={"body": "early", "visibility": "followers"}, expect=201
+    )
+    await b.call("POST", f"/api/v1/follows/requests/{request['id']}/approve", bob, expect=200)
+
+    async def accepted() -> bool:
+        _, following = await a.call(
+            "GET", "/api/v1/identities/current/following", alice, expect=200
+        )
+        return bool(following) and following[0]["state"] == "accepted"
+
+    await wait_for(accepted)
+    _, post = await b.call(
+        "POST",
+        "/api/v1/posts",
+        bob,
+        json={"body": "for followers", "visibility": "followers"},
+        expect=201,
+    )
+
+    async def arrived() -> list[str]:
+        return [p["body"] for p in await stream(a, alice)]
+
+    assert await wait_for(arrived) == ["for followers"]
+    assert post["visibility"] == "followers"
+
+
+async def test_rejected_request_is_forgotten_on_both_sides(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    await b.call("PATCH", "/api/v1/identity/current", bob, json={"locked": True}, expect=200)
+    await follow(a, alice, f"bob@{b.host}")
+
+    async def requested() -> list[dict[str, Any]]:
+        _, items = await b.call("GET", "/api/v1/follows/requests", bob, expect=200)
+        return items
+
+    request = (await wait_for(requested))[0]
+    assert await _follow_rows(a) == 1
+    await b.call("POST", f"/api/v1/follows/requests/{request['id']}/reject", bob, expect=200)
+
+    async def dropped() -> bool:
+        return await _follow_rows(a) == 0
+
+    await wait_for(dropped)
+    _, items = await b.call("GET", "/api/v1/follows/requests", bob, expect=200)
+    assert items == []
+    # Asking again works: a new request appears.
+    assert (await follow(a, alice, f"bob@{b.host}"))["state"] == "pending"
+    await wait_for(requested)
+
+
+async def _follow_rows(pod: Pod) -> int:
+    return await pod.app[DB].fetchval("SELECT count(*) FROM follows")
+
+
+async def test_like_and_reshare_arrive_and_are_undone(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    await follow_accepted(a, alice, f"bob@{b.host}")
+    _, post = await b.call("POST", "/api/v1/posts", bob, json={"body": "like me"}, expect=201)
+
+    async def remote_copy() -> list[dict[str, Any]]:
+        return [p for p in await stream(a, alice) if p["uri"] == post["uri"]]
+
+    copy = (await wait_for(remote_copy))[0]
+    _, liked = await a.call("POST", f"/api/v1/posts/{copy['id']}/like", alice, expect=200)
+    assert liked["liked"] is True and liked["counts"]["likes"] == 1
+    await a.call("POST", f"/api/v1/posts/{copy['id']}/reshare", alice, expect=200)
+    # Liking twice is idempotent.
+    await a.call("POST", f"/api/v1/posts/{copy['id']}/like", alice, expect=200)
+
+    async def counts() -> dict[str, int]:
+        _, seen = await b.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+        return seen["counts"]
+
+    await wait_for(lambda: _equals(counts, {"likes": 1, "reshares": 1, "comments": 0}))
+    await a.call("DELETE", f"/api/v1/posts/{copy['id']}/like", alice, expect=200)
+    await a.call("DELETE", f"/api/v1/posts/{copy['id']}/reshare", alice, expect=200)
+    await wait_for(lambda: _equals(counts, {"likes": 0, "reshares": 0, "comments": 0}))
+    await a.call("DELETE", f"/api/v1/posts/{copy['id']}/like", alice, expect=404)
+
+
+async def _equals(get: Any, expected: Any) -> bool:
+    return await get() == expected
+
+
+async def test_followers_only_posts_reach_followers_and_no_one_else(make_pod) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await c.register("carol"),
+    )
+    await follow_accepted(a, alice, f"bob@{b.host}")
+    await c.call("GET", f"/api/v1/lookup?acct=bob@{b.host}", carol, expect=200)
+    _, secret = await b.call(
+        "POST",
+        "/api/v1/posts",
+        bob,
+        json={"body": "followers only", "visibility": "followers"},
+        expect=201,
+    )
+    _, public = await b.call("POST", "/api/v1/posts", bob, json={"body": "everyone"}, expect=201)
+
+    async def both() -> bool:
+        return {p["body"] for p in await stream(a, alice)} == {"followers only", "everyone"}
+
+    await wait_for(both)
+    # Nothing was delivered to C, and C's signed fetches see only the public post.
+    assert await stream(c, carol) == []
+    fed_c = c.app[FEDERATION]
+    assert (await fed_c.client.get_json(public["uri"]))["content"] == "<p>everyone</p>"
+    with pytest.raises(FetchError) as err:
+        await fed_c.client.get_json(secret["uri"], signer=fed_c.urls.actor("carol"))
+    assert err.value.status == 404
+    # Alice's pod fetching as alice (a follower) may read it.
+    fed_a = a.app[FEDERATION]
+    doc = await fed_a.client.get_json(secret["uri"], signer=fed_a.urls.actor("alice"))
+    assert doc["id"] == secret["uri"]
+    # Unsigned fetch of the private post: 404 as well.
+    async with c.http.get(secret["uri"], headers={"Accept": "application/activity+json"}) as resp:
+        assert resp.status == 404
+
+
+async def test_three_pods_direct_post_reaches_only_its_recipient(make_pod) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await c.register("carol"),
+    )
+    await follow_accepted(b, bob, f"alice@{a.host}")
+    await follow_accepted(c, carol, f"alice@{a.host}")
+    await a.call(
+        "POST", "/api/v1/posts", alice,
+        json={"body": "just bob", "visibility": "direct", "recipients": [f"bob@{b.host}"]}, expect=201,
+    )  # fmt: skip
+    await a.call("POST", "/api/v1/posts", alice, json={"body": "all"}, expect=201)
+
+    async def bob_has_both() -> bool:
+        return {p["body"] for p in await stream(b, bob)} == {"just bob", "all"}
+
+    async def carol_has_public() -> bool:
+        return [p["body"] for p in await stream(c, carol)] == ["all"]
+
+    await wait_for(bob_has_both)
+    await wait_for(carol_has_public)
+    await wait_for(lambda: _no_pending(a))
+    assert [p["body"] for p in await stream(c, carol)] == ["all"]
+
+
+async def _no_pending(pod: Pod) -> bool:
+    return (
+        await pod.app[DB].fetchval("SELECT count(*) FROM deliveries WHERE state != 'delivered'")
+        == 0
+    )

@@ -230,10 +230,8 @@ async def test_three_pods_direct_post_reaches_only_its_recipient(make_pod) -> No
     )
     await follow_accepted(b, bob, f"alice@{a.host}")
     await follow_accepted(c, carol, f"alice@{a.host}")
-    await a.call(
-        "POST", "/api/v1/posts", alice,
-        json={"body": "just bob", "visibility": "direct", "recipients": [f"bob@{b.host}"]}, expect=201,
-    )  # fmt: skip
+    direct = {"body": "just bob", "visibility": "direct", "recipients": [f"bob@{b.host}"]}
+    await a.call("POST", "/api/v1/posts", alice, json=direct, expect=201)
     await a.call("POST", "/api/v1/posts", alice, json={"body": "all"}, expect=201)
 
     async def bob_has_both() -> bool:

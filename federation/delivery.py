@@ -53,6 +53,9 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        # The background loop and a test's run_once() must not interleave a claim with the
+        # starting of what was claimed.
+        self._cycle = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,7 +77,8 @@ class DeliveryWorker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Requests cut short stay 'running' and are claimed again once their lease ends.
-        await self._flush()
+        async with self._cycle:
+            await self._flush()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -108,16 +112,18 @@ class DeliveryWorker:
 
         Returns the number of deliveries started. Tests call this to drive the queue.
         """
-        await self._flush()
-        started = await self._claim_and_start()
+        async with self._cycle:
+            await self._flush()
+            started = await self._claim_and_start()
         if wait:
             total = started
             while self._tasks:
                 await asyncio.wait(set(self._tasks))
+                async with self._cycle:
+                    await self._flush()
+                    total += await self._claim_and_start()
+            async with self._cycle:
                 await self._flush()
-                more = await self._claim_and_start()
-                total += more
-            await self._flush()
             return total
         return started
 

@@ -1,0 +1,140 @@
+"""How the delivery worker treats answers: Retry-After, permanent refusals, 410 Gone, and a
+domain that keeps failing being paused until it is heard from again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from federation.routes import FEDERATION
+from node.appkeys import DB
+from node.clock import parse_iso
+from node.store import identities as identity_store
+from tests.remote import Answer, RemoteServer
+from tests.support import Pod, User
+
+
+@pytest.fixture(scope="module")
+def remote_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+async def remote(remote_key: rsa.RSAPrivateKey) -> AsyncIterator[RemoteServer]:
+    server = await RemoteServer(remote_key).start()
+    yield server
+    await server.close()
+
+
+async def _followed_by_remote(pod: Pod, remote: RemoteServer) -> User:
+    """alice on the pod, followed by the remote actor (as if its Follow had arrived)."""
+    alice = await pod.register("alice")
+    fed = pod.app[FEDERATION]
+    follower = await fed.directory.resolve_uri(remote.actor)
+    me = await identity_store.get(fed.db, alice.identity_id)
+    assert me is not None
+    async with fed.db.transaction() as tx:
+        await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
+    await fed.worker.run_once()
+    assert [a["type"] for a in remote.received] == ["Accept"]
+    return alice
+
+
+async def _create_row(pod: Pod) -> dict:
+    row = await pod.app[DB].fetchone(
+        "SELECT d.state, d.attempts, d.next_attempt_at, d.last_status FROM deliveries d"
+        " JOIN outbox o ON o.guid = d.outbox_guid WHERE o.activity_type = 'Create'"
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def test_retry_after_is_honoured(make_pod, remote: RemoteServer) -> None:
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    remote.answers = [Answer(429, {"Retry-After": "3600"})]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await pod.app[FEDERATION].worker.run_once()
+    row = await _create_row(pod)
+    assert row["state"] == "pending" and row["last_status"] == 429 and row["attempts"] == 1
+    wait = parse_iso(row["next_attempt_at"]) - pod.clock.now()
+    assert timedelta(minutes=59) < wait <= timedelta(hours=1)
+    # Not due yet: nothing is sent; an hour later it is.
+    await pod.app[FEDERATION].worker.run_once()
+    assert len(remote.received) == 2
+    pod.clock.advance(timedelta(hours=1, seconds=1))
+    await pod.app[FEDERATION].worker.run_once()
+    assert (await _create_row(pod))["state"] == "delivered"
+    assert len(remote.received) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "state"), [(403, "dead"), (422, "dead"), (401, "pending"), (500, "pending")]
+)
+async def test_permanent_refusals_give_up_at_once(
+    make_pod, remote: RemoteServer, status: int, state: str
+) -> None:
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    remote.answers = [Answer(status)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await pod.app[FEDERATION].worker.run_once()
+    row = await _create_row(pod)
+    assert (row["state"], row["last_status"]) == (state, status)
+
+
+async def test_gone_marks_the_actor_and_stops_deliveries(make_pod, remote: RemoteServer) -> None:
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    remote.answers = [Answer(410)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "one"}, expect=201)
+    await pod.app[FEDERATION].worker.run_once()
+    assert (await _create_row(pod))["state"] == "dead"
+    gone = await pod.app[DB].fetchval("SELECT gone_at FROM remote_actors")
+    assert gone is not None
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "two"}, expect=201)
+    await pod.app[FEDERATION].worker.run_once()
+    assert [a["type"] for a in remote.received] == ["Accept", "Create"]
+
+
+async def test_failing_domain_is_paused_and_resumes_when_heard_from(
+    make_pod, remote: RemoteServer
+) -> None:
+    pod = await make_pod(federation={"domain_pause_hours": 1.0})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    remote.answers = [Answer(503)] * 50
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await worker.run_once()
+    tries = len(remote.received)
+    # Keep failing for more than an hour: the domain is paused and tries stop.
+    for _ in range(6):
+        pod.clock.advance(timedelta(minutes=20))
+        await worker.run_once()
+    paused = await pod.app[DB].fetchval(
+        "SELECT paused FROM domains WHERE host = ?", (remote.base.split("//")[1],)
+    )
+    assert paused == 1
+    sent = len(remote.received)
+    assert sent > tries
+    pod.clock.advance(timedelta(hours=6))
+    await worker.run_once()
+    assert len(remote.received) == sent
+    # The remote pod speaks to us (a signed Like of nothing in particular): deliveries resume.
+    remote.answers = []
+    like = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{remote.actor}#like-1",
+        "type": "Like",
+        "actor": remote.actor,
+        "object": f"{pod.url}/posts/{'0' * 32}",
+    }
+    body, headers = remote.signed(f"{pod.url}/inbox", like, pod.clock)
+    async with pod.http.post(f"{pod.url}/inbox", data=body, headers=headers) as resp:
+        assert resp.status == 202
+    await worker.run_once()
+    assert (await _create_row(pod))["state"] == "delivered"
+    assert await pod.app[DB].fetchval("SELECT paused FROM domains") == 0

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import logging
 import os
+import socket
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from node.clock import SystemClock
-from node.config import ConfigError, NodeConfig, load_config
+from node.config import ConfigError, NodeConfig, build_config, load_config
 from node.errors import ApiError
+from node.services.accounts import AccountService
+from node.services.passwords import Passwords
 from node.services.principal import SCOPES
-from node.services.registry import Services, build_services
+from node.services.sessions import SessionService
 from node.store import identities as identity_store
 from node.store.db import Database
 from node.store.migrate import migrate
@@ -40,6 +46,9 @@ registration = "open"
 """
 
 
+DEFAULT_PORT = 8080
+
+
 class CliError(Exception):
     """A problem to report as one line, exit status 1."""
 
@@ -48,14 +57,30 @@ def _load(args: argparse.Namespace) -> NodeConfig:
     return load_config(Path(args.config))
 
 
+@dataclass(frozen=True)
+class _Admin:
+    """The services the operator's commands use (no federation wiring needed for these)."""
+
+    accounts: AccountService
+    sessions: SessionService
+
+
 @asynccontextmanager
-async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, Services]]:
+async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(config.database_path)
     await db.open()
     try:
         await migrate(db)
-        yield db, build_services(db, config, SystemClock())
+        clock = SystemClock()
+        passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
+        yield (
+            db,
+            _Admin(
+                AccountService(db, config, clock, passwords),
+                SessionService(db, config, clock, passwords),
+            ),
+        )
     finally:
         await db.close()
 
@@ -70,33 +95,50 @@ def cmd_init(args: argparse.Namespace) -> None:
     parts = urlsplit(args.public_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CliError("--public-url: must be an absolute http(s) URL")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "data").mkdir(exist_ok=True)
-    config_path.write_text(
-        CONFIG_TEMPLATE.format(host=args.host, port=port, public_url=args.public_url.rstrip("/")),
-        encoding="utf-8",
-    )
-    load_config(config_path)  # what init writes must load
+    try:
+        url_port = parts.port
+    except ValueError:
+        raise CliError("--public-url: the port is not a number from 0 to 65535") from None
+    # Without an explicit port the public URL is a reverse proxy's (80/443); the pod listens on
+    # an unprivileged port behind it.
+    port = args.port or url_port or DEFAULT_PORT
+    text = CONFIG_TEMPLATE.format(host=args.host, port=port, public_url=args.public_url.rstrip("/"))
+    try:  # what init writes must load: check before writing anything
+        build_config(tomllib.loads(text), env={})
+    except (tomllib.TOMLDecodeError, ConfigError) as exc:
+        raise CliError(f"--public-url/--host: {exc}") from None
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "data").mkdir(exist_ok=True)
+        config_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {config_path}: {exc.strerror or exc}") from None
     print(f"wrote {config_path}; start the pod with: hearth serve --config {config_path}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    config = _load(args)  # before importing the app: a bad config is reported on its own
     from node.app import create_app
 
-    config = _load(args)
     app = create_app(config)
     host, port = config.server.host, config.server.port
     # run_app stops cleanly on SIGINT and SIGTERM and runs the cleanup contexts.
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=lambda _: logging.getLogger("hearth").info(
-            "listening on http://%s:%s (public URL %s)", host, port, config.server.public_url
-        ),
-        access_log=None,
-    )
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=lambda _: logging.getLogger("hearth").info(
+                "listening on http://%s:%s (public URL %s)", host, port, config.server.public_url
+            ),
+            access_log=None,
+        )
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            raise CliError(f"server.host: cannot listen on {host}") from None
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES) and not exc.filename:
+            raise CliError(f"server.port: cannot listen on {host}:{port} ({exc})") from None
+        raise CliError(f"cannot start: {exc}") from None
 
 
 async def _migrate(config: NodeConfig) -> None:
@@ -185,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-url", default="http://127.0.0.1:8080", help="the URL peers and clients use"
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port to listen on (default: the public URL's explicit port, else 8080)",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("serve", help="start the pod")

@@ -1,8 +1,9 @@
 """NodeConfig: the typed configuration of one pod, loaded from TOML with HEARTH_* overrides.
 
 Environment overrides name a key by its section and field joined with `__`, e.g.
-`HEARTH_SERVER__PORT=8081` or `HEARTH_INSTANCE__REGISTRATION=closed`. Values are parsed as TOML
-scalars when they can be (numbers, booleans, arrays) and taken as strings otherwise.
+`HEARTH_SERVER__PORT=8081` or `HEARTH_INSTANCE__REGISTRATION=closed`. Values of text keys are
+taken as written; others are parsed as TOML values when they can be (numbers, booleans, arrays)
+and taken as strings otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -95,7 +96,27 @@ class NodeConfig(_Section):
         return self.storage.data_dir / self.storage.database
 
 
-def _env_value(raw: str) -> Any:
+def _is_text(section: str, key: str) -> bool:
+    """True when NodeConfig types `section.key` as text (str, Path or a Literal of strings)."""
+    outer = NodeConfig.model_fields.get(section)
+    model = outer.annotation if outer else None
+    inner = (
+        model.model_fields.get(key)
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        else None
+    )
+    if inner is None:
+        return False
+    kind = inner.annotation
+    if get_origin(kind) is Literal:
+        return all(isinstance(arg, str) for arg in get_args(kind))
+    return kind in (str, Path)
+
+
+def _env_value(section: str, key: str, raw: str) -> Any:
+    # Text keys take the value as written, so that HEARTH_INSTANCE__NAME=1984 stays a name.
+    if _is_text(section, key):
+        return raw
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -112,7 +133,7 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         section = data.setdefault(path[0], {})
         if not isinstance(section, dict):
             raise ConfigError(f"{path[0]}: must be a table")
-        section[path[1]] = _env_value(raw)
+        section[path[1]] = _env_value(path[0], path[1], raw)
 
 
 def _first_error(exc: ValidationError) -> str:

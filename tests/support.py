@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
-from node.clock import ManualClock
+from node.clock import ManualClock, parse_iso
 from node.config import NodeConfig
+
+GUID_RE = re.compile(r"^[0-9a-f]{32}\Z")
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
+_LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="([^"]+)"')
+
+
+def parse_links(header: str | None) -> dict[str, str]:
+    """A Link header as {rel: url}."""
+    return {rel: url for url, rel in _LINK_RE.findall(header or "")}
+
+
+def between(stamp: str, start: datetime, end: datetime) -> bool:
+    """True when an API timestamp (millisecond precision) falls within [start, end]."""
+    floor = start.replace(microsecond=start.microsecond // 1000 * 1000)
+    return floor <= parse_iso(stamp) <= end
 
 
 def free_port() -> int:
@@ -78,6 +96,27 @@ class Pod:
             if expect is not None:
                 assert resp.status == expect, f"{method} {path}: {resp.status} {body[:500]!r}"
             return resp, data
+
+    async def follow(
+        self, url: str, user: User | None = None, expect: int | None = 200, **kw: Any
+    ) -> tuple[ClientResponse, Any]:
+        """GET an absolute URL from a Link header; it must point at this pod."""
+        target = URL(url)
+        assert f"{target.scheme}://{target.authority}" == self.url, url
+        return await self.call("GET", target.raw_path_qs, user, expect=expect, **kw)
+
+    async def login(
+        self,
+        login: str,
+        password: str = "correct horse battery",
+        expect: int | None = 201,
+        **kw: Any,
+    ) -> tuple[ClientResponse, Any]:
+        """POST /sessions with a username (or an email, when it has an @)."""
+        key = "email" if "@" in login else "username"
+        return await self.call(
+            "POST", "/api/v1/sessions", json={key: login, "password": password}, expect=expect, **kw
+        )
 
     async def register(
         self, username: str, password: str = "correct horse battery", **extra: Any

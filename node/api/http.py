@@ -53,7 +53,9 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     raw = await request.read()
     try:
         data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and integers beyond Python's
+        # digit limit; RecursionError is what deeply nested arrays raise.
         raise bad_request("The body is not valid JSON.", "malformed_json") from None
     if not isinstance(data, dict):
         raise bad_request("The body must be a JSON object.", "malformed_json")

@@ -9,6 +9,7 @@ import json
 from aiohttp import web
 from yarl import URL
 
+from node.appkeys import CONFIG
 from node.errors import bad_request
 from node.store.paging import Page, PageRequest
 
@@ -27,11 +28,14 @@ def decode_cursor(token: str) -> tuple[str, tuple[str, str] | None]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-        code = data[0]
-        direction = _DIRS[code]
+        if not isinstance(data, list) or not data:
+            raise ValueError
+        direction = _DIRS[data[0]]
         if direction == "last":
+            if len(data) != 1:
+                raise ValueError
             return direction, None
-        ka, kb = data[1], data[2]
+        _, ka, kb = data
         if not isinstance(ka, str) or not isinstance(kb, str):
             raise ValueError
         return direction, (ka, kb)
@@ -60,8 +64,13 @@ def page_request(request: web.Request) -> PageRequest:
 
 
 def link_header(request: web.Request, page: Page, per_page: int) -> str:
-    """first / previous / next / last, where they exist; every other query arg is kept."""
-    base = URL(str(request.url)).with_query(
+    """first / previous / next / last, where they exist; every other query arg is kept.
+
+    Links are built on the configured public URL, not on the request's Host and scheme: behind
+    a reverse proxy those are the proxy's view (or whatever the client sent).
+    """
+    origin = URL(request.app[CONFIG].server.public_url)
+    base = origin.with_path(request.rel_url.raw_path, encoded=True).with_query(
         {k: v for k, v in request.query.items() if k != "cursor"} | {"per_page": str(per_page)}
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.errors import validation
+from node.errors import forbidden, validation
 from node.models.accounts import LoginIn, LoginOut, SessionOut, SessionPatch
 
 from .context import services
@@ -34,8 +34,14 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 def _target(request: web.Request) -> str:
+    """The session a route acts on; app tokens may see and revoke only themselves."""
+    who = principal(request)
     guid = request.match_info["guid"]
-    return principal(request).session_guid if guid == "current" else guid
+    if guid in ("current", who.session_guid):
+        return who.session_guid
+    if not who.first_party:
+        raise forbidden("App tokens may only see and revoke themselves.", "first_party_only")
+    return guid
 
 
 async def get_session(request: web.Request) -> web.Response:
@@ -86,7 +92,7 @@ ROUTES = [
         "One session (`current` for the caller's)",
         "Sessions",
         response=SessionOut,
-        errors=(404,),
+        errors=(403, 404),
     ),
     Route(
         "PATCH",
@@ -106,6 +112,6 @@ ROUTES = [
         "Log out (`current`) or revoke a session",
         "Sessions",
         status=204,
-        errors=(404,),
+        errors=(403, 404),
     ),
 ]

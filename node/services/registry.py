@@ -9,6 +9,7 @@ from node.config import NodeConfig
 from node.services.accounts import AccountService
 from node.services.follows import FollowService
 from node.services.identities import IdentityService
+from node.services.operations import OperationsService
 from node.services.passwords import Passwords
 from node.services.ports import Directory, Publisher
 from node.services.posts import PostService
@@ -25,6 +26,7 @@ class Services:
     system: SystemService
     follows: FollowService
     posts: PostService
+    operations: OperationsService
 
 
 def build_services(
@@ -38,4 +40,5 @@ def build_services(
         system=SystemService(db),
         follows=FollowService(db, clock, publisher, directory, config.host),
         posts=PostService(db, clock, publisher, directory, config.host),
+        operations=OperationsService(db, clock),
     )

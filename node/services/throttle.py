@@ -12,6 +12,11 @@ class FailureThrottle:
         self._max = max_failures
         self._window = window
         self._failures: dict[str, deque[datetime]] = {}
+        self._swept: datetime | None = None
+
+    def __len__(self) -> int:
+        """How many keys are tracked."""
+        return len(self._failures)
 
     def _recent(self, key: str, now: datetime) -> deque[datetime]:
         times = self._failures.get(key)
@@ -33,9 +38,21 @@ class FailureThrottle:
         return math.ceil(wait)
 
     def fail(self, keys: list[str], now: datetime) -> None:
+        self._sweep(now)
         for key in keys:
             self._failures.setdefault(key, deque()).append(now)
 
     def clear(self, keys: list[str]) -> None:
         for key in keys:
             self._failures.pop(key, None)
+
+    def _sweep(self, now: datetime) -> None:
+        """Forget keys whose failures have all left the window (at most once per window).
+
+        Without this, every distinct login ever tried would stay in memory.
+        """
+        if self._swept is not None and now - self._swept < self._window:
+            return
+        self._swept = now
+        for key in list(self._failures):
+            self._recent(key, now)

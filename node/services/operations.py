@@ -1,0 +1,76 @@
+"""Operator work on federation: the delivery queue (status, dead letters, retry) and domain
+blocks. Used by the CLI; a running pod reads blocks at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.clock import Clock, iso
+from node.errors import validation
+from node.store import deliveries as delivery_store
+from node.store.db import Database
+
+
+@dataclass(frozen=True)
+class HostQueue:
+    host: str
+    pending: int
+    running: int
+    dead: int
+    next_attempt_at: str | None
+    paused: bool
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    guid: str
+    inbox: str
+    activity_type: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    updated_at: str
+
+
+class OperationsService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def queue(self) -> list[HostQueue]:
+        rows = await delivery_store.queue_by_host(self._db)
+        return [
+            HostQueue(
+                r["host"], r["pending"], r["running"], r["dead"], r["next_at"], bool(r["paused"])
+            )
+            for r in rows
+        ]
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        rows = await delivery_store.dead_letters(self._db, limit)
+        return [
+            DeadLetter(
+                r["guid"],
+                r["inbox"],
+                r["activity_type"],
+                r["attempts"],
+                r["last_status"],
+                r["last_error"],
+                r["updated_at"],
+            )
+            for r in rows
+        ]
+
+    async def retry(self, host: str | None = None) -> int:
+        async with self._db.transaction() as tx:
+            return await delivery_store.retry(tx, iso(self._clock.now()), host)
+
+    async def set_block(self, domain: str, blocked: bool) -> None:
+        domain = domain.strip().lower()
+        if not domain or any(c in domain for c in "/@ ?#"):
+            raise validation({"domain": "a host name such as example.org"})
+        async with self._db.transaction() as tx:
+            await delivery_store.set_blocked(tx, domain, blocked, iso(self._clock.now()))
+
+    async def blocks(self) -> list[str]:
+        return sorted(await delivery_store.blocked_domains(self._db))

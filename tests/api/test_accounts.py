@@ -1,0 +1,362 @@
+"""/api/v1/accounts: registration (open, invite, closed), the current account, its changelog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from node.appkeys import SERVICES
+from tests.conftest import PodFactory
+from tests.support import GUID_RE, TIME_RE, Pod
+
+PASSWORD = "correct horse battery"
+JSON = {"Content-Type": "application/json"}
+
+
+def reg(username: str = "alice", **extra: Any) -> dict[str, Any]:
+    return {"username": username, "email": f"{username}@example.org", "password": PASSWORD, **extra}
+
+
+async def events(pod: Pod, user: Any) -> list[dict[str, Any]]:
+    _, data = await pod.call(
+        "GET", "/api/v1/accounts/current/changelog?per_page=100", user, expect=200
+    )
+    return data
+
+
+# --- register -------------------------------------------------------------------------------
+
+
+async def test_register_returns_account_and_identity(pod: Pod) -> None:
+    resp, data = await pod.call("POST", "/api/v1/accounts", json=reg("alice"), expect=201)
+    assert resp.content_type == "application/json"
+    account, identity = data["account"], data["identity"]
+    assert GUID_RE.match(account["id"]) and GUID_RE.match(identity["id"])
+    assert account["email"] == "alice@example.org"
+    assert account["primaryIdentityId"] == identity["id"]
+    assert TIME_RE.match(account["createdAt"]) and TIME_RE.match(account["updatedAt"])
+    assert identity["username"] == "alice"
+    assert identity["handle"] == f"alice@{pod.host}"
+    assert identity["local"] is True
+    assert identity["displayName"] == "alice"
+    assert "password" not in str(data) and "passwordHash" not in account
+    # The new account can log in.
+    _, login = await pod.login("alice")
+    assert login["session"]["identityId"] == identity["id"]
+
+
+INVALID_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
+    ({"email": "a@example.org", "password": PASSWORD}, "username"),
+    ({"username": "alice", "password": PASSWORD}, "email"),
+    ({"username": "alice", "email": "a@example.org"}, "password"),
+    (reg(username=5), "username"),
+    ({**reg(), "password": 12345678}, "password"),
+    ({**reg(), "email": ["a@example.org"]}, "email"),
+    (reg(inviteCode=7), "inviteCode"),
+    (reg(username="a" * 31), "username"),
+    (reg(username=""), "username"),
+    (reg(username="al ice"), "username"),
+    (reg(username="al-ice"), "username"),
+    (reg(username="alïce"), "username"),
+    (reg(username="alice\n"), "username"),
+    (reg(username="admin"), "username"),
+    (reg(username="Inbox"), "username"),
+    ({**reg(), "email": "not-an-email"}, "email"),
+    ({**reg(), "email": "alice@example.org\n"}, "email"),
+    ({**reg(), "email": "a" * 250 + "@example.org"}, "email"),
+    ({**reg(), "password": "short"}, "password"),
+    ({**reg(), "password": "x" * 1025}, "password"),
+    (reg(inviteCode="x" * 101), "inviteCode"),
+    (reg(isAdmin=True), "isAdmin"),
+]
+
+
+async def test_register_rejects_invalid_fields(pod: Pod) -> None:
+    for body, field in INVALID_REGISTRATIONS:
+        resp, data = await pod.call("POST", "/api/v1/accounts", json=body)
+        assert resp.status == 422, (body, data)
+        assert data["code"] == 422
+        assert data["error"] == "validation_failed"
+        assert field in data["fields"], (body, data)
+    # Nothing was created: a valid registration of the same name still works.
+    await pod.call("POST", "/api/v1/accounts", json=reg("alice"), expect=201)
+
+
+async def test_register_accepts_boundary_values(pod: Pod) -> None:
+    body = {"username": "a" * 30, "email": "x@example.org", "password": "p" * 8}
+    await pod.call("POST", "/api/v1/accounts", json=body, expect=201)
+    body = {"username": "A_1", "email": "y@example.org", "password": "p" * 1024}
+    await pod.call("POST", "/api/v1/accounts", json=body, expect=201)
+
+
+async def test_usernames_and_emails_are_unique_ignoring_case(pod: Pod) -> None:
+    await pod.call("POST", "/api/v1/accounts", json=reg("alice"), expect=201)
+    other = {"username": "ALICE", "email": "other@example.org", "password": PASSWORD}
+    _, data = await pod.call("POST", "/api/v1/accounts", json=other, expect=409)
+    assert data["error"] == "username_taken"
+    same_mail = {"username": "bob", "email": "Alice@Example.ORG", "password": PASSWORD}
+    _, data = await pod.call("POST", "/api/v1/accounts", json=same_mail, expect=409)
+    assert data["error"] == "email_taken"
+    # Neither failed attempt left anything behind.
+    await pod.call("POST", "/api/v1/accounts", json=reg("bob"), expect=201)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "error"),
+    [
+        (b'{"username": "alice",', JSON, 400, "malformed_json"),
+        (b"", JSON, 400, "malformed_json"),
+        (b"[1, 2]", JSON, 400, "malformed_json"),
+        (b'"alice"', JSON, 400, "malformed_json"),
+        (b'{"username": "\xff\xfe"}', JSON, 400, "malformed_json"),
+        (b'{"password": ' + b"9" * 5000 + b"}", JSON, 400, "malformed_json"),
+        (b"[" * 100_000 + b"]" * 100_000, JSON, 400, "malformed_json"),
+        (b'{"username": "alice"}', {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+        (b"username=alice", {"Content-Type": "application/x-www-form-urlencoded"}, 415, None),
+        (b'{"username": "alice"}', {}, 415, "unsupported_media_type"),
+    ],
+)
+async def test_register_rejects_bad_bodies(
+    pod: Pod, body: bytes, headers: dict[str, str], status: int, error: str | None
+) -> None:
+    _, data = await pod.call("POST", "/api/v1/accounts", data=body, headers=headers, expect=status)
+    assert set(data) == {"code", "error", "message"}
+    assert data["code"] == status
+    if error:
+        assert data["error"] == error
+
+
+async def test_json_with_charset_is_accepted(pod: Pod) -> None:
+    await pod.call(
+        "POST",
+        "/api/v1/accounts",
+        data=b'{"username": "alice", "email": "a@example.org", "password": "12345678"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        expect=201,
+    )
+
+
+async def test_oversize_body_is_413(make_pod: PodFactory) -> None:
+    pod = await make_pod(server={"max_body_bytes": 2048})
+    _, data = await pod.call("POST", "/api/v1/accounts", json=reg(bio="x" * 4000), expect=413)
+    assert data["code"] == 413 and data["error"] == "payload_too_large"
+    # Just under the limit is parsed (and then validated).
+    await pod.call("POST", "/api/v1/accounts", json=reg(padding="x" * 1500), expect=422)
+    # Authenticated routes too.
+    alice = await pod.register("alice")
+    big = {"bio": "x" * 1900, "displayName": "y" * 200}
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json=big, expect=413)
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json={"bio": "fits"}, expect=200)
+
+
+async def test_closed_registration(make_pod: PodFactory) -> None:
+    pod = await make_pod(instance={"registration": "closed"})
+    _, data = await pod.call("POST", "/api/v1/accounts", json=reg("alice"), expect=403)
+    assert data["error"] == "registration_closed"
+    # Even with an invite code.
+    code = await pod.app[SERVICES].accounts.create_invite(1, 7)
+    await pod.call("POST", "/api/v1/accounts", json=reg("alice", inviteCode=code), expect=403)
+
+
+async def test_invite_only_registration(make_pod: PodFactory) -> None:
+    pod = await make_pod(instance={"registration": "invite"})
+    accounts = pod.app[SERVICES].accounts
+    _, data = await pod.call("POST", "/api/v1/accounts", json=reg("alice"), expect=403)
+    assert data["error"] == "invite_required"
+    _, data = await pod.call(
+        "POST", "/api/v1/accounts", json=reg("alice", inviteCode="nope"), expect=403
+    )
+    assert data["error"] == "invite_invalid"
+
+    code = await accounts.create_invite(2, 7)
+    await pod.call("POST", "/api/v1/accounts", json=reg("alice", inviteCode=code), expect=201)
+    # A failed registration (name taken) does not use up the invite.
+    await pod.call("POST", "/api/v1/accounts", json=reg("alice", inviteCode=code), expect=409)
+    await pod.call("POST", "/api/v1/accounts", json=reg("bob", inviteCode=code), expect=201)
+    _, data = await pod.call(
+        "POST", "/api/v1/accounts", json=reg("carol", inviteCode=code), expect=403
+    )
+    assert data["error"] == "invite_invalid"
+
+    expiring = await accounts.create_invite(5, 1)
+    pod.clock.advance(timedelta(days=1, seconds=1))
+    await pod.call("POST", "/api/v1/accounts", json=reg("carol", inviteCode=expiring), expect=403)
+    forever = await accounts.create_invite(1, None)
+    pod.clock.advance(timedelta(days=3650))
+    await pod.call("POST", "/api/v1/accounts", json=reg("carol", inviteCode=forever), expect=201)
+
+
+async def test_open_registration_ignores_invite_codes(pod: Pod) -> None:
+    await pod.call("POST", "/api/v1/accounts", json=reg("alice", inviteCode="any"), expect=201)
+
+
+# --- accounts/current -----------------------------------------------------------------------
+
+
+async def test_get_current_account(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    _, data = await pod.call("GET", "/api/v1/accounts/current", alice, expect=200)
+    assert data["id"] == alice.account_id
+    assert data["email"] == "alice@example.org"
+    assert data["primaryIdentityId"] == alice.identity_id
+    assert TIME_RE.match(data["createdAt"])
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+async def test_current_account_needs_a_valid_token(pod: Pod, method: str) -> None:
+    alice = await pod.register("alice")
+    body = {"currentPassword": PASSWORD, "password": PASSWORD}
+    resp, data = await pod.call(method, "/api/v1/accounts/current", json=body, expect=401)
+    assert data["error"] == "not_authenticated"
+    assert resp.headers["WWW-Authenticate"] == "Bearer"
+    await pod.call(
+        method,
+        "/api/v1/accounts/current",
+        json=body,
+        headers={"Authorization": "Bearer " + alice.token[:-1] + "x"},
+        expect=401,
+    )
+    # Revoked token.
+    await pod.call("DELETE", "/api/v1/sessions/current", alice, expect=204)
+    await pod.call(method, "/api/v1/accounts/current", alice, json=body, expect=401)
+
+
+async def test_change_email(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    pod.clock.advance(timedelta(minutes=1))
+    body = {"currentPassword": PASSWORD, "email": "new@example.org"}
+    _, data = await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=200)
+    assert data["email"] == "new@example.org"
+    assert data["updatedAt"] > data["createdAt"]
+    _, data = await pod.call("GET", "/api/v1/accounts/current", alice, expect=200)
+    assert data["email"] == "new@example.org"
+    await pod.login("new@example.org")
+    await pod.login("alice@example.org", expect=401)
+    # Another account's email, in any case, is taken.
+    body = {"currentPassword": PASSWORD, "email": "BOB@example.org"}
+    _, data = await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=409)
+    assert data["error"] == "email_taken"
+    # Changing the case of one's own email is fine.
+    body = {"currentPassword": PASSWORD, "email": "New@example.org"}
+    await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=200)
+    assert "account.email_changed" in [e["kind"] for e in await events(pod, alice)]
+
+
+async def test_change_password_needs_the_current_one(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    body = {"currentPassword": "wrong password", "password": "a new password"}
+    _, data = await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=403)
+    assert data["error"] == "wrong_password"
+    _, data = await pod.call(
+        "PATCH", "/api/v1/accounts/current", alice, json={"password": "a new password"}, expect=422
+    )
+    assert "currentPassword" in data["fields"]
+    await pod.login("alice", PASSWORD)  # unchanged so far
+
+    body = {"currentPassword": PASSWORD, "password": "a new password"}
+    await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=200)
+    await pod.login("alice", PASSWORD, expect=401)
+    await pod.login("alice", "a new password")
+    kinds = [e["kind"] for e in await events(pod, alice)]
+    assert kinds.count("account.password_changed") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"currentPassword": PASSWORD, "password": "short"}, "password"),
+        ({"currentPassword": PASSWORD, "password": "x" * 1025}, "password"),
+        ({"currentPassword": PASSWORD, "email": "nope"}, "email"),
+        ({"currentPassword": PASSWORD, "email": "x" * 255}, "email"),
+        ({"currentPassword": PASSWORD, "email": 5}, "email"),
+        ({"currentPassword": 12345678}, "currentPassword"),
+        ({"currentPassword": PASSWORD, "username": "eve"}, "username"),
+    ],
+)
+async def test_patch_account_validation(pod: Pod, body: dict[str, Any], field: str) -> None:
+    alice = await pod.register("alice")
+    _, data = await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=422)
+    assert field in data["fields"]
+    _, data = await pod.call("GET", "/api/v1/accounts/current", alice, expect=200)
+    assert data["email"] == "alice@example.org"
+    await pod.login("alice", PASSWORD)
+
+
+async def test_patch_account_bad_bodies(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    path = "/api/v1/accounts/current"
+    await pod.call("PATCH", path, alice, data=b"{", headers=JSON, expect=400)
+    await pod.call("PATCH", path, alice, data=b'{"currentPassword": "x"}', expect=415)
+
+
+async def test_delete_account(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    _, second = await pod.login("alice")
+    other = {"Authorization": f"Bearer {second['token']}"}
+    path = "/api/v1/accounts/current"
+    _, data = await pod.call("DELETE", path, alice, json={"password": "wrong password"}, expect=403)
+    assert data["error"] == "wrong_password"
+    await pod.call("DELETE", path, alice, json={}, expect=422)
+    await pod.call("DELETE", path, alice, json={"password": 12345678}, expect=422)
+    await pod.call("DELETE", path, alice, json={"password": "x" * 1025}, expect=422)
+    await pod.call("DELETE", path, alice, expect=415)
+    await pod.call("DELETE", path, alice, data=b"nope", headers=JSON, expect=400)
+    await pod.call("GET", path, alice, expect=200)  # still there
+
+    await pod.call("DELETE", path, alice, json={"password": PASSWORD}, expect=204)
+    # Every session of the account is gone; the account and its identity are gone.
+    await pod.call("GET", path, alice, expect=401)
+    await pod.call("GET", path, headers=other, expect=401)
+    await pod.login("alice", expect=401)
+    await pod.call("GET", f"/api/v1/identities/{alice.identity_id}", bob, expect=404)
+    # Other accounts are untouched.
+    _, data = await pod.call("GET", path, bob, expect=200)
+    assert data["id"] == bob.account_id
+
+
+# --- changelog ------------------------------------------------------------------------------
+
+
+async def test_changelog_records_account_events_newest_first(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    pod.clock.advance(timedelta(seconds=1))
+    await pod.call("POST", "/api/v1/identities", alice, json={"username": "alice_work"}, expect=201)
+    pod.clock.advance(timedelta(seconds=1))
+    body = {"currentPassword": PASSWORD, "password": "another password"}
+    await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=200)
+    pod.clock.advance(timedelta(seconds=1))
+    _, second = await pod.login("alice", "another password")
+    pod.clock.advance(timedelta(seconds=1))
+    await pod.call("DELETE", f"/api/v1/sessions/{second['session']['id']}", alice, expect=204)
+
+    items = await events(pod, alice)
+    kinds = [e["kind"] for e in items]
+    assert kinds[:4] == [
+        "session.revoked",
+        "session.created",
+        "account.password_changed",
+        "identity.added",
+    ]
+    assert sorted(kinds[4:]) == ["account.created", "identity.added", "session.created"]
+    assert items[0]["detail"] == {"session": second["session"]["id"]}
+    assert items[3]["detail"]["username"] == "alice_work"
+    for e in items:
+        assert GUID_RE.match(e["id"]) and TIME_RE.match(e["createdAt"])
+    stamps = [e["createdAt"] for e in items]
+    assert stamps == sorted(stamps, reverse=True)
+    assert len({e["id"] for e in items}) == len(items)
+
+
+async def test_changelog_is_private_to_the_account(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    mine = {e["id"] for e in await events(pod, alice)}
+    theirs = {e["id"] for e in await events(pod, bob)}
+    assert mine and theirs and not mine & theirs
+    await pod.call("GET", "/api/v1/accounts/current/changelog", expect=401)

@@ -1,0 +1,378 @@
+"""/api/v1/sessions: log in, list, inspect, switch identity, log out, revoke; tokens and scopes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from node.appkeys import SERVICES
+from node.clock import parse_iso
+from node.services.principal import SCOPES
+from node.services.throttle import FailureThrottle
+from tests.conftest import PodFactory
+from tests.support import GUID_RE, TIME_RE, Pod, User, between
+
+PASSWORD = "correct horse battery"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def app_token(
+    pod: Pod, user: User, scopes: set[str], days: float | None = None
+) -> tuple[str, str]:
+    token, session = await pod.app[SERVICES].sessions.create_app_token(
+        user.account_id, user.identity_id, "test app", frozenset(scopes), days
+    )
+    return token, session.guid
+
+
+# --- log in ---------------------------------------------------------------------------------
+
+
+async def test_login_by_username_or_email(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    for login in ("alice", "ALICE", "alice@example.org", "Alice@Example.org"):
+        start = pod.clock.now()
+        _, data = await pod.login(login, headers={"User-Agent": "probe/1"})
+        end = pod.clock.now()
+        session = data["session"]
+        assert GUID_RE.match(session["id"])
+        assert session["kind"] == "login"
+        assert session["identityId"] == alice.identity_id
+        assert session["scopes"] == sorted(SCOPES)
+        assert session["userAgent"] == "probe/1"
+        assert session["current"] is True
+        assert TIME_RE.match(session["createdAt"]) and TIME_RE.match(session["expiresAt"])
+        assert between(session["createdAt"], start, end)
+        lifetime = parse_iso(session["expiresAt"]) - parse_iso(session["createdAt"])
+        assert lifetime == timedelta(days=90)
+        _, me = await pod.call("GET", "/api/v1/identity/current", headers=bearer(data["token"]))
+        assert me["id"] == alice.identity_id
+    # Each login is its own session with its own token.
+    _, listed = await pod.call("GET", "/api/v1/sessions", alice, expect=200)
+    assert len(listed) == 5
+
+
+async def test_login_by_another_identitys_username(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.call("POST", "/api/v1/identities", alice, json={"username": "ally"}, expect=201)
+    _, data = await pod.login("ally")
+    assert data["session"]["identityId"] == alice.identity_id  # the primary identity
+
+
+FAILED_LOGINS: list[tuple[dict[str, Any], int]] = [
+    ({"username": "alice", "password": "wrong password"}, 401),
+    ({"username": "nobody", "password": PASSWORD}, 401),
+    ({"email": "nobody@example.org", "password": PASSWORD}, 401),
+    ({"username": "alice", "password": ""}, 401),
+    ({"password": PASSWORD}, 422),
+    ({"username": "", "password": PASSWORD}, 422),
+    ({"username": "alice"}, 422),
+    ({"username": 5, "password": PASSWORD}, 422),
+    ({"username": "alice", "password": ["x"]}, 422),
+    ({"username": "alice", "password": PASSWORD, "remember": True}, 422),
+    ({"username": "a" * 255, "password": PASSWORD}, 422),
+    ({"username": "alice", "password": "x" * 1025}, 422),
+]
+
+
+async def test_login_failures(pod: Pod) -> None:
+    await pod.register("alice")
+    for body, status in FAILED_LOGINS:
+        resp, data = await pod.call("POST", "/api/v1/sessions", json=body)
+        assert resp.status == status, (body, data)
+        if status == 401:
+            # Unknown login and wrong password look the same.
+            assert data == {
+                "code": 401,
+                "error": "invalid_credentials",
+                "message": "The login or the password is wrong.",
+            }
+        else:
+            assert data["error"] == "validation_failed" and data["fields"], body
+    # Only 401s count as failures, and four of them stay under the default limit of five.
+    await pod.login("alice")
+
+
+async def test_login_bad_bodies(pod: Pod) -> None:
+    path = "/api/v1/sessions"
+    json_type = {"Content-Type": "application/json"}
+    await pod.call("POST", path, data=b"{'username': 'a'}", headers=json_type, expect=400)
+    await pod.call("POST", path, data=b"null", headers=json_type, expect=400)
+    await pod.call("POST", path, data=b'{"username": "a"}', expect=415)
+
+
+async def test_repeated_failed_logins_are_rate_limited(make_pod: PodFactory) -> None:
+    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    await pod.register("alice")
+    for _ in range(3):
+        await pod.login("alice", "wrong password", expect=401)
+    pod.clock.advance(timedelta(seconds=10))
+    # Throttled now, even with the right password.
+    resp, data = await pod.login("alice", PASSWORD, expect=429)
+    assert data["code"] == 429 and data["error"] == "rate_limited"
+    assert resp.headers["Retry-After"] == "50"
+    # The window slides: once it has passed, logging in works again.
+    pod.clock.advance(timedelta(seconds=50))
+    await pod.login("alice", PASSWORD, expect=201)
+
+
+async def test_rate_limit_counts_per_address_too(make_pod: PodFactory) -> None:
+    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    await pod.register("alice")
+    for name in ("nobody", "someone", "anyone"):
+        await pod.login(name, "wrong password", expect=401)
+    # Three different logins from one address: that address is throttled.
+    resp, _ = await pod.login("alice", PASSWORD, expect=429)
+    assert 0 < int(resp.headers["Retry-After"]) <= 60
+
+
+def test_throttle_forgets_logins_whose_failures_have_expired() -> None:
+    throttle = FailureThrottle(3, timedelta(seconds=60))
+    start = datetime.now(UTC)
+    for n in range(100):  # a spray of distinct logins, each failing once
+        throttle.fail([f"login:user{n}", "addr:203.0.113.9"], start)
+    assert len(throttle) == 101
+    assert throttle.retry_after(["addr:203.0.113.9"], start + timedelta(seconds=1)) == 59
+    throttle.fail(["login:late"], start + timedelta(seconds=30))
+    assert len(throttle) == 102  # nothing has expired yet
+    throttle.fail(["login:later"], start + timedelta(seconds=61))
+    assert len(throttle) == 2  # only login:late and login:later remain
+    assert throttle.retry_after(["addr:203.0.113.9"], start + timedelta(seconds=61)) == 0
+
+
+# --- list and inspect -----------------------------------------------------------------------
+
+
+async def test_list_sessions_shows_only_the_accounts_own(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    _, second = await pod.login("alice")
+    _, app_guid = await app_token(pod, alice, {"profile"})
+    _, items = await pod.call("GET", "/api/v1/sessions", alice, expect=200)
+    by_id = {s["id"]: s for s in items}
+    assert set(by_id) >= {second["session"]["id"], app_guid}
+    assert len(items) == 3
+    assert [s["current"] for s in items].count(True) == 1
+    assert by_id[app_guid]["kind"] == "app"
+    assert by_id[app_guid]["scopes"] == ["profile"]
+    assert by_id[app_guid]["name"] == "test app"
+    _, theirs = await pod.call("GET", "/api/v1/sessions", bob, expect=200)
+    assert len(theirs) == 1 and theirs[0]["id"] not in by_id
+
+
+async def test_current_session_tracks_last_seen_and_user_agent(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    path = "/api/v1/sessions/current"
+    _, first = await pod.call("GET", path, alice, expect=200)
+    assert first["current"] is True
+    assert first["lastSeenAt"] == first["createdAt"]
+    pod.clock.advance(timedelta(minutes=5))
+    start = pod.clock.now()
+    _, later = await pod.call("GET", path, alice, headers={"User-Agent": "phone/2"}, expect=200)
+    assert between(later["lastSeenAt"], start, pod.clock.now())
+    assert later["userAgent"] == "phone/2"
+    assert later["createdAt"] == first["createdAt"]
+    # By its guid, from another session of the account: the same, but not "current".
+    _, other = await pod.login("alice")
+    _, seen = await pod.call(
+        "GET", f"/api/v1/sessions/{first['id']}", headers=bearer(other["token"]), expect=200
+    )
+    assert seen["lastSeenAt"] == later["lastSeenAt"] and seen["current"] is False
+
+
+async def test_sessions_of_other_accounts_are_not_found(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    _, bobs = await pod.call("GET", "/api/v1/sessions/current", bob, expect=200)
+    for guid in (bobs["id"], "0" * 32, "nope", "F" * 32):
+        _, data = await pod.call("GET", f"/api/v1/sessions/{guid}", alice, expect=404)
+        assert data["error"] == "not_found"
+        await pod.call("DELETE", f"/api/v1/sessions/{guid}", alice, expect=404)
+    await pod.call("GET", "/api/v1/sessions/current", bob, expect=200)  # not revoked
+
+
+# --- switch identity ------------------------------------------------------------------------
+
+
+async def test_act_as_another_identity_of_the_account(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, other = await pod.login("alice")
+    _, work = await pod.call(
+        "POST", "/api/v1/identities", alice, json={"username": "alice_work"}, expect=201
+    )
+    _, data = await pod.call(
+        "PATCH", "/api/v1/sessions/current", alice, json={"identityId": work["id"]}, expect=200
+    )
+    assert data["identityId"] == work["id"] and data["current"] is True
+    _, me = await pod.call("GET", "/api/v1/identity/current", alice, expect=200)
+    assert me["username"] == "alice_work"
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json={"bio": "at work"}, expect=200)
+    _, primary = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}", alice)
+    assert primary["bio"] == ""
+    # Other sessions keep their identity.
+    _, me = await pod.call("GET", "/api/v1/identity/current", headers=bearer(other["token"]))
+    assert me["id"] == alice.identity_id
+    # And back.
+    body = {"identityId": alice.identity_id}
+    await pod.call("PATCH", "/api/v1/sessions/current", alice, json=body, expect=200)
+    _, me = await pod.call("GET", "/api/v1/identity/current", alice, expect=200)
+    assert me["id"] == alice.identity_id
+
+
+async def test_cannot_act_as_someone_elses_identity(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    path = "/api/v1/sessions/current"
+    for guid in (bob.identity_id, "0" * 32, "nope"):
+        await pod.call("PATCH", path, alice, json={"identityId": guid}, expect=404)
+    for body in ({}, {"identityId": 5}, {"identityId": "a" * 33}, {"identity": bob.identity_id}):
+        await pod.call("PATCH", path, alice, json=body, expect=422)
+    await pod.call(
+        "PATCH", path, alice, data=b"{", headers={"Content-Type": "application/json"}, expect=400
+    )
+    await pod.call("PATCH", path, alice, data=b"{}", expect=415)
+    _, me = await pod.call("GET", "/api/v1/identity/current", alice, expect=200)
+    assert me["id"] == alice.identity_id
+
+
+# --- log out and revoke ---------------------------------------------------------------------
+
+
+async def test_log_out(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, other = await pod.login("alice")
+    await pod.call("DELETE", "/api/v1/sessions/current", alice, expect=204)
+    _, data = await pod.call("GET", "/api/v1/identity/current", alice, expect=401)
+    assert data["error"] == "not_authenticated"
+    await pod.call("DELETE", "/api/v1/sessions/current", alice, expect=401)
+    await pod.call("GET", "/api/v1/identity/current", headers=bearer(other["token"]), expect=200)
+
+
+async def test_revoke_another_session(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, other = await pod.login("alice")
+    guid = other["session"]["id"]
+    await pod.call("DELETE", f"/api/v1/sessions/{guid}", alice, expect=204)
+    await pod.call("GET", "/api/v1/sessions/current", headers=bearer(other["token"]), expect=401)
+    await pod.call("DELETE", f"/api/v1/sessions/{guid}", alice, expect=404)
+    _, items = await pod.call("GET", "/api/v1/sessions", alice, expect=200)
+    assert [s["id"] for s in items] != [] and guid not in [s["id"] for s in items]
+
+
+async def test_sessions_expire(make_pod: PodFactory) -> None:
+    pod = await make_pod(auth={"session_days": 1})
+    alice = await pod.register("alice")
+    _, data = await pod.call("GET", "/api/v1/sessions/current", alice, expect=200)
+    assert parse_iso(data["expiresAt"]) - parse_iso(data["createdAt"]) == timedelta(days=1)
+    pod.clock.advance(timedelta(hours=23, minutes=59))
+    await pod.call("GET", "/api/v1/sessions/current", alice, expect=200)
+    pod.clock.advance(timedelta(minutes=1))
+    _, data = await pod.call("GET", "/api/v1/sessions/current", alice, expect=401)
+    assert data["message"] == "The token has expired."
+    await pod.login("alice")  # a new login works
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic YWxpY2U6cGFzc3dvcmQ=",
+        "Token abc",
+        "Bearer " + "x" * 201,
+        "Bearer not-a-token",
+    ],
+)
+async def test_bad_authorization_headers(pod: Pod, header: str) -> None:
+    await pod.register("alice")
+    resp, data = await pod.call(
+        "GET", "/api/v1/sessions/current", headers={"Authorization": header}, expect=401
+    )
+    assert data["error"] == "not_authenticated"
+    assert resp.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_bearer_scheme_is_case_insensitive(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    headers = {"Authorization": f"bearer {alice.token}"}
+    await pod.call("GET", "/api/v1/sessions/current", headers=headers, expect=200)
+
+
+# --- app tokens and scopes ------------------------------------------------------------------
+
+
+async def test_app_token_holds_only_its_scopes(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    token, guid = await app_token(pod, alice, {"profile"})
+    app = bearer(token)
+    _, me = await pod.call("GET", "/api/v1/identity/current", headers=app, expect=200)
+    assert me["id"] == alice.identity_id
+    await pod.call("GET", "/api/v1/identities", headers=app, expect=200)
+    await pod.call("GET", f"/api/v1/identities/{alice.identity_id}", headers=app, expect=200)
+    _, data = await pod.call(
+        "PATCH", "/api/v1/identity/current", headers=app, json={"bio": "hacked"}, expect=403
+    )
+    assert data["error"] == "insufficient_scope" and "profile:modify" in data["message"]
+    for method, path, body in [
+        ("GET", "/api/v1/accounts/current", None),
+        ("PATCH", "/api/v1/accounts/current", {"currentPassword": PASSWORD}),
+        ("DELETE", "/api/v1/accounts/current", {"password": PASSWORD}),
+        ("GET", "/api/v1/accounts/current/changelog", None),
+        ("GET", "/api/v1/sessions", None),
+        ("PATCH", "/api/v1/sessions/current", {"identityId": alice.identity_id}),
+        ("POST", "/api/v1/identities", {"username": "sneaky"}),
+    ]:
+        _, data = await pod.call(method, path, headers=app, json=body, expect=403)
+        assert data["error"] == "first_party_only", (method, path)
+    # The token sees itself.
+    _, data = await pod.call("GET", "/api/v1/sessions/current", headers=app, expect=200)
+    assert data["id"] == guid and data["kind"] == "app" and data["scopes"] == ["profile"]
+    await pod.call("GET", f"/api/v1/sessions/{guid}", headers=app, expect=200)
+    _, me = await pod.call("GET", "/api/v1/identity/current", alice, expect=200)
+    assert me["bio"] == ""  # nothing changed
+
+
+async def test_app_token_cannot_see_or_revoke_other_sessions(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, login = await pod.call("GET", "/api/v1/sessions/current", alice, expect=200)
+    token, _ = await app_token(pod, alice, set(SCOPES))
+    app = bearer(token)
+    _, data = await pod.call("GET", f"/api/v1/sessions/{login['id']}", headers=app, expect=403)
+    assert data["error"] == "first_party_only"
+    await pod.call("DELETE", f"/api/v1/sessions/{login['id']}", headers=app, expect=403)
+    await pod.call("GET", "/api/v1/sessions/current", alice, expect=200)  # still logged in
+    # But it can revoke itself; and the owner can revoke it.
+    await pod.call("DELETE", "/api/v1/sessions/current", headers=app, expect=204)
+    await pod.call("GET", "/api/v1/identity/current", headers=app, expect=401)
+    token, guid = await app_token(pod, alice, {"profile"})
+    await pod.call("DELETE", f"/api/v1/sessions/{guid}", alice, expect=204)
+    await pod.call("GET", "/api/v1/identity/current", headers=bearer(token), expect=401)
+
+
+async def test_app_token_with_profile_modify(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    token, _ = await app_token(pod, alice, {"profile:modify"})
+    await pod.call(
+        "PATCH", "/api/v1/identity/current", headers=bearer(token), json={"bio": "ok"}, expect=200
+    )
+    # profile:modify does not imply profile.
+    await pod.call("GET", "/api/v1/identity/current", headers=bearer(token), expect=403)
+
+
+async def test_app_tokens_can_expire(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    token, _ = await app_token(pod, alice, {"profile"}, days=2)
+    await pod.call("GET", "/api/v1/identity/current", headers=bearer(token), expect=200)
+    pod.clock.advance(timedelta(days=2))
+    await pod.call("GET", "/api/v1/identity/current", headers=bearer(token), expect=401)
+    # A token without expiry outlives login sessions.
+    forever, _ = await app_token(pod, alice, {"profile"})
+    pod.clock.advance(timedelta(days=3650))
+    await pod.call("GET", "/api/v1/identity/current", headers=bearer(forever), expect=200)
+    await pod.call("GET", "/api/v1/identity/current", alice, expect=401)

@@ -1,0 +1,334 @@
+"""The operator's CLI: init, serve, migrate, account create/invite, token create.
+
+Most commands run in this process through `main()`; `serve` runs as the real console script in a
+subprocess (start, health, SIGTERM) and once more with a bad config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientError, ClientSession
+
+from node.cli import main
+from node.config import load_config
+from tests.conftest import PodFactory
+from tests.support import free_port, wait_for
+
+HEARTH = str(Path(sys.executable).with_name("hearth"))
+PASSWORD = "correct horse battery"
+
+
+def write_config(folder: Path, port: int = 8080, extra: str = "") -> Path:
+    """A config for a pod in `folder` (data in folder/data), with cheap password hashing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\npublic_url = "http://127.0.0.1:{port}"\n'
+        '[storage]\ndata_dir = "data"\n'
+        "[auth]\nargon2_time_cost = 1\nargon2_memory_kib = 64\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
+async def run(argv: list[str]) -> int:
+    """main(argv) off the event loop (the commands run their own)."""
+    return await asyncio.to_thread(main, argv)
+
+
+# --- help -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["init"],
+        ["serve"],
+        ["migrate"],
+        ["account"],
+        ["account", "create"],
+        ["account", "invite"],
+        ["token"],
+        ["token", "create"],
+    ],
+)
+def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: hearth " + " ".join(argv))
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# --- init -----------------------------------------------------------------------------------
+
+
+def test_init_writes_a_config_and_refuses_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "mypod"
+    assert main(["init", str(target), "--public-url", "http://127.0.0.1:9000/"]) == 0
+    assert "hearth serve --config" in capsys.readouterr().out
+    path = target / "config.toml"
+    assert (target / "data").is_dir()
+    config = load_config(path, env={})
+    assert config.server.port == 9000
+    assert config.server.public_url == "http://127.0.0.1:9000"
+    assert config.storage.data_dir == target / "data"
+    written = path.read_text(encoding="utf-8")
+
+    assert main(["init", str(target), "--public-url", "http://127.0.0.1:9001"]) == 1
+    assert "refusing to overwrite" in one_line(capsys.readouterr().err)
+    assert path.read_text(encoding="utf-8") == written
+
+
+def test_init_behind_a_reverse_proxy(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path / "a"), "--public-url", "https://pod.example.org"]) == 0
+    config = load_config(tmp_path / "a" / "config.toml", env={})
+    assert config.server.public_url == "https://pod.example.org"
+    assert config.server.port == 8080  # not 443: the proxy holds that
+    assert config.host == "pod.example.org"
+    argv = ["init", str(tmp_path / "b"), "--public-url", "https://pod.example.org", "--port", "9"]
+    assert main(argv) == 0
+    assert load_config(tmp_path / "b" / "config.toml", env={}).server.port == 9
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://x.example", "pod.example.org", 'http://a"b.example', "http://x.example:99999"]
+)
+def test_init_refuses_bad_public_urls(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", str(tmp_path / "pod"), "--public-url", url]) == 1
+    assert "--public-url" in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "pod" / "config.toml").exists()
+
+
+def test_init_into_a_file_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "taken").write_text("x", encoding="utf-8")
+    assert main(["init", str(tmp_path / "taken")]) == 1
+    assert "cannot write" in one_line(capsys.readouterr().err)
+
+
+# --- migrate --------------------------------------------------------------------------------
+
+
+def test_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path / "pod")
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert "0001_core.sql" in capsys.readouterr().out
+    assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == "the database is up to date"
+
+
+def test_commands_report_a_missing_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "none.toml")
+    for argv in (["migrate"], ["account", "invite"], ["serve"]):
+        assert main([*argv, "--config", missing]) == 1
+        assert "config file not found" in one_line(capsys.readouterr().err)
+
+
+# --- accounts and tokens --------------------------------------------------------------------
+
+
+async def test_account_create_then_login_and_app_token(
+    tmp_path: Path,
+    make_pod: PodFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Registration is closed to the API, but the operator can still create accounts.
+    path = write_config(tmp_path / "pod", extra='[instance]\nregistration = "closed"\n')
+    monkeypatch.setenv("ALICE_PW", PASSWORD)
+    argv = ["account", "create", "--config", str(path), "--username", "alice"]
+    assert await run([*argv, "--email", "alice@example.org", "--password-env", "ALICE_PW"]) == 0
+    out = capsys.readouterr().out
+    assert "alice@127.0.0.1:8080" in out
+
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data", instance={"registration": "closed"})
+    _, login = await pod.login("alice", PASSWORD)
+    _, me = await pod.call(
+        "GET", "/api/v1/accounts/current", headers=bearer(login["token"]), expect=200
+    )
+    assert me["email"] == "alice@example.org"
+
+    argv = ["token", "create", "--config", str(path), "--username", "ALICE", "--scopes", "profile"]
+    assert await run(argv) == 0
+    captured = capsys.readouterr()
+    token = captured.out.strip()
+    assert "profile" in captured.err and token not in captured.err
+    app = bearer(token)
+    _, ident = await pod.call("GET", "/api/v1/identity/current", headers=app, expect=200)
+    assert ident["username"] == "alice"
+    _, data = await pod.call("GET", "/api/v1/accounts/current", headers=app, expect=403)
+    assert data["error"] == "first_party_only"
+    _, data = await pod.call(
+        "PATCH", "/api/v1/identity/current", headers=app, json={"bio": "x"}, expect=403
+    )
+    assert data["error"] == "insufficient_scope"
+    _, sess = await pod.call("GET", "/api/v1/sessions/current", headers=app, expect=200)
+    assert sess["kind"] == "app" and sess["scopes"] == ["profile"] and sess["name"] == "cli"
+
+
+async def test_account_create_reads_the_password_from_stdin(
+    tmp_path: Path, make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path / "pod")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("piped password\n"))
+    argv = ["account", "create", "--config", str(path), "--username", "bob"]
+    assert await run([*argv, "--email", "bob@example.org"]) == 0
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data")
+    await pod.login("bob", "piped password")
+
+
+async def test_account_invite(
+    tmp_path: Path, make_pod: PodFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "pod")
+    assert await run(["account", "invite", "--config", str(path), "--max-uses", "1"]) == 0
+    code = capsys.readouterr().out.strip()
+    assert code and " " not in code
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data", instance={"registration": "invite"})
+    body = {"username": "carol", "email": "c@example.org", "password": PASSWORD}
+    await pod.call("POST", "/api/v1/accounts", json={**body, "inviteCode": code}, expect=201)
+    body = {"username": "dave", "email": "d@example.org", "password": PASSWORD}
+    await pod.call("POST", "/api/v1/accounts", json={**body, "inviteCode": code}, expect=403)
+
+
+async def test_account_and_token_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    monkeypatch.setenv("PW", PASSWORD)
+    monkeypatch.delenv("UNSET_PW", raising=False)
+
+    def create(username: str, email: str, env: str = "PW") -> list[str]:
+        return ["account", "create", "--config", path, "--username", username, "--email", email,
+                "--password-env", env]  # fmt: skip
+
+    cases = [
+        (create("eve", "e@example.org", "UNSET_PW"), "UNSET_PW is not set"),
+        (create("bad name", "e@example.org"), "username"),
+        (create("eve", "not an email"), "email"),
+        (create("eve", "e@example.org"), None),  # works
+        (create("Eve", "other@example.org"), "username is taken"),
+        (create("eve2", "E@example.org"), "email exists"),
+        (["token", "create", "--config", path, "--username", "nobody"], "no local identity"),
+        (
+            ["token", "create", "--config", path, "--username", "eve", "--scopes", "profile bogus"],
+            "unknown scopes: bogus",
+        ),
+    ]
+    for argv, message in cases:
+        code = await run(argv)
+        captured = capsys.readouterr()
+        if message is None:
+            assert code == 0, captured.err
+            continue
+        assert code == 1, argv
+        assert message in one_line(captured.err), captured.err
+        assert captured.out == ""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    # The file says one port; the environment overrides it.
+    path = write_config(tmp_path / "pod", port=1)
+    env = {
+        **os.environ,
+        "HEARTH_SERVER__PORT": str(port),
+        "HEARTH_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    proc = subprocess.Popen(
+        [HEARTH, "serve", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    try:
+        async with ClientSession() as http:
+
+            async def healthy() -> bool:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise AssertionError(f"serve exited {proc.returncode}: {log.read()}")
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/api/v1/system/health") as r:
+                        return r.status == 200
+                except ClientError:
+                    return False
+
+            await wait_for(healthy, timeout=15)
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log.seek(0)
+    output = log.read()
+    log.close()
+    assert code == 0, output
+    assert f"listening on http://127.0.0.1:{port}" in output
+    assert "Traceback" not in output
+    assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
+
+
+def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[server]\nport = "eighty"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    result = subprocess.run(
+        [HEARTH, "serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    line = one_line(result.stderr)
+    assert line.startswith("hearth: server.port: ")
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        path = write_config(tmp_path / "pod", port=port)
+        assert main(["serve", "--config", str(path)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("hearth: server.port: ") and str(port) in line

@@ -1,4 +1,5 @@
-"""The operator's command line: hearth init | serve | migrate | account | token."""
+"""The operator's command line: hearth init | serve | migrate | account | token | deliveries |
+domain."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from node.clock import SystemClock
 from node.config import ConfigError, NodeConfig, build_config, load_config
 from node.errors import ApiError
 from node.services.accounts import AccountService
+from node.services.operations import OperationsService
 from node.services.passwords import Passwords
 from node.services.principal import SCOPES
 from node.services.sessions import SessionService
@@ -63,6 +65,7 @@ class _Admin:
 
     accounts: AccountService
     sessions: SessionService
+    operations: OperationsService
 
 
 @asynccontextmanager
@@ -79,6 +82,7 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
             _Admin(
                 AccountService(db, config, clock, passwords),
                 SessionService(db, config, clock, passwords),
+                OperationsService(db, clock),
             ),
         )
     finally:
@@ -211,6 +215,54 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     asyncio.run(_token_create(_load(args), args.username, args.name, scopes, args.days))
 
 
+async def _deliveries_status(config: NodeConfig, dead: bool) -> None:
+    async with _pod(config) as (_, admin):
+        hosts = await admin.operations.queue()
+        letters = await admin.operations.dead_letters() if dead else []
+    if not hosts:
+        print("the delivery queue is empty")
+    for h in hosts:
+        state = " (paused)" if h.paused else ""
+        print(
+            f"{h.host}{state}: {h.pending} pending, {h.running} running, {h.dead} dead;"
+            f" next try {h.next_attempt_at or '-'}"
+        )
+    for d in letters:
+        print(
+            f"dead {d.guid} {d.activity_type} -> {d.inbox}: {d.attempts} tries,"
+            f" last {d.last_status or '-'} {d.last_error or ''}".rstrip()
+        )
+
+
+def cmd_deliveries_status(args: argparse.Namespace) -> None:
+    asyncio.run(_deliveries_status(_load(args), args.dead))
+
+
+async def _deliveries_retry(config: NodeConfig, host: str | None) -> None:
+    async with _pod(config) as (_, admin):
+        count = await admin.operations.retry(host)
+    print(f"{count} deliveries due now; a running pod sends them within seconds")
+
+
+def cmd_deliveries_retry(args: argparse.Namespace) -> None:
+    asyncio.run(_deliveries_retry(_load(args), args.host))
+
+
+async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
+    async with _pod(config) as (_, admin):
+        if action == "list":
+            for name in await admin.operations.blocks():
+                print(name)
+            return
+        assert domain is not None
+        await admin.operations.set_block(domain, action == "block")
+    print(f"{domain} {'blocked' if action == 'block' else 'unblocked'}; restart the pod to apply")
+
+
+def cmd_domain(args: argparse.Namespace) -> None:
+    asyncio.run(_domain(_load(args), args.action, getattr(args, "domain", None)))
+
+
 def _with_config(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", default="config.toml", help="path to config.toml (default: ./config.toml)"
@@ -276,6 +328,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--days", type=float, default=None, help="expire after this many days")
     p.set_defaults(func=cmd_token_create)
+
+    deliveries = sub.add_parser("deliveries", help="the outgoing delivery queue").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = deliveries.add_parser("status", help="queue depth per host, and dead letters")
+    _with_config(p)
+    p.add_argument("--dead", action="store_true", help="also list deliveries given up on")
+    p.set_defaults(func=cmd_deliveries_status)
+    p = deliveries.add_parser("retry", help="make dead and waiting deliveries due now")
+    _with_config(p)
+    p.add_argument("--host", help="only deliveries to this host[:port]")
+    p.set_defaults(func=cmd_deliveries_retry)
+
+    domain = sub.add_parser("domain", help="block or unblock remote domains").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    for action, text in (("block", "refuse a domain both ways"), ("unblock", "lift a block")):
+        p = domain.add_parser(action, help=text)
+        _with_config(p)
+        p.add_argument("domain", help="host name; a block covers its subdomains")
+        p.set_defaults(func=cmd_domain)
+    p = domain.add_parser("list", help="blocked domains (those in the config come on top)")
+    _with_config(p)
+    p.set_defaults(func=cmd_domain)
     return parser
 
 

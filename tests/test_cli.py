@@ -67,6 +67,10 @@ async def run(argv: list[str]) -> int:
         ["account", "invite"],
         ["token"],
         ["token", "create"],
+        ["deliveries", "status"],
+        ["deliveries", "retry"],
+        ["domain", "block"],
+        ["domain", "list"],
     ],
 )
 def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

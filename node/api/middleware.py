@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from node.errors import ApiError
 
@@ -36,7 +38,7 @@ def error_response(err: ApiError) -> web.Response:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as err:
@@ -48,6 +50,12 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
         message = exc.reason if exc.status != 404 else "Not found."
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(ApiError(exc.status, code, message, headers=headers))
+    except sqlite3.Error:
+        # The database is closed, locked past its timeout or unreadable: a service problem.
+        log.exception("database error on %s %s", request.method, request.path)
+        return error_response(
+            ApiError(503, "unavailable", "The pod cannot reach its database right now.")
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
@@ -72,7 +80,7 @@ def accepts_json(accept: str) -> bool:
 
 
 @web.middleware
-async def json_only_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def json_only_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/api/v1/") and not accepts_json(request.headers.get("Accept", "")):
         raise ApiError(406, "not_acceptable", "This API speaks application/json only.")
     return await handler(request)

@@ -42,7 +42,17 @@ class ServerConfig(_Section):
             raise ValueError("must be an absolute http(s) URL such as http://127.0.0.1:8080")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError("must have no path, query or fragment")
-        return f"{parts.scheme}://{parts.netloc.lower()}"
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("the port is not a number from 0 to 65535") from None
+        netloc = parts.hostname.lower() if ":" not in parts.hostname else f"[{parts.hostname}]"
+        # A default port is left out, so handles read name@host, not name@host:443.
+        if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
+            netloc += f":{port}"
+        return f"{parts.scheme}://{netloc}"
 
 
 class StorageConfig(_Section):

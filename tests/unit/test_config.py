@@ -221,3 +221,23 @@ def test_load_config_reads_the_process_environment(
     path.write_text("[server]\nport = 1000\n", encoding="utf-8")
     monkeypatch.setenv("HEARTH_SERVER__PORT", "2000")
     assert load_config(path).server.port == 2000
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("https://Pod.Example.org:443", "https://pod.example.org"),
+        ("http://pod.example.org:80/", "http://pod.example.org"),
+        ("https://pod.example.org:8443", "https://pod.example.org:8443"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+    ],
+)
+def test_public_url_drops_default_ports(given: str, stored: str) -> None:
+    config = build_config({"server": {"public_url": given}}, env={})
+    assert config.server.public_url == stored
+    assert config.host == stored.split("://", 1)[1]
+
+
+def test_public_url_with_credentials_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"server\.public_url"):
+        build_config({"server": {"public_url": "https://u:p@pod.example.org"}}, env={})

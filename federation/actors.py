@@ -149,6 +149,9 @@ class ActorDirectory:
                 if ident is not None:
                     return actor, ident
         owner = key_id.split("#", 1)[0]
+        if self._urls.is_local(owner):
+            # Our own actors never sign what arrives from outside; never fetch ourselves.
+            raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
         parts = urlsplit(owner)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")

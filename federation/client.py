@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -12,9 +13,10 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from federation import httpsig
+from federation.convert import too_deep
 from federation.keys import LocalKeys
 from federation.ssrf import BlockedAddress, GuardedResolver, check_literal
-from federation.urls import Urls, same_origin
+from federation.urls import Urls, host_of, same_origin
 from node.clock import Clock
 from node.config import FederationConfig
 from node.version import SOFTWARE, VERSION
@@ -49,8 +51,11 @@ class FederationClient:
         keys: LocalKeys,
         clock: Clock,
         user_agent_url: str,
+        is_blocked: Callable[[str], bool],
     ) -> None:
         self._config = config
+        # Blocked domains are refused both ways: nothing is fetched from them either.
+        self._is_blocked = is_blocked
         self._urls = urls
         self._keys = keys
         self._clock = clock
@@ -98,6 +103,8 @@ class FederationClient:
         current = url
         for _ in range(self._config.fetch_max_redirects + 1):
             _check_url(current, self._config.allow_private_addresses)
+            if self._is_blocked(host_of(current)):
+                raise FetchError("domain_blocked", "the domain is blocked")
             headers = await self._signed_headers("GET", current, None, signer, accept)
             try:
                 async with self.session.get(
@@ -120,10 +127,12 @@ class FederationClient:
                 raise FetchError("unreachable", _describe(exc)) from None
             try:
                 doc = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # also huge integers and absurd nesting
                 raise FetchError("malformed", "not JSON") from None
             if not isinstance(doc, dict):
                 raise FetchError("malformed", "not a JSON object")
+            if too_deep(doc):
+                raise FetchError("malformed", "nested too deeply")
             return doc
         raise FetchError("too_many_redirects", "too many redirects")
 

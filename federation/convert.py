@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from federation.jsonld import OUR_CONTEXT
 from federation.urls import AS_PUBLIC, PUBLIC_ALIASES, Urls, same_origin
 from node.store.identities import Identity
+from node.store.media import Attachment
 from node.store.posts import Post
 
 AS_CONTEXT_ONLY = "https://www.w3.org/ns/activitystreams"
@@ -73,7 +75,31 @@ def audience(
     return list(recipient_uris), []
 
 
-def note_to_as(post: Post, author_actor: str, to: list[str], cc: list[str]) -> dict[str, Any]:
+# Mastodon's term for blurhash, added to the @context of documents that carry one.
+BLURHASH_CONTEXT: dict[str, str] = {
+    "toot": "http://joinmastodon.org/ns#",
+    "blurhash": "toot:blurhash",
+}
+
+
+def attachment_to_as(att: Attachment, url: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": att.kind, "mediaType": att.media_type, "url": url}
+    if att.description:
+        doc["name"] = att.description  # alt text
+    if att.width and att.height:
+        doc["width"], doc["height"] = att.width, att.height
+    if att.blurhash:
+        doc["blurhash"] = att.blurhash
+    return doc
+
+
+def note_to_as(
+    post: Post,
+    author_actor: str,
+    to: list[str],
+    cc: list[str],
+    attachments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     note: dict[str, Any] = {
         "id": post.ap_id,
         "type": "Note",
@@ -89,6 +115,8 @@ def note_to_as(post: Post, author_actor: str, to: list[str], cc: list[str]) -> d
         note["updated"] = post.updated_at
     if post.in_reply_to_ap_id:
         note["inReplyTo"] = post.in_reply_to_ap_id
+    if attachments:
+        note["attachment"] = attachments
     return note
 
 
@@ -169,6 +197,29 @@ def refs(value: Any) -> list[str]:
     return out
 
 
+# Nesting (objects and arrays) allowed in a remote document. Real activities stay well under
+# ten levels; JSON-LD processing recurses per level and would hit Python's recursion limit
+# (a 500, not a refusal) a few hundred levels down.
+MAX_DEPTH = 64
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when a parsed JSON value nests deeper than `limit` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _http_url(value: Any, what: str) -> str:
     if (
         not isinstance(value, str)
@@ -208,6 +259,10 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox")
     shared = _http_url(shared, "sharedInbox") if shared else None
+    if shared and not same_origin(shared, uri):
+        # Deliveries for this actor would go to a host of its choosing (another pod's inbox,
+        # a host it wants paused by our circuit breaker): use its own inbox instead.
+        shared = None
     keys = doc.get("publicKey")
     key = keys[0] if isinstance(keys, list) and keys else keys
     if not isinstance(key, dict):
@@ -252,6 +307,7 @@ class NoteDoc:
     in_reply_to: str | None
     to: list[str]
     cc: list[str]
+    attachments: tuple[AttachmentDoc, ...] = ()
 
     def visibility(self, author_followers: str | None) -> str:
         everyone = set(self.to) | set(self.cc)
@@ -289,4 +345,176 @@ def note_from_as(obj: Any) -> NoteDoc:
         in_reply_to=ref(obj.get("inReplyTo")),
         to=refs(obj.get("to")),
         cc=refs(obj.get("cc")),
+        attachments=attachments_from_as(obj.get("attachment")),
+    )
+
+
+@dataclass(frozen=True)
+class AttachmentDoc:
+    kind: str
+    media_type: str
+    url: str
+    width: int | None
+    height: int | None
+    blurhash: str | None
+    name: str
+
+
+ATTACHMENT_TYPES = frozenset({"Image", "Document", "Video", "Audio"})
+MAX_ATTACHMENTS = 8
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+_BLURHASH = re.compile(r"^[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,100}$")
+_BLURHASH_KEYS = ("blurhash", "toot:blurhash", "http://joinmastodon.org/ns#blurhash")
+
+
+def attachments_from_as(value: Any) -> tuple[AttachmentDoc, ...]:
+    """What a Note says of its attachments. Entries we cannot use are skipped, never fetched:
+    the note itself stays valid."""
+    items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    out = []
+    for item in items[:MAX_ATTACHMENTS]:
+        doc = _attachment_from_as(item)
+        if doc is not None:
+            out.append(doc)
+    return tuple(out)
+
+
+def _attachment_from_as(item: Any) -> AttachmentDoc | None:
+    if not isinstance(item, dict) or item.get("type") not in ATTACHMENT_TYPES:
+        return None
+    url, link_type = _attachment_url(item.get("url"))
+    if url is None:
+        return None
+    media_type = item.get("mediaType") or link_type
+    if not isinstance(media_type, str) or not _MEDIA_TYPE.match(media_type.lower()):
+        media_type = "application/octet-stream"
+    blurhash = next((item[k] for k in _BLURHASH_KEYS if k in item), None)
+    name = item.get("name")
+    return AttachmentDoc(
+        kind=item["type"],
+        media_type=media_type.lower(),
+        url=url,
+        width=_dimension(item.get("width")),
+        height=_dimension(item.get("height")),
+        blurhash=blurhash if isinstance(blurhash, str) and _BLURHASH.match(blurhash) else None,
+        name=name[:1500] if isinstance(name, str) else "",
+    )
+
+
+def _attachment_url(value: Any) -> tuple[str | None, str | None]:
+    """(the http(s) URL, the Link's mediaType) of `url`: a string, a Link, or a list of them."""
+    for entry in value if isinstance(value, list) else [value]:
+        href = entry.get("href") if isinstance(entry, dict) else entry
+        try:
+            url = _http_url(href, "url")
+        except InvalidDocument:
+            continue
+        link_type = entry.get("mediaType") if isinstance(entry, dict) else None
+        return url, link_type if isinstance(link_type, str) else None
+    return None, None
+
+
+def _dimension(value: Any) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 100_000
+    return value if ok else None
+
+
+# --- sharing, in this pod's own vocabulary ------------------------------------------------
+
+HEARTH_NS = "https://w3id.org/hearth/ns#"
+SHARE_CONTEXT: dict[str, Any] = {
+    "hearth": HEARTH_NS,
+    "Share": "hearth:Share",
+    "scope": "hearth:scope",
+    "labels": "hearth:labels",
+    "itemIds": "hearth:itemIds",
+    "canRead": "hearth:canRead",
+    "canWrite": "hearth:canWrite",
+    "canDelete": "hearth:canDelete",
+    "canShare": "hearth:canShare",
+    "expiresAt": {"@id": "hearth:expiresAt", "@type": "xsd:dateTime"},
+    "sharedItems": {"@id": "hearth:sharedItems", "@type": "@id"},
+}
+SHARE_SCOPES = ("all", "specific_tags", "specific_items")
+
+
+def share_to_as(
+    ap_id: str,
+    owner_uri: str,
+    grantee_uri: str,
+    scope: str,
+    labels: dict[str, str],
+    item_uris: list[str],
+    perms: dict[str, bool],
+    expires_at: str | None,
+    published: str,
+    updated: str,
+) -> dict[str, Any]:
+    return {
+        "id": ap_id,
+        "type": "Share",
+        "attributedTo": owner_uri,
+        "to": [grantee_uri],
+        "scope": scope,
+        "labels": [{"id": k, "name": v} for k, v in sorted(labels.items())],
+        "itemIds": item_uris,
+        "canRead": perms["can_read"],
+        "canWrite": perms["can_write"],
+        "canDelete": perms["can_delete"],
+        "canShare": perms["can_share"],
+        "expiresAt": expires_at,
+        "sharedItems": f"{ap_id}/items",
+        "published": published,
+        "updated": updated,
+    }
+
+
+@dataclass(frozen=True)
+class ShareDoc:
+    ap_id: str
+    owner: str
+    recipients: list[str]
+    scope: str
+    labels: dict[str, str]
+    item_ids: list[str]
+    can_read: bool
+    can_write: bool
+    can_delete: bool
+    can_share: bool
+    expires_at: str | None
+    shared_items: str
+
+
+def share_from_as(obj: Any) -> ShareDoc:
+    if not isinstance(obj, dict) or obj.get("type") != "Share":
+        raise InvalidDocument("object is not a Share")
+    ap_id = _http_url(obj.get("id"), "share id")
+    owner = ref(obj.get("attributedTo"))
+    if not owner:
+        raise InvalidDocument("share has no owner")
+    scope = obj.get("scope")
+    if scope not in SHARE_SCOPES:
+        raise InvalidDocument("unknown share scope")
+    labels = {}
+    for label in obj.get("labels") or []:
+        if isinstance(label, dict) and isinstance(label.get("id"), str):
+            labels[label["id"][:64]] = str(label.get("name", ""))[:100]
+    items = [i for i in (obj.get("itemIds") or []) if isinstance(i, str)][:500]
+    shared = _http_url(obj.get("sharedItems"), "sharedItems")
+    if not same_origin(shared, ap_id) or not same_origin(owner, ap_id):
+        raise InvalidDocument("a share lives on its owner's origin")
+    expires = obj.get("expiresAt")
+    return ShareDoc(
+        ap_id=ap_id,
+        owner=owner,
+        recipients=refs(obj.get("to")),
+        scope=scope,
+        labels=labels,
+        item_ids=items,
+        can_read=obj.get("canRead") is True,
+        can_write=obj.get("canWrite") is True,
+        can_delete=obj.get("canDelete") is True,
+        can_share=obj.get("canShare") is True,
+        expires_at=expires if isinstance(expires, str) else None,
+        shared_items=shared,
     )

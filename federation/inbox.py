@@ -12,7 +12,7 @@ from aiohttp import web
 
 from federation import httpsig
 from federation.context import Federation
-from federation.convert import ref
+from federation.convert import ref, too_deep
 from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
@@ -68,13 +68,21 @@ async def receive(
 
     if fed.is_blocked(host_of(pending.key_id)):
         raise forbidden("This pod does not accept activities from your domain.", "domain_blocked")
+    if fed.urls.is_local(pending.key_id):
+        # Our own actors never deliver to us over HTTP; fetching "their" key would make us
+        # fetch ourselves and file a local actor as a remote one.
+        raise _unauthorized("signature_key_unknown", "The signing key cannot be found.")
 
     try:
         doc = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers bad JSON, bad UTF-8 and integers over the digit limit;
+        # RecursionError, arrays or objects nested past the interpreter's limit.
         raise bad_request("The body is not valid JSON.", "malformed_json") from None
     if not isinstance(doc, dict):
         raise bad_request("An activity is a JSON object.", "malformed_json")
+    if too_deep(doc):
+        raise bad_request("The activity is nested too deeply.", "malformed_json")
 
     # The key, from cache or fetched; on failure fetched again once, in case it was rotated.
     actor, ident = await fed.directory.key_for(pending.key_id)
@@ -86,7 +94,7 @@ async def receive(
 
     try:
         activity = normalize(doc)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request("The activity's JSON-LD cannot be processed.", "invalid_jsonld") from None
     actor_uri = ref(activity.get("actor"))
     if actor_uri != actor.uri:

@@ -104,7 +104,7 @@ def normalize(doc: dict[str, Any]) -> dict[str, Any]:
     source["@context"] = _known_only(doc.get("@context")) or [AS_CONTEXT]
     try:
         out = jsonld.compact(source, {"@context": OUR_CONTEXT}, {"documentLoader": _loader})
-    except jsonld.JsonLdError as exc:
+    except (jsonld.JsonLdError, RecursionError) as exc:
         raise ValueError("the document's JSON-LD cannot be processed") from exc
     out.pop("@context", None)
     out = _strip_prefixes(out)

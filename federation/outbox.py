@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from federation import convert
 from federation.urls import Urls, host_of
@@ -13,6 +13,7 @@ from node.clock import Clock, iso
 from node.ids import new_guid
 from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
+from node.store import media as media_store
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
 from node.store.db import Queryable, Tx
@@ -20,6 +21,9 @@ from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.posts import Post
+
+if TYPE_CHECKING:
+    from node.services.sharing import ShareView
 
 
 class Outbox:
@@ -125,11 +129,18 @@ class Outbox:
         if kind == "Delete":
             obj: Any = {"id": post.ap_id, "type": "Tombstone"}
         else:
-            obj = convert.note_to_as(post, actor, to, cc)
+            obj = convert.note_to_as(post, actor, to, cc, await self.note_attachments(tx, post))
         doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=to, cc=cc)
+        if "attachment" in obj:
+            doc["@context"] = [*doc["@context"], convert.BLURHASH_CONTEXT]
         if kind == "Create":
             doc["published"] = post.created_at
         await self._send(tx, doc, inboxes)
+
+    async def note_attachments(self, q: Queryable, post: Post) -> list[dict[str, Any]]:
+        """A local post's attachments as ActivityStreams Image objects."""
+        items = (await media_store.attachments_of(q, [post.guid])).get(post.guid, [])
+        return [convert.attachment_to_as(a, a.url_on(self._urls.base)) for a in items]
 
     async def post_created(self, tx: Tx, post: Post, author: Identity) -> None:
         await self._post_activity(tx, "Create", post, author)
@@ -181,3 +192,46 @@ class Outbox:
         original.pop("@context")
         doc = convert.activity(self.activity_id(new_guid()), "Undo", original["actor"], original)
         await self._send(tx, doc, inboxes)
+
+    # --- shares ---
+
+    def share_id(self, guid: str) -> str:
+        return self._urls.share(guid)
+
+    async def _share_doc(self, tx: Queryable, view: ShareView) -> dict[str, Any]:
+        share = view.share
+        return convert.share_to_as(
+            share.ap_id,
+            await self.actor_uri(tx, view.owner),
+            await self.actor_uri(tx, view.grantee),
+            share.scope,
+            view.label_names,
+            [self._urls.post(i) for i in share.item_ids],
+            {p: getattr(share, p) for p in ("can_read", "can_write", "can_delete", "can_share")},
+            share.expires_at,
+            share.created_at,
+            share.updated_at,
+        )
+
+    async def _share_activity(self, tx: Tx, kind: str, view: ShareView, obj: Any) -> None:
+        actor = await self.actor_uri(tx, view.granted_by)
+        grantee = await self.actor_uri(tx, view.grantee)
+        doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=[grantee])
+        doc["@context"] = [*convert.OUR_CONTEXT, convert.SHARE_CONTEXT]
+        await self._send(tx, doc, await self._inbox(tx, view.grantee))
+
+    async def share_granted(self, tx: Tx, view: ShareView) -> None:
+        await self._share_activity(tx, "Create", view, await self._share_doc(tx, view))
+
+    async def share_updated(self, tx: Tx, view: ShareView) -> None:
+        await self._share_activity(tx, "Update", view, await self._share_doc(tx, view))
+
+    async def share_revoked(self, tx: Tx, view: ShareView) -> None:
+        tombstone = {"id": view.share.ap_id, "type": "Tombstone"}
+        await self._share_activity(tx, "Delete", view, tombstone)
+
+    async def share_declined(self, tx: Tx, view: ShareView) -> None:
+        me = self._urls.actor(view.grantee.username)
+        doc = convert.activity(self.activity_id(new_guid()), "Reject", me, view.share.ap_id)
+        doc["@context"] = [*convert.OUR_CONTEXT, convert.SHARE_CONTEXT]
+        await self._send(tx, doc, await self._inbox(tx, view.granted_by))

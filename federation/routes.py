@@ -11,6 +11,7 @@ from federation.context import Federation
 from federation.inbox import receive
 from federation.urls import Urls
 from node.api.pagination import decode_cursor, encode_cursor
+from node.clock import iso
 from node.errors import ApiError, not_found
 from node.store import follows as follow_store
 from node.store import identities as identity_store
@@ -149,7 +150,7 @@ async def outbox(request: web.Request) -> web.Response:
     else:
         direction, key = decode_cursor(token)
         page = PageRequest(PAGE_SIZE, direction, key)  # type: ignore[arg-type]
-    posts, result = await post_store.by_author(fed.db, ident.guid, None, page)
+    posts, result = await post_store.by_author(fed.db, ident.guid, None, iso(fed.clock.now()), page)
     actor_uri = fed.urls.actor(ident.username)
     items = []
     for post in posts:
@@ -163,6 +164,36 @@ async def outbox(request: web.Request) -> web.Response:
         _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
     )
     return as_response(convert.collection_page(_page_url(uri, token), uri, items, next_uri, None))
+
+
+async def shared_items(request: web.Request) -> web.Response:
+    """The items of a share, for its remote grantee's signed fetch; 404 to anyone else."""
+    fed = _fed(request)
+    signer = await _signer(request, fed)
+    if signer is None:
+        raise not_found("Share")
+    share = await fed.services.sharing.for_remote_reader(signer.guid, request.match_info["guid"])
+    uri = f"{share.ap_id}/items"
+    token = request.query.get("page")
+    if token is None:
+        page = PageRequest(PAGE_SIZE)
+    else:
+        direction, key = decode_cursor(token)
+        page = PageRequest(PAGE_SIZE, direction, key)  # type: ignore[arg-type]
+    posts, result = await fed.services.posts.shared(signer.guid, share.guid, page)
+    items = []
+    for post in posts:
+        author = await identity_store.get(fed.db, post.author_guid)
+        assert author is not None
+        to, cc, _ = await fed.outbox.post_audience(fed.db, post, author)
+        items.append(convert.note_to_as(post, fed.urls.actor(author.username), to, cc))
+    next_uri = (
+        _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
+    )
+    doc = convert.collection_page(
+        _page_url(uri, token) if token else uri, uri, items, next_uri, None
+    )
+    return as_response(doc)
 
 
 async def shared_inbox(request: web.Request) -> web.Response:
@@ -187,6 +218,7 @@ def setup(app: web.Application, fed: Federation) -> None:
     r.add_get("/users/{username}/followers", followers)
     r.add_get("/users/{username}/following", following)
     r.add_get("/posts/{guid}", post_object)
+    r.add_get("/shares/{guid}/items", shared_items)
 
 
 __all__ = ["FEDERATION", "Urls", "setup"]

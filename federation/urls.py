@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from node.urls import host_of, origin, same_origin
+
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = frozenset({AS_PUBLIC, "as:Public", "Public"})
 INSTANCE_ACTOR = "actor"
@@ -51,6 +53,9 @@ class Urls:
     def post(self, guid: str) -> str:
         return f"{self.base}/posts/{guid}"
 
+    def share(self, guid: str) -> str:
+        return f"{self.base}/shares/{guid}"
+
     def activity(self, guid: str) -> str:
         return f"{self.base}/activities/{guid}"
 
@@ -71,14 +76,4 @@ class Urls:
         return match.group(1) if match else None
 
 
-def origin(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
-def same_origin(a: str, b: str) -> bool:
-    return origin(a) == origin(b)
-
-
-def host_of(uri: str) -> str:
-    return urlsplit(uri).netloc.lower()
+__all__ = ["AS_PUBLIC", "PUBLIC_ALIASES", "Urls", "host_of", "origin", "same_origin"]

@@ -15,6 +15,7 @@ from federation.context import Federation
 from federation.delivery import DeliveryWorker
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
+from federation.shared_items import RemoteSharedItems
 from federation.urls import Urls
 from federation.webfinger import setup as setup_webfinger
 from node.api import all_routes
@@ -24,6 +25,8 @@ from node.api.routing import install
 from node.appkeys import CLOCK, CONFIG, DB, SERVICES
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
+from node.media import routes as media_routes
+from node.services.media_worker import MediaWorker
 from node.services.registry import build_services
 from node.store import deliveries as delivery_store
 from node.store.db import Database
@@ -42,14 +45,17 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     db = Database(config.database_path)
     urls = Urls(config.server.public_url)
     keys = LocalKeys(db, clock)
-    client = FederationClient(config.federation, urls, keys, clock, config.server.public_url)
+    blocks = DomainBlocks(config.federation.blocked_domains)
+    client = FederationClient(
+        config.federation, urls, keys, clock, config.server.public_url, blocks.is_blocked
+    )
     directory = ActorDirectory(
         db, client, urls, clock, try_http=config.federation.allow_private_addresses
     )
     worker = DeliveryWorker(db, client, clock, config.federation)
-    blocks = DomainBlocks(config.federation.blocked_domains)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
-    services = build_services(db, config, clock, outbox, directory)
+    shared_items = RemoteSharedItems(db, client, urls, clock)
+    services = build_services(db, config, clock, outbox, directory, shared_items)
     fed = Federation(
         config, db, clock, urls, keys, PublicKeyCache(), client, directory, outbox, worker,
         services, blocks,
@@ -79,9 +85,20 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(federation)
+
+    media_worker = MediaWorker(services.media, config.media.gc_interval_minutes * 60)
+
+    async def media(app: web.Application) -> AsyncIterator[None]:
+        await services.media.start()
+        media_worker.start()  # redoes uploads left 'processing' by a restart
+        yield
+        await media_worker.stop()
+
+    app.cleanup_ctx.append(media)
     install(app, all_routes())
     setup_docs(app)  # /api/v1/openapi.json and /api/docs, from the same route table
     setup_nodeinfo(app)
     setup_webfinger(app)
     federation_routes.setup(app, fed)
+    media_routes.setup(app)  # /media/uploads/{id} (PUT) and /media/{hash}.{ext}
     return app

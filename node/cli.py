@@ -1,5 +1,5 @@
 """The operator's command line: hearth init | serve | migrate | account | token | deliveries |
-domain."""
+domain | media."""
 
 from __future__ import annotations
 
@@ -263,6 +263,21 @@ def cmd_domain(args: argparse.Namespace) -> None:
     asyncio.run(_domain(_load(args), args.action, getattr(args, "domain", None)))
 
 
+async def _media_gc(config: NodeConfig) -> None:
+    from node.services.media import local_media_service  # Pillow loads only when needed
+
+    async with _pod(config) as (db, _):
+        report = await local_media_service(db, config, SystemClock()).gc()
+    print(
+        f"removed {report.uploads} unfinished uploads, {report.blobs} unused files"
+        f" and {report.files} temporary files"
+    )
+
+
+def cmd_media_gc(args: argparse.Namespace) -> None:
+    asyncio.run(_media_gc(_load(args)))
+
+
 def _with_config(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", default="config.toml", help="path to config.toml (default: ./config.toml)"
@@ -352,6 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = domain.add_parser("list", help="blocked domains (those in the config come on top)")
     _with_config(p)
     p.set_defaults(func=cmd_domain)
+
+    media = sub.add_parser("media", help="uploaded media").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = media.add_parser(
+        "gc", help="remove uploads never completed (after media.pending_hours) and unused files"
+    )
+    _with_config(p)
+    p.set_defaults(func=cmd_media_gc)
     return parser
 
 

@@ -89,12 +89,32 @@ class FederationConfig(_Section):
     blocked_domains: list[str] = Field(default_factory=list)
 
 
+class MediaConfig(_Section):
+    folder: str = "media"
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(40_000_000, ge=1)
+    upload_url_minutes: float = Field(15.0, gt=0)
+    pending_hours: float = Field(24.0, gt=0)
+    gc_interval_minutes: float = Field(60.0, gt=0)
+    max_transform_dimension: int = Field(2048, ge=16, le=8192)
+    default_quality: int = Field(80, ge=1, le=100)
+    image_workers: int = Field(2, ge=1)
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a relative folder name inside data_dir")
+        return value
+
+
 class NodeConfig(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     instance: InstanceConfig = Field(default_factory=InstanceConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     federation: FederationConfig = Field(default_factory=FederationConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
 
     @property
     def host(self) -> str:
@@ -104,6 +124,10 @@ class NodeConfig(_Section):
     @property
     def database_path(self) -> Path:
         return self.storage.data_dir / self.storage.database
+
+    @property
+    def media_path(self) -> Path:
+        return self.storage.data_dir / self.media.folder
 
 
 def _is_text(section: str, key: str) -> bool:

@@ -9,7 +9,7 @@ from federation.convert import InvalidDocument, note_from_as
 from federation.handlers.base import Incoming
 from federation.handlers.notes import remote_post
 from federation.jsonld import normalize
-from federation.urls import same_origin
+from federation.urls import host_of, same_origin
 from node.errors import ApiError
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
@@ -22,6 +22,10 @@ async def handle(inc: Incoming) -> None:
         return
     fed = inc.fed
     known = await post_store.by_ap_id(fed.db, target)
+    if known is None and fed.is_blocked(host_of(target)):
+        # Nothing is taken from a blocked domain, not even through someone else's reshare.
+        await inc.apply(_nothing)
+        return
     if known is None and not fed.urls.is_local(target):
         followed = await fed.db.fetchval(
             "SELECT 1 FROM follows WHERE followee_guid = ? AND state = 'accepted' LIMIT 1",

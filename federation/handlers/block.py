@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from federation.handlers.base import Incoming
-from node.store import follows as follow_store
 from node.store import identities as identity_store
 from node.store.db import Tx
 
@@ -16,9 +15,6 @@ async def handle(inc: Incoming) -> None:
         return
 
     async def effect(tx: Tx) -> None:
-        for a, b in ((inc.ident.guid, blocked.guid), (blocked.guid, inc.ident.guid)):
-            follow = await follow_store.between(tx, a, b)
-            if follow is not None:
-                await follow_store.delete(tx, follow.guid)
+        await inc.fed.services.follows.sever(tx, inc.ident.guid, blocked.guid)
 
     await inc.apply(effect)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from federation.convert import InvalidDocument, note_from_as
+from federation.handlers import shares
 from federation.handlers.base import Incoming
 from federation.handlers.notes import is_relevant, remote_post
 from federation.urls import same_origin
@@ -14,6 +15,9 @@ async def handle(inc: Incoming) -> None:
     obj = inc.object
     if not isinstance(obj, dict):
         return  # a bare reference: nothing we can trust without fetching; Mastodon embeds
+    if obj.get("type") == "Share":
+        await shares.granted(inc, obj)
+        return
     if obj.get("type") not in ("Note", "Article", "Page", "Question"):
         return
     try:

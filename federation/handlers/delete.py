@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from federation.handlers import shares
 from federation.handlers.base import Incoming
 from federation.urls import same_origin
 from node.clock import iso
@@ -14,6 +15,13 @@ async def handle(inc: Incoming) -> None:
     target = inc.object_ref
     if target is None:
         return
+    local_post = inc.fed.urls.local_post_guid(target)
+    if local_post is not None:
+        # A grantee deleting one of our posts through a share: the access check decides.
+        await inc.fed.services.posts.delete(inc.ident.guid, local_post)
+        return
+    if await shares.revoked(inc, target):
+        return
     if not same_origin(target, inc.actor.uri):
         raise forbidden("Only the author may delete an object.", "origin_mismatch")
 
@@ -23,6 +31,10 @@ async def handle(inc: Incoming) -> None:
             await actor_store.mark_gone(tx, inc.actor.inbox, iso(inc.fed.clock.now()))
             await tx.execute(
                 "DELETE FROM follows WHERE follower_guid = ? OR followee_guid = ?",
+                (inc.ident.guid, inc.ident.guid),
+            )
+            await tx.execute(
+                "DELETE FROM shares WHERE owner_guid = ? OR grantee_guid = ?",
                 (inc.ident.guid, inc.ident.guid),
             )
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from federation.context import Federation
-from federation.convert import NoteDoc
+from federation.convert import AttachmentDoc, NoteDoc
 from node.clock import iso, parse_iso
 from node.services.posts import RemotePost
 from node.services.text import html_to_text, sanitize_html
@@ -13,13 +13,14 @@ from node.store import identities as identity_store
 from node.store import posts as post_store
 from node.store.db import Queryable
 from node.store.identities import Identity
+from node.store.media import Attachment
 from node.store.remote_actors import RemoteActor
 
 
 def _published(value: str | None, now: datetime) -> str:
     try:
         when = parse_iso(value) if value else now
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
         when = now
     return iso(min(when, now))  # a post from the future would pin itself to the top
 
@@ -46,6 +47,22 @@ async def remote_post(
         in_reply_to=note.in_reply_to,
         published=_published(note.published, fed.clock.now()),
         recipients=await local_recipients(q, fed, note),
+        attachments=[_attachment(a) for a in note.attachments],
+    )
+
+
+def _attachment(doc: AttachmentDoc) -> Attachment:
+    # Kept as the remote pod describes it; its bytes stay where they are (clients load the URL).
+    return Attachment(
+        kind=doc.kind,
+        media_type=doc.media_type,
+        url=doc.url,
+        blob_hash=None,
+        media_guid=None,
+        width=doc.width,
+        height=doc.height,
+        blurhash=doc.blurhash,
+        description=doc.name,
     )
 
 

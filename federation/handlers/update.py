@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as, note_from_as
+from federation.handlers import shares
 from federation.handlers.base import Incoming
 from federation.handlers.notes import remote_post
 from federation.urls import same_origin
 from node.errors import ApiError, forbidden
+from node.services.text import html_to_text, sanitize_html
 from node.store.db import Tx
 
 
@@ -15,6 +17,14 @@ async def handle(inc: Incoming) -> None:
     if not isinstance(obj, dict):
         return
     obj_id = obj.get("id")
+    if obj.get("type") == "Share":
+        await shares.updated(inc, obj)
+        return
+    local_post = inc.fed.urls.local_post_guid(obj_id) if isinstance(obj_id, str) else None
+    if local_post is not None:
+        # A grantee editing one of our posts through a share: the access check decides.
+        await inc.fed.services.posts.edit(inc.ident.guid, local_post, _text_of(obj))
+        return
     if not isinstance(obj_id, str) or not same_origin(obj_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
     if obj.get("type") in ACTOR_TYPES:
@@ -39,3 +49,11 @@ async def handle(inc: Incoming) -> None:
         await inc.fed.services.posts.remote_update(tx, inc.ident, data)
 
     await inc.apply(effect)
+
+
+def _text_of(obj: dict) -> str:
+    source = obj.get("source")
+    if isinstance(source, dict) and isinstance(source.get("content"), str):
+        return source["content"]
+    content = obj.get("content")
+    return html_to_text(sanitize_html(content)) if isinstance(content, str) else ""

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from node.api import accounts, follows, identities, posts, sessions, system
+from node.api import (
+    accounts,
+    follows,
+    identities,
+    labels,
+    media,
+    notifications,
+    posts,
+    sessions,
+    sharing,
+    system,
+)
 from node.api.routing import Route
 
 
@@ -14,4 +25,8 @@ def all_routes() -> list[Route]:
         *identities.ROUTES,
         *follows.ROUTES,
         *posts.ROUTES,
+        *media.ROUTES,
+        *labels.ROUTES,
+        *sharing.ROUTES,
+        *notifications.ROUTES,
     ]

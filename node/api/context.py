@@ -6,19 +6,31 @@ from aiohttp import web
 
 from node.appkeys import CONFIG, SERVICES
 from node.models.accounts import IdentityOut
+from node.models.media import AttachmentOut
 from node.models.social import PostCounts, PostOut
 from node.services.posts import PostView
 from node.services.registry import Services
 from node.store.identities import Identity
+from node.store.media import Attachment
 
 
 def services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
-def identity_out(request: web.Request, ident: Identity) -> IdentityOut:
+def identity_out(
+    request: web.Request, ident: Identity, avatar: Attachment | None = None
+) -> IdentityOut:
     config = request.app[CONFIG]
-    return IdentityOut.of(ident, config.host, config.server.public_url)
+    base = config.server.public_url
+    avatar_url = avatar.url_on(base) if avatar else None
+    return IdentityOut.of(ident, config.host, base, avatar_url=avatar_url)
+
+
+async def identity_outs(request: web.Request, idents: list[Identity]) -> list[IdentityOut]:
+    """Identities with their avatars (looked up in one query)."""
+    avatars = await services(request).media.avatars([i.guid for i in idents])
+    return [identity_out(request, i, avatars.get(i.guid)) for i in idents]
 
 
 def post_out(request: web.Request, view: PostView) -> PostOut:
@@ -26,7 +38,7 @@ def post_out(request: web.Request, view: PostView) -> PostOut:
     return PostOut(
         id=p.guid,
         uri=p.ap_id,
-        author=identity_out(request, view.author),
+        author=identity_out(request, view.author, view.author_avatar),
         body=p.body,
         html=p.html,
         visibility=p.visibility,
@@ -39,4 +51,8 @@ def post_out(request: web.Request, view: PostView) -> PostOut:
         ),
         liked=view.liked,
         reshared=view.reshared,
+        label_ids=view.label_ids,
+        attachments=[
+            AttachmentOut.of(a, request.app[CONFIG].server.public_url) for a in view.attachments
+        ],
     )

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.models.accounts import IdentityCreate, IdentityOut, IdentityPatch
 
-from .context import identity_out, services
+from .context import identity_outs, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
 from .routing import Route, principal
@@ -15,7 +15,7 @@ from .routing import Route, principal
 async def list_mine(request: web.Request) -> web.Response:
     page = page_request(request)
     items, result = await services(request).identities.mine(principal(request), page)
-    return page_response(request, [identity_out(request, i) for i in items], result, page.limit)
+    return page_response(request, await identity_outs(request, items), result, page.limit)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -28,12 +28,12 @@ async def create(request: web.Request) -> web.Response:
         body.locked,
         body.discoverable,
     )
-    return json_response(identity_out(request, ident), status=201)
+    return json_response((await identity_outs(request, [ident]))[0], status=201)
 
 
 async def get_current(request: web.Request) -> web.Response:
     ident = await services(request).identities.current(principal(request))
-    return json_response(identity_out(request, ident))
+    return json_response((await identity_outs(request, [ident]))[0])
 
 
 async def patch_current(request: web.Request) -> web.Response:
@@ -43,14 +43,14 @@ async def patch_current(request: web.Request) -> web.Response:
         if key in changes and changes[key] is None:
             changes.pop(key)
     ident = await services(request).identities.update(principal(request), changes)
-    return json_response(identity_out(request, ident))
+    return json_response((await identity_outs(request, [ident]))[0])
 
 
 async def get_one(request: web.Request) -> web.Response:
     guid = request.match_info["guid"]
     svc = services(request).identities
     ident = await (svc.current(principal(request)) if guid == "current" else svc.get(guid))
-    return json_response(identity_out(request, ident))
+    return json_response((await identity_outs(request, [ident]))[0])
 
 
 ROUTES = [

@@ -45,6 +45,51 @@ def decode_cursor(token: str) -> tuple[str, tuple[str, str] | None]:
         ) from None
 
 
+MAX_OFFSET = 100_000
+
+
+def _int_arg(request: web.Request, name: str, low: int, high: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"{name} must be an integer.", f"invalid_{name}") from None
+    if not low <= value <= high:
+        raise bad_request(f"{name} must be from {low} to {high}.", f"invalid_{name}")
+    return value
+
+
+def offset_page_request(request: web.Request) -> PageRequest:
+    """`limit`/`offset` paging (as the sharing seed has it); `per_page`/`cursor` work too."""
+    offset = _int_arg(request, "offset", 0, MAX_OFFSET)
+    limit = _int_arg(request, "limit", 1, 10**9)
+    if offset is None and limit is None:
+        return page_request(request)
+    limit = min(limit or DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    return PageRequest(limit, offset=offset or 0)
+
+
+def offset_link_header(request: web.Request, page: Page, req: PageRequest, total: int) -> str:
+    origin = URL(request.app[CONFIG].server.public_url)
+    base = origin.with_path(request.rel_url.raw_path, encoded=True).with_query(
+        {k: v for k, v in request.query.items() if k not in ("offset", "limit")}
+        | {"limit": str(req.limit)}
+    )
+    offset = req.offset or 0
+    links = [f'<{base.update_query(offset="0")}>; rel="first"']
+    if offset > 0:
+        links.append(
+            f'<{base.update_query(offset=str(max(0, offset - req.limit)))}>; rel="previous"'
+        )
+    if page.has_next:
+        links.append(f'<{base.update_query(offset=str(offset + req.limit))}>; rel="next"')
+    last = max(0, (total - 1) // req.limit * req.limit)
+    links.append(f'<{base.update_query(offset=str(last))}>; rel="last"')
+    return ", ".join(links)
+
+
 def page_request(request: web.Request) -> PageRequest:
     raw = request.query.get("per_page")
     limit = DEFAULT_PER_PAGE

@@ -15,7 +15,13 @@ from .routing import Handler, Route, principal
 async def create(request: web.Request) -> web.Response:
     body = await read_json(request, PostIn)
     view = await services(request).posts.create(
-        principal(request), body.body, body.visibility, body.recipients, body.in_reply_to
+        principal(request),
+        body.body,
+        body.visibility,
+        body.recipients,
+        body.in_reply_to,
+        body.label_ids,
+        body.attachment_ids,
     )
     return json_response(post_out(request, view), status=201)
 
@@ -27,14 +33,17 @@ async def get(request: web.Request) -> web.Response:
 
 async def edit(request: web.Request) -> web.Response:
     body = await read_json(request, PostPatch)
-    view = await services(request).posts.edit(
-        principal(request), request.match_info["guid"], body.body
-    )
+    who = principal(request)
+    svc = services(request).posts
+    post = await svc.edit(who.identity_guid, request.match_info["guid"], body.body, body.label_ids)
+    view = (await svc.views([post], who.identity_guid))[0]
     return json_response(post_out(request, view))
 
 
 async def delete(request: web.Request) -> web.Response:
-    await services(request).posts.delete(principal(request), request.match_info["guid"])
+    await services(request).posts.delete(
+        principal(request).identity_guid, request.match_info["guid"]
+    )
     return web.Response(status=204)
 
 

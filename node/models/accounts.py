@@ -82,9 +82,17 @@ class IdentityOut(ApiModel):
     url: str
     created_at: str
     updated_at: str
+    avatar_url: str | None = None
 
     @classmethod
-    def of(cls, i: Identity, host: str, base_url: str, actor_url: str | None = None) -> IdentityOut:
+    def of(
+        cls,
+        i: Identity,
+        host: str,
+        base_url: str,
+        actor_url: str | None = None,
+        avatar_url: str | None = None,
+    ) -> IdentityOut:
         domain = i.domain or host
         return cls(
             id=i.guid,
@@ -100,6 +108,7 @@ class IdentityOut(ApiModel):
             url=actor_url or f"{base_url}/users/{i.username}",
             created_at=i.created_at,
             updated_at=i.updated_at,
+            avatar_url=avatar_url,
         )
 
 
@@ -122,6 +131,9 @@ class IdentityPatch(ApiInput):
     fields: list[ProfileField] | None = Field(None, max_length=4)
     locked: bool | None = None
     discoverable: bool | None = None
+    avatar_id: str | None = Field(
+        None, max_length=32, description="One of your own ready media; null removes the avatar"
+    )
 
 
 class LoginIn(ApiInput):

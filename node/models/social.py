@@ -8,6 +8,7 @@ from pydantic import Field
 
 from node.models.accounts import IdentityOut
 from node.models.base import ApiInput, ApiModel
+from node.models.media import AttachmentOut
 
 
 class FollowIn(ApiInput):
@@ -26,10 +27,15 @@ class PostIn(ApiInput):
     visibility: Literal["public", "followers", "direct"] = "public"
     recipients: list[str] = Field(default_factory=list, max_length=50)
     in_reply_to: str | None = Field(None, max_length=32)
+    label_ids: list[str] = Field(default_factory=list, max_length=50)
+    attachment_ids: list[str] = Field(
+        default_factory=list, max_length=4, description="Your own ready media, in order"
+    )
 
 
 class PostPatch(ApiInput):
-    body: str = Field(max_length=20_000)
+    body: str | None = Field(None, max_length=20_000)
+    label_ids: list[str] | None = Field(None, max_length=50)
 
 
 class PostCounts(ApiModel):
@@ -52,3 +58,5 @@ class PostOut(ApiModel):
     counts: PostCounts
     liked: bool
     reshared: bool
+    label_ids: list[str] = Field(description="The author's private labels; empty for others")
+    attachments: list[AttachmentOut]

@@ -12,10 +12,12 @@ from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.store import follows as follow_store
 from node.store import identities as identity_store
+from node.store import shares as share_store
 from node.store.db import Database, Tx
 from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest
+from node.store.shares import Share
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,55 @@ class FollowService:
         self._directory = directory
         self._host = our_host
 
+    # --- every change of a follow goes through these, so its read grant follows it ---
+
+    async def _insert(self, tx: Tx, follow: Follow) -> None:
+        await follow_store.insert(tx, follow)
+        if follow.state == "accepted":
+            await self._grant(tx, follow, follow.created_at)
+
+    async def _accept(self, tx: Tx, follow: Follow, now: str) -> None:
+        await follow_store.set_state(tx, follow.guid, "accepted", now)
+        await self._grant(tx, follow, now)
+
+    async def _drop(self, tx: Tx, follow: Follow) -> None:
+        await follow_store.delete(tx, follow.guid)
+        await share_store.delete_follow_grant(tx, follow.followee_guid, follow.follower_guid)
+
+    async def _grant(self, tx: Tx, follow: Follow, now: str) -> None:
+        """An accepted follow is a read-only share of the followee's followers-only content."""
+        if await share_store.follow_grant(tx, follow.followee_guid, follow.follower_guid):
+            return
+        await share_store.insert(
+            tx,
+            Share(
+                guid=new_guid(),
+                owner_guid=follow.followee_guid,
+                grantee_guid=follow.follower_guid,
+                granted_by_guid=follow.followee_guid,
+                parent_guid=None,
+                kind="follow",
+                scope="all",
+                can_read=True,
+                can_write=False,
+                can_delete=False,
+                can_share=False,
+                expires_at=None,
+                remote=False,
+                ap_id=f"{follow.ap_id}#grant",
+                items_uri=None,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+
+    async def sever(self, tx: Tx, a: str, b: str) -> None:
+        """End follows between two identities both ways (a block)."""
+        for follower, followee in ((a, b), (b, a)):
+            follow = await follow_store.between(tx, follower, followee)
+            if follow is not None:
+                await self._drop(tx, follow)
+
     async def follow(self, who: Principal, target: str) -> FollowView:
         followee = await find_identity(self._db, self._directory, self._host, target)
         if followee.guid == who.identity_guid:
@@ -57,7 +108,7 @@ class FollowService:
             follow = Follow(
                 guid, me.guid, followee.guid, state, self._publisher.activity_id(guid), now, now
             )
-            await follow_store.insert(tx, follow)
+            await self._insert(tx, follow)
             if not followee.local:
                 await self._publisher.follow(tx, follow, me, followee)
         return FollowView(follow, followee, True)
@@ -70,7 +121,7 @@ class FollowService:
             follow = await follow_store.between(tx, who.identity_guid, target_guid)
             if follow is None:
                 raise not_found("Follow")
-            await follow_store.delete(tx, follow.guid)
+            await self._drop(tx, follow)
             followee = await identity_store.get(tx, target_guid)
             me = await identity_store.get(tx, who.identity_guid)
             if followee and me and not followee.local:
@@ -95,9 +146,9 @@ class FollowService:
             me = await identity_store.get(tx, who.identity_guid)
             assert follower is not None and me is not None
             if accept:
-                await follow_store.set_state(tx, follow.guid, "accepted", now)
+                await self._accept(tx, follow, now)
             else:
-                await follow_store.delete(tx, follow.guid)
+                await self._drop(tx, follow)
             if not follower.local:
                 await self._publisher.follow_answered(tx, follow, follower, me, accept)
         return Follow(**{**follow.__dict__, "state": "accepted" if accept else "rejected"})
@@ -108,7 +159,7 @@ class FollowService:
             follow = await follow_store.between(tx, follower_guid, who.identity_guid)
             if follow is None:
                 raise not_found("Follower")
-            await follow_store.delete(tx, follow.guid)
+            await self._drop(tx, follow)
             follower = await identity_store.get(tx, follower_guid)
             me = await identity_store.get(tx, who.identity_guid)
             if follower and me and not follower.local:
@@ -138,16 +189,16 @@ class FollowService:
             return existing
         state = "pending" if followee.locked else "accepted"
         follow = Follow(new_guid(), follower.guid, followee.guid, state, ap_id, now, now)
-        await follow_store.insert(tx, follow)
+        await self._insert(tx, follow)
         if state == "accepted":
             await self._publisher.follow_answered(tx, follow, follower, followee, True)
         return follow
 
     async def remote_answer(self, tx: Tx, follow: Follow, accepted: bool) -> None:
         if accepted:
-            await follow_store.set_state(tx, follow.guid, "accepted", iso(self._clock.now()))
+            await self._accept(tx, follow, iso(self._clock.now()))
         else:
-            await follow_store.delete(tx, follow.guid)
+            await self._drop(tx, follow)
 
     async def remote_unfollow(self, tx: Tx, follow: Follow) -> None:
-        await follow_store.delete(tx, follow.guid)
+        await self._drop(tx, follow)

@@ -7,10 +7,12 @@ from typing import Any
 from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.ids import is_guid, new_guid
+from node.services.media import ready_media
 from node.services.principal import Principal
 from node.services.rules import profile_problems, username_problem
 from node.store import accounts as account_store
 from node.store import identities as identity_store
+from node.store import media as media_store
 from node.store.db import Database
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest
@@ -86,7 +88,14 @@ class IdentityService:
         )
         if problems:
             raise validation(problems)
-        if changes:
+        changes = dict(changes)
+        avatar_given = "avatar_id" in changes
+        avatar = changes.pop("avatar_id", None)
+        if changes or avatar_given:
             async with self._db.transaction() as tx:
+                if avatar_given:
+                    if avatar is not None:  # only one's own ready media; others read as unknown
+                        await ready_media(tx, who.identity_guid, [avatar], "avatarId")
+                    await media_store.set_avatar(tx, who.identity_guid, avatar)
                 await identity_store.update(tx, who.identity_guid, iso(self._clock.now()), changes)
         return await self.current(who)

@@ -6,13 +6,17 @@ change and the deliveries it causes commit together. The directory finds remote 
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from node.store.db import Tx
 from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.posts import Post
+
+if TYPE_CHECKING:  # the sharing service imports this module
+    from node.services.sharing import ShareView
 
 
 class Publisher(Protocol):
@@ -22,6 +26,20 @@ class Publisher(Protocol):
 
     def post_id(self, guid: str) -> str:
         """The URI of a local post with this GUID."""
+        ...
+
+    def share_id(self, guid: str) -> str:
+        """The URI of a local share with this GUID."""
+        ...
+
+    async def share_granted(self, tx: Tx, view: ShareView) -> None: ...
+
+    async def share_updated(self, tx: Tx, view: ShareView) -> None: ...
+
+    async def share_revoked(self, tx: Tx, view: ShareView) -> None: ...
+
+    async def share_declined(self, tx: Tx, view: ShareView) -> None:
+        """Our grantee turned down a share a remote owner made: tell the owner's pod."""
         ...
 
     async def follow(
@@ -47,6 +65,34 @@ class Publisher(Protocol):
     async def interaction_undone(
         self, tx: Tx, item: Interaction, post: Post, actor: Identity
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """An item read from its owner's pod through a share."""
+
+    uri: str
+    html: str
+    text: str
+    author: str
+    published: str | None
+    updated: str | None
+
+
+class SharedItems(Protocol):
+    """Reads and writes, on the owner's pod, the items a remote owner shared with one of ours.
+
+    Every call is signed by the reader; the owner's pod checks it against the grant, so a
+    revoked or expired share fails at once (ApiError 404), whatever our copy says.
+    """
+
+    async def list(self, items_uri: str, reader: Identity) -> list[RemoteItem]: ...
+
+    async def get(self, uri: str, reader: Identity) -> RemoteItem: ...
+
+    async def write(self, uri: str, reader: Identity, owner: Identity, body: str) -> None: ...
+
+    async def delete(self, uri: str, reader: Identity, owner: Identity) -> None: ...
 
 
 class Directory(Protocol):

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
-from node.ids import is_guid, new_guid
+from node.ids import new_guid
+from node.services.access import Access
 from node.services.handles import find_identity
+from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.services.text import render_plain
 from node.store import identities as identity_store
 from node.store import interactions as interaction_store
+from node.store import labels as label_store
+from node.store import media as media_store
 from node.store import posts as post_store
 from node.store.db import Database, Tx
 from node.store.identities import Identity
 from node.store.interactions import Interaction
+from node.store.media import Attachment
 from node.store.paging import Page, PageRequest
 from node.store.posts import Post, PostStats
 
@@ -33,6 +38,9 @@ class PostView:
     stats: PostStats
     liked: bool
     reshared: bool
+    label_ids: list[str]
+    attachments: list[Attachment] = field(default_factory=list)
+    author_avatar: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -46,13 +54,21 @@ class RemotePost:
     in_reply_to: str | None
     published: str
     recipients: list[Identity]
+    attachments: list[Attachment] = field(default_factory=list)  # remote URLs, never fetched
 
 
 class PostService:
     def __init__(
-        self, db: Database, clock: Clock, publisher: Publisher, directory: Directory, our_host: str
+        self,
+        db: Database,
+        clock: Clock,
+        access: Access,
+        publisher: Publisher,
+        directory: Directory,
+        our_host: str,
     ) -> None:
         self._db = db
+        self._access = access
         self._clock = clock
         self._publisher = publisher
         self._directory = directory
@@ -70,10 +86,7 @@ class PostService:
     # --- reading ---
 
     async def _visible(self, viewer: str | None, guid: str) -> Post:
-        post = await post_store.get(self._db, guid) if is_guid(guid) else None
-        if post is None or not await post_store.can_read(self._db, post.guid, viewer):
-            raise not_found("Post")
-        return post
+        return await self._access.post(self._db, viewer, guid)
 
     async def views(self, posts: list[Post], viewer: str | None) -> list[PostView]:
         stats = await post_store.stats(self._db, [p.guid for p in posts])
@@ -82,12 +95,18 @@ class PostService:
             if viewer
             else set()
         )
+        # Labels are private: only the viewer's own posts show theirs.
+        labels = await label_store.of_posts(
+            self._db, [p.guid for p in posts if p.author_guid == viewer]
+        )
         authors: dict[str, Identity] = {}
         for p in posts:
             if p.author_guid not in authors:
                 ident = await identity_store.get(self._db, p.author_guid)
                 assert ident is not None
                 authors[p.author_guid] = ident
+        attachments = await media_store.attachments_of(self._db, [p.guid for p in posts])
+        avatars = await media_store.avatars_of(self._db, list(authors))
         return [
             PostView(
                 p,
@@ -95,6 +114,9 @@ class PostService:
                 stats.get(p.guid, PostStats(0, 0, 0)),
                 (p.guid, "like") in mine,
                 (p.guid, "reshare") in mine,
+                sorted(labels.get(p.guid, [])),
+                attachments.get(p.guid, []),
+                avatars.get(p.author_guid),
             )
             for p in posts
         ]
@@ -108,13 +130,21 @@ class PostService:
         return await self._visible(viewer, guid)
 
     async def main_stream(self, who: Principal, page: PageRequest) -> tuple[list[PostView], Page]:
-        posts, result = await post_store.main_stream(self._db, who.identity_guid, page)
+        posts, result = await post_store.main_stream(
+            self._db, who.identity_guid, self._access.now(), page
+        )
         return await self.views(posts, who.identity_guid), result
 
     async def by_author(
         self, viewer: str | None, author_guid: str, page: PageRequest
     ) -> tuple[list[Post], Page]:
-        return await post_store.by_author(self._db, author_guid, viewer, page)
+        return await post_store.by_author(self._db, author_guid, viewer, self._access.now(), page)
+
+    async def shared(
+        self, viewer: str, share_guid: str, page: PageRequest
+    ) -> tuple[list[Post], Page]:
+        """What a share covers, limited to what the viewer may read now."""
+        return await post_store.shared_with(self._db, share_guid, viewer, self._access.now(), page)
 
     # --- writing ---
 
@@ -125,9 +155,12 @@ class PostService:
         visibility: str,
         recipients: list[str],
         in_reply_to: str | None = None,
+        label_ids: list[str] | None = None,
+        attachment_ids: list[str] | None = None,
     ) -> PostView:
         problems: dict[str, str] = {}
-        if not body.strip():
+        attachment_ids = attachment_ids or []
+        if not body.strip() and not attachment_ids:  # a picture alone is a post
             problems["body"] = "must not be empty"
         elif len(body) > MAX_BODY:
             problems["body"] = f"at most {MAX_BODY} characters"
@@ -137,8 +170,11 @@ class PostService:
             problems["recipients"] = f"at most {MAX_RECIPIENTS}"
         elif visibility == "direct" and not recipients:
             problems["recipients"] = "a direct post needs at least one recipient"
+        if len(attachment_ids) > MAX_ATTACHMENTS:
+            problems["attachmentIds"] = f"at most {MAX_ATTACHMENTS}"
         if problems:
             raise validation(problems)
+        await self._check_labels(who.identity_guid, label_ids or [])
         parent = await self._visible(who.identity_guid, in_reply_to) if in_reply_to else None
         targets = [
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
@@ -161,36 +197,53 @@ class PostService:
             updated_at=now,
         )
         async with self._db.transaction() as tx:
+            # Checked in the transaction: the media cannot be deleted between check and use.
+            media = await ready_media(tx, who.identity_guid, attachment_ids, "attachmentIds")
             await post_store.insert(tx, post, [t.guid for t in targets])
+            await label_store.set_for_post(tx, post.guid, label_ids or [])
+            await media_store.attach(tx, post.guid, [as_attachment(m) for m in media])
             await self._publisher.post_created(tx, post, author)
         return (await self.views([post], who.identity_guid))[0]
 
-    async def _own(self, who: Principal, guid: str) -> Post:
-        post = await self._visible(who.identity_guid, guid)
-        if post.author_guid != who.identity_guid:
-            raise forbidden("Only the author may change this post.")
-        return post
+    async def _check_labels(self, owner_guid: str, label_ids: list[str]) -> None:
+        # Someone else's label ids are refused like unknown ones: never a leak.
+        if set(label_ids) - await label_store.owned(self._db, owner_guid, label_ids):
+            raise validation({"labelIds": "unknown labels"})
 
-    async def edit(self, who: Principal, guid: str, body: str) -> PostView:
-        if not body.strip() or len(body) > MAX_BODY:
+    async def edit(
+        self, editor_guid: str, guid: str, body: str | None, label_ids: list[str] | None = None
+    ) -> Post:
+        """Change a post's text (its author, or a grantee with can_write) or its labels (author)."""
+        if body is not None and (not body.strip() or len(body) > MAX_BODY):
             raise validation({"body": f"1 to {MAX_BODY} characters"})
-        post = await self._own(who, guid)
+        post = await self._access.post(self._db, editor_guid, guid, "can_write")
+        if label_ids is not None:
+            if post.author_guid != editor_guid:
+                raise forbidden("Only the author labels a post.")
+            await self._check_labels(editor_guid, label_ids)
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
+            if label_ids is not None:
+                await label_store.set_for_post(tx, post.guid, label_ids)
+            if body is None:
+                return post
             await post_store.update_content(tx, post.guid, body, render_plain(body), now)
             updated = await post_store.get(tx, post.guid)
-            author = await identity_store.get(tx, who.identity_guid)
+            author = await identity_store.get(tx, post.author_guid)
             assert updated is not None and author is not None
-            await self._publisher.post_updated(tx, updated, author)
-        return (await self.views([updated], who.identity_guid))[0]
+            if post.local:
+                # The author's pod speaks for the post, whoever changed it here.
+                await self._publisher.post_updated(tx, updated, author)
+        return updated
 
-    async def delete(self, who: Principal, guid: str) -> None:
-        post = await self._own(who, guid)
+    async def delete(self, deleter_guid: str, guid: str) -> None:
+        post = await self._access.post(self._db, deleter_guid, guid, "can_delete")
         async with self._db.transaction() as tx:
-            author = await identity_store.get(tx, who.identity_guid)
+            author = await identity_store.get(tx, post.author_guid)
             assert author is not None
-            # The publisher reads the audience before the post and its rows are gone.
-            await self._publisher.post_deleted(tx, post, author)
+            if post.local:
+                # The publisher reads the audience before the post and its rows are gone.
+                await self._publisher.post_deleted(tx, post, author)
             await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
@@ -247,6 +300,7 @@ class PostService:
             updated_at=data.published,
         )
         await post_store.insert(tx, post, [r.guid for r in data.recipients])
+        await media_store.attach(tx, post.guid, data.attachments)
         return post
 
     async def remote_update(self, tx: Tx, author: Identity, data: RemotePost) -> bool:
@@ -254,6 +308,7 @@ class PostService:
         if post is None or post.author_guid != author.guid:
             return False
         await post_store.update_content(tx, post.guid, data.text, data.html, iso(self._clock.now()))
+        await media_store.attach(tx, post.guid, data.attachments)  # an Update carries them all
         return True
 
     async def remote_delete(self, tx: Tx, author: Identity, ap_id: str) -> bool:
@@ -273,7 +328,7 @@ class PostService:
         self, tx: Tx, actor: Identity, kind: str, post_ap_id: str, ap_id: str
     ) -> bool:
         post = await post_store.by_ap_id(tx, post_ap_id)
-        if post is None or not await post_store.can_read(tx, post.guid, actor.guid):
+        if post is None or not await self._access.may(tx, actor.guid, post.guid, "can_read"):
             return False
         item = Interaction(new_guid(), kind, post.guid, actor.guid, ap_id, iso(self._clock.now()))
         return await interaction_store.insert(tx, item)

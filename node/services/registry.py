@@ -6,14 +6,19 @@ from dataclasses import dataclass
 
 from node.clock import Clock
 from node.config import NodeConfig
+from node.services.access import Access
 from node.services.accounts import AccountService
 from node.services.follows import FollowService
 from node.services.identities import IdentityService
+from node.services.labels import LabelService
+from node.services.media import MediaService, local_media_service
+from node.services.notifications import NotificationService
 from node.services.operations import OperationsService
 from node.services.passwords import Passwords
-from node.services.ports import Directory, Publisher
+from node.services.ports import Directory, Publisher, SharedItems
 from node.services.posts import PostService
 from node.services.sessions import SessionService
+from node.services.sharing import SharedItemService, SharingService
 from node.services.system import SystemService
 from node.store.db import Database
 
@@ -27,11 +32,23 @@ class Services:
     follows: FollowService
     posts: PostService
     operations: OperationsService
+    labels: LabelService
+    sharing: SharingService
+    notifications: NotificationService
+    media: MediaService
+    shared_items: SharedItemService
 
 
 def build_services(
-    db: Database, config: NodeConfig, clock: Clock, publisher: Publisher, directory: Directory
+    db: Database,
+    config: NodeConfig,
+    clock: Clock,
+    publisher: Publisher,
+    directory: Directory,
+    shared_items: SharedItems,
 ) -> Services:
+    access = Access(clock)
+    posts = PostService(db, clock, access, publisher, directory, config.host)
     passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
     return Services(
         accounts=AccountService(db, config, clock, passwords),
@@ -39,6 +56,11 @@ def build_services(
         identities=IdentityService(db, clock),
         system=SystemService(db),
         follows=FollowService(db, clock, publisher, directory, config.host),
-        posts=PostService(db, clock, publisher, directory, config.host),
+        posts=posts,
         operations=OperationsService(db, clock),
+        labels=LabelService(db, clock),
+        sharing=SharingService(db, clock, publisher, directory, config.host),
+        notifications=NotificationService(db, clock),
+        media=local_media_service(db, config, clock),
+        shared_items=SharedItemService(db, clock, posts, shared_items),
     )

@@ -20,6 +20,8 @@ class PageRequest:
     limit: int = 20
     direction: Direction = "first"
     key: tuple[str, str] | None = None
+    # Offset paging exists only for the sharing lists, whose seed API speaks limit/offset.
+    offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ async def fetch_page(
     n = page.limit + 1
     desc = f"ORDER BY {ka} DESC, {kb} DESC LIMIT {n}"
     asc = f"ORDER BY {ka} ASC, {kb} ASC LIMIT {n}"
+    if page.offset is not None:
+        rows = await q.fetchall(f"{base} {desc} OFFSET {int(page.offset)}", args)
+        return Page(rows[: page.limit], page.offset > 0, len(rows) > page.limit)
     if page.direction == "after" and page.key:
         rows = await q.fetchall(f"{base} AND ({ka}, {kb}) < (?, ?) {desc}", [*args, *page.key])
         more = len(rows) > page.limit

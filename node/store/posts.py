@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
+from node.store.shares import post_permitted
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,6 @@ class PostStats:
 COLS = (
     "p.guid, p.author_guid, p.ap_id, p.local, p.body, p.html, p.visibility, p.in_reply_to_guid,"
     " p.in_reply_to_ap_id, p.created_at, p.updated_at"
-)
-
-# A viewer may read a post when it is public, theirs, followers-only and they follow the author,
-# or direct and addressed to them. Parameters: viewer, viewer, viewer.
-VISIBLE = (
-    "(p.visibility = 'public' OR p.author_guid = ?"
-    " OR (p.visibility = 'followers' AND EXISTS (SELECT 1 FROM follows f"
-    "  WHERE f.follower_guid = ? AND f.followee_guid = p.author_guid AND f.state = 'accepted'))"
-    " OR EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_guid = p.guid"
-    "  AND r.identity_guid = ?))"
 )
 
 
@@ -118,18 +109,11 @@ async def is_tombstoned(q: Queryable, ap_id: str) -> bool:
     return bool(await q.fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (ap_id,)))
 
 
-async def can_read(q: Queryable, post_guid: str, viewer: str | None) -> bool:
-    if viewer is None:
-        return bool(
-            await q.fetchval(
-                "SELECT 1 FROM posts p WHERE p.guid = ? AND p.visibility = 'public'", (post_guid,)
-            )
-        )
+async def permitted(q: Queryable, post_guid: str, viewer: str | None, perm: str, now: str) -> bool:
+    """Whether `viewer` (None: anyone) holds `perm` (can_read, can_write, ...) on the post."""
+    cond, params = post_permitted(perm, viewer, now)
     return bool(
-        await q.fetchval(
-            f"SELECT 1 FROM posts p WHERE p.guid = ? AND {VISIBLE}",
-            (post_guid, viewer, viewer, viewer),
-        )
+        await q.fetchval(f"SELECT 1 FROM posts p WHERE p.guid = ? AND {cond}", (post_guid, *params))
     )
 
 
@@ -148,18 +132,19 @@ async def stats(q: Queryable, guids: list[str]) -> dict[str, PostStats]:
     return {r[0]: PostStats(r[1], r[2], r[3]) for r in rows}
 
 
-async def main_stream(q: Queryable, viewer: str, page: PageRequest) -> tuple[list[Post], Page]:
+async def main_stream(
+    q: Queryable, viewer: str, now: str, page: PageRequest
+) -> tuple[list[Post], Page]:
     """Posts by the viewer and the identities they follow, that the viewer may read."""
+    readable, params = post_permitted("can_read", viewer, now)
     result = await fetch_page(
         q,
         select=COLS,
         from_where=(
             "FROM posts p WHERE (p.author_guid = ? OR p.author_guid IN (SELECT followee_guid"
-            " FROM follows WHERE follower_guid = ? AND state = 'accepted'))"
-            " AND (p.visibility != 'direct' OR p.author_guid = ? OR EXISTS (SELECT 1"
-            " FROM post_recipients r WHERE r.post_guid = p.guid AND r.identity_guid = ?))"
+            f" FROM follows WHERE follower_guid = ? AND state = 'accepted')) AND {readable}"
         ),
-        params=(viewer, viewer, viewer, viewer),
+        params=(viewer, viewer, *params),
         key=("p.created_at", "p.guid"),
         page=page,
     )
@@ -167,17 +152,38 @@ async def main_stream(q: Queryable, viewer: str, page: PageRequest) -> tuple[lis
 
 
 async def by_author(
-    q: Queryable, author: str, viewer: str | None, page: PageRequest
+    q: Queryable, author: str, viewer: str | None, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
-    if viewer is None:
-        where, params = "p.visibility = 'public'", ()
-    else:
-        where, params = VISIBLE, (viewer, viewer, viewer)
+    readable, params = post_permitted("can_read", viewer, now)
     result = await fetch_page(
         q,
         select=COLS,
-        from_where=f"FROM posts p WHERE p.author_guid = ? AND {where}",
+        from_where=f"FROM posts p WHERE p.author_guid = ? AND {readable}",
         params=(author, *params),
+        key=("p.created_at", "p.guid"),
+        page=page,
+    )
+    return [Post.of(r) for r in result.rows], result
+
+
+async def shared_with(
+    q: Queryable, share_guid: str, viewer: str, now: str, page: PageRequest
+) -> tuple[list[Post], Page]:
+    """The posts a share covers, as far as the viewer may read them now."""
+    readable, params = post_permitted("can_read", viewer, now)
+    result = await fetch_page(
+        q,
+        select=COLS,
+        from_where=(
+            "FROM posts p JOIN shares s ON s.guid = ? AND p.author_guid = s.owner_guid"
+            " WHERE (s.scope = 'all'"
+            " OR (s.scope = 'specific_tags' AND EXISTS (SELECT 1 FROM share_labels sl"
+            "  JOIN post_labels pl ON pl.label_guid = sl.label_guid"
+            "  WHERE sl.share_guid = s.guid AND pl.post_guid = p.guid))"
+            " OR (s.scope = 'specific_items' AND EXISTS (SELECT 1 FROM share_items si"
+            f"  WHERE si.share_guid = s.guid AND si.item_guid = p.guid))) AND {readable}"
+        ),
+        params=(share_guid, *params),
         key=("p.created_at", "p.guid"),
         page=page,
     )

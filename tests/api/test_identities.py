@@ -25,6 +25,7 @@ PROFILE_KEYS = {
     "url",
     "createdAt",
     "updatedAt",
+    "avatarUrl",
 }
 
 

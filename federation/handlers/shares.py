@@ -1,0 +1,112 @@
+"""Shares in this pod's vocabulary: a remote owner grants (Create), changes (Update) or revokes
+(Delete) a share to one of ours; one of our grantees' pods declines ours (Reject)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from federation.convert import InvalidDocument, ShareDoc, share_from_as
+from federation.handlers.base import Incoming
+from federation.urls import same_origin
+from node.clock import iso, parse_iso
+from node.errors import ApiError, forbidden
+from node.ids import new_guid
+from node.store import identities as identity_store
+from node.store import shares as share_store
+from node.store.db import Tx
+from node.store.identities import Identity
+from node.store.shares import Share
+
+
+def _parse(inc: Incoming, obj: dict[str, Any]) -> ShareDoc:
+    try:
+        doc = share_from_as(obj)
+    except InvalidDocument as exc:
+        raise ApiError(422, "invalid_object", str(exc)) from None
+    if not same_origin(doc.ap_id, inc.actor.uri):
+        raise forbidden("The share is not on its granter's origin.", "origin_mismatch")
+    return doc
+
+
+async def _grantee(inc: Incoming, doc: ShareDoc) -> Identity | None:
+    for uri in doc.recipients:
+        name = inc.fed.urls.local_username(uri)
+        ident = await identity_store.get_by_handle(inc.fed.db, name, None) if name else None
+        if ident is not None:
+            return ident
+    return None
+
+
+def _expiry(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return iso(parse_iso(value))
+    except ValueError:
+        raise ApiError(422, "invalid_object", "expiresAt is not a time") from None
+
+
+def _copy(
+    doc: ShareDoc, owner: Identity, grantee: Identity, granted_by: Identity, now: str
+) -> Share:
+    return Share(
+        guid=new_guid(),
+        owner_guid=owner.guid,
+        grantee_guid=grantee.guid,
+        granted_by_guid=granted_by.guid,
+        parent_guid=None,
+        kind="grant",
+        scope=doc.scope,
+        can_read=doc.can_read,
+        can_write=doc.can_write,
+        can_delete=doc.can_delete,
+        can_share=doc.can_share,
+        expires_at=_expiry(doc.expires_at),
+        remote=True,
+        ap_id=doc.ap_id,
+        items_uri=doc.shared_items,
+        created_at=now,
+        updated_at=now,
+        label_ids=sorted(doc.labels) if doc.scope == "specific_tags" else [],
+        item_ids=sorted(doc.item_ids) if doc.scope == "specific_items" else [],
+    )
+
+
+async def granted(inc: Incoming, obj: dict[str, Any]) -> None:
+    doc = _parse(inc, obj)
+    grantee = await _grantee(inc, doc)
+    if grantee is None:
+        return
+    owner = await inc.fed.directory.resolve_uri(doc.owner)
+    share = _copy(doc, owner, grantee, inc.ident, iso(inc.fed.clock.now()))
+
+    async def effect(tx: Tx) -> None:
+        await inc.fed.services.sharing.remote_granted(tx, owner, grantee, share, doc.labels)
+
+    await inc.apply(effect)
+
+
+async def updated(inc: Incoming, obj: dict[str, Any]) -> None:
+    doc = _parse(inc, obj)
+    grantee = await _grantee(inc, doc)
+    if grantee is None:
+        return
+    owner = await inc.fed.directory.resolve_uri(doc.owner)
+    share = _copy(doc, owner, grantee, inc.ident, iso(inc.fed.clock.now()))
+
+    async def effect(tx: Tx) -> None:
+        await inc.fed.services.sharing.remote_updated(tx, owner, share, doc.labels)
+
+    await inc.apply(effect)
+
+
+async def revoked(inc: Incoming, ap_id: str) -> bool:
+    """Handle a Delete or Reject naming a share; False when `ap_id` is no share we know."""
+    if await share_store.by_ap_id(inc.fed.db, ap_id) is None:
+        return False
+
+    async def effect(tx: Tx) -> None:
+        await inc.fed.services.sharing.remote_revoked(tx, inc.ident, ap_id)
+
+    await inc.apply(effect)
+    return True

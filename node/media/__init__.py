@@ -1,0 +1,1 @@
+"""Media: content types and names, metadata stripping, image work, storage, public routes."""

@@ -1,0 +1,110 @@
+"""Where stored media bytes live, behind a small protocol; a local folder is the default.
+
+Keys are content addresses (hex SHA-256), so a put of a key that exists stores the same bytes
+again and is harmless. A later S3-compatible backend implements the same five methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from node.media.names import HASH_RE
+
+CHUNK = 256 * 1024
+
+
+class MediaStorage(Protocol):
+    async def put(self, key: str, source: Path) -> None:
+        """Move the finished file at `source` in under `key` (replacing what is there)."""
+        ...
+
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes of `key` from `start` up to, not including, `end` (None: to the end)."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove `key`; a missing key is not an error."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A file the key can be read from directly, when the backend is a local folder."""
+        ...
+
+
+class LocalMediaStorage:
+    """Files under `root`, fanned out by the first two hex digits of their key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not HASH_RE.match(key):  # keys name files: nothing else may reach the filesystem
+            raise ValueError(f"not a storage key: {key!r}")
+        return self.root / key[:2] / key
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    async def put(self, key: str, source: Path) -> None:
+        await asyncio.to_thread(self._put, self._path(key), source)
+
+    @staticmethod
+    def _put(target: Path, source: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)  # atomic: readers see the old file or the new one
+        except OSError:
+            shutil.move(source, target)  # another filesystem
+
+    def stream(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        return stream_file(self._path(key), start, end)
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(path.unlink)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+
+async def stream_file(path: Path, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    """Read a local file in chunks off the event loop."""
+    f = await asyncio.to_thread(path.open, "rb")
+    try:
+        await asyncio.to_thread(f.seek, start)
+        left = None if end is None else end - start
+        while left is None or left > 0:
+            chunk = await asyncio.to_thread(f.read, CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                break
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+    finally:
+        await asyncio.to_thread(f.close)
+
+
+class VariantCache:
+    """Transformed variants on local disk, root/<hh>/<hash>/<variant key>. A cache, never the
+    only copy of anything, so it stays local whatever the storage backend is."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, blob_hash: str, variant_key: str) -> Path:
+        if not HASH_RE.match(blob_hash) or "/" in variant_key or variant_key.startswith("."):
+            raise ValueError("not a variant name")
+        return self.root / blob_hash[:2] / blob_hash / variant_key
+
+    async def purge(self, blob_hash: str) -> None:
+        folder = self.path(blob_hash, "x").parent
+        await asyncio.to_thread(shutil.rmtree, folder, True)

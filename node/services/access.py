@@ -1,0 +1,38 @@
+"""The one place that decides who may read, change, delete or re-share what.
+
+Every read and write path (local API, streams, signed federation fetches, inbox writes) asks
+here or uses the same predicate in its query (node.store.shares.post_permitted), so follows,
+direct addressing and explicit grants mean the same thing everywhere. Expired grants stop
+working at their `expires_at` with no job needed: the check compares with now.
+"""
+
+from __future__ import annotations
+
+from node.clock import Clock, iso
+from node.errors import forbidden, not_found
+from node.ids import is_guid
+from node.store import posts as post_store
+from node.store.db import Queryable
+from node.store.posts import Post
+
+
+class Access:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> str:
+        return iso(self._clock.now())
+
+    async def may(self, q: Queryable, viewer: str | None, post_guid: str, perm: str) -> bool:
+        return await post_store.permitted(q, post_guid, viewer, perm, self.now())
+
+    async def post(
+        self, q: Queryable, viewer: str | None, guid: str, perm: str = "can_read"
+    ) -> Post:
+        """The post if `viewer` holds `perm`; 404 when they cannot even see it, else 403."""
+        post = await post_store.get(q, guid) if is_guid(guid) else None
+        if post is None or not await self.may(q, viewer, post.guid, "can_read"):
+            raise not_found("Post")
+        if perm != "can_read" and not await self.may(q, viewer, post.guid, perm):
+            raise forbidden("You may not change this post.")
+        return post

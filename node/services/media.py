@@ -1,0 +1,609 @@
+"""Media: announce an upload, receive its bytes, process them, serve them, clean up after.
+
+The flow: `create_upload` stores a pending row and signs a single-use PUT URL; `receive_upload`
+streams the bytes to a temporary file (checking size and magic bytes as they arrive, then the
+image header), and marks the row `processing`; the worker (`process_next`) strips metadata,
+decodes, hashes and stores the result by content address, and marks it `ready` (or `failed`).
+Every step's state is in the database, so a restart redoes whatever was `processing`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from node.clock import Clock, iso
+from node.config import NodeConfig
+from node.errors import ApiError, bad_request, not_found, validation
+from node.ids import is_guid, new_guid
+from node.media import images, signing
+from node.media.images import FITS, ImageRejected, Variant
+from node.media.names import (
+    EXTENSIONS,
+    HASH_RE,
+    SNIFF_BYTES,
+    UPLOAD_PREFIX,
+    clean_filename,
+    content_disposition,
+    normalize_type,
+    sniff,
+    type_of_extension,
+)
+from node.media.storage import LocalMediaStorage, MediaStorage, VariantCache, stream_file
+from node.services.principal import Principal
+from node.store import media as media_store
+from node.store.db import Database, Queryable, Tx
+from node.store.media import Attachment, Blob, Media
+from node.store.paging import Page, PageRequest
+
+log = logging.getLogger("hearth.media")
+
+T = TypeVar("T")
+MAX_ATTACHMENTS = 4
+STRAY_FILE_SECONDS = 300  # temp files younger than this may belong to an upload just starting
+# The still format a variant of each source type is written in, unless asked otherwise.
+NATURAL_OUTPUT = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/gif": "png",
+    "image/webp": "webp",
+}
+SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    media: Media
+    url: str
+    disposition: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class PublicFile:
+    """What a public media URL answers with; `chunks(start, end)` streams the bytes."""
+
+    content_type: str
+    size: int
+    etag: str
+    vary_accept: bool
+    chunks: Callable[[int, int | None], AsyncIterator[bytes]]
+
+
+@dataclass(frozen=True)
+class GcReport:
+    uploads: int  # pending uploads past their time, removed
+    blobs: int  # stored files no upload refers to any more, removed
+    files: int  # stray temporary files, removed
+
+
+def accepts_webp(accept: str) -> bool:
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if media.lower() == "image/webp":
+            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00") for p in params)
+    return False
+
+
+async def ready_media(q: Queryable, owner_guid: str, guids: list[str], field: str) -> list[Media]:
+    """The caller's own media, all ready, in the order given; else 422 naming each problem.
+
+    Someone else's media reads exactly like a missing one: nothing leaks about it.
+    """
+    found = await media_store.owned(q, owner_guid, [g for g in guids if is_guid(g)])
+    problems = []
+    for guid in guids:
+        m = found.get(guid)
+        if m is None:
+            problems.append(f"{guid[:40]}: no such media of yours")
+        elif m.status != "ready":
+            problems.append(
+                f"{guid}: not ready ({'pending' if m.status == 'uploading' else m.status})"
+            )
+    if len(set(guids)) != len(guids):
+        problems.append("the same media is given twice")
+    if problems:
+        raise validation({field: "; ".join(problems)})
+    return [found[g] for g in guids]
+
+
+def as_attachment(m: Media) -> Attachment:
+    return Attachment(
+        kind="Image",
+        media_type=m.content_type,
+        url=None,
+        blob_hash=m.blob_hash,
+        media_guid=m.guid,
+        width=m.width,
+        height=m.height,
+        blurhash=m.blurhash,
+        description=m.description,
+    )
+
+
+class MediaService:
+    def __init__(
+        self,
+        db: Database,
+        config: NodeConfig,
+        clock: Clock,
+        storage: MediaStorage,
+        variants: VariantCache,
+        work_dir: Path,
+    ) -> None:
+        self._db = db
+        self._cfg = config.media
+        self._base = config.server.public_url
+        self._clock = clock
+        self._storage = storage
+        self._variants = variants
+        self._tmp = work_dir
+        self._secret: bytes | None = None
+        self._work = asyncio.Event()
+        self._images = asyncio.Semaphore(config.media.image_workers)
+        self._rendering: dict[str, asyncio.Future[None]] = {}  # variants being rendered now
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    # --- lifecycle (the app's cleanup context calls these) ---
+
+    async def start(self) -> None:
+        """Load (or make) the signing secret; forget uploads a restart interrupted."""
+        await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
+        if await media_store.secret(self._db) is None:
+            async with self._db.transaction() as tx:
+                await media_store.init_secret(tx, secrets.token_hex(32), self._now())
+        value = await media_store.secret(self._db)
+        assert value is not None
+        self._secret = bytes.fromhex(value)
+        interrupted = await media_store.with_status(self._db, ("uploading",))
+        if interrupted:
+            async with self._db.transaction() as tx:
+                for guid in interrupted:
+                    await media_store.delete(tx, guid)
+            for guid in interrupted:
+                await self._remove_temp(guid)
+            log.info("removed %d uploads interrupted by a restart", len(interrupted))
+
+    def wake(self) -> None:
+        self._work.set()
+
+    async def wait_for_work(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._work.wait(), timeout)
+        self._work.clear()
+
+    def _now(self) -> str:
+        return iso(self._clock.now())
+
+    def _secret_key(self) -> bytes:
+        if self._secret is None:
+            raise RuntimeError("MediaService.start() has not run")
+        return self._secret
+
+    # --- the uploader's API ---
+
+    async def create_upload(
+        self, who: Principal, filename: str, content_type: str, size: int | None
+    ) -> UploadTicket:
+        ctype = normalize_type(content_type)
+        if ctype is None:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Only {', '.join(EXTENSIONS)} can be uploaded.",
+            )
+        name = clean_filename(filename)
+        if not name:
+            raise validation({"filename": "must name a file"})
+        if size is not None:
+            if size < 1:
+                raise validation({"size": "must be a positive number of bytes"})
+            if size > self._cfg.max_bytes:
+                raise self._too_large()
+        now = self._clock.now()
+        expires = now + timedelta(minutes=self._cfg.upload_url_minutes)
+        media = Media(
+            guid=new_guid(),
+            owner_guid=who.identity_guid,
+            filename=name,
+            content_type=ctype,
+            declared_size=size,
+            received_size=None,
+            description="",
+            status="pending",
+            failure=None,
+            blob_hash=None,
+            upload_expires_at=iso(expires),
+            created_at=iso(now),
+            updated_at=iso(now),
+        )
+        async with self._db.transaction() as tx:
+            await media_store.insert(tx, media)
+        disposition = content_disposition(name)
+        stamp = int(expires.timestamp())
+        signature = signing.sign(self._secret_key(), media.guid, stamp, ctype, disposition)
+        url = f"{self._base}{UPLOAD_PREFIX}/{media.guid}?expires={stamp}&signature={signature}"
+        return UploadTicket(media, url, disposition, media.upload_expires_at)
+
+    def _too_large(self) -> ApiError:
+        return ApiError(
+            413, "payload_too_large", f"Uploads are limited to {self._cfg.max_bytes} bytes."
+        )
+
+    async def _mine(self, who: Principal, guid: str) -> Media:
+        media = await media_store.get(self._db, guid) if is_guid(guid) else None
+        if media is None or media.owner_guid != who.identity_guid:
+            raise not_found("Media")
+        return media
+
+    async def get(self, who: Principal, guid: str) -> Media:
+        return await self._mine(who, guid)
+
+    async def mine(self, who: Principal, page: PageRequest) -> tuple[list[Media], Page]:
+        return await media_store.list_for_owner(self._db, who.identity_guid, page)
+
+    async def describe(self, who: Principal, guid: str, description: str) -> Media:
+        media = await self._mine(who, guid)
+        async with self._db.transaction() as tx:
+            await media_store.set_description(tx, media.guid, description.strip(), self._now())
+        return await self._mine(who, guid)
+
+    async def delete(self, who: Principal, guid: str) -> None:
+        media = await self._mine(who, guid)
+        async with self._db.transaction() as tx:
+            await media_store.delete(tx, media.guid)  # attachments and avatars using it go too
+            if media.blob_hash:
+                await self._drop_blob_if_unused(tx, media.blob_hash)
+        await self._remove_temp(media.guid)
+
+    # --- receiving the bytes ---
+
+    async def receive_upload(
+        self,
+        guid: str,
+        expires: str,
+        signature: str,
+        content_type: str,
+        disposition: str | None,
+        length: int | None,
+        chunks: AsyncIterator[bytes],
+    ) -> Media:
+        invalid = ApiError(403, "upload_url_invalid", "This upload URL is not valid.")
+        if not is_guid(guid) or not expires.isdigit() or len(expires) > 12:
+            raise invalid
+        media = await media_store.get(self._db, guid)
+        if media is None:
+            raise invalid
+        expected = content_disposition(media.filename)
+        stamp = int(expires)
+        if not signing.verify(
+            self._secret_key(), guid, stamp, media.content_type, expected, signature
+        ):
+            raise invalid
+        if stamp <= self._clock.now().timestamp():
+            raise ApiError(403, "upload_url_expired", "This upload URL has expired.")
+        if media.status != "pending":
+            raise ApiError(403, "upload_url_used", "This upload URL has been used already.")
+        if normalize_type(content_type) != media.content_type:
+            raise ApiError(
+                415,
+                "content_type_mismatch",
+                f"Send the bytes with Content-Type: {media.content_type}, as announced.",
+            )
+        if (disposition or "").strip() != expected:
+            raise bad_request(
+                "Send the Content-Disposition header given with the upload URL.",
+                "content_disposition_mismatch",
+            )
+        if length is not None and length > self._cfg.max_bytes:
+            raise self._too_large()
+        async with self._db.transaction() as tx:
+            # Claiming the row is what makes the URL single use, even for concurrent PUTs.
+            if not await media_store.move(tx, guid, "pending", "uploading", self._now()):
+                raise ApiError(403, "upload_url_used", "This upload URL has been used already.")
+        part = self._tmp / f"{guid}.part"
+        received = self._tmp / f"{guid}.upload"
+        try:
+            size = await self._receive(part, chunks, media.content_type)
+            await asyncio.to_thread(images.inspect, part, media.content_type, self._cfg.max_pixels)
+            await asyncio.to_thread(os.replace, part, received)
+            async with self._db.transaction() as tx:
+                moved = await media_store.move(
+                    tx, guid, "uploading", "processing", self._now(), received_size=size
+                )
+            if not moved:  # deleted by its owner while the bytes were arriving
+                raise not_found("Media")
+        except BaseException as exc:
+            # A refused or broken upload leaves nothing behind: no file, no row.
+            await self._abandon(guid)
+            if isinstance(exc, ImageRejected):
+                raise ApiError(exc.status, exc.code, exc.message) from None
+            raise
+        self.wake()
+        done = await media_store.get(self._db, guid)
+        if done is None:
+            raise not_found("Media")
+        return done
+
+    async def _receive(self, part: Path, chunks: AsyncIterator[bytes], declared: str) -> int:
+        """Stream to `part`; stop at the size limit or at the first bytes of the wrong type."""
+        total = 0
+        head = b""
+        sniffed = False
+        with part.open("wb") as f:
+            async for chunk in chunks:
+                total += len(chunk)
+                if total > self._cfg.max_bytes:
+                    raise self._too_large()
+                if not sniffed:
+                    head = (head + chunk)[:SNIFF_BYTES]
+                    if len(head) >= SNIFF_BYTES:
+                        sniffed = True
+                        self._check_magic(head, declared)
+                # Page-cache writes of network-sized chunks: cheaper inline than a thread hop.
+                f.write(chunk)
+        if total == 0:
+            raise bad_request("The upload has no bytes.", "empty_upload")
+        if not sniffed:
+            self._check_magic(head, declared)
+        return total
+
+    @staticmethod
+    def _check_magic(head: bytes, declared: str) -> None:
+        found = sniff(head)
+        if found != declared:
+            raise images.mismatch(declared, found)
+
+    async def _abandon(self, guid: str) -> None:
+        with contextlib.suppress(Exception):
+            async with self._db.transaction() as tx:
+                await tx.execute(
+                    "DELETE FROM media WHERE guid = ? AND status = 'uploading'", (guid,)
+                )
+        await self._remove_temp(guid)
+
+    async def _remove_temp(self, guid: str) -> None:
+        def remove() -> None:
+            for suffix in (".part", ".upload", ".out"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self._tmp / f"{guid}{suffix}").unlink()
+
+        await asyncio.to_thread(remove)
+
+    # --- processing (the worker calls this) ---
+
+    async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
+        async with self._images:  # bounded: image work is CPU-bound and memory-hungry
+            return await asyncio.to_thread(fn, *args)
+
+    async def process_next(self) -> bool:
+        """Process the oldest received upload; False when there is none."""
+        media = await media_store.next_processing(self._db)
+        if media is None:
+            return False
+        received = self._tmp / f"{media.guid}.upload"
+        out = self._tmp / f"{media.guid}.out"
+        try:
+            result = await self._cpu(
+                images.process, received, out, media.content_type, self._cfg.max_pixels
+            )
+        except FileNotFoundError:
+            await self._fail(media, "The uploaded file was lost; upload it again.")
+            return True
+        except ImageRejected as exc:
+            await self._fail(media, exc.message)
+            return True
+        except Exception:
+            log.exception("processing media %s failed", media.guid)
+            await self._fail(media, "The image could not be processed.")
+            return True
+        now = self._now()
+        blob = Blob(
+            result.blob_hash,
+            media.content_type,
+            result.size,
+            result.width,
+            result.height,
+            result.blurhash,
+            now,
+        )
+        # Reference first, file second: a concurrent clean-up that sees the reference keeps the
+        # blob; one that ran before it is repaired by the put that follows.
+        async with self._db.transaction() as tx:
+            linked = await media_store.link_blob(tx, media.guid, blob, now)
+        if linked:
+            await self._storage.put(blob.hash, out)
+            async with self._db.transaction() as tx:
+                if not await media_store.move(tx, media.guid, "processing", "ready", self._now()):
+                    await self._drop_blob_if_unused(tx, blob.hash)
+        await self._remove_temp(media.guid)
+        return True
+
+    async def _fail(self, media: Media, reason: str) -> None:
+        async with self._db.transaction() as tx:
+            await media_store.move(
+                tx, media.guid, "processing", "failed", self._now(), failure=reason
+            )
+        await self._remove_temp(media.guid)
+
+    async def _drop_blob_if_unused(self, tx: Tx, blob_hash: str) -> bool:
+        # Inside the caller's transaction: the write lock keeps a new reference from slipping in
+        # between the check and the removal of the file.
+        if await media_store.is_referenced(tx, blob_hash):
+            return False
+        await media_store.delete_blob(tx, blob_hash)
+        await self._storage.delete(blob_hash)
+        await self._variants.purge(blob_hash)
+        return True
+
+    # --- clean-up ---
+
+    async def gc(self) -> GcReport:
+        """Remove uploads never completed in time, blobs nothing refers to, stray temp files."""
+        cutoff = iso(self._clock.now() - timedelta(hours=self._cfg.pending_hours))
+        stale = await media_store.stale_uploads(self._db, cutoff)
+        if stale:
+            async with self._db.transaction() as tx:
+                for guid in stale:
+                    await tx.execute(
+                        "DELETE FROM media WHERE guid = ? AND status IN ('pending', 'uploading')",
+                        (guid,),
+                    )
+            for guid in stale:
+                await self._remove_temp(guid)
+        blobs = 0
+        async with self._db.transaction() as tx:
+            for blob_hash in await media_store.unreferenced_blobs(tx):
+                blobs += await self._drop_blob_if_unused(tx, blob_hash)
+        active = set(await media_store.with_status(self._db, ("uploading", "processing")))
+        files = await asyncio.to_thread(self._sweep_temp, active)
+        return GcReport(len(stale), blobs, files)
+
+    def _sweep_temp(self, active: set[str]) -> int:
+        if not self._tmp.is_dir():
+            return 0
+        removed = 0
+        young = time.time() - STRAY_FILE_SECONDS
+        for path in self._tmp.iterdir():
+            guid = path.name.split(".", 1)[0]
+            with contextlib.suppress(FileNotFoundError):
+                if guid not in active and path.stat().st_mtime < young:
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    # --- public URLs ---
+
+    async def public_file(self, name: str, query: Mapping[str, str], accept: str) -> PublicFile:
+        """The bytes behind /media/<hash>.<ext>, transformed as the query asks."""
+        stem, _, ext = name.partition(".")
+        blob = await media_store.blob(self._db, stem) if HASH_RE.match(stem) else None
+        if blob is None or type_of_extension(ext) != blob.content_type:
+            raise not_found("Media")
+        spec, vary = self._variant(blob, query, accept)
+        if spec is None:
+            return PublicFile(
+                blob.content_type,
+                blob.size,
+                f'"{blob.hash}"',
+                vary,
+                partial(self._storage.stream, blob.hash),
+            )
+        path = await self._render(blob, spec)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        return PublicFile(
+            spec.content_type, size, f'"{blob.hash}-{spec.key}"', vary, partial(stream_file, path)
+        )
+
+    def _variant(
+        self, blob: Blob, query: Mapping[str, str], accept: str
+    ) -> tuple[Variant | None, bool]:
+        """The normalised transformation asked for (None: the original) and whether the
+        answer depends on the Accept header."""
+        cap = self._cfg.max_transform_dimension
+        width, height = _dimension(query, "w", cap), _dimension(query, "h", cap)
+        fit = query.get("fit", "clip")
+        if fit not in FITS:
+            raise bad_request(f"fit: one of {', '.join(FITS)}", "invalid_transformation")
+        quality = _int_param(query, "q", 1, 100)
+        auto = {a.strip() for a in query.get("auto", "").split(",")}
+        vary = "format" in auto
+        if "fm" in query:
+            output = FORMATS.get(query["fm"].lower())
+            if output is None:
+                raise bad_request("fm: one of png, jpg, webp", "invalid_transformation")
+        elif vary and accepts_webp(accept) and blob.content_type != "image/gif":
+            output = "webp"  # animated GIFs are not flattened just to save bytes
+        else:
+            output = None
+        if width is None and height is None and output in (None, SOURCE_FORMAT[blob.content_type]):
+            return None, vary
+        output = output or NATURAL_OUTPUT[blob.content_type]
+        if output == "png":
+            quality = 0  # lossless: one cached file whatever q says
+        elif quality is None:
+            quality = self._cfg.default_quality
+        return Variant(width, height, fit, output, quality), vary
+
+    async def _render(self, blob: Blob, spec: Variant) -> Path:
+        path = self._variants.path(blob.hash, spec.key)
+        if await asyncio.to_thread(path.is_file):
+            return path
+        key = f"{blob.hash}/{spec.key}"
+        pending = self._rendering.get(key)
+        if pending is not None:  # someone is rendering it right now: wait for theirs
+            try:
+                await asyncio.shield(pending)
+            except (FileNotFoundError, ImageRejected):
+                raise not_found("Media") from None
+            return path
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = future
+        tmp = path.with_name(f".{new_guid()}.tmp")
+        try:
+            source = self._storage.local_path(blob.hash)
+            if source is None:
+                raise NotImplementedError("variants of remotely stored media")
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+            await self._cpu(
+                images.render, source, tmp, blob.content_type, spec, self._cfg.max_pixels
+            )
+            await asyncio.to_thread(os.replace, tmp, path)
+            future.set_result(None)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            future.exception()  # retrieved: waiters (if any) get it from their await
+            if isinstance(exc, (FileNotFoundError, ImageRejected)):
+                raise not_found("Media") from None
+            raise
+        finally:
+            del self._rendering[key]
+        return path
+
+    # --- avatars, for presenting identities ---
+
+    async def avatars(self, identity_guids: list[str]) -> dict[str, Attachment]:
+        return await media_store.avatars_of(self._db, identity_guids)
+
+
+def local_media_service(db: Database, config: NodeConfig, clock: Clock) -> MediaService:
+    """The default set-up: blobs, variants and temporary files in the media folder."""
+    root = config.media_path
+    return MediaService(
+        db, config, clock, LocalMediaStorage(root / "blobs"), VariantCache(root / "variants"),
+        root / "tmp",
+    )  # fmt: skip
+
+
+def _int_param(query: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"{name}: a whole number", "invalid_transformation") from None
+    if not low <= value <= high:
+        raise bad_request(f"{name}: from {low} to {high}", "invalid_transformation")
+    return value
+
+
+def _dimension(query: Mapping[str, str], name: str, cap: int) -> int | None:
+    value = _int_param(query, name, 1, 1_000_000)
+    return None if value is None else min(value, cap)  # capped, as imgix does, not refused

@@ -1,0 +1,144 @@
+"""Public media URLs: the bytes with their headers, ranges, conditional requests, transforms."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from multidict import CIMultiDict
+from PIL import Image
+
+from tests.api.test_media_flow import image_bytes, upload
+from tests.support import Pod
+
+
+async def fetch(pod: Pod, url: str, **headers: str) -> tuple[int, CIMultiDict[str], bytes]:
+    async with pod.http.get(url, headers=headers) as resp:
+        return resp.status, resp.headers.copy(), await resp.read()
+
+
+def size_of(data: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(data)).size
+
+
+@pytest.fixture
+async def picture(pod: Pod) -> dict[str, Any]:
+    alice = await pod.register("alice")
+    return await upload(pod, alice, image_bytes("JPEG", (400, 300)), "image/jpeg", "big.jpg")
+
+
+async def test_ranges_and_conditional_requests(pod: Pod, picture: dict[str, Any]) -> None:
+    url = picture["publicDownloadUrl"]
+    status, headers, whole = await fetch(pod, url)
+    assert status == 200 and headers["Accept-Ranges"] == "bytes"
+    assert headers["Content-Type"] == "image/jpeg"
+    assert int(headers["Content-Length"]) == len(whole) == picture["size"]
+    etag = headers["ETag"]
+
+    status, headers, part = await fetch(pod, url, Range="bytes=0-9")
+    assert status == 206 and part == whole[:10]
+    assert headers["Content-Range"] == f"bytes 0-9/{len(whole)}"
+    status, _, part = await fetch(pod, url, Range="bytes=-5")
+    assert status == 206 and part == whole[-5:]
+    status, _, part = await fetch(pod, url, Range="bytes=100-")
+    assert status == 206 and part == whole[100:]
+    status, headers, _ = await fetch(pod, url, Range=f"bytes={len(whole)}-")
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(whole)}"
+    status, _, part = await fetch(pod, url, Range="bytes=0-1,5-6")  # several: the whole file
+    assert status == 200 and part == whole
+    status, _, part = await fetch(pod, url, Range="bytes=0-9", **{"If-Range": '"stale"'})
+    assert status == 200 and part == whole
+
+    status, headers, body = await fetch(pod, url, **{"If-None-Match": etag})
+    assert status == 304 and body == b"" and headers["ETag"] == etag
+    status, _, _ = await fetch(pod, url, **{"If-None-Match": '"other"'})
+    assert status == 200
+
+    async with pod.http.head(url) as resp:
+        assert resp.status == 200 and int(resp.headers["Content-Length"]) == len(whole)
+        assert await resp.read() == b""
+
+
+async def test_unknown_or_malformed_names_are_404(pod: Pod, picture: dict[str, Any]) -> None:
+    url = picture["publicDownloadUrl"]
+    stem = url.rsplit(".", 1)[0]
+    for bad in (stem + ".png", stem + ".exe", stem, f"{pod.url}/media/{'0' * 64}.jpg",
+                f"{pod.url}/media/..%2f..%2fetc%2fpasswd"):  # fmt: skip
+        status, _, _ = await fetch(pod, bad)
+        assert status == 404, bad
+
+
+async def test_resizing_and_fits(pod: Pod, picture: dict[str, Any]) -> None:
+    url = picture["publicDownloadUrl"]
+    cases = {
+        "w=100": (100, 75),
+        "h=150": (200, 150),
+        "w=100&h=100": (100, 75),  # clip (default): fits inside
+        "w=100&h=100&fit=contain": (100, 75),
+        "w=100&h=100&fit=crop": (100, 100),
+        "w=100&h=100&fit=fill": (100, 100),
+        "w=120&h=40&fit=scale": (120, 40),
+        "w=4000": (400, 300),  # never enlarged
+        "w=800&h=800&fit=crop": (300, 300),  # the crop box shrinks to what the source fills
+    }
+    for query, expected in cases.items():
+        status, headers, body = await fetch(pod, f"{url}?{query}")
+        assert status == 200, query
+        assert headers["Content-Type"] == "image/jpeg", query
+        assert size_of(body) == expected, query
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert headers["ETag"] != f'"{url.rsplit("/", 1)[1].split(".")[0]}"'
+
+
+async def test_formats_quality_and_caps(pod: Pod, picture: dict[str, Any]) -> None:
+    url = picture["publicDownloadUrl"]
+    status, headers, body = await fetch(pod, f"{url}?w=100&auto=format", Accept="image/webp,*/*")
+    assert status == 200 and headers["Content-Type"] == "image/webp"
+    assert headers["Vary"] == "Accept"
+    assert Image.open(io.BytesIO(body)).format == "WEBP"
+    status, headers, body = await fetch(pod, f"{url}?w=100&auto=format", Accept="image/png")
+    assert headers["Content-Type"] == "image/jpeg" and headers["Vary"] == "Accept"
+    # auto=format alone, with WebP accepted: the same picture, smaller format.
+    status, headers, body = await fetch(pod, f"{url}?auto=format", Accept="image/webp")
+    assert headers["Content-Type"] == "image/webp" and size_of(body) == (400, 300)
+    status, headers, _ = await fetch(pod, f"{url}?fm=png&w=10")
+    assert headers["Content-Type"] == "image/png"
+    _, _, low = await fetch(pod, f"{url}?w=300&q=5")
+    _, _, high = await fetch(pod, f"{url}?w=300&q=95")
+    assert len(low) < len(high)
+    for bad in ("w=0", "w=abc", "q=101", "fit=stretch", "fm=bmp", "h=-3"):
+        status, _, _ = await fetch(pod, f"{url}?{bad}")
+        assert status == 400, bad
+
+
+async def test_variants_are_capped_and_cached(make_pod: Any) -> None:
+    pod = await make_pod(media={"max_transform_dimension": 64})
+    alice = await pod.register("alice")
+    item = await upload(pod, alice, image_bytes("PNG", (300, 200)))
+    url = item["publicDownloadUrl"]
+    status, headers, body = await fetch(pod, f"{url}?w=5000&h=5000&fit=scale")
+    assert status == 200 and size_of(body) == (64, 64)
+    cached = [p for p in pod.config.media_path.rglob("*") if p.is_file() and "variants" in p.parts]
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    status, again, body2 = await fetch(pod, f"{url}?w=5000&h=5000&fit=scale")
+    assert body2 == body and again["ETag"] == headers["ETag"]
+    assert cached[0].stat().st_mtime_ns == stamp  # served from the cache, not rendered again
+    # A different q on a PNG output changes nothing: one cached file.
+    await fetch(pod, f"{url}?w=5000&h=5000&fit=scale&q=10")
+    assert len([p for p in cached[0].parent.iterdir()]) == 1
+
+
+async def test_gif_stays_a_gif_unless_resized(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    frames = [Image.new("RGB", (40, 40), (i * 80, 0, 0)) for i in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=50)
+    item = await upload(pod, alice, out.getvalue(), "image/gif", "anim.gif")
+    url = item["publicDownloadUrl"]
+    _, headers, body = await fetch(pod, f"{url}?auto=format", Accept="image/webp")
+    assert headers["Content-Type"] == "image/gif"
+    assert Image.open(io.BytesIO(body)).n_frames == 3
+    _, headers, body = await fetch(pod, f"{url}?w=20")
+    assert headers["Content-Type"] == "image/png" and size_of(body) == (20, 20)

@@ -308,6 +308,8 @@ class NoteDoc:
     to: list[str]
     cc: list[str]
     attachments: tuple[AttachmentDoc, ...] = ()
+    mentions: tuple[str, ...] = ()  # actor URIs named in Mention tags
+    hashtags: tuple[str, ...] = ()  # lower case, without '#'
 
     def visibility(self, author_followers: str | None) -> str:
         everyone = set(self.to) | set(self.cc)
@@ -346,7 +348,24 @@ def note_from_as(obj: Any) -> NoteDoc:
         to=refs(obj.get("to")),
         cc=refs(obj.get("cc")),
         attachments=attachments_from_as(obj.get("attachment")),
+        mentions=tuple(_tag_values(obj.get("tag"), "Mention")),
+        hashtags=tuple(_tag_values(obj.get("tag"), "Hashtag")),
     )
+
+
+def _tag_values(tags: Any, kind: str) -> list[str]:
+    """Mention hrefs or hashtag names from a Note's `tag` list (at most 50 of each)."""
+    out: list[str] = []
+    for tag in tags if isinstance(tags, list) else [tags]:
+        if not isinstance(tag, dict) or tag.get("type") != kind:
+            continue
+        if kind == "Mention" and isinstance(tag.get("href"), str):
+            out.append(tag["href"])
+        elif kind == "Hashtag" and isinstance(tag.get("name"), str):
+            name = tag["name"].lstrip("#").lower()
+            if 0 < len(name) <= 100 and name.replace("_", "").isalnum():
+                out.append(name)
+    return list(dict.fromkeys(out))[:50]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,12 @@ class Outbox:
     def post_id(self, guid: str) -> str:
         return self._urls.post(guid)
 
+    def tag_id(self, tag: str) -> str:
+        return self._urls.tag(tag)
+
+    async def actor_id(self, q: Queryable, ident: Identity) -> str:
+        return await self.actor_uri(q, ident)
+
     async def actor_uri(self, tx: Queryable, ident: Identity) -> str:
         if ident.local:
             return self._urls.actor(ident.username)
@@ -112,7 +118,14 @@ class Outbox:
             self._urls.followers(author.username),
             recipient_uris,
         )
-        inboxes = await actor_store.inboxes_of(tx, recipient_guids)
+        mentioned = [
+            g for g in await post_store.mentions(tx, post.guid) if g not in recipient_guids
+        ]
+        for guid in mentioned:
+            ident = await identity_store.get(tx, guid)
+            if ident is not None:
+                cc.append(await self.actor_uri(tx, ident))
+        inboxes = await actor_store.inboxes_of(tx, recipient_guids + mentioned)
         if post.visibility in ("public", "followers"):
             inboxes += await actor_store.follower_inboxes(tx, author.guid)
         if post.in_reply_to_guid:
@@ -123,13 +136,34 @@ class Outbox:
                     inboxes += await self._inbox(tx, parent_author)
         return to, cc, inboxes
 
+    async def note(
+        self, q: Queryable, post: Post, author: Identity
+    ) -> tuple[dict[str, Any], list[str]]:
+        """A local post as a Note (audience, attachments, mentions, hashtags) and its inboxes."""
+        to, cc, inboxes = await self.post_audience(q, post, author)
+        tags: list[dict[str, Any]] = []
+        for guid in await post_store.mentions(q, post.guid):
+            ident = await identity_store.get(q, guid)
+            if ident is not None:
+                handle = f"@{ident.username}@{ident.domain or self._urls.host}"
+                tags.append(
+                    {"type": "Mention", "href": await self.actor_uri(q, ident), "name": handle}
+                )
+        for tag in (await post_store.tags(q, [post.guid])).get(post.guid, []):
+            tags.append({"type": "Hashtag", "href": self._urls.tag(tag), "name": f"#{tag}"})
+        note = convert.note_to_as(
+            post, self._urls.actor(author.username), to, cc, await self.note_attachments(q, post)
+        )
+        if tags:
+            note["tag"] = tags
+        return note, inboxes
+
     async def _post_activity(self, tx: Tx, kind: str, post: Post, author: Identity) -> None:
-        to, cc, inboxes = await self.post_audience(tx, post, author)
+        obj, inboxes = await self.note(tx, post, author)
         actor = self._urls.actor(author.username)
+        to, cc = obj["to"], obj["cc"]
         if kind == "Delete":
-            obj: Any = {"id": post.ap_id, "type": "Tombstone"}
-        else:
-            obj = convert.note_to_as(post, actor, to, cc, await self.note_attachments(tx, post))
+            obj = {"id": post.ap_id, "type": "Tombstone"}
         doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=to, cc=cc)
         if "attachment" in obj:
             doc["@context"] = [*doc["@context"], convert.BLURHASH_CONTEXT]

@@ -82,8 +82,7 @@ async def post_object(request: web.Request) -> web.Response:
         raise not_found("Post")
     author = await identity_store.get(fed.db, post.author_guid)
     assert author is not None
-    to, cc, _ = await fed.outbox.post_audience(fed.db, post, author)
-    note = convert.note_to_as(post, fed.urls.actor(author.username), to, cc)
+    note, _ = await fed.outbox.note(fed.db, post, author)
     return as_response({"@context": convert.OUR_CONTEXT, **note})
 
 
@@ -154,8 +153,8 @@ async def outbox(request: web.Request) -> web.Response:
     actor_uri = fed.urls.actor(ident.username)
     items = []
     for post in posts:
-        to, cc = convert.audience(post, actor_uri, fed.urls, fed.urls.followers(ident.username), [])
-        note = convert.note_to_as(post, actor_uri, to, cc)
+        note, _ = await fed.outbox.note(fed.db, post, ident)
+        to, cc = note["to"], note["cc"]
         items.append(
             {"id": f"{post.ap_id}/activity", "type": "Create", "actor": actor_uri, "object": note,
              "to": to, "cc": cc, "published": post.created_at}
@@ -185,8 +184,7 @@ async def shared_items(request: web.Request) -> web.Response:
     for post in posts:
         author = await identity_store.get(fed.db, post.author_guid)
         assert author is not None
-        to, cc, _ = await fed.outbox.post_audience(fed.db, post, author)
-        items.append(convert.note_to_as(post, fed.urls.actor(author.username), to, cc))
+        items.append((await fed.outbox.note(fed.db, post, author))[0])
     next_uri = (
         _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
     )

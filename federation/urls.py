@@ -53,6 +53,9 @@ class Urls:
     def post(self, guid: str) -> str:
         return f"{self.base}/posts/{guid}"
 
+    def tag(self, tag: str) -> str:
+        return f"{self.base}/tags/{tag}"
+
     def share(self, guid: str) -> str:
         return f"{self.base}/shares/{guid}"
 

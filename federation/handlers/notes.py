@@ -25,9 +25,11 @@ def _published(value: str | None, now: datetime) -> str:
     return iso(min(when, now))  # a post from the future would pin itself to the top
 
 
-async def local_recipients(q: Queryable, fed: Federation, note: NoteDoc) -> list[Identity]:
+async def local_recipients(
+    q: Queryable, fed: Federation, note: NoteDoc, uris: list[str] | None = None
+) -> list[Identity]:
     out = []
-    for uri in dict.fromkeys([*note.to, *note.cc]):
+    for uri in dict.fromkeys(uris if uris is not None else [*note.to, *note.cc]):
         name = fed.urls.local_username(uri)
         ident = await identity_store.get_by_handle(q, name, None) if name else None
         if ident is not None:
@@ -48,6 +50,8 @@ async def remote_post(
         published=_published(note.published, fed.clock.now()),
         recipients=await local_recipients(q, fed, note),
         attachments=[_attachment(a) for a in note.attachments],
+        mentions=await local_recipients(q, fed, note, list(note.mentions)),
+        tags=list(note.hashtags),
     )
 
 

@@ -51,15 +51,11 @@ log = logging.getLogger("hearth.media")
 T = TypeVar("T")
 MAX_ATTACHMENTS = 4
 STRAY_FILE_SECONDS = 300  # temp files younger than this may belong to an upload just starting
-# The still format a variant of each source type is written in, unless asked otherwise.
-NATURAL_OUTPUT = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/gif": "png",
-    "image/webp": "webp",
-}
 SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
-FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
+# The still format a variant is written in unless `fm` or `auto=format` says otherwise.
+NATURAL_OUTPUT = {**SOURCE_FORMAT, "image/gif": "png"}
+FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}  # values of `fm`
+FIT_ALIASES = {"contain": "clip", "max": "clip"}  # clip never enlarges either
 
 
 @dataclass(frozen=True)
@@ -318,7 +314,9 @@ class MediaService:
         part = self._tmp / f"{guid}.part"
         received = self._tmp / f"{guid}.upload"
         try:
-            size = await self._receive(part, chunks, media.content_type)
+            # However slowly the bytes come, the transfer ends: a held connection costs us.
+            async with asyncio.timeout(self._cfg.upload_url_minutes * 60):
+                size = await self._receive(part, chunks, media.content_type)
             await asyncio.to_thread(images.inspect, part, media.content_type, self._cfg.max_pixels)
             await asyncio.to_thread(os.replace, part, received)
             async with self._db.transaction() as tx:
@@ -332,6 +330,8 @@ class MediaService:
             await self._abandon(guid)
             if isinstance(exc, ImageRejected):
                 raise ApiError(exc.status, exc.code, exc.message) from None
+            if isinstance(exc, TimeoutError):
+                raise ApiError(408, "upload_too_slow", "The upload took too long.") from None
             raise
         self.wake()
         done = await media_store.get(self._db, guid)
@@ -371,9 +371,7 @@ class MediaService:
     async def _abandon(self, guid: str) -> None:
         with contextlib.suppress(Exception):
             async with self._db.transaction() as tx:
-                await tx.execute(
-                    "DELETE FROM media WHERE guid = ? AND status = 'uploading'", (guid,)
-                )
+                await media_store.delete_if(tx, guid, ("uploading",))
         await self._remove_temp(guid)
 
     async def _remove_temp(self, guid: str) -> None:
@@ -426,10 +424,22 @@ class MediaService:
         async with self._db.transaction() as tx:
             linked = await media_store.link_blob(tx, media.guid, blob, now)
         if linked:
-            await self._storage.put(blob.hash, out)
-            async with self._db.transaction() as tx:
-                if not await media_store.move(tx, media.guid, "processing", "ready", self._now()):
+            try:
+                await self._storage.put(blob.hash, out)
+            except OSError:
+                log.exception("storing media %s failed", media.guid)
+                async with self._db.transaction() as tx:
+                    await media_store.move(
+                        tx, media.guid, "processing", "failed", self._now(),
+                        failure="The image could not be stored.", blob_hash=None,
+                    )  # fmt: skip
                     await self._drop_blob_if_unused(tx, blob.hash)
+            else:
+                async with self._db.transaction() as tx:
+                    if not await media_store.move(
+                        tx, media.guid, "processing", "ready", self._now()
+                    ):
+                        await self._drop_blob_if_unused(tx, blob.hash)  # deleted meanwhile
         await self._remove_temp(media.guid)
         return True
 
@@ -459,10 +469,7 @@ class MediaService:
         if stale:
             async with self._db.transaction() as tx:
                 for guid in stale:
-                    await tx.execute(
-                        "DELETE FROM media WHERE guid = ? AND status IN ('pending', 'uploading')",
-                        (guid,),
-                    )
+                    await media_store.delete_if(tx, guid, ("pending", "uploading"))
             for guid in stale:
                 await self._remove_temp(guid)
         blobs = 0
@@ -519,6 +526,9 @@ class MediaService:
         fit = query.get("fit", "clip")
         if fit not in FITS:
             raise bad_request(f"fit: one of {', '.join(FITS)}", "invalid_transformation")
+        fit = FIT_ALIASES.get(fit, fit)
+        if (width is None or height is None) and fit != "scale":
+            fit = "clip"  # with one side given, every fit but scale gives the same picture
         quality = _int_param(query, "q", 1, 100)
         auto = {a.strip() for a in query.get("auto", "").split(",")}
         vary = "format" in auto

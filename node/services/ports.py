@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from node.store.db import Tx
+from node.store.db import Queryable, Tx
 from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.interactions import Interaction
@@ -26,6 +26,14 @@ class Publisher(Protocol):
 
     def post_id(self, guid: str) -> str:
         """The URI of a local post with this GUID."""
+        ...
+
+    def tag_id(self, tag: str) -> str:
+        """The URL of a hashtag's page."""
+        ...
+
+    async def actor_id(self, q: Queryable, ident: Identity) -> str:
+        """The actor URI of any identity we know."""
         ...
 
     def share_id(self, guid: str) -> str:

@@ -9,11 +9,12 @@ from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import new_guid
 from node.services.access import Access
+from node.services.composer import Composer
 from node.services.handles import find_identity
 from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
+from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
-from node.services.text import render_plain
 from node.store import identities as identity_store
 from node.store import interactions as interaction_store
 from node.store import labels as label_store
@@ -55,6 +56,8 @@ class RemotePost:
     published: str
     recipients: list[Identity]
     attachments: list[Attachment] = field(default_factory=list)  # remote URLs, never fetched
+    mentions: list[Identity] = field(default_factory=list)  # ours, named in its Mention tags
+    tags: list[str] = field(default_factory=list)
 
 
 class PostService:
@@ -73,6 +76,8 @@ class PostService:
         self._publisher = publisher
         self._directory = directory
         self._host = our_host
+        self._composer = Composer(db, publisher, directory, our_host)
+        self._notify = Notifier(clock)
         self._last_stamp: datetime | None = None
 
     def _stamp(self) -> str:
@@ -179,6 +184,11 @@ class PostService:
         targets = [
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
         ]
+        composed = await self._composer.compose(body)
+        if visibility == "direct":
+            # Mentioning someone in a direct post addresses it to them too.
+            known = {t.guid for t in targets}
+            targets += [m for m in composed.mentions if m.guid not in known]
         author = await identity_store.get(self._db, who.identity_guid)
         assert author is not None
         guid = new_guid()
@@ -189,7 +199,7 @@ class PostService:
             ap_id=self._publisher.post_id(guid),
             local=True,
             body=body,
-            html=render_plain(body),
+            html=composed.html,
             visibility=visibility,
             in_reply_to_guid=parent.guid if parent else None,
             in_reply_to_ap_id=parent.ap_id if parent else None,
@@ -202,8 +212,22 @@ class PostService:
             await post_store.insert(tx, post, [t.guid for t in targets])
             await label_store.set_for_post(tx, post.guid, label_ids or [])
             await media_store.attach(tx, post.guid, [as_attachment(m) for m in media])
+            await self._settle(tx, post, [m.guid for m in composed.mentions], composed.tags)
             await self._publisher.post_created(tx, post, author)
         return (await self.views([post], who.identity_guid))[0]
+
+    async def _settle(self, tx: Tx, post: Post, mentions: list[str], tags: list[str]) -> None:
+        """What a new post (local or remote) sets off: mentions, hashtags, its thread's
+        activity, and notifications for whom it mentions or answers."""
+        await post_store.set_mentions(tx, post.guid, mentions)
+        await post_store.set_tags(tx, post.guid, tags)
+        for guid in mentions:
+            await self._notify(tx, guid, "mention", post.author_guid, post.guid)
+        if post.in_reply_to_guid:
+            await post_store.bump_activity(tx, post.in_reply_to_guid, post.created_at)
+            parent = await post_store.get(tx, post.in_reply_to_guid)
+            if parent is not None and parent.author_guid not in mentions:
+                await self._notify(tx, parent.author_guid, "comment", post.author_guid, post.guid)
 
     async def _check_labels(self, owner_guid: str, label_ids: list[str]) -> None:
         # Someone else's label ids are refused like unknown ones: never a leak.
@@ -221,13 +245,16 @@ class PostService:
             if post.author_guid != editor_guid:
                 raise forbidden("Only the author labels a post.")
             await self._check_labels(editor_guid, label_ids)
+        composed = await self._composer.compose(body) if body is not None else None
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             if label_ids is not None:
                 await label_store.set_for_post(tx, post.guid, label_ids)
             if body is None:
                 return post
-            await post_store.update_content(tx, post.guid, body, render_plain(body), now)
+            await post_store.update_content(tx, post.guid, body, composed.html, now)
+            await post_store.set_mentions(tx, post.guid, [m.guid for m in composed.mentions])
+            await post_store.set_tags(tx, post.guid, composed.tags)
             updated = await post_store.get(tx, post.guid)
             author = await identity_store.get(tx, post.author_guid)
             assert updated is not None and author is not None
@@ -244,6 +271,7 @@ class PostService:
             if post.local:
                 # The publisher reads the audience before the post and its rows are gone.
                 await self._publisher.post_deleted(tx, post, author)
+            await self._notify.forget(tx, post.guid)
             await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
@@ -263,6 +291,7 @@ class PostService:
             if await interaction_store.insert(tx, item):
                 actor = await identity_store.get(tx, who.identity_guid)
                 assert actor is not None
+                await self._interacted(tx, item, post)
                 await self._publisher.interaction(tx, item, post, actor)
         return (await self.views([post], who.identity_guid))[0]
 
@@ -273,10 +302,16 @@ class PostService:
             if item is None:
                 raise not_found("Like" if kind == "like" else "Reshare")
             await interaction_store.delete(tx, item.guid)
+            await self._notify.forget(tx, item.guid)
             actor = await identity_store.get(tx, who.identity_guid)
             assert actor is not None
             await self._publisher.interaction_undone(tx, item, post, actor)
         return (await self.views([post], who.identity_guid))[0]
+
+    async def _interacted(self, tx: Tx, item: Interaction, post: Post) -> None:
+        await post_store.bump_activity(tx, post.guid, item.created_at)
+        await self._notify(tx, post.author_guid, item.kind, item.identity_guid, item.guid,
+                           post=post.guid)  # fmt: skip
 
     # --- what remote pods tell us (called by the inbox inside its transaction) ---
 
@@ -301,6 +336,7 @@ class PostService:
         )
         await post_store.insert(tx, post, [r.guid for r in data.recipients])
         await media_store.attach(tx, post.guid, data.attachments)
+        await self._settle(tx, post, [m.guid for m in data.mentions], data.tags)
         return post
 
     async def remote_update(self, tx: Tx, author: Identity, data: RemotePost) -> bool:
@@ -309,6 +345,8 @@ class PostService:
             return False
         await post_store.update_content(tx, post.guid, data.text, data.html, iso(self._clock.now()))
         await media_store.attach(tx, post.guid, data.attachments)  # an Update carries them all
+        await post_store.set_mentions(tx, post.guid, [m.guid for m in data.mentions])
+        await post_store.set_tags(tx, post.guid, data.tags)
         return True
 
     async def remote_delete(self, tx: Tx, author: Identity, ap_id: str) -> bool:
@@ -321,6 +359,7 @@ class PostService:
             return False
         if post.author_guid != author.guid:
             return False
+        await self._notify.forget(tx, post.guid)
         await post_store.delete(tx, post, iso(self._clock.now()))
         return True
 
@@ -331,11 +370,15 @@ class PostService:
         if post is None or not await self._access.may(tx, actor.guid, post.guid, "can_read"):
             return False
         item = Interaction(new_guid(), kind, post.guid, actor.guid, ap_id, iso(self._clock.now()))
-        return await interaction_store.insert(tx, item)
+        if not await interaction_store.insert(tx, item):
+            return False
+        await self._interacted(tx, item, post)
+        return True
 
     async def remote_undo_interaction(self, tx: Tx, actor: Identity, ap_id: str) -> bool:
         item = await interaction_store.by_ap_id(tx, ap_id)
         if item is None or item.identity_guid != actor.guid:
             return False
         await interaction_store.delete(tx, item.guid)
+        await self._notify.forget(tx, item.guid)
         return True

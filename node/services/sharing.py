@@ -9,9 +9,9 @@ themselves live in node.services.access and the predicate it shares with every q
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
-from node.clock import Clock, iso, parse_iso
+from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import is_guid, new_guid
 from node.services.handles import find_identity
@@ -59,8 +59,10 @@ def _parse_expiry(value: str | None, now: datetime) -> str | None:
     if value is None:
         return None
     try:
-        when = parse_iso(value)
-    except ValueError:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # A time without an offset is UTC (the API's zone), never the server's local time.
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise validation({"expires_at": "an ISO 8601 time such as 2027-01-01T00:00:00Z"}) from None
     if when <= now:
         raise validation({"expires_at": "must be in the future"})
@@ -124,7 +126,10 @@ class SharingService:
 
     # --- granting ---
 
-    async def _validate(self, owner: str, req: ShareRequest, parent: Share | None) -> None:
+    async def _validate(
+        self, owner: str, req: ShareRequest, parent: Share | None, kept: Share | None = None
+    ) -> None:
+        """Check a new share, or a change to `kept` (whose ids were checked when they came)."""
         problems: dict[str, str] = {}
         if req.scope == "graph":
             raise ApiError(422, "scope_reserved", "The graph scope is reserved.",
@@ -142,19 +147,24 @@ class SharingService:
         if problems:
             raise validation(problems)
         # Ids must be the owner's own; anything else is refused alike, never revealing why.
-        owned = await label_store.owned(self._db, owner, req.tag_ids)
-        if req.scope == "specific_tags" and set(req.tag_ids) - owned:
+        # Ids a share already holds stay valid when their label or post has gone since: they
+        # cover nothing any more, and must not block changing the rest of the share.
+        new_tags = set(req.tag_ids) - set(kept.label_ids if kept else ())
+        new_items = set(req.item_ids) - set(kept.item_ids if kept else ())
+        owned = await label_store.owned(self._db, owner, sorted(new_tags))
+        if req.scope == "specific_tags" and new_tags - owned:
             raise validation({"tag_ids": "unknown labels"})
         if req.scope == "specific_items":
-            for item in req.item_ids:
+            for item in sorted(new_items):
                 post = await post_store.get(self._db, item) if is_guid(item) else None
                 if post is None or post.author_guid != owner or not post.local:
                     raise validation({"item_ids": "unknown items"})
         if parent is not None:
             await self._within(parent, req)
 
-    async def _within(self, parent: Share, req: ShareRequest) -> None:
+    async def _within(self, parent: Share, req: ShareRequest, q: Queryable | None = None) -> None:
         """A sub-share never exceeds its parent: rights, expiry and scope."""
+        q = q or self._db
         for perm in ("can_read", "can_write", "can_delete", "can_share"):
             if getattr(req, perm) and not getattr(parent, perm):
                 raise forbidden(f"You cannot grant {perm} you do not hold.", "exceeds_own_rights")
@@ -168,7 +178,7 @@ class SharingService:
             if req.scope == "specific_tags" and set(req.tag_ids) <= set(parent.label_ids):
                 return
             if req.scope == "specific_items":
-                labelled = await label_store.of_posts(self._db, req.item_ids)
+                labelled = await label_store.of_posts(q, req.item_ids)
                 if all(set(labelled.get(i, [])) & set(parent.label_ids) for i in req.item_ids):
                     return
         items_within = set(req.item_ids) <= set(parent.item_ids)
@@ -226,6 +236,9 @@ class SharingService:
         share = await self._visible(who, guid)
         if share.granted_by_guid != who.identity_guid:
             raise forbidden("Only the one who granted a share may change it.", "not_owner")
+        nulls = sorted(k for k, v in changes.items() if v is None and k != "expires_at")
+        if nulls:
+            raise validation({k: "must not be null" for k in nulls})
         now = self._clock.now()
         merged = ShareRequest(
             scope=str(changes.get("scope", share.scope)),
@@ -242,7 +255,7 @@ class SharingService:
             ),
         )
         parent = await share_store.get(self._db, share.parent_guid) if share.parent_guid else None
-        await self._validate(share.owner_guid, merged, parent)
+        await self._validate(share.owner_guid, merged, parent, kept=share)
         updated = replace(
             share,
             scope=merged.scope,
@@ -265,10 +278,22 @@ class SharingService:
             await self._tell_grantee(tx, view, "share.changed")
         return view
 
+    async def _fits(self, tx: Tx, parent: Share, child: Share) -> bool:
+        """Whether a re-share's scope still lies within its parent's."""
+        req = ShareRequest(
+            child.scope, child.label_ids, child.item_ids, False, False, False, False,
+            parent.expires_at,
+        )  # fmt: skip
+        try:
+            await self._within(parent, req, tx)
+        except ApiError:
+            return False
+        return True
+
     async def _clamp_children(self, tx: Tx, parent: Share, scope_changed: bool) -> None:
         for child in await share_store.children(tx, parent.guid):
-            if scope_changed or not parent.can_share:
-                # A narrower or non-sharable parent takes its re-shares with it.
+            if not parent.can_share or (scope_changed and not await self._fits(tx, parent, child)):
+                # A non-sharable parent, or one narrowed below a re-share, takes it along.
                 await self._delete(tx, child, "share.revoked")
                 continue
             clamped = replace(
@@ -410,9 +435,15 @@ class SharedItemService:
         self._gateway = gateway
 
     async def _share(self, who: Principal, guid: str) -> tuple[Share, Identity, Identity]:
+        """A share granted to `who` that is usable now: 404 if not theirs, 403 if expired or
+        not readable (for a remote share the owner's pod checks again; its word is final)."""
         share = await share_store.get(self._db, guid) if is_guid(guid) else None
         if share is None or share.kind != "grant" or share.grantee_guid != who.identity_guid:
             raise not_found("Share")
+        if not share.active(iso(self._clock.now())):
+            raise forbidden("This share has expired.", "share_expired")
+        if not share.can_read:
+            raise forbidden("This share does not let you read.", "cannot_read")
         owner = await identity_store.get(self._db, share.owner_guid)
         me = await identity_store.get(self._db, who.identity_guid)
         assert owner is not None and me is not None
@@ -451,10 +482,15 @@ class SharedItemService:
         if share.remote:
             self._check_uri(share, item)
             return self._remote(await self._gateway.get(item, me))
-        post = await self._posts.get_for(who.identity_guid, item)
-        if post.author_guid != share.owner_guid:
-            raise not_found("Item")
+        post = await self._covered(who, share, item)
         return self._local(post, owner, host)
+
+    async def _covered(self, who: Principal, share: Share, item: str) -> Post:
+        """A local item read through this very share: one it covers, visible to the reader."""
+        post = await self._posts.get_for(who.identity_guid, item)
+        if not await share_store.covers(self._db, share.guid, post.guid):
+            raise not_found("Item")
+        return post
 
     async def write(self, who: Principal, guid: str, item: str, body: str, host: str) -> SharedItem:
         share, owner, me = await self._share(who, guid)
@@ -462,6 +498,9 @@ class SharedItemService:
             self._check_uri(share, item)
             await self._gateway.write(item, me, owner, body)
             return self._remote(await self._gateway.get(item, me))
+        await self._covered(who, share, item)
+        if not share.can_write:
+            raise forbidden("This share does not let you change items.")
         post = await self._posts.edit(who.identity_guid, item, body)
         return self._local(post, owner, host)
 
@@ -471,4 +510,7 @@ class SharedItemService:
             self._check_uri(share, item)
             await self._gateway.delete(item, me, owner)
             return
+        await self._covered(who, share, item)
+        if not share.can_delete:
+            raise forbidden("This share does not let you delete items.")
         await self._posts.delete(who.identity_guid, item)

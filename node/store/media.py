@@ -166,6 +166,15 @@ async def delete(tx: Tx, guid: str) -> None:
     await tx.execute("DELETE FROM media WHERE guid = ?", (guid,))
 
 
+async def delete_if(tx: Tx, guid: str, statuses: tuple[str, ...]) -> bool:
+    """Delete an upload only while it is in one of `statuses`; True if it was."""
+    marks = ",".join("?" * len(statuses))
+    changed = await tx.execute(
+        f"DELETE FROM media WHERE guid = ? AND status IN ({marks})", (guid, *statuses)
+    )
+    return changed == 1
+
+
 async def set_description(tx: Tx, guid: str, description: str, now: str) -> None:
     await tx.execute(
         "UPDATE media SET description = ?, updated_at = ? WHERE guid = ?",

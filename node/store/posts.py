@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
-from node.store.shares import post_permitted
+from node.store.shares import post_permitted, share_covers
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Post:
     in_reply_to_ap_id: str | None
     created_at: str
     updated_at: str
+    space_guid: str | None = None  # the space it was posted in
 
     @classmethod
     def of(cls, row: Row) -> Post:
@@ -37,6 +38,7 @@ class Post:
             in_reply_to_ap_id=row["in_reply_to_ap_id"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            space_guid=row["space_guid"],
         )
 
 
@@ -49,13 +51,14 @@ class PostStats:
 
 COLS = (
     "p.guid, p.author_guid, p.ap_id, p.local, p.body, p.html, p.visibility, p.in_reply_to_guid,"
-    " p.in_reply_to_ap_id, p.created_at, p.updated_at"
+    " p.in_reply_to_ap_id, p.created_at, p.updated_at, p.space_guid"
 )
 
 
 async def insert(tx: Tx, post: Post, recipients: list[str]) -> None:
     await tx.execute(
-        f"INSERT INTO posts ({COLS.replace('p.', '')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO posts ({COLS.replace('p.', '')}, last_activity_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             post.guid,
             post.author_guid,
@@ -68,6 +71,8 @@ async def insert(tx: Tx, post: Post, recipients: list[str]) -> None:
             post.in_reply_to_ap_id,
             post.created_at,
             post.updated_at,
+            post.space_guid,
+            post.created_at,
         ),
     )
     await tx.executemany(
@@ -176,15 +181,57 @@ async def shared_with(
         select=COLS,
         from_where=(
             "FROM posts p JOIN shares s ON s.guid = ? AND p.author_guid = s.owner_guid"
-            " WHERE (s.scope = 'all'"
-            " OR (s.scope = 'specific_tags' AND EXISTS (SELECT 1 FROM share_labels sl"
-            "  JOIN post_labels pl ON pl.label_guid = sl.label_guid"
-            "  WHERE sl.share_guid = s.guid AND pl.post_guid = p.guid))"
-            " OR (s.scope = 'specific_items' AND EXISTS (SELECT 1 FROM share_items si"
-            f"  WHERE si.share_guid = s.guid AND si.item_guid = p.guid))) AND {readable}"
+            f" WHERE {share_covers()} AND {readable}"
         ),
         params=(share_guid, *params),
         key=("p.created_at", "p.guid"),
         page=page,
     )
     return [Post.of(r) for r in result.rows], result
+
+
+async def set_mentions(tx: Tx, post_guid: str, identity_guids: list[str]) -> None:
+    await tx.execute("DELETE FROM post_mentions WHERE post_guid = ?", (post_guid,))
+    await tx.executemany(
+        "INSERT OR IGNORE INTO post_mentions (post_guid, identity_guid) VALUES (?, ?)",
+        [(post_guid, g) for g in identity_guids],
+    )
+
+
+async def mentions(q: Queryable, post_guid: str) -> list[str]:
+    rows = await q.fetchall(
+        "SELECT identity_guid FROM post_mentions WHERE post_guid = ?", (post_guid,)
+    )
+    return [r[0] for r in rows]
+
+
+async def set_tags(tx: Tx, post_guid: str, tags: list[str]) -> None:
+    await tx.execute("DELETE FROM post_tags WHERE post_guid = ?", (post_guid,))
+    await tx.executemany(
+        "INSERT OR IGNORE INTO post_tags (post_guid, tag) VALUES (?, ?)",
+        [(post_guid, t) for t in tags],
+    )
+
+
+async def tags(q: Queryable, post_guids: list[str]) -> dict[str, list[str]]:
+    if not post_guids:
+        return {}
+    marks = ",".join("?" * len(post_guids))
+    rows = await q.fetchall(
+        f"SELECT post_guid, tag FROM post_tags WHERE post_guid IN ({marks}) ORDER BY tag",
+        post_guids,
+    )
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(r[1])
+    return out
+
+
+async def bump_activity(tx: Tx, post_guid: str | None, now: str) -> None:
+    """A comment, like, reaction or reshare moves a post up the activity stream."""
+    if post_guid:
+        await tx.execute(
+            "UPDATE posts SET last_activity_at = max(coalesce(last_activity_at, ''), ?)"
+            " WHERE guid = ?",
+            (now, post_guid),
+        )

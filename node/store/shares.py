@@ -51,31 +51,49 @@ COLS = (
 )
 
 
+def share_covers(share: str = "s", post: str = "p") -> str:
+    """SQL true when the grant `share` covers the post `post` by its scope (not its owner)."""
+    s, a = share, post
+    return (
+        f"({s}.scope = 'all'"
+        f" OR ({s}.scope = 'specific_tags' AND EXISTS (SELECT 1 FROM share_labels sl"
+        f"  JOIN post_labels pl ON pl.label_guid = sl.label_guid"
+        f"  WHERE sl.share_guid = {s}.guid AND pl.post_guid = {a}.guid))"
+        f" OR ({s}.scope = 'specific_items' AND EXISTS (SELECT 1 FROM share_items si"
+        f"  WHERE si.share_guid = {s}.guid AND si.item_guid = {a}.guid)))"
+    )
+
+
+async def covers(q: Queryable, share_guid: str, post_guid: str) -> bool:
+    """Whether the share's scope takes in the post (one of its owner's)."""
+    return bool(
+        await q.fetchval(
+            "SELECT 1 FROM shares s JOIN posts p ON p.author_guid = s.owner_guid"
+            f" WHERE s.guid = ? AND p.guid = ? AND {share_covers()}",
+            (share_guid, post_guid),
+        )
+    )
+
+
 def post_permitted(
     perm: str, viewer: str | None, now: str, alias: str = "p"
 ) -> tuple[str, list[str]]:
     """SQL (and its parameters) true when `viewer` holds `perm` on the post `alias`.
 
     Reading: public posts, one's own, direct posts addressed to one, followers-only posts of
-    identities one follows (their follow grant), and whatever an active grant covers. Writing
-    and deleting: one's own, and what an active grant with that permission covers.
+    identities one follows (their follow grant), posts in a space one belongs to, and whatever
+    an active grant covers. Writing and deleting: one's own, and what an active grant with that
+    permission covers. Grants never reach into spaces: a space's members decide who reads it.
     """
     assert perm in PERMISSIONS
     a = alias
     if viewer is None:
         return (f"{a}.visibility = 'public'" if perm == "can_read" else "0"), []
-    covered = (
-        f"(s.scope = 'all'"
-        f" OR (s.scope = 'specific_tags' AND EXISTS (SELECT 1 FROM share_labels sl"
-        f"  JOIN post_labels pl ON pl.label_guid = sl.label_guid"
-        f"  WHERE sl.share_guid = s.guid AND pl.post_guid = {a}.guid))"
-        f" OR (s.scope = 'specific_items' AND EXISTS (SELECT 1 FROM share_items si"
-        f"  WHERE si.share_guid = s.guid AND si.item_guid = {a}.guid)))"
-    )
+    covered = share_covers("s", a)
     grant = (
         f"EXISTS (SELECT 1 FROM shares s WHERE s.owner_guid = {a}.author_guid"
         f" AND s.grantee_guid = ? AND s.remote = 0 AND s.{perm} = 1"
-        f" AND (s.expires_at IS NULL OR s.expires_at > ?)"
+        f" AND (s.expires_at IS NULL OR s.expires_at > ?) AND {a}.space_guid IS NULL"
         f" AND CASE s.kind WHEN 'follow' THEN {a}.visibility = 'followers' ELSE {covered} END)"
     )
     if perm != "can_read":
@@ -84,8 +102,10 @@ def post_permitted(
         f"({a}.visibility = 'public' OR {a}.author_guid = ?"
         f" OR EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_guid = {a}.guid"
         f"  AND r.identity_guid = ?)"
+        f" OR ({a}.space_guid IS NOT NULL AND EXISTS (SELECT 1 FROM space_memberships sm"
+        f"  WHERE sm.space_guid = {a}.space_guid AND sm.identity_guid = ?))"
         f" OR {grant})",
-        [viewer, viewer, viewer, now],
+        [viewer, viewer, viewer, viewer, now],
     )
 
 

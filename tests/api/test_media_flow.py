@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import struct
@@ -395,3 +396,63 @@ async def test_gc_removes_uploads_never_completed(pod: Pod) -> None:
     await pod.call("GET", f"/api/v1/media/{stale['media']['id']}", alice, expect=404)
     await pod.call("GET", f"/api/v1/media/{fresh['media']['id']}", alice, expect=200)
     await pod.call("GET", f"/api/v1/media/{done['id']}", alice, expect=200)
+
+
+async def test_a_dropped_connection_leaves_nothing(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice)
+    path = ticket["uploadUrl"].removeprefix(pod.url)
+    reader, writer = await asyncio.open_connection("127.0.0.1", pod.server.port)
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: {pod.host}\r\nContent-Type: image/png\r\n"
+        f"Content-Disposition: {ticket['contentDispositionHeader']}\r\n"
+        "Content-Length: 1000000\r\n\r\n"
+    )
+    writer.write(head.encode() + image_bytes()[:500])
+    await writer.drain()
+
+    async def receiving() -> bool:
+        return any(p.suffix == ".part" for p in leftovers(pod))
+
+    await wait_for(receiving)
+    writer.close()  # gone mid-body
+
+    async def cleaned() -> bool:
+        return await media_rows(pod) == 0 and leftovers(pod) == []
+
+    await wait_for(cleaned)
+    del reader
+
+
+async def test_a_trickling_upload_is_cut_off(make_pod: Any) -> None:
+    pod = await make_pod(media={"upload_url_minutes": 0.01})  # 0.6 s
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice)
+    path = ticket["uploadUrl"].removeprefix(pod.url)
+    reader, writer = await asyncio.open_connection("127.0.0.1", pod.server.port)
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: {pod.host}\r\nContent-Type: image/png\r\n"
+        f"Content-Disposition: {ticket['contentDispositionHeader']}\r\n"
+        "Content-Length: 1000000\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode() + image_bytes()[:100])
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    assert status_line.split()[1] == b"408"
+    writer.close()
+    assert await media_rows(pod) == 0 and leftovers(pod) == []
+
+
+async def test_filenames_are_cleaned_and_unicode_survives(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice, "C:\\Users\\me\\..\\фото 1.png")
+    assert ticket["media"]["filename"] == "фото 1.png"
+    header = ticket["contentDispositionHeader"]
+    assert (
+        header
+        == "attachment; filename=\"____ 1.png\"; filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE%201.png"
+    )
+    resp, _ = await put(pod, ticket, image_bytes())
+    assert resp.status == 200
+    ticket = await announce(pod, alice, "../../etc/passwd\x00.png")
+    assert ticket["media"]["filename"] == "passwd.png"

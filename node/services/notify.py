@@ -1,0 +1,31 @@
+"""Notifying local identities of what others did: one function per event, each writing in the
+caller's transaction, so a notification exists exactly when its cause does."""
+
+from __future__ import annotations
+
+from node.clock import Clock, iso
+from node.store import notifications as notification_store
+from node.store.db import Tx
+
+
+class Notifier:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(
+        self, tx: Tx, recipient: str, kind: str, actor: str, subject: str | None, **detail: object
+    ) -> None:
+        """Notify `recipient` if it is one of ours and not the one who acted."""
+        if recipient == actor:
+            return
+        local = await tx.fetchval(
+            "SELECT 1 FROM identities WHERE guid = ? AND domain IS NULL", (recipient,)
+        )
+        if local:
+            await notification_store.add(
+                tx, recipient, kind, actor, subject, iso(self._clock.now()), **detail
+            )
+
+    async def forget(self, tx: Tx, subject: str) -> None:
+        """The cause is gone (a deleted comment, an undone like): so is its notification."""
+        await notification_store.remove_for_subject(tx, subject)

@@ -69,7 +69,9 @@ def extract_tags(body: str) -> list[str]:
     return list(dict.fromkeys(m.group(1).lower() for m in HASHTAG_RE.finditer(body)))[:MAX_TAGS]
 
 
-def render_markdown(body: str, mention_urls: Mapping[tuple[str, str | None], str], tag_url: str) -> str:
+def render_markdown(
+    body: str, mention_urls: Mapping[tuple[str, str | None], str], tag_url: str
+) -> str:
     """Markdown to safe HTML; known mentions and hashtags become links.
 
     `mention_urls` maps extract_mentions() keys to profile URLs; `tag_url` has a `{tag}` slot.

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from federation import convert
+from federation import convert, groups
 from federation.urls import Urls, host_of
 from node.clock import Clock, iso
 from node.ids import new_guid
@@ -16,11 +16,14 @@ from node.store import identities as identity_store
 from node.store import media as media_store
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
+from node.store import spaces as space_store
 from node.store.db import Queryable, Tx
 from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.posts import Post
+from node.store.reactions import Reaction
+from node.store.spaces import Space
 
 if TYPE_CHECKING:
     from node.services.sharing import ShareView
@@ -134,6 +137,8 @@ class Outbox:
                 parent_author = await identity_store.get(tx, parent.author_guid)
                 if parent_author is not None:
                     inboxes += await self._inbox(tx, parent_author)
+        if post.space_guid:
+            to, inboxes = await self._space_audience(tx, post.space_guid, to, inboxes)
         return to, cc, inboxes
 
     async def note(
@@ -156,6 +161,8 @@ class Outbox:
         )
         if tags:
             note["tag"] = tags
+        if post.space_guid:
+            note["audience"] = await self._space_uri(q, post.space_guid)
         return note, inboxes
 
     async def _post_activity(self, tx: Tx, kind: str, post: Post, author: Identity) -> None:
@@ -170,6 +177,9 @@ class Outbox:
         if kind == "Create":
             doc["published"] = post.created_at
         await self._send(tx, doc, inboxes)
+        space = await space_store.get(tx, post.space_guid) if post.space_guid else None
+        if space is not None and space.local:
+            await self.space_relay(tx, space, post, author, kind)
 
     async def note_attachments(self, q: Queryable, post: Post) -> list[dict[str, Any]]:
         """A local post's attachments as ActivityStreams Image objects."""
@@ -269,3 +279,126 @@ class Outbox:
         doc = convert.activity(self.activity_id(new_guid()), "Reject", me, view.share.ap_id)
         doc["@context"] = [*convert.OUR_CONTEXT, convert.SHARE_CONTEXT]
         await self._send(tx, doc, await self._inbox(tx, view.granted_by))
+
+    # --- emoji reactions ---
+
+    async def _reaction_doc(
+        self, tx: Tx, reaction: Reaction, post: Post, actor: Identity
+    ) -> tuple[dict[str, Any], list[str]]:
+        author = await identity_store.get(tx, post.author_guid)
+        assert author is not None
+        doc = convert.activity(
+            reaction.ap_id, "EmojiReact", self._urls.actor(actor.username), post.ap_id,
+            to=[await self.actor_uri(tx, author)], content=reaction.emoji,
+        )  # fmt: skip
+        return doc, await self._inbox(tx, author)
+
+    async def reaction(self, tx: Tx, reaction: Reaction, post: Post, actor: Identity) -> None:
+        doc, inboxes = await self._reaction_doc(tx, reaction, post, actor)
+        await self._send(tx, doc, inboxes)
+
+    async def reaction_undone(
+        self, tx: Tx, reaction: Reaction, post: Post, actor: Identity
+    ) -> None:
+        original, inboxes = await self._reaction_doc(tx, reaction, post, actor)
+        original.pop("@context")
+        doc = convert.activity(self.activity_id(new_guid()), "Undo", original["actor"], original)
+        await self._send(tx, doc, inboxes)
+
+    # --- spaces: each one a Group actor (FEP-1b12) ---
+
+    def group_id(self, space_guid: str) -> str:
+        return self._urls.group(space_guid)
+
+    def local_group(self, uri: str) -> str | None:
+        return self._urls.local_group_guid(uri)
+
+    async def _space_uri(self, q: Queryable, space_guid: str) -> str:
+        space = await space_store.get(q, space_guid)
+        if space is None or space.local:
+            return self._urls.group(space_guid)
+        actor = await actor_store.by_identity(q, space.actor_guid or "")
+        return actor.uri if actor else self._urls.group(space_guid)
+
+    async def _space_audience(
+        self, q: Queryable, space_guid: str, to: list[str], inboxes: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """A post in a space is addressed to its Group; a remote Group gets it in its inbox
+        and relays it to the members (ours relays in space_relay)."""
+        space = await space_store.get(q, space_guid)
+        if space is None:
+            return to, inboxes
+        if not space.local:
+            actor = await actor_store.by_identity(q, space.actor_guid or "")
+            if actor is not None and actor.gone_at is None:
+                inboxes = [*inboxes, actor.inbox]
+        return [*to, await self._space_uri(q, space.guid)], inboxes
+
+    async def space_relay(
+        self, tx: Tx, space: Space, post: Post, author: Identity, kind: str
+    ) -> None:
+        group = self._urls.group(space.guid)
+        author_uri = await self.actor_uri(tx, author)
+        members = self._urls.group_members(space.guid)
+        to = [convert.AS_PUBLIC, group] if post.visibility == "public" else [group]
+        inner_id = f"{post.ap_id}#{kind.lower()}-{post.updated_at}"
+        if kind == "Delete":
+            obj: Any = {"id": post.ap_id, "type": "Tombstone"}
+        elif post.local:
+            obj, _ = await self.note(tx, post, author)
+        else:
+            items = (await media_store.attachments_of(tx, [post.guid])).get(post.guid, [])
+            attachments = [convert.attachment_to_as(a, a.url_on(self._urls.base)) for a in items]
+            obj = convert.note_to_as(post, author_uri, to, [members], attachments)
+            obj["audience"] = group
+        inner = convert.activity(inner_id, kind, author_uri, obj, to=to, cc=[members])
+        inner.pop("@context")
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Announce", group, inner, to=to, cc=[members]
+        )
+        if isinstance(obj, dict) and "attachment" in obj:
+            doc["@context"] = [*doc["@context"], convert.BLURHASH_CONTEXT]
+        # The author's pod has the post already; everyone else hears it from the Group.
+        await self._send(
+            tx, doc, await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
+        )
+
+    async def space_join(
+        self,
+        tx: Tx,
+        follow: Follow,
+        member: Identity,
+        group: Identity,
+        code: str | None,
+        message: str,
+    ) -> None:
+        doc = groups.join_doc(
+            follow.ap_id,
+            self._urls.actor(member.username),
+            await self.actor_uri(tx, group),
+            code,
+            message,
+        )
+        await self._send(tx, doc, await self._inbox(tx, group))
+
+    async def space_join_answered(
+        self, tx: Tx, space: Space, member: Identity, follow_ap_id: str, accepted: bool
+    ) -> None:
+        group = self._urls.group(space.guid)
+        original = {
+            "id": follow_ap_id,
+            "type": "Follow",
+            "actor": await self.actor_uri(tx, member),
+            "object": group,
+        }
+        kind = "Accept" if accepted else "Reject"
+        doc = convert.activity(self.activity_id(new_guid()), kind, group, original)
+        await self._send(tx, doc, await self._inbox(tx, member))
+
+    async def space_deleted(self, tx: Tx, space: Space) -> None:
+        group = self._urls.group(space.guid)
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Delete", group, group,
+            to=[self._urls.group_members(space.guid)],
+        )  # fmt: skip
+        await self._send(tx, doc, await space_store.remote_member_inboxes(tx, space.guid, []))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from federation import convert, httpsig
+from federation import convert, groups, httpsig
 from federation.context import Federation
 from federation.inbox import receive
 from federation.urls import Urls
@@ -16,8 +16,10 @@ from node.errors import ApiError, not_found
 from node.store import follows as follow_store
 from node.store import identities as identity_store
 from node.store import posts as post_store
+from node.store import spaces as space_store
 from node.store.identities import Identity
 from node.store.paging import PageRequest
+from node.store.spaces import Space
 
 FEDERATION = web.AppKey("federation", Federation)
 AS_TYPE = "application/activity+json"
@@ -204,6 +206,56 @@ async def personal_inbox(request: web.Request) -> web.Response:
     return await receive(fed, request, ident.username)
 
 
+async def _local_space(fed: Federation, guid: str) -> Space:
+    space = await space_store.get(fed.db, guid)
+    if space is None or not space.local:
+        raise not_found("Actor")
+    return space
+
+
+async def group_actor(request: web.Request) -> web.Response:
+    """A space as a Group actor (also what an invite link `...?invite=code` shows)."""
+    fed = _fed(request)
+    space = await _local_space(fed, request.match_info["guid"])
+    pem = await fed.keys.public_pem(fed.urls.group(space.guid))
+    return as_response(groups.group_to_as(space, fed.urls, pem, space.created_at))
+
+
+async def group_inbox(request: web.Request) -> web.Response:
+    fed = _fed(request)
+    await _local_space(fed, request.match_info["guid"])
+    return await receive(fed, request, None)  # handlers find the Group in the activity
+
+
+async def group_members(request: web.Request) -> web.Response:
+    """The Group's followers: its members, listed for public spaces, counted for private."""
+    fed = _fed(request)
+    space = await _local_space(fed, request.match_info["guid"])
+    uri = fed.urls.group_members(space.guid)
+    token = request.query.get("page")
+    if token is None or not space.public:
+        total = await space_store.member_count(fed.db, space.guid)
+        first = _page_url(uri, "first") if space.public else None
+        return as_response(convert.collection(uri, total, first))
+    if token == "first":
+        page = PageRequest(PAGE_SIZE)
+    else:
+        direction, key = decode_cursor(token)
+        page = PageRequest(PAGE_SIZE, direction, key)  # type: ignore[arg-type]
+    refs, result = await space_store.member_refs(fed.db, space.guid, page)
+    uris = [remote or fed.urls.actor(username) for username, remote in refs]
+    next_uri = (
+        _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
+    )
+    return as_response(convert.collection_page(_page_url(uri, token), uri, uris, next_uri, None))
+
+
+async def group_outbox(request: web.Request) -> web.Response:
+    fed = _fed(request)
+    space = await _local_space(fed, request.match_info["guid"])
+    return as_response(convert.collection(fed.urls.group_outbox(space.guid), 0, None))
+
+
 def setup(app: web.Application, fed: Federation) -> None:
     app[FEDERATION] = fed
     r = app.router
@@ -217,6 +269,10 @@ def setup(app: web.Application, fed: Federation) -> None:
     r.add_get("/users/{username}/following", following)
     r.add_get("/posts/{guid}", post_object)
     r.add_get("/shares/{guid}/items", shared_items)
+    r.add_get("/groups/{guid}", group_actor)
+    r.add_post("/groups/{guid}/inbox", group_inbox)
+    r.add_get("/groups/{guid}/followers", group_members)
+    r.add_get("/groups/{guid}/outbox", group_outbox)
 
 
 __all__ = ["FEDERATION", "Urls", "setup"]

@@ -14,6 +14,7 @@ INSTANCE_ACTOR = "actor"
 
 _USER = re.compile(r"^/users/([A-Za-z0-9_]{1,30})$")
 _POST = re.compile(r"^/posts/([0-9a-f]{32})$")
+_GROUP = re.compile(r"^/groups/([0-9a-f]{32})$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,20 @@ class Urls:
     def post(self, guid: str) -> str:
         return f"{self.base}/posts/{guid}"
 
+    # A space's Group actor lives at its GUID, so a later rename never moves it.
+    def group(self, space_guid: str) -> str:
+        return f"{self.base}/groups/{space_guid}"
+
+    def group_inbox(self, space_guid: str) -> str:
+        return f"{self.group(space_guid)}/inbox"
+
+    def group_outbox(self, space_guid: str) -> str:
+        return f"{self.group(space_guid)}/outbox"
+
+    def group_members(self, space_guid: str) -> str:
+        """The Group's followers collection: its members."""
+        return f"{self.group(space_guid)}/followers"
+
     def tag(self, tag: str) -> str:
         return f"{self.base}/tags/{tag}"
 
@@ -70,6 +85,13 @@ class Urls:
         if not self.is_local(uri):
             return None
         match = _USER.match(urlsplit(uri).path)
+        return match.group(1) if match else None
+
+    def local_group_guid(self, uri: str) -> str | None:
+        """The space GUID of a local Group actor URI, or None."""
+        if not self.is_local(uri):
+            return None
+        match = _GROUP.match(urlsplit(uri).path)
         return match.group(1) if match else None
 
     def local_post_guid(self, uri: str) -> str | None:

@@ -13,6 +13,7 @@ from federation.handlers import (
     follow,
     like,
     reject,
+    spaces,
     undo,
     update,
 )
@@ -24,7 +25,7 @@ HANDLERS: dict[str, Handler] = {
     "Follow": follow.handle,
     "Accept": accept.handle,
     "Reject": reject.handle,
-    "Undo": undo.handle,
+    "Undo": spaces.with_leaving(undo.handle),
     "Create": create.handle,
     "Update": update.handle,
     "Delete": delete.handle,

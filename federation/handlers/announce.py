@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from federation.client import FetchError
 from federation.convert import InvalidDocument, note_from_as
+from federation.handlers import spaces
 from federation.handlers.base import Incoming
 from federation.handlers.notes import remote_post
 from federation.jsonld import normalize
@@ -17,6 +18,8 @@ from node.store.db import Tx
 
 
 async def handle(inc: Incoming) -> None:
+    if await spaces.announce(inc):
+        return  # a Group relaying a post in its space (FEP-1b12)
     target = inc.object_ref
     if target is None:
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from federation.convert import InvalidDocument, note_from_as
-from federation.handlers import shares
+from federation.handlers import shares, spaces
 from federation.handlers.base import Incoming
 from federation.handlers.notes import is_relevant, remote_post
 from federation.urls import same_origin
@@ -28,6 +28,8 @@ async def handle(inc: Incoming) -> None:
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
     if note.author != inc.actor.uri:
         raise forbidden("Only the author may create an object.", "actor_mismatch")
+    if await spaces.create(inc, note, obj):
+        return  # a member's post to one of our spaces
 
     async def effect(tx: Tx) -> None:
         data = await remote_post(tx, inc.fed, note, inc.actor)

@@ -1,4 +1,4 @@
-"""Like (and EmojiReact, counted as a like until reactions are their own thing) of our posts."""
+"""Like and EmojiReact of posts we have."""
 
 from __future__ import annotations
 
@@ -17,4 +17,13 @@ async def handle(inc: Incoming) -> None:
     await inc.apply(effect)
 
 
-handle_emoji = handle
+async def handle_emoji(inc: Incoming) -> None:
+    target = inc.object_ref
+    emoji = inc.activity.get("content")
+    if target is None or not isinstance(emoji, str):
+        return
+
+    async def effect(tx: Tx) -> None:
+        await inc.fed.services.reactions.remote_react(tx, inc.ident, target, emoji, inc.id)
+
+    await inc.apply(effect)

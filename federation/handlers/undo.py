@@ -22,7 +22,11 @@ async def handle(inc: Incoming) -> None:
             if follow is not None:
                 await services.follows.remote_unfollow(tx, follow)
                 return
-        if kind in (None, "Like", "Announce", "EmojiReact"):
+        if kind in (None, "EmojiReact") and await services.reactions.remote_unreact(
+            tx, inc.ident, undone
+        ):
+            return
+        if kind in (None, "Like", "Announce"):
             await services.posts.remote_undo_interaction(tx, inc.ident, undone)
 
     await inc.apply(effect)

@@ -12,6 +12,8 @@ from node.api import (
     posts,
     sessions,
     sharing,
+    spaces,
+    streams,
     system,
 )
 from node.api.routing import Route
@@ -29,4 +31,6 @@ def all_routes() -> list[Route]:
         *labels.ROUTES,
         *sharing.ROUTES,
         *notifications.ROUTES,
+        *streams.ROUTES,
+        *spaces.ROUTES,
     ]

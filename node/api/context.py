@@ -7,7 +7,7 @@ from aiohttp import web
 from node.appkeys import CONFIG, SERVICES
 from node.models.accounts import IdentityOut
 from node.models.media import AttachmentOut
-from node.models.social import PostCounts, PostOut
+from node.models.social import PostCounts, PostOut, ReactionCount
 from node.services.posts import PostView
 from node.services.registry import Services
 from node.store.identities import Identity
@@ -47,7 +47,10 @@ def post_out(request: web.Request, view: PostView) -> PostOut:
         created_at=p.created_at,
         updated_at=p.updated_at,
         counts=PostCounts(
-            likes=view.stats.likes, reshares=view.stats.reshares, comments=view.stats.comments
+            likes=view.stats.likes,
+            reshares=view.stats.reshares,
+            comments=view.stats.comments,
+            reactions=sum(view.reactions.values()),
         ),
         liked=view.liked,
         reshared=view.reshared,
@@ -55,4 +58,9 @@ def post_out(request: web.Request, view: PostView) -> PostOut:
         attachments=[
             AttachmentOut.of(a, request.app[CONFIG].server.public_url) for a in view.attachments
         ],
+        reactions=[ReactionCount(emoji=e, count=n) for e, n in view.reactions.items()],
+        my_reaction=view.my_reaction,
+        bookmarked=view.bookmarked,
+        tags=view.tags,
+        space_id=p.space_guid,
     )

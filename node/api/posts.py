@@ -22,6 +22,7 @@ async def create(request: web.Request) -> web.Response:
         body.in_reply_to,
         body.label_ids,
         body.attachment_ids,
+        space_id=body.space_id,
     )
     return json_response(post_out(request, view), status=201)
 

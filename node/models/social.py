@@ -24,13 +24,16 @@ class FollowOut(ApiModel):
 
 class PostIn(ApiInput):
     body: str = Field(max_length=20_000)
-    visibility: Literal["public", "followers", "direct"] = "public"
+    visibility: Literal["public", "followers", "direct", "space"] = Field(
+        "public", description="In a space the space decides: public, or `space` (members only)"
+    )
     recipients: list[str] = Field(default_factory=list, max_length=50)
     in_reply_to: str | None = Field(None, max_length=32)
     label_ids: list[str] = Field(default_factory=list, max_length=50)
     attachment_ids: list[str] = Field(
         default_factory=list, max_length=4, description="Your own ready media, in order"
     )
+    space_id: str | None = Field(None, max_length=32, description="Post in this space (members)")
 
 
 class PostPatch(ApiInput):
@@ -42,6 +45,12 @@ class PostCounts(ApiModel):
     likes: int
     reshares: int
     comments: int
+    reactions: int
+
+
+class ReactionCount(ApiModel):
+    emoji: str
+    count: int
 
 
 class PostOut(ApiModel):
@@ -60,3 +69,8 @@ class PostOut(ApiModel):
     reshared: bool
     label_ids: list[str] = Field(description="The author's private labels; empty for others")
     attachments: list[AttachmentOut]
+    reactions: list[ReactionCount]
+    my_reaction: str | None
+    bookmarked: bool
+    tags: list[str]
+    space_id: str | None = Field(None, description="The space it was posted in")

@@ -8,6 +8,7 @@ from node.clock import Clock, iso
 from node.errors import not_found, validation
 from node.ids import new_guid
 from node.services.handles import find_identity
+from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.store import follows as follow_store
@@ -41,19 +42,27 @@ class FollowService:
         self._publisher = publisher
         self._directory = directory
         self._host = our_host
+        self._notify = Notifier(clock)
 
     # --- every change of a follow goes through these, so its read grant follows it ---
 
     async def _insert(self, tx: Tx, follow: Follow) -> None:
         await follow_store.insert(tx, follow)
+        kind = "follow" if follow.state == "accepted" else "follow.request"
+        await self._notify(tx, follow.followee_guid, kind, follow.follower_guid, follow.guid)
         if follow.state == "accepted":
             await self._grant(tx, follow, follow.created_at)
 
     async def _accept(self, tx: Tx, follow: Follow, now: str) -> None:
         await follow_store.set_state(tx, follow.guid, "accepted", now)
+        await self._notify.forget(tx, follow.guid)  # the request is answered
+        await self._notify(
+            tx, follow.follower_guid, "follow.accepted", follow.followee_guid, follow.guid
+        )
         await self._grant(tx, follow, now)
 
     async def _drop(self, tx: Tx, follow: Follow) -> None:
+        await self._notify.forget(tx, follow.guid)
         await follow_store.delete(tx, follow.guid)
         await share_store.delete_follow_grant(tx, follow.followee_guid, follow.follower_guid)
 

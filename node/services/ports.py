@@ -14,6 +14,8 @@ from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.posts import Post
+from node.store.reactions import Reaction
+from node.store.spaces import Space
 
 if TYPE_CHECKING:  # the sharing service imports this module
     from node.services.sharing import ShareView
@@ -35,6 +37,12 @@ class Publisher(Protocol):
     async def actor_id(self, q: Queryable, ident: Identity) -> str:
         """The actor URI of any identity we know."""
         ...
+
+    async def reaction(self, tx: Tx, reaction: Reaction, post: Post, actor: Identity) -> None: ...
+
+    async def reaction_undone(
+        self, tx: Tx, reaction: Reaction, post: Post, actor: Identity
+    ) -> None: ...
 
     def share_id(self, guid: str) -> str:
         """The URI of a local share with this GUID."""
@@ -69,6 +77,45 @@ class Publisher(Protocol):
     async def post_deleted(self, tx: Tx, post: Post, author: Identity) -> None: ...
 
     async def interaction(self, tx: Tx, item: Interaction, post: Post, actor: Identity) -> None: ...
+
+    # --- spaces (each one a Group actor, FEP-1b12) ---
+
+    def group_id(self, space_guid: str) -> str:
+        """The Group actor URI of one of our spaces."""
+        ...
+
+    def local_group(self, uri: str) -> str | None:
+        """The GUID of our space whose Group actor this URI is, or None."""
+        ...
+
+    async def space_join(
+        self,
+        tx: Tx,
+        follow: Follow,
+        member: Identity,
+        group: Identity,
+        code: str | None,
+        message: str,
+    ) -> None:
+        """Ask a remote space's Group to let one of ours in: a Follow, with the invite code."""
+        ...
+
+    async def space_join_answered(
+        self, tx: Tx, space: Space, member: Identity, follow_ap_id: str, accepted: bool
+    ) -> None:
+        """Our space's Group answers a remote identity's Follow (Reject also removes them)."""
+        ...
+
+    async def space_relay(
+        self, tx: Tx, space: Space, post: Post, author: Identity, kind: str
+    ) -> None:
+        """Our space's Group Announces a Create, Update or Delete of a post in it to its remote
+        members (but the author)."""
+        ...
+
+    async def space_deleted(self, tx: Tx, space: Space) -> None:
+        """Our space is gone: its Group tells its remote members (Delete of the actor)."""
+        ...
 
     async def interaction_undone(
         self, tx: Tx, item: Interaction, post: Post, actor: Identity

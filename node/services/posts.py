@@ -15,11 +15,13 @@ from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
+from node.services.spaces import space_to_post_in
 from node.store import identities as identity_store
 from node.store import interactions as interaction_store
 from node.store import labels as label_store
 from node.store import media as media_store
 from node.store import posts as post_store
+from node.store import reactions as reaction_store
 from node.store.db import Database, Tx
 from node.store.identities import Identity
 from node.store.interactions import Interaction
@@ -29,7 +31,7 @@ from node.store.posts import Post, PostStats
 
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
-VISIBILITIES = ("public", "followers", "direct")
+VISIBILITIES = ("public", "followers", "direct", "space")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class PostView:
     label_ids: list[str]
     attachments: list[Attachment] = field(default_factory=list)
     author_avatar: Attachment | None = None
+    reactions: dict[str, int] = field(default_factory=dict)
+    my_reaction: str | None = None
+    bookmarked: bool = False
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class RemotePost:
     attachments: list[Attachment] = field(default_factory=list)  # remote URLs, never fetched
     mentions: list[Identity] = field(default_factory=list)  # ours, named in its Mention tags
     tags: list[str] = field(default_factory=list)
+    space_guid: str | None = None  # set by the space service for posts in a space
 
 
 class PostService:
@@ -104,14 +111,14 @@ class PostService:
         labels = await label_store.of_posts(
             self._db, [p.guid for p in posts if p.author_guid == viewer]
         )
-        authors: dict[str, Identity] = {}
-        for p in posts:
-            if p.author_guid not in authors:
-                ident = await identity_store.get(self._db, p.author_guid)
-                assert ident is not None
-                authors[p.author_guid] = ident
-        attachments = await media_store.attachments_of(self._db, [p.guid for p in posts])
+        guids = [p.guid for p in posts]
+        authors = await identity_store.get_many(self._db, [p.author_guid for p in posts])
+        attachments = await media_store.attachments_of(self._db, guids)
         avatars = await media_store.avatars_of(self._db, list(authors))
+        reactions = await reaction_store.summary(self._db, guids)
+        my_reactions = await reaction_store.mine(self._db, viewer, guids) if viewer else {}
+        marked = await reaction_store.bookmarked(self._db, viewer, guids) if viewer else set()
+        tags = await post_store.tags(self._db, guids)
         return [
             PostView(
                 p,
@@ -122,6 +129,10 @@ class PostService:
                 sorted(labels.get(p.guid, [])),
                 attachments.get(p.guid, []),
                 avatars.get(p.author_guid),
+                reactions.get(p.guid, {}),
+                my_reactions.get(p.guid),
+                p.guid in marked,
+                tags.get(p.guid, []),
             )
             for p in posts
         ]
@@ -162,6 +173,7 @@ class PostService:
         in_reply_to: str | None = None,
         label_ids: list[str] | None = None,
         attachment_ids: list[str] | None = None,
+        space_id: str | None = None,
     ) -> PostView:
         problems: dict[str, str] = {}
         attachment_ids = attachment_ids or []
@@ -181,6 +193,20 @@ class PostService:
             raise validation(problems)
         await self._check_labels(who.identity_guid, label_ids or [])
         parent = await self._visible(who.identity_guid, in_reply_to) if in_reply_to else None
+        # A post in a space (a reply stays in its parent's) takes the space's visibility:
+        # public in a public space, members only ('space') in a private one.
+        space_guid = space_id or (parent.space_guid if parent else None)
+        space = None
+        if space_guid:
+            space = await space_to_post_in(self._db, who.identity_guid, space_guid)
+        if space is not None:
+            if parent is not None and parent.space_guid != space.guid:
+                raise validation({"inReplyTo": "the post is not in this space"})
+            if recipients:
+                raise validation({"recipients": "a post in a space has no recipients"})
+            visibility = "public" if space.public else "space"
+        elif visibility == "space":
+            raise validation({"spaceId": "a space post needs the space"})
         targets = [
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
         ]
@@ -205,6 +231,7 @@ class PostService:
             in_reply_to_ap_id=parent.ap_id if parent else None,
             created_at=now,
             updated_at=now,
+            space_guid=space.guid if space else None,
         )
         async with self._db.transaction() as tx:
             # Checked in the transaction: the media cannot be deleted between check and use.
@@ -333,6 +360,7 @@ class PostService:
             in_reply_to_ap_id=data.in_reply_to,
             created_at=data.published,
             updated_at=data.published,
+            space_guid=data.space_guid,
         )
         await post_store.insert(tx, post, [r.guid for r in data.recipients])
         await media_store.attach(tx, post.guid, data.attachments)

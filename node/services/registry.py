@@ -17,8 +17,11 @@ from node.services.operations import OperationsService
 from node.services.passwords import Passwords
 from node.services.ports import Directory, Publisher, SharedItems
 from node.services.posts import PostService
+from node.services.reactions import ReactionService
 from node.services.sessions import SessionService
 from node.services.sharing import SharedItemService, SharingService
+from node.services.spaces import SpaceService
+from node.services.streams import StreamService
 from node.services.system import SystemService
 from node.store.db import Database
 
@@ -37,6 +40,9 @@ class Services:
     notifications: NotificationService
     media: MediaService
     shared_items: SharedItemService
+    reactions: ReactionService
+    streams: StreamService
+    spaces: SpaceService
 
 
 def build_services(
@@ -50,12 +56,13 @@ def build_services(
     access = Access(clock)
     posts = PostService(db, clock, access, publisher, directory, config.host)
     passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
+    follows = FollowService(db, clock, publisher, directory, config.host)
     return Services(
         accounts=AccountService(db, config, clock, passwords),
         sessions=SessionService(db, config, clock, passwords),
         identities=IdentityService(db, clock),
         system=SystemService(db),
-        follows=FollowService(db, clock, publisher, directory, config.host),
+        follows=follows,
         posts=posts,
         operations=OperationsService(db, clock),
         labels=LabelService(db, clock),
@@ -63,4 +70,7 @@ def build_services(
         notifications=NotificationService(db, clock),
         media=local_media_service(db, config, clock),
         shared_items=SharedItemService(db, clock, posts, shared_items),
+        reactions=ReactionService(db, clock, access, publisher),
+        streams=StreamService(db, clock, access, posts),
+        spaces=SpaceService(db, clock, publisher, directory, follows, posts, config.host),
     )

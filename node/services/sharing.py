@@ -272,11 +272,19 @@ class SharingService:
             share.scope, share.label_ids, share.item_ids,
         )  # fmt: skip
         async with self._db.transaction() as tx:
-            await share_store.update(tx, updated, await label_store.names(tx, updated.label_ids))
+            await share_store.update(tx, updated, await self._label_names(tx, updated))
             await self._clamp_children(tx, updated, scope_changed)
             view = await self.view(tx, updated)
             await self._tell_grantee(tx, view, "share.changed")
         return view
+
+    @staticmethod
+    async def _label_names(q: Queryable, share: Share) -> dict[str, str]:
+        """Names for a share's labels: current ones, else those recorded when it was made."""
+        rows = await q.fetchall(
+            "SELECT label_guid, label_name FROM share_labels WHERE share_guid = ?", (share.guid,)
+        )
+        return {r[0]: r[1] for r in rows} | await label_store.names(q, share.label_ids)
 
     async def _fits(self, tx: Tx, parent: Share, child: Share) -> bool:
         """Whether a re-share's scope still lies within its parent's."""
@@ -303,10 +311,10 @@ class SharingService:
                 can_delete=child.can_delete and parent.can_delete,
                 can_share=child.can_share and parent.can_share,
                 expires_at=min(filter(None, (child.expires_at, parent.expires_at)), default=None),
-                updated_at=parent.updated_at,
             )
-            if clamped != child:
-                await share_store.update(tx, clamped)
+            if clamped != child:  # only a real change is written and told
+                clamped = replace(clamped, updated_at=parent.updated_at)
+                await share_store.update(tx, clamped, await self._label_names(tx, clamped))
                 await self._clamp_children(tx, clamped, False)
                 await self._tell_grantee(tx, await self.view(tx, clamped), "share.changed")
 

@@ -75,6 +75,15 @@ async def get(q: Queryable, guid: str) -> Identity | None:
     return Identity.of(row) if row else None
 
 
+async def get_many(q: Queryable, guids: list[str]) -> dict[str, Identity]:
+    unique = list(dict.fromkeys(guids))
+    if not unique:
+        return {}
+    marks = ",".join("?" * len(unique))
+    rows = await q.fetchall(f"SELECT {COLS} FROM identities WHERE guid IN ({marks})", unique)
+    return {r["guid"]: Identity.of(r) for r in rows}
+
+
 async def get_by_handle(q: Queryable, username: str, domain: str | None) -> Identity | None:
     row = await q.fetchone(
         f"SELECT {COLS} FROM identities WHERE lower(username) = lower(?)"

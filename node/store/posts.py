@@ -140,16 +140,20 @@ async def stats(q: Queryable, guids: list[str]) -> dict[str, PostStats]:
 async def main_stream(
     q: Queryable, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
-    """Posts by the viewer and the identities they follow, that the viewer may read."""
+    """Top-level posts by the viewer, the identities they follow and the hashtags they follow,
+    that the viewer may read (comments show under their posts)."""
     readable, params = post_permitted("can_read", viewer, now)
     result = await fetch_page(
         q,
         select=COLS,
         from_where=(
-            "FROM posts p WHERE (p.author_guid = ? OR p.author_guid IN (SELECT followee_guid"
-            f" FROM follows WHERE follower_guid = ? AND state = 'accepted')) AND {readable}"
+            "FROM posts p WHERE p.in_reply_to_guid IS NULL AND (p.author_guid = ?"
+            " OR p.author_guid IN (SELECT followee_guid FROM follows WHERE follower_guid = ?"
+            "  AND state = 'accepted')"
+            " OR EXISTS (SELECT 1 FROM post_tags t JOIN tag_followings f ON f.tag = t.tag"
+            f"  WHERE t.post_guid = p.guid AND f.identity_guid = ?)) AND {readable}"
         ),
-        params=(viewer, viewer, *params),
+        params=(viewer, viewer, viewer, *params),
         key=("p.created_at", "p.guid"),
         page=page,
     )

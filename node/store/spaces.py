@@ -392,8 +392,7 @@ async def pending_application(
 
 async def application_by_follow(q: Queryable, follow_ap_id: str) -> Application | None:
     row = await q.fetchone(
-        f"SELECT {_APP_COLS} FROM space_applications WHERE follow_ap_id = ?"
-        " AND state = 'pending'",
+        f"SELECT {_APP_COLS} FROM space_applications WHERE follow_ap_id = ? AND state = 'pending'",
         (follow_ap_id,),
     )
     return Application.of(row) if row else None
@@ -448,8 +447,7 @@ async def posts(
         q,
         select=POST_COLS,
         from_where=(
-            "FROM posts p WHERE p.space_guid = ? AND p.in_reply_to_ap_id IS NULL"
-            f" AND {readable}"
+            f"FROM posts p WHERE p.space_guid = ? AND p.in_reply_to_ap_id IS NULL AND {readable}"
         ),
         params=(space_guid, *params),
         key=("p.created_at", "p.guid"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +47,16 @@ async def test_cli_media_gc(make_pod: Any, tmp_path: Path, capsys: Any) -> None:
     folder = tmp_path / "pod"
     pod = await make_pod(data_dir=folder / "data")
     alice = await pod.register("alice")
+    pod.clock.advance(timedelta(hours=-2))  # announced two hours ago, never uploaded
     stale = await announce(pod, alice)
+    pod.clock.advance(timedelta(hours=2))
+    fresh = await announce(pod, alice)
     config = folder / "config.toml"
     config.write_text(
         f'[server]\npublic_url = "{pod.url}"\n[storage]\ndata_dir = "data"\n'
-        "[auth]\nargon2_time_cost = 1\nargon2_memory_kib = 64\n"
-        "[media]\npending_hours = 0.0001\n",  # a third of a second
+        "[auth]\nargon2_time_cost = 1\nargon2_memory_kib = 64\n[media]\npending_hours = 1.0\n",
         encoding="utf-8",
     )
-    await asyncio.sleep(0.5)
-    fresh = await announce(pod, alice)
     assert await asyncio.to_thread(main, ["media", "gc", "--config", str(config)]) == 0
     assert "removed 1 unfinished uploads" in capsys.readouterr().out
     await pod.call("GET", f"/api/v1/media/{stale['media']['id']}", alice, expect=404)

@@ -172,10 +172,14 @@ async def test_like_and_reshare_arrive_and_are_undone(make_pod) -> None:
         _, seen = await b.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
         return seen["counts"]
 
-    await wait_for(lambda: _equals(counts, {"likes": 1, "reshares": 1, "comments": 0}))
+    await wait_for(
+        lambda: _equals(counts, {"likes": 1, "reshares": 1, "comments": 0, "reactions": 0})
+    )
     await a.call("DELETE", f"/api/v1/posts/{copy['id']}/like", alice, expect=200)
     await a.call("DELETE", f"/api/v1/posts/{copy['id']}/reshare", alice, expect=200)
-    await wait_for(lambda: _equals(counts, {"likes": 0, "reshares": 0, "comments": 0}))
+    await wait_for(
+        lambda: _equals(counts, {"likes": 0, "reshares": 0, "comments": 0, "reactions": 0})
+    )
     await a.call("DELETE", f"/api/v1/posts/{copy['id']}/like", alice, expect=404)
 
 

@@ -1,0 +1,201 @@
+"""Spaces over federation (FEP-1b12). For our spaces: a Follow of the Group asks to join, Undo
+leaves, a member's Create addressed to the Group is kept and relayed. For remote spaces one of
+ours joined: the Group's Announce of a Create, Update or Delete brings the post here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from federation.client import FetchError
+from federation.convert import InvalidDocument, NoteDoc, note_from_as, ref
+from federation.groups import addressed, invite_code, message_of
+from federation.handlers.base import Incoming
+from federation.handlers.notes import remote_post
+from federation.jsonld import normalize
+from federation.urls import PUBLIC_ALIASES, same_origin
+from node.errors import ApiError
+from node.store import identities as identity_store
+from node.store import posts as post_store
+from node.store import remote_actors as actor_store
+from node.store import spaces as space_store
+from node.store.db import Tx
+from node.store.spaces import Space
+
+Handler = Callable[[Incoming], Awaitable[None]]
+
+
+async def _nothing(tx: Tx) -> None:
+    """Mark the activity seen without effect."""
+
+
+# --- our spaces ---
+
+
+async def follow(inc: Incoming, space_guid: str) -> None:
+    """A remote identity follows one of our Groups: answered by the space's join mode."""
+    space = await space_store.get(inc.fed.db, space_guid)
+    if space is None or not space.local:
+        await inc.apply(_nothing)
+        return
+    code, message = invite_code(inc.activity), message_of(inc.activity)
+
+    async def effect(tx: Tx) -> None:
+        await inc.fed.services.spaces.remote_follow(tx, space, inc.ident, inc.id, code, message)
+
+    await inc.apply(effect)
+
+
+async def create(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> bool:
+    """A Create addressed to one of our Groups; False when it names none."""
+    fed = inc.fed
+    guid = next(
+        (g for g in map(fed.urls.local_group_guid, addressed(obj) + addressed(inc.activity)) if g),
+        None,
+    )
+    if guid is None:
+        return False
+    space = await space_store.get(fed.db, guid)
+    if space is None:
+        await inc.apply(_nothing)
+        return True
+
+    async def effect(tx: Tx) -> None:
+        data = await remote_post(tx, fed, note, inc.actor)
+        await fed.services.spaces.remote_post(tx, space, inc.ident, data)  # members only
+
+    await inc.apply(effect)
+    return True
+
+
+def with_leaving(fallback: Handler) -> Handler:
+    """Undo: of a Follow of one of our Groups (leaving, or withdrawing an application) here,
+    anything else by `fallback`."""
+
+    async def handle(inc: Incoming) -> None:
+        obj = inc.object
+        follow_id = inc.object_ref
+        target = ref(obj.get("object")) if isinstance(obj, dict) else None
+        ours = follow_id is not None and (
+            (target is not None and inc.fed.urls.local_group_guid(target) is not None)
+            or (
+                target is None
+                and (
+                    await space_store.member_by_follow(inc.fed.db, follow_id)
+                    or await space_store.application_by_follow(inc.fed.db, follow_id)
+                )
+            )
+        )
+        if not ours or (isinstance(obj, dict) and obj.get("type") not in (None, "Follow")):
+            await fallback(inc)
+            return
+        assert follow_id is not None
+
+        async def effect(tx: Tx) -> None:
+            await inc.fed.services.spaces.remote_leave(tx, inc.ident, follow_id)
+
+        await inc.apply(effect)
+
+    return handle
+
+
+# --- remote spaces ---
+
+
+async def announce(inc: Incoming) -> bool:
+    """An Announce by a Group whose space we know or follow; False to leave it to reshares."""
+    fed = inc.fed
+    if inc.actor.actor_type != "Group":
+        return False
+    space = await space_store.by_actor(fed.db, inc.ident.guid)
+    if space is None:
+        if not await fed.db.fetchval(
+            "SELECT 1 FROM follows WHERE followee_guid = ? AND state = 'accepted' LIMIT 1",
+            (inc.ident.guid,),
+        ):
+            return False
+        async with fed.db.transaction() as tx:
+            space = await fed.services.spaces.remote_space(tx, inc.ident)
+    obj = inc.object
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if kind == "Delete":
+        target = ref(obj.get("object")) if isinstance(obj, dict) else None
+        await _relayed_delete(inc, space, target)
+        return True
+    if kind in ("Create", "Update") and isinstance(obj, dict):
+        note_ref: Any = obj.get("object")
+    elif kind is None or kind in ("Note", "Article", "Page", "Question"):
+        note_ref, kind = obj, "Create"
+    else:
+        await inc.apply(_nothing)  # a relayed Like, Follow, ...: nothing we keep
+        return True
+    note = await _checked_note(inc, note_ref)
+    if note is None:
+        await inc.apply(_nothing)
+        return True
+    author = await fed.directory.resolve_uri(note.author)
+    author_actor = await actor_store.by_identity(fed.db, author.guid)
+
+    async def effect(tx: Tx) -> None:
+        if author_actor is None:  # one of ours: we have the post already
+            known = await post_store.by_ap_id(tx, note.ap_id)
+            if known is not None and known.author_guid == author.guid:
+                await space_store.attach_post(tx, known.guid, space.guid)
+            return
+        data = await remote_post(tx, fed, note, author_actor)
+        if kind == "Update":
+            known = await post_store.by_ap_id(tx, note.ap_id)
+            if known is not None and known.space_guid == space.guid:
+                await fed.services.posts.remote_update(tx, author, data)
+            return
+        await fed.services.spaces.relayed_post(tx, space, author, data)
+
+    await inc.apply(effect)
+    return True
+
+
+async def _checked_note(inc: Incoming, value: Any) -> NoteDoc | None:
+    """The relayed note, if it is its author's, addressed to this Group.
+
+    A public note is fetched from its origin rather than taken from the Group; a members-only
+    one cannot be (its origin would not show it to us), so the Group's copy is trusted, as the
+    Group is where the space lives.
+    """
+    fed = inc.fed
+    try:
+        note = note_from_as(value) if isinstance(value, dict) else None
+        if note is None or (_public(note) and not same_origin(note.ap_id, inc.actor.uri)):
+            uri = note.ap_id if note else value
+            if not isinstance(uri, str):
+                return None
+            fetched = normalize(await fed.client.get_json(uri))
+            note = note_from_as(fetched)
+            if note.ap_id != uri:
+                return None
+            if "audience" not in fetched and isinstance(value, dict):
+                fetched["audience"] = value.get("audience")  # not every origin says it
+            value = fetched
+    except (FetchError, InvalidDocument, ValueError) as exc:
+        raise ApiError(422, "unfetchable_object", "The relayed object cannot be used.") from exc
+    if not same_origin(note.ap_id, note.author):
+        raise ApiError(422, "origin_mismatch", "The relayed object is not from its author.")
+    if inc.actor.uri not in addressed(value) or await post_store.is_tombstoned(fed.db, note.ap_id):
+        return None
+    return note
+
+
+def _public(note: NoteDoc) -> bool:
+    return bool((set(note.to) | set(note.cc)) & PUBLIC_ALIASES)
+
+
+async def _relayed_delete(inc: Incoming, space: Space, target: str | None) -> None:
+    async def effect(tx: Tx) -> None:
+        post = await post_store.by_ap_id(tx, target) if target else None
+        # The Group may remove what is in its space (moderation), never our own posts.
+        if post is None or post.local or post.space_guid != space.guid:
+            return
+        author = await identity_store.get(tx, post.author_guid)
+        assert author is not None
+        await inc.fed.services.posts.remote_delete(tx, author, post.ap_id)
+
+    await inc.apply(effect)

@@ -1,0 +1,129 @@
+"""Emoji reactions (one per identity and post, replaceable, undoable) and private bookmarks."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from node.clock import Clock, iso
+from node.errors import not_found, validation
+from node.ids import new_guid
+from node.services.access import Access
+from node.services.notify import Notifier
+from node.services.ports import Publisher
+from node.services.principal import Principal
+from node.store import identities as identity_store
+from node.store import posts as post_store
+from node.store import reactions as reaction_store
+from node.store.db import Database, Tx
+from node.store.identities import Identity
+from node.store.reactions import Reaction
+
+MAX_EMOJI = 16  # code points: room for ZWJ sequences and skin tones, not for text
+_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+
+
+def is_single_emoji(value: str) -> bool:
+    """One emoji (possibly a ZWJ sequence, with modifiers); no letters, digits or spaces."""
+    if not value or len(value) > MAX_EMOJI:
+        return False
+    pictographs = 0
+    for ch in value:
+        if ch in _JOINERS:
+            continue
+        category = unicodedata.category(ch)
+        if category == "So":
+            pictographs += 1
+        elif category == "Sk" and 0x1F3FB <= ord(ch) <= 0x1F3FF:  # skin tones
+            continue
+        else:
+            return False
+    joins = value.count("\u200d")
+    # Flags are two regional indicators; ZWJ sequences join several pictographs.
+    flag = pictographs == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in value)
+    return pictographs == 1 or flag or (pictographs == joins + 1 and joins > 0)
+
+
+class ReactionService:
+    def __init__(self, db: Database, clock: Clock, access: Access, publisher: Publisher) -> None:
+        self._db = db
+        self._clock = clock
+        self._access = access
+        self._publisher = publisher
+        self._notify = Notifier(clock)
+
+    async def react(self, who: Principal, post_guid: str, emoji: str) -> None:
+        if not is_single_emoji(emoji):
+            raise validation({"emoji": "a single emoji"})
+        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        now = iso(self._clock.now())
+        guid = new_guid()
+        reaction = Reaction(
+            guid, post.guid, who.identity_guid, emoji, self._publisher.activity_id(guid), now
+        )
+        async with self._db.transaction() as tx:
+            existing = await reaction_store.find(tx, post.guid, who.identity_guid)
+            if existing is not None and existing.emoji == emoji:
+                return  # the same reaction again changes nothing
+            me = await identity_store.get(tx, who.identity_guid)
+            assert me is not None
+            old = await reaction_store.put(tx, reaction)
+            if old is not None:
+                await self._notify.forget(tx, old.guid)
+                await self._publisher.reaction_undone(tx, old, post, me)
+            await self._reacted(tx, reaction, post.author_guid)
+            await self._publisher.reaction(tx, reaction, post, me)
+
+    async def unreact(self, who: Principal, post_guid: str) -> None:
+        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        async with self._db.transaction() as tx:
+            old = await reaction_store.find(tx, post.guid, who.identity_guid)
+            if old is None:
+                raise not_found("Reaction")
+            await reaction_store.delete(tx, old.guid)
+            await self._notify.forget(tx, old.guid)
+            me = await identity_store.get(tx, who.identity_guid)
+            assert me is not None
+            await self._publisher.reaction_undone(tx, old, post, me)
+
+    async def _reacted(self, tx: Tx, reaction: Reaction, author_guid: str) -> None:
+        await post_store.bump_activity(tx, reaction.post_guid, reaction.created_at)
+        await self._notify(
+            tx, author_guid, "reaction", reaction.identity_guid, reaction.guid,
+            post=reaction.post_guid, emoji=reaction.emoji,
+        )  # fmt: skip
+
+    async def bookmark(self, who: Principal, post_guid: str) -> None:
+        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        async with self._db.transaction() as tx:
+            await reaction_store.bookmark(tx, who.identity_guid, post.guid, iso(self._clock.now()))
+
+    async def unbookmark(self, who: Principal, post_guid: str) -> None:
+        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        async with self._db.transaction() as tx:
+            if not await reaction_store.unbookmark(tx, who.identity_guid, post.guid):
+                raise not_found("Bookmark")
+
+    # --- what remote pods tell us ---
+
+    async def remote_react(
+        self, tx: Tx, actor: Identity, post_ap_id: str, emoji: str, ap_id: str
+    ) -> bool:
+        post = await post_store.by_ap_id(tx, post_ap_id)
+        if post is None or not is_single_emoji(emoji):
+            return False
+        if not await self._access.may(tx, actor.guid, post.guid, "can_read"):
+            return False
+        reaction = Reaction(new_guid(), post.guid, actor.guid, emoji, ap_id, iso(self._clock.now()))
+        old = await reaction_store.put(tx, reaction)
+        if old is not None:
+            await self._notify.forget(tx, old.guid)
+        await self._reacted(tx, reaction, post.author_guid)
+        return True
+
+    async def remote_unreact(self, tx: Tx, actor: Identity, ap_id: str) -> bool:
+        reaction = await reaction_store.by_ap_id(tx, ap_id)
+        if reaction is None or reaction.identity_guid != actor.guid:
+            return False
+        await reaction_store.delete(tx, reaction.guid)
+        await self._notify.forget(tx, reaction.guid)
+        return True

@@ -1,0 +1,729 @@
+"""Spaces: creation and settings, invites, applications, members and roles; joining remote
+spaces (their Group actors) and what remote members do in ours."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+from node.clock import Clock, iso
+from node.errors import ApiError, conflict, forbidden, not_found, validation
+from node.ids import is_guid, new_guid
+from node.services.follows import FollowService
+from node.services.handles import split_handle
+from node.services.ports import Directory, Publisher
+from node.services.principal import Principal
+from node.services.rules import username_problem
+from node.store import follows as follow_store
+from node.store import identities as identity_store
+from node.store import notifications as notification_store
+from node.store import posts as post_store
+from node.store import remote_actors as actor_store
+from node.store import spaces as store
+from node.store.db import Database, Queryable, Tx
+from node.store.follows import Follow
+from node.store.identities import Identity
+from node.store.paging import Page, PageRequest
+from node.store.posts import Post
+from node.store.spaces import Application, Invite, Member, Space
+
+if TYPE_CHECKING:  # the post service imports this module
+    from node.services.posts import PostService, RemotePost
+
+VISIBILITIES = ("public", "private")
+JOIN_MODES = ("instant", "application", "invite", "closed")
+OVERRIDES = ("instant", "application")
+ROLES = ("admin", "member")
+MAX_DISPLAY_NAME = 100
+MAX_DESCRIPTION = 2000
+MAX_MESSAGE = 2000
+MAX_USES = 100_000
+MAX_EXPIRY_MINUTES = 60 * 24 * 365
+
+
+@dataclass(frozen=True)
+class SpaceView:
+    space: Space
+    uri: str  # the Group actor
+    role: str | None  # the viewer's, None for a non-member
+    member_count: int | None  # None in the limited view of a public space to non-members
+
+
+@dataclass(frozen=True)
+class InviteView:
+    invite: Invite
+    link: str
+
+
+@dataclass(frozen=True)
+class JoinView:
+    space: SpaceView
+    state: str  # 'member', or 'pending' (an application, or a remote space still to answer)
+    application: Application | None = None
+
+
+def _problems(
+    display_name: str | None,
+    description: str | None,
+    visibility: str | None,
+    join_mode: str | None,
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if display_name is not None and not 1 <= len(display_name.strip()) <= MAX_DISPLAY_NAME:
+        out["displayName"] = f"1 to {MAX_DISPLAY_NAME} characters"
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        out["description"] = f"at most {MAX_DESCRIPTION} characters"
+    if visibility is not None and visibility not in VISIBILITIES:
+        out["visibility"] = f"one of {', '.join(VISIBILITIES)}"
+    if join_mode is not None and join_mode not in JOIN_MODES:
+        out["joinMode"] = f"one of {', '.join(JOIN_MODES)}"
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")[:24]
+
+
+async def space_to_post_in(q: Queryable, identity_guid: str, space_guid: str) -> Space:
+    """The space, if the identity may post in it: 404 when they cannot see it, 403 otherwise."""
+    space = await store.get(q, space_guid) if is_guid(space_guid) else None
+    if space is None:
+        raise not_found("Space")
+    if await store.role(q, space.guid, identity_guid) is None:
+        if not space.public:
+            raise not_found("Space")
+        raise forbidden("Only members post in a space.", "not_a_member")
+    return space
+
+
+class SpaceService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        publisher: Publisher,
+        directory: Directory,
+        follows: FollowService,
+        posts: PostService,
+        our_host: str,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._publisher = publisher
+        self._directory = directory
+        self._follows = follows
+        self._posts = posts
+        self._host = our_host
+
+    def _now(self) -> str:
+        return iso(self._clock.now())
+
+    # --- seeing a space ---
+
+    async def _uri(self, q: Queryable, space: Space) -> str:
+        if space.local:
+            return self._publisher.group_id(space.guid)
+        actor = await actor_store.by_identity(q, space.actor_guid or "")
+        return actor.uri if actor else ""
+
+    async def _view(self, q: Queryable, space: Space, viewer: str | None) -> SpaceView:
+        role = await store.role(q, space.guid, viewer) if viewer else None
+        count = await store.member_count(q, space.guid) if role else None
+        return SpaceView(space, await self._uri(q, space), role, count)
+
+    async def _visible(self, q: Queryable, guid: str, viewer: str) -> tuple[Space, str | None]:
+        """The space and the viewer's role; private spaces do not exist for non-members."""
+        space = await store.get(q, guid) if is_guid(guid) else None
+        if space is None:
+            raise not_found("Space")
+        role = await store.role(q, space.guid, viewer)
+        if role is None and not space.public:
+            raise not_found("Space")
+        return space, role
+
+    async def _member(self, q: Queryable, guid: str, viewer: str) -> tuple[Space, str]:
+        space, role = await self._visible(q, guid, viewer)
+        if role is None:
+            raise forbidden("Only members may see this.", "not_a_member")
+        return space, role
+
+    async def _admin(self, q: Queryable, guid: str, viewer: str) -> Space:
+        space, role = await self._visible(q, guid, viewer)
+        if not space.local:
+            raise ApiError(
+                422, "remote_space", "This space is run by another pod; manage it there."
+            )
+        if role != "admin":
+            raise forbidden("Only admins of the space may do this.", "not_an_admin")
+        return space
+
+    async def get(self, who: Principal, guid: str) -> SpaceView:
+        space, _ = await self._visible(self._db, guid, who.identity_guid)
+        return await self._view(self._db, space, who.identity_guid)
+
+    async def mine(self, who: Principal, page: PageRequest) -> tuple[list[SpaceView], Page]:
+        spaces, result = await store.mine(self._db, who.identity_guid, page)
+        return [await self._view(self._db, s, who.identity_guid) for s in spaces], result
+
+    async def discover(
+        self, who: Principal, text: str, page: PageRequest
+    ) -> tuple[list[SpaceView], Page]:
+        spaces, result = await store.discover(self._db, text.strip(), page)
+        return [await self._view(self._db, s, who.identity_guid) for s in spaces], result
+
+    async def posts(self, who: Principal, guid: str, page: PageRequest) -> tuple[list[Post], Page]:
+        space, _ = await self._visible(self._db, guid, who.identity_guid)
+        return await store.posts(self._db, space.guid, who.identity_guid, self._now(), page)
+
+    # --- creating and changing ---
+
+    async def _free_name(self, q: Queryable, wanted: str | None, display_name: str) -> str:
+        if wanted is not None:
+            problem = username_problem(wanted)
+            if problem:
+                raise validation({"name": problem})
+            taken = await store.by_name(q, wanted) or await identity_store.get_by_handle(
+                q, wanted, None
+            )
+            if taken:
+                # One namespace with identities: remote pods file both as name@host.
+                raise conflict("This name is taken.", "name_taken")
+            return wanted
+        base = _slug(display_name) or "space"
+        name = base
+        while (
+            username_problem(name)
+            or await store.by_name(q, name)
+            or await identity_store.get_by_handle(q, name, None)
+        ):
+            name = f"{base}_{secrets.token_hex(2)}"
+        return name
+
+    async def create(
+        self,
+        who: Principal,
+        display_name: str,
+        description: str,
+        visibility: str,
+        join_mode: str,
+        name: str | None = None,
+    ) -> SpaceView:
+        problems = _problems(display_name, description, visibility, join_mode)
+        if problems:
+            raise validation(problems)
+        now = self._now()
+        async with self._db.transaction() as tx:
+            space = Space(
+                guid=new_guid(),
+                name=await self._free_name(tx, name, display_name),
+                domain=None,
+                actor_guid=None,
+                display_name=display_name.strip(),
+                description=description,
+                visibility=visibility,
+                join_mode=join_mode,
+                created_at=now,
+                updated_at=now,
+            )
+            await store.insert(tx, space)
+            await store.add_member(tx, Member(space.guid, who.identity_guid, "admin", None, now))
+            return await self._view(tx, space, who.identity_guid)
+
+    async def update(self, who: Principal, guid: str, changes: dict[str, str]) -> SpaceView:
+        problems = _problems(
+            changes.get("display_name"),
+            changes.get("description"),
+            changes.get("visibility"),
+            changes.get("join_mode"),
+        )
+        if problems:
+            raise validation(problems)
+        if "display_name" in changes:
+            changes["display_name"] = changes["display_name"].strip()
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            if changes:
+                await store.update(tx, space.guid, self._now(), changes)
+            if space.public and changes.get("visibility") == "private":
+                await store.make_posts_private(tx, space.guid)
+            updated = await store.get(tx, space.guid)
+            assert updated is not None
+            return await self._view(tx, updated, who.identity_guid)
+
+    async def delete(self, who: Principal, guid: str) -> None:
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            await self._publisher.space_deleted(tx, space)  # reads the members before they go
+            await store.delete(tx, space.guid)
+
+    # --- invites ---
+
+    def _link(self, space: Space, code: str) -> str:
+        return f"{self._publisher.group_id(space.guid)}?invite={code}"
+
+    async def make_invite(
+        self,
+        who: Principal,
+        guid: str,
+        max_uses: int | None,
+        expires_in_minutes: int | None,
+        override: str | None,
+    ) -> InviteView:
+        problems: dict[str, str] = {}
+        if max_uses is not None and not 1 <= max_uses <= MAX_USES:
+            problems["maxUses"] = f"1 to {MAX_USES}"
+        if expires_in_minutes is not None and not 1 <= expires_in_minutes <= MAX_EXPIRY_MINUTES:
+            problems["expiresInMinutes"] = f"1 to {MAX_EXPIRY_MINUTES}"
+        if override is not None and override not in OVERRIDES:
+            problems["joinModeOverride"] = f"one of {', '.join(OVERRIDES)}"
+        if problems:
+            raise validation(problems)
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            invite = Invite(
+                space_guid=space.guid,
+                admin_guid=who.identity_guid,
+                code=secrets.token_urlsafe(12),
+                max_uses=max_uses,
+                uses=0,
+                expires_at=(
+                    iso(now + timedelta(minutes=expires_in_minutes)) if expires_in_minutes else None
+                ),
+                join_mode_override=override,
+                created_at=iso(now),
+            )
+            await store.put_invite(tx, invite)  # replaces the admin's old one, and its code
+        return InviteView(invite, self._link(space, invite.code))
+
+    async def my_invite(self, who: Principal, guid: str) -> InviteView:
+        space = await self._admin(self._db, guid, who.identity_guid)
+        invite = await store.invite_of(self._db, space.guid, who.identity_guid)
+        if invite is None:
+            raise not_found("Invite")
+        return InviteView(invite, self._link(space, invite.code))
+
+    async def revoke_invite(self, who: Principal, guid: str) -> None:
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            if not await store.delete_invite(tx, space.guid, who.identity_guid):
+                raise not_found("Invite")
+
+    # --- joining ---
+
+    async def _entry_mode(self, tx: Tx, space: Space, code: str | None) -> tuple[str, bool]:
+        """How someone gets in: (mode, whether an invite is used). Raises when they cannot."""
+        if code is None:
+            if not space.public:
+                raise not_found("Space")  # only an invite opens a private space
+            mode = space.join_mode
+            if mode == "invite":
+                raise forbidden("This space takes members by invite only.", "invite_required")
+            if mode == "closed":
+                raise forbidden("This space takes no new members.", "space_closed")
+            return mode, False
+        invite = await store.invite_by_code(tx, code)
+        if invite is None or invite.space_guid != space.guid:
+            if not space.public:
+                raise not_found("Space")
+            raise forbidden("This invite is not valid.", "invite_invalid")
+        if invite.expires_at is not None and invite.expires_at <= self._now():
+            raise forbidden("This invite has expired.", "invite_expired")
+        if invite.max_uses is not None and invite.uses >= invite.max_uses:
+            raise forbidden("This invite has been used up.", "invite_used_up")
+        # The admin's override wins; without one the space's mode applies, where an invite
+        # is exactly what an invite-only space asks for.
+        mode = invite.join_mode_override or space.join_mode
+        if mode == "invite":
+            mode = "instant"
+        if mode == "closed":
+            raise forbidden("This space takes no new members.", "space_closed")
+        return mode, True
+
+    async def _enter(
+        self,
+        tx: Tx,
+        space: Space,
+        joiner: Identity,
+        code: str | None,
+        message: str,
+        follow_ap_id: str | None = None,
+    ) -> tuple[str, Application | None]:
+        """Let someone into one of our spaces by its rules: ('member' | 'pending', application)."""
+        if await store.role(tx, space.guid, joiner.guid) is not None:
+            raise conflict("You are already a member of this space.", "already_member")
+        mode, with_invite = await self._entry_mode(tx, space, code)
+        if mode == "application" and await store.pending_application(tx, space.guid, joiner.guid):
+            raise conflict("Your application is waiting for an answer.", "application_pending")
+        if with_invite and code is not None and not await store.use_invite(tx, code, self._now()):
+            raise forbidden("This invite has been used up.", "invite_used_up")  # a race lost
+        now = self._now()
+        if mode == "instant":
+            await store.add_member(tx, Member(space.guid, joiner.guid, "member", follow_ap_id, now))
+            await self._notify_admins(tx, space, "space.joined", joiner.guid, space.guid, now)
+            return "member", None
+        app = await self._new_application(tx, space, joiner, message, follow_ap_id, now)
+        return "pending", app
+
+    async def _new_application(
+        self,
+        tx: Tx,
+        space: Space,
+        applicant: Identity,
+        message: str,
+        follow_ap_id: str | None,
+        now: str,
+    ) -> Application:
+        app = Application(
+            new_guid(), space.guid, applicant.guid, message, "pending", follow_ap_id, None, now, now
+        )
+        await store.insert_application(tx, app)
+        await self._notify_admins(tx, space, "space.application", applicant.guid, app.guid, now)
+        return app
+
+    async def _notify_admins(
+        self, tx: Tx, space: Space, kind: str, actor: str, subject: str, now: str
+    ) -> None:
+        for admin in await store.admins(tx, space.guid):
+            await notification_store.add(
+                tx, admin, kind, actor, subject, now, spaceId=space.guid, spaceName=space.name
+            )
+
+    async def join(
+        self, who: Principal, guid: str, code: str | None, message: str = ""
+    ) -> JoinView:
+        """Join one of our spaces, or ask a remote space's Group (with Follow)."""
+        if len(message) > MAX_MESSAGE:
+            raise validation({"message": f"at most {MAX_MESSAGE} characters"})
+        space = await store.get(self._db, guid) if is_guid(guid) else None
+        if space is None:
+            raise not_found("Space")
+        return await self._join(who, space, code, message)
+
+    async def _join(self, who: Principal, space: Space, code: str | None, message: str) -> JoinView:
+        me = await identity_store.get(self._db, who.identity_guid)
+        assert me is not None
+        if not space.local:
+            return await self._join_remote(me, space, code, message)
+        async with self._db.transaction() as tx:
+            state, app = await self._enter(tx, space, me, code, message)
+            return JoinView(await self._view(tx, space, me.guid), state, app)
+
+    async def join_target(
+        self, who: Principal, target: str | None, code: str | None, message: str = ""
+    ) -> JoinView:
+        """Join by what a user was given: an invite link, a Group URL, `name@host`, a GUID, or
+        just an invite code of this pod."""
+        if len(message) > MAX_MESSAGE:
+            raise validation({"message": f"at most {MAX_MESSAGE} characters"})
+        if target and target.startswith(("http://", "https://")):
+            parts = urlsplit(target)
+            code = code or (parse_qs(parts.query).get("invite") or [None])[0]
+            target = parts._replace(query="", fragment="").geturl()
+        if not target:
+            invite = await store.invite_by_code(self._db, code) if code else None
+            if invite is None:
+                raise validation({"code": "not a valid invite code of this pod"})
+            space = await store.get(self._db, invite.space_guid)
+            assert space is not None
+        else:
+            space = await self._resolve(target)
+        return await self._join(who, space, code, message)
+
+    async def _resolve(self, target: str) -> Space:
+        if is_guid(target):
+            space = await store.get(self._db, target)
+            if space is None:
+                raise not_found("Space")
+            return space
+        if target.startswith(("http://", "https://")):
+            local = self._publisher.local_group(target)
+            if local is not None:
+                space = await store.get(self._db, local)
+                if space is None:
+                    raise not_found("Space")
+                return space
+            group = await self._directory.resolve_uri(target)
+        else:
+            name, domain = split_handle(target)
+            if domain is None or domain == self._host.lower():
+                space = await store.by_name(self._db, name)
+                if space is None:
+                    raise not_found("Space")
+                return space
+            group = await self._directory.resolve_handle(name, domain)
+        async with self._db.transaction() as tx:
+            return await self.remote_space(tx, group)
+
+    async def remote_space(self, tx: Tx, group: Identity) -> Space:
+        """Our record of a remote Group (made on first sight, refreshed from its actor)."""
+        actor = await actor_store.by_identity(tx, group.guid)
+        if actor is None or actor.actor_type != "Group":
+            raise ApiError(422, "not_a_group", "This is not a space (a Group actor).")
+        known = await store.by_actor(tx, group.guid)
+        # A remote Group's settings are what its actor says: discoverable ones are public,
+        # and those that approve followers by hand take applications.
+        values = {
+            "display_name": (group.display_name or group.username)[:MAX_DISPLAY_NAME],
+            "description": group.bio[:MAX_DESCRIPTION],
+            "visibility": "public" if group.discoverable else "private",
+            "join_mode": "application" if group.locked else "instant",
+        }
+        now = self._now()
+        if known is not None:
+            await store.update(tx, known.guid, now, values)
+            updated = await store.get(tx, known.guid)
+            assert updated is not None
+            return updated
+        space = Space(
+            guid=new_guid(),
+            name=group.username,
+            domain=group.domain,
+            actor_guid=group.guid,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        await store.insert(tx, space)
+        return space
+
+    async def _join_remote(
+        self, me: Identity, space: Space, code: str | None, message: str
+    ) -> JoinView:
+        assert space.actor_guid is not None
+        group = await identity_store.get(self._db, space.actor_guid)
+        assert group is not None
+        now = self._now()
+        async with self._db.transaction() as tx:
+            existing = await follow_store.between(tx, me.guid, group.guid)
+            if existing is not None and existing.state == "accepted":
+                raise conflict("You are already a member of this space.", "already_member")
+            if existing is not None:
+                # Ask again (perhaps now with a code): a new Follow, since the Group's pod
+                # ignores an activity id it has seen.
+                await follow_store.delete(tx, existing.guid)
+            guid = new_guid()
+            follow = Follow(
+                guid, me.guid, group.guid, "pending", self._publisher.activity_id(guid), now, now
+            )
+            await follow_store.insert(tx, follow)
+            await self._publisher.space_join(tx, follow, me, group, code, message)
+            return JoinView(await self._view(tx, space, me.guid), "pending")
+
+    # --- applications ---
+
+    async def apply(self, who: Principal, guid: str, message: str) -> Application:
+        if len(message) > MAX_MESSAGE:
+            raise validation({"message": f"at most {MAX_MESSAGE} characters"})
+        async with self._db.transaction() as tx:
+            space, role = await self._visible(tx, guid, who.identity_guid)
+            if not space.local:
+                raise ApiError(422, "remote_space", "Join a remote space with POST /spaces/join.")
+            if role is not None:
+                raise conflict("You are already a member of this space.", "already_member")
+            if space.join_mode != "application":
+                raise forbidden(
+                    f"This space does not take applications (join mode: {space.join_mode}).",
+                    "applications_closed",
+                )
+            if await store.pending_application(tx, space.guid, who.identity_guid):
+                raise conflict("Your application is waiting for an answer.", "application_pending")
+            me = await identity_store.get(tx, who.identity_guid)
+            assert me is not None
+            return await self._new_application(tx, space, me, message, None, self._now())
+
+    async def applications(
+        self, who: Principal, guid: str, state: str | None, page: PageRequest
+    ) -> tuple[list[tuple[Application, Identity]], Page]:
+        """Admins see every application; anyone else their own."""
+        if state is not None and state not in ("pending", "approved", "rejected", "withdrawn"):
+            raise validation({"state": "one of pending, approved, rejected, withdrawn"})
+        space, role = await self._visible(self._db, guid, who.identity_guid)
+        only = None if role == "admin" else who.identity_guid
+        apps, result = await store.applications(self._db, space.guid, only, state, page)
+        out = []
+        for app in apps:
+            ident = await identity_store.get(self._db, app.applicant_guid)
+            assert ident is not None
+            out.append((app, ident))
+        return out, result
+
+    async def _application(
+        self, tx: Tx, space: Space, app_guid: str
+    ) -> tuple[Application, Identity]:
+        app = await store.application(tx, app_guid) if is_guid(app_guid) else None
+        if app is None or app.space_guid != space.guid:
+            raise not_found("Application")
+        applicant = await identity_store.get(tx, app.applicant_guid)
+        assert applicant is not None
+        return app, applicant
+
+    async def decide(
+        self, who: Principal, guid: str, app_guid: str, approve: bool
+    ) -> tuple[Application, Identity]:
+        now = self._now()
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            app, applicant = await self._application(tx, space, app_guid)
+            if app.state != "pending":
+                raise conflict(f"This application is {app.state}.", "application_decided")
+            state = "approved" if approve else "rejected"
+            await store.set_application_state(tx, app.guid, state, who.identity_guid, now)
+            if approve:
+                member = Member(space.guid, applicant.guid, "member", app.follow_ap_id, now)
+                await store.add_member(tx, member)
+            if applicant.local:
+                kind = "space.approved" if approve else "space.rejected"
+                await notification_store.add(
+                    tx, applicant.guid, kind, who.identity_guid, space.guid, now,
+                    spaceId=space.guid, spaceName=space.name, applicationId=app.guid,
+                )  # fmt: skip
+            elif app.follow_ap_id:
+                await self._publisher.space_join_answered(
+                    tx, space, applicant, app.follow_ap_id, approve
+                )
+        return dataclasses.replace(app, state=state, decided_by_guid=who.identity_guid), applicant
+
+    async def withdraw(
+        self, who: Principal, guid: str, app_guid: str
+    ) -> tuple[Application, Identity]:
+        async with self._db.transaction() as tx:
+            space, _ = await self._visible(tx, guid, who.identity_guid)
+            app, applicant = await self._application(tx, space, app_guid)
+            if applicant.guid != who.identity_guid:
+                raise not_found("Application")
+            if app.state != "pending":
+                raise conflict(f"This application is {app.state}.", "application_decided")
+            await store.set_application_state(tx, app.guid, "withdrawn", None, self._now())
+        return dataclasses.replace(app, state="withdrawn"), applicant
+
+    # --- members ---
+
+    async def members(
+        self, who: Principal, guid: str, page: PageRequest
+    ) -> tuple[list[tuple[Member, Identity]], Page]:
+        space, _ = await self._member(self._db, guid, who.identity_guid)
+        return await store.members(self._db, space.guid, page)
+
+    async def _target_member(self, tx: Tx, space: Space, identity_guid: str) -> Member:
+        m = await store.member(tx, space.guid, identity_guid) if is_guid(identity_guid) else None
+        if m is None:
+            raise not_found("Member")
+        return m
+
+    async def _keep_an_admin(self, tx: Tx, space: Space, m: Member) -> None:
+        if m.role == "admin" and len(await store.admins(tx, space.guid)) == 1:
+            raise conflict("The last admin cannot go; make someone else admin first.", "last_admin")
+
+    async def set_role(
+        self, who: Principal, guid: str, identity_guid: str, role: str
+    ) -> tuple[Member, Identity]:
+        if role not in ROLES:
+            raise validation({"role": "one of admin, member"})
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            m = await self._target_member(tx, space, identity_guid)
+            ident = await identity_store.get(tx, m.identity_guid)
+            assert ident is not None
+            if role == "admin" and not ident.local:
+                raise validation({"role": "admins are identities of this pod"})
+            if role == "member":
+                await self._keep_an_admin(tx, space, m)
+            await store.set_role(tx, space.guid, m.identity_guid, role)
+        return dataclasses.replace(m, role=role), ident
+
+    async def _remove(self, tx: Tx, space: Space, m: Member) -> None:
+        await self._keep_an_admin(tx, space, m)
+        await store.remove_member(tx, space.guid, m.identity_guid)
+        ident = await identity_store.get(tx, m.identity_guid)
+        if ident is not None and not ident.local and m.follow_ap_id:
+            # As with a removed follower: a Reject of their Follow ends it on their pod.
+            await self._publisher.space_join_answered(tx, space, ident, m.follow_ap_id, False)
+
+    async def remove_member(self, who: Principal, guid: str, identity_guid: str) -> None:
+        if identity_guid in (who.identity_guid, "current"):
+            await self.leave(who, guid)
+            return
+        async with self._db.transaction() as tx:
+            space = await self._admin(tx, guid, who.identity_guid)
+            await self._remove(tx, space, await self._target_member(tx, space, identity_guid))
+
+    async def leave(self, who: Principal, guid: str) -> None:
+        space, _ = await self._member(self._db, guid, who.identity_guid)
+        if not space.local:
+            assert space.actor_guid is not None
+            await self._follows.unfollow(who, space.actor_guid)  # sends Undo(Follow)
+            return
+        async with self._db.transaction() as tx:
+            await self._remove(tx, space, await self._target_member(tx, space, who.identity_guid))
+
+    # --- what remote pods tell us (called by the inbox inside its transaction) ---
+
+    async def remote_follow(
+        self,
+        tx: Tx,
+        space: Space,
+        follower: Identity,
+        follow_ap_id: str,
+        code: str | None,
+        message: str,
+    ) -> None:
+        """A remote identity asks to join with Follow: Accept, an application, or Reject."""
+        member = await store.member(tx, space.guid, follower.guid)
+        if member is not None:
+            # A repeated Follow (they lost state, or joined again): the same answer again.
+            await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)
+            return
+        try:
+            state, _ = await self._enter(tx, space, follower, code, message, follow_ap_id)
+        except ApiError as exc:
+            if exc.code != "application_pending":
+                await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, False)
+            return
+        if state == "member":
+            await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)
+
+    async def remote_leave(self, tx: Tx, follower: Identity, follow_ap_id: str) -> bool:
+        """Undo of the Follow that made someone a member (or their pending application)."""
+        m = await store.member_by_follow(tx, follow_ap_id)
+        if m is not None and m.identity_guid == follower.guid:
+            await store.remove_member(tx, m.space_guid, follower.guid)  # never an admin
+            return True
+        app = await store.application_by_follow(tx, follow_ap_id)
+        if app is not None and app.applicant_guid == follower.guid:
+            await store.set_application_state(tx, app.guid, "withdrawn", None, self._now())
+            return True
+        return False
+
+    async def remote_post(
+        self, tx: Tx, space: Space, author: Identity, data: RemotePost
+    ) -> Post | None:
+        """A member's post sent to one of our spaces: kept, then relayed to the other members."""
+        if await store.role(tx, space.guid, author.guid) is None:
+            return None
+        visibility = "public" if space.public and data.visibility == "public" else "space"
+        stored = await self._posts.remote_create(
+            tx, author, dataclasses.replace(data, visibility=visibility, space_guid=space.guid)
+        )
+        if stored is not None:
+            await self._publisher.space_relay(tx, space, stored, author, "Create")
+        return stored
+
+    async def relayed_post(
+        self, tx: Tx, space: Space, author: Identity, data: RemotePost
+    ) -> Post | None:
+        """A post a remote space's Group relayed to us (FEP-1b12 Announce)."""
+        known = await post_store.by_ap_id(tx, data.ap_id)
+        if known is not None:
+            if known.author_guid == author.guid:
+                await store.attach_post(tx, known.guid, space.guid)
+            return None
+        visibility = "public" if data.visibility == "public" else "space"
+        return await self._posts.remote_create(
+            tx, author, dataclasses.replace(data, visibility=visibility, space_guid=space.guid)
+        )

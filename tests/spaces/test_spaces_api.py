@@ -1,0 +1,226 @@
+"""Spaces: create, read (full, limited, hidden), list mine, discover, update and delete."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.spaces.support import join, make_space
+from tests.support import GUID_RE, TIME_RE, Pod, parse_links
+
+
+async def test_create_makes_the_creator_admin(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    space = await make_space(
+        pod, alice, displayName="Night Owls", description="late talk", visibility="private",
+        joinMode="application",
+    )  # fmt: skip
+    assert GUID_RE.match(space["id"])
+    assert space["name"] == "night_owls"
+    assert space["handle"] == f"night_owls@{pod.host}"
+    assert space["uri"] == f"{pod.url}/groups/{space['id']}"
+    assert space["displayName"] == "Night Owls"
+    assert space["description"] == "late talk"
+    assert (space["visibility"], space["joinMode"]) == ("private", "application")
+    assert space["role"] == "admin" and space["memberCount"] == 1 and space["local"] is True
+    assert TIME_RE.match(space["createdAt"])
+
+    _, got = await pod.call("GET", f"/api/v1/spaces/{space['id']}", alice, expect=200)
+    assert got == space
+
+
+async def test_defaults_and_chosen_names(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    plain = await make_space(pod, alice)
+    assert (plain["visibility"], plain["joinMode"]) == ("public", "instant")
+    assert plain["description"] == ""
+    again = await make_space(pod, alice)  # same display name: a name of its own
+    assert again["name"] != plain["name"] and again["name"].startswith("gardeners_")
+    named = await make_space(pod, alice, name="Roses")
+    assert named["name"] == "Roses"
+    resp, err = await pod.call(
+        "POST", "/api/v1/spaces", alice, json={"displayName": "x", "name": "roses"}
+    )
+    assert (resp.status, err["error"]) == (409, "name_taken")
+    # A name is shared with identities: both are name@host to other pods.
+    resp, err = await pod.call(
+        "POST", "/api/v1/spaces", alice, json={"displayName": "x", "name": "alice"}
+    )
+    assert (resp.status, err["error"]) == (409, "name_taken")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"displayName": ""}, "displayName"),
+        ({"displayName": "   "}, "displayName"),
+        ({"displayName": "x" * 101}, "displayName"),
+        ({"displayName": "x", "description": "d" * 2001}, "description"),
+        ({"displayName": "x", "visibility": "secret"}, "visibility"),
+        ({"displayName": "x", "joinMode": "sometimes"}, "joinMode"),
+        ({"displayName": "x", "name": "bad name"}, "name"),
+        ({"displayName": "x", "name": "api"}, "name"),
+        ({"displayName": 5}, "displayName"),
+        ({"displayName": "x", "extra": 1}, "extra"),
+        ({}, "displayName"),
+    ],
+)
+async def test_create_validation(pod: Pod, body: dict, field: str) -> None:
+    alice = await pod.register("alice")
+    resp, err = await pod.call("POST", "/api/v1/spaces", alice, json=body)
+    assert resp.status == 422, err
+    assert err["error"] == "validation_failed" and field in err["fields"]
+
+
+async def test_bad_requests(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    resp, _ = await pod.call("POST", "/api/v1/spaces", json={"displayName": "x"})
+    assert resp.status == 401
+    resp, _ = await pod.call("POST", "/api/v1/spaces", alice, data="{", headers={
+        "Content-Type": "application/json"})  # fmt: skip
+    assert resp.status == 400
+    resp, _ = await pod.call("POST", "/api/v1/spaces", alice, data="x")
+    assert resp.status == 415
+    for path in ("/api/v1/spaces/nope", f"/api/v1/spaces/{'0' * 32}"):
+        resp, err = await pod.call("GET", path, alice)
+        assert (resp.status, err["error"]) == (404, "not_found")
+
+
+async def test_private_spaces_are_invisible_to_non_members(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice, visibility="private")
+    sid = space["id"]
+    for method, path, body in [
+        ("GET", f"/api/v1/spaces/{sid}", None),
+        ("GET", f"/api/v1/spaces/{sid}/posts", None),
+        ("GET", f"/api/v1/spaces/{sid}/members", None),
+        ("GET", f"/api/v1/spaces/{sid}/applications", None),
+        ("PATCH", f"/api/v1/spaces/{sid}", {"displayName": "mine now"}),
+        ("DELETE", f"/api/v1/spaces/{sid}", None),
+        ("POST", f"/api/v1/spaces/{sid}/join", {}),
+        ("POST", f"/api/v1/spaces/{sid}/applications", {"message": "hi"}),
+        ("POST", f"/api/v1/spaces/{sid}/my-invite", {}),
+        ("POST", f"/api/v1/spaces/{sid}/leave", None),
+    ]:
+        resp, err = await pod.call(method, path, bob, json=body)
+        assert (resp.status, err["error"]) == (404, "not_found"), (method, path)
+    _, mine = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
+    _, found = await pod.call("GET", "/api/v1/spaces/discover", bob, expect=200)
+    assert mine == [] and found == []
+
+
+async def test_public_spaces_show_limited_info_to_non_members(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice, description="open to all")
+    _, seen = await pod.call("GET", f"/api/v1/spaces/{space['id']}", bob, expect=200)
+    assert seen["displayName"] == "Gardeners" and seen["description"] == "open to all"
+    assert seen["role"] is None
+    assert seen["memberCount"] is None and seen["createdAt"] is None
+    resp, err = await pod.call("GET", f"/api/v1/spaces/{space['id']}/members", bob)
+    assert (resp.status, err["error"]) == (403, "not_a_member")
+    resp, err = await pod.call(
+        "PATCH", f"/api/v1/spaces/{space['id']}", bob, json={"displayName": "x"}
+    )
+    assert (resp.status, err["error"]) == (403, "not_an_admin")
+    resp, err = await pod.call("DELETE", f"/api/v1/spaces/{space['id']}", bob)
+    assert (resp.status, err["error"]) == (403, "not_an_admin")
+
+
+async def test_list_mine_and_discover(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    roses = await make_space(pod, alice, displayName="Roses", description="thorny")
+    await make_space(pod, alice, displayName="Tulips", description="bulbs")
+    hidden = await make_space(pod, alice, displayName="Secret roses", visibility="private")
+    await join(pod, bob, roses["id"])
+
+    _, mine = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
+    assert [s["id"] for s in mine] == [roses["id"]]
+    assert mine[0]["role"] == "member" and mine[0]["memberCount"] == 2
+    _, alices = await pod.call("GET", "/api/v1/spaces", alice, expect=200)
+    assert len(alices) == 3 and alices[0]["id"] == hidden["id"]  # newest first
+
+    _, found = await pod.call("GET", "/api/v1/spaces/discover?q=rose", bob, expect=200)
+    assert [s["displayName"] for s in found] == ["Roses"]  # the private one is not listed
+    _, found = await pod.call("GET", "/api/v1/spaces/discover?q=BULB", bob, expect=200)
+    assert [s["displayName"] for s in found] == ["Tulips"]
+    assert found[0]["role"] is None and found[0]["memberCount"] is None
+    _, found = await pod.call("GET", "/api/v1/spaces/discover?q=50%25", bob, expect=200)
+    assert found == []
+    resp, found = await pod.call("GET", "/api/v1/spaces/discover?per_page=1", bob, expect=200)
+    assert len(found) == 1
+    links = parse_links(resp.headers["Link"])
+    _, rest = await pod.follow(links["next"], bob)
+    assert [s["displayName"] for s in found + rest] == ["Tulips", "Roses"]
+
+
+async def test_update_by_admins(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice)
+    await join(pod, bob, space["id"])
+    path = f"/api/v1/spaces/{space['id']}"
+    resp, err = await pod.call("PATCH", path, bob, json={"displayName": "Bob's"})
+    assert (resp.status, err["error"]) == (403, "not_an_admin")
+    _, updated = await pod.call(
+        "PATCH", path, alice,
+        json={"displayName": " Rosarians ", "description": "new", "joinMode": "closed"},
+        expect=200,
+    )  # fmt: skip
+    assert updated["displayName"] == "Rosarians" and updated["description"] == "new"
+    assert updated["joinMode"] == "closed" and updated["name"] == space["name"]
+    for body, field in [
+        ({"visibility": "hidden"}, "visibility"),
+        ({"joinMode": "x"}, "joinMode"),
+        ({"displayName": ""}, "displayName"),
+        ({"name": "renamed"}, "name"),
+    ]:
+        resp, err = await pod.call("PATCH", path, alice, json=body)
+        assert resp.status == 422 and field in err["fields"], body
+    _, same = await pod.call("PATCH", path, alice, json={}, expect=200)
+    assert same["displayName"] == "Rosarians"
+
+
+async def test_making_a_space_private_hides_its_posts(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice)
+    _, post = await pod.call(
+        "POST", "/api/v1/posts", alice, json={"body": "hi", "spaceId": space["id"]}, expect=201
+    )
+    assert post["visibility"] == "public"
+    await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+    await pod.call(
+        "PATCH", f"/api/v1/spaces/{space['id']}", alice, json={"visibility": "private"},
+        expect=200,
+    )  # fmt: skip
+    await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=404)
+    _, mine = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+    assert mine["visibility"] == "space"
+
+
+async def test_delete_by_admins_takes_the_posts(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice)
+    await join(pod, bob, space["id"])
+    _, post = await pod.call(
+        "POST", "/api/v1/posts", bob, json={"body": "hi", "spaceId": space["id"]}, expect=201
+    )
+    resp, err = await pod.call("DELETE", f"/api/v1/spaces/{space['id']}", bob)
+    assert (resp.status, err["error"]) == (403, "not_an_admin")
+    await pod.call("DELETE", f"/api/v1/spaces/{space['id']}", alice, expect=204)
+    await pod.call("GET", f"/api/v1/spaces/{space['id']}", alice, expect=404)
+    await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=404)
+    _, mine = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
+    assert mine == []
+
+
+async def test_app_tokens_need_scopes(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, token = await pod.call(
+        "POST", "/api/v1/tokens", alice, json={"name": "reader", "scopes": ["public:read"]}
+    )
+    if not token or "token" not in token:
+        pytest.skip("no app token route")
+    reader = {"Authorization": f"Bearer {token['token']}"}
+    await pod.call("GET", "/api/v1/spaces", headers=reader, expect=200)
+    resp, err = await pod.call(
+        "POST", "/api/v1/spaces", headers=reader, json={"displayName": "x"}
+    )
+    assert (resp.status, err["error"]) == (403, "insufficient_scope")

@@ -10,26 +10,32 @@ from node.models.social import FollowIn, FollowOut
 from node.store.follows import Follow
 from node.store.identities import Identity
 
-from .context import identity_out, services
+from .context import identity_outs, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
 from .routing import Route, principal
 
 
-def _follow_out(request: web.Request, follow: Follow, other: Identity) -> FollowOut:
-    return FollowOut(
-        id=follow.guid,
-        state=follow.state,  # type: ignore[arg-type]
-        identity=identity_out(request, other),
-        created_at=follow.created_at,
-    )
+async def _follow_outs(
+    request: web.Request, items: list[tuple[Follow, Identity]]
+) -> list[FollowOut]:
+    people = await identity_outs(request, [other for _, other in items])
+    return [
+        FollowOut(
+            id=follow.guid,
+            state=follow.state,  # type: ignore[arg-type]
+            identity=person,
+            created_at=follow.created_at,
+        )
+        for (follow, _), person in zip(items, people, strict=True)
+    ]
 
 
 async def follow(request: web.Request) -> web.Response:
     body = await read_json(request, FollowIn)
     view = await services(request).follows.follow(principal(request), body.target)
     return json_response(
-        _follow_out(request, view.follow, view.target), 201 if view.created else 200
+        (await _follow_outs(request, [(view.follow, view.target)]))[0], 201 if view.created else 200
     )
 
 
@@ -41,9 +47,7 @@ async def unfollow(request: web.Request) -> web.Response:
 async def requests(request: web.Request) -> web.Response:
     page = page_request(request)
     items, result = await services(request).follows.requests(principal(request), page)
-    return page_response(
-        request, [_follow_out(request, f, i) for f, i in items], result, page.limit
-    )
+    return page_response(request, await _follow_outs(request, items), result, page.limit)
 
 
 async def _answer(request: web.Request, accept: bool) -> web.Response:
@@ -51,7 +55,7 @@ async def _answer(request: web.Request, accept: bool) -> web.Response:
         principal(request), request.match_info["guid"], accept
     )
     follower = await services(request).identities.get(follow.follower_guid)
-    return json_response(_follow_out(request, follow, follower))
+    return json_response((await _follow_outs(request, [(follow, follower)]))[0])
 
 
 async def approve(request: web.Request) -> web.Response:
@@ -78,9 +82,7 @@ async def _people(request: web.Request, side: str) -> web.Response:
     page = page_request(request)
     lister = svc.follows.followers if side == "followers" else svc.follows.following
     items, result = await lister(ident.guid, page)
-    return page_response(
-        request, [_follow_out(request, f, i) for f, i in items], result, page.limit
-    )
+    return page_response(request, await _follow_outs(request, items), result, page.limit)
 
 
 async def followers(request: web.Request) -> web.Response:
@@ -97,7 +99,7 @@ async def lookup(request: web.Request) -> web.Response:
         raise bad_request("Give ?acct=name@host.", "missing_acct")
     svc = services(request)
     ident = await svc.follows.lookup(acct)
-    return json_response(identity_out(request, ident))
+    return json_response((await identity_outs(request, [ident]))[0])
 
 
 ROUTES = [

@@ -14,7 +14,7 @@ from federation.handlers.base import Incoming
 from federation.handlers.notes import remote_post
 from federation.jsonld import normalize
 from federation.urls import PUBLIC_ALIASES, same_origin
-from node.errors import ApiError
+from node.errors import ApiError, forbidden
 from node.store import identities as identity_store
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
@@ -47,18 +47,16 @@ async def follow(inc: Incoming, space_guid: str) -> None:
 
 
 async def create(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> bool:
-    """A Create addressed to one of our Groups; False when it names none."""
+    """A member's Create addressed to one of our Groups; False when it is not one (a
+    non-member's post is then an ordinary post)."""
     fed = inc.fed
     guid = next(
         (g for g in map(fed.urls.local_group_guid, addressed(obj) + addressed(inc.activity)) if g),
         None,
     )
-    if guid is None:
+    space = await space_store.get(fed.db, guid) if guid else None
+    if space is None or await space_store.role(fed.db, space.guid, inc.ident.guid) is None:
         return False
-    space = await space_store.get(fed.db, guid)
-    if space is None:
-        await inc.apply(_nothing)
-        return True
 
     async def effect(tx: Tx) -> None:
         data = await remote_post(tx, fed, note, inc.actor)
@@ -68,6 +66,51 @@ async def create(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> bool:
     return True
 
 
+def with_relay(fallback: Handler) -> Handler:
+    """Update or Delete: of a remote member's post in one of our spaces, applied here and
+    relayed by the Group to the other members; anything else by `fallback`."""
+
+    async def handle(inc: Incoming) -> None:
+        fed = inc.fed
+        obj = inc.object
+        target = inc.object_ref
+        post = await post_store.by_ap_id(fed.db, target) if target else None
+        space = await space_store.get(fed.db, post.space_guid) if post and post.space_guid else None
+        if (
+            post is None
+            or space is None
+            or not space.local
+            or post.local
+            or post.author_guid != inc.ident.guid
+            or not same_origin(post.ap_id, inc.actor.uri)
+        ):
+            await fallback(inc)
+            return
+        spaces = fed.services.spaces
+        if inc.activity.get("type") == "Delete":
+
+            async def delete(tx: Tx) -> None:
+                await spaces.remote_delete(tx, space, inc.ident, post)
+
+            await inc.apply(delete)
+            return
+        try:
+            note = note_from_as(obj)
+        except InvalidDocument as exc:
+            raise ApiError(422, "invalid_object", str(exc)) from None
+        if note.author != inc.actor.uri:
+            raise forbidden("Only the author may update an object.", "actor_mismatch")
+
+        async def update(tx: Tx) -> None:
+            await spaces.remote_update(
+                tx, space, inc.ident, await remote_post(tx, fed, note, inc.actor)
+            )
+
+        await inc.apply(update)
+
+    return handle
+
+
 def with_leaving(fallback: Handler) -> Handler:
     """Undo: of a Follow of one of our Groups (leaving, or withdrawing an application) here,
     anything else by `fallback`."""
@@ -75,21 +118,10 @@ def with_leaving(fallback: Handler) -> Handler:
     async def handle(inc: Incoming) -> None:
         obj = inc.object
         follow_id = inc.object_ref
-        target = ref(obj.get("object")) if isinstance(obj, dict) else None
-        ours = follow_id is not None and (
-            (target is not None and inc.fed.urls.local_group_guid(target) is not None)
-            or (
-                target is None
-                and (
-                    await space_store.member_by_follow(inc.fed.db, follow_id)
-                    or await space_store.application_by_follow(inc.fed.db, follow_id)
-                )
-            )
-        )
-        if not ours or (isinstance(obj, dict) and obj.get("type") not in (None, "Follow")):
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        if follow_id is None or kind not in (None, "Follow") or not await _joins(inc, follow_id):
             await fallback(inc)
             return
-        assert follow_id is not None
 
         async def effect(tx: Tx) -> None:
             await inc.fed.services.spaces.remote_leave(tx, inc.ident, follow_id)
@@ -97,6 +129,19 @@ def with_leaving(fallback: Handler) -> Handler:
         await inc.apply(effect)
 
     return handle
+
+
+async def _joins(inc: Incoming, follow_id: str) -> bool:
+    """Whether the Follow being undone was one of one of our Groups."""
+    obj = inc.object
+    target = ref(obj.get("object")) if isinstance(obj, dict) else None
+    if target is not None:
+        return inc.fed.urls.local_group_guid(target) is not None
+    db = inc.fed.db
+    return bool(
+        await space_store.member_by_follow(db, follow_id)
+        or await space_store.application_by_follow(db, follow_id)
+    )
 
 
 # --- remote spaces ---
@@ -121,6 +166,9 @@ async def announce(inc: Incoming) -> bool:
     if kind == "Delete":
         target = ref(obj.get("object")) if isinstance(obj, dict) else None
         await _relayed_delete(inc, space, target)
+        return True
+    if not await space_store.member_count(fed.db, space.guid):
+        await inc.apply(_nothing)  # nobody here belongs to it (any more)
         return True
     if kind in ("Create", "Update") and isinstance(obj, dict):
         note_ref: Any = obj.get("object")

@@ -654,11 +654,14 @@ class SpaceService:
             await self._remove(tx, space, await self._target_member(tx, space, identity_guid))
 
     async def leave(self, who: Principal, guid: str) -> None:
-        space, _ = await self._member(self._db, guid, who.identity_guid)
-        if not space.local:
-            assert space.actor_guid is not None
-            await self._follows.unfollow(who, space.actor_guid)  # sends Undo(Follow)
+        remote = await store.get(self._db, guid) if is_guid(guid) else None
+        group = remote.actor_guid if remote is not None else None
+        # Leaving a remote space, or taking back a request it has not answered: an Undo of the
+        # Follow (the follow service sends it).
+        if group and await follow_store.between(self._db, who.identity_guid, group):
+            await self._follows.unfollow(who, group)
             return
+        space, _ = await self._member(self._db, guid, who.identity_guid)
         async with self._db.transaction() as tx:
             await self._remove(tx, space, await self._target_member(tx, space, who.identity_guid))
 
@@ -676,7 +679,9 @@ class SpaceService:
         """A remote identity asks to join with Follow: Accept, an application, or Reject."""
         member = await store.member(tx, space.guid, follower.guid)
         if member is not None:
-            # A repeated Follow (they lost state, or joined again): the same answer again.
+            # A repeated Follow (they lost state, or joined again): the same answer again,
+            # and this Follow is the one a later Undo will name.
+            await store.add_member(tx, dataclasses.replace(member, follow_ap_id=follow_ap_id))
             await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)
             return
         try:
@@ -713,6 +718,18 @@ class SpaceService:
         if stored is not None:
             await self._publisher.space_relay(tx, space, stored, author, "Create")
         return stored
+
+    async def remote_update(self, tx: Tx, space: Space, author: Identity, data: RemotePost) -> None:
+        """A member edited their post in one of our spaces: kept and relayed."""
+        if await self._posts.remote_update(tx, author, data):
+            post = await post_store.by_ap_id(tx, data.ap_id)
+            assert post is not None
+            await self._publisher.space_relay(tx, space, post, author, "Update")
+
+    async def remote_delete(self, tx: Tx, space: Space, author: Identity, post: Post) -> None:
+        """A member deleted their post in one of our spaces: relayed, then gone."""
+        await self._publisher.space_relay(tx, space, post, author, "Delete")
+        await self._posts.remote_delete(tx, author, post.ap_id)
 
     async def relayed_post(
         self, tx: Tx, space: Space, author: Identity, data: RemotePost

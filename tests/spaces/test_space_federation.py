@@ -1,0 +1,272 @@
+"""Spaces across pods: a space is a Group actor; remote identities join with Follow (and an
+invite code), post to the Group, and the Group Announces posts to its members' pods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.appkeys import DB
+from tests.spaces.support import make_invite, make_space, post_in, space_posts
+from tests.support import Pod, User, wait_for
+
+
+async def _join_remote(pod: Pod, user: User, body: dict[str, Any]) -> dict[str, Any]:
+    _, data = await pod.call("POST", "/api/v1/spaces/join", user, json=body, expect=202)
+    assert data["state"] == "pending" and data["space"]["local"] is False
+    return data["space"]
+
+
+async def _role(pod: Pod, user: User, space_id: str) -> str | None:
+    resp, data = await pod.call("GET", f"/api/v1/spaces/{space_id}", user)
+    return data.get("role") if resp.status == 200 else "hidden"
+
+
+async def _joined(pod: Pod, user: User, body: dict[str, Any]) -> dict[str, Any]:
+    """Join a remote space and wait for its Group's Accept."""
+    space = await _join_remote(pod, user, body)
+    await wait_for(lambda: _is(_role(pod, user, space["id"]), "member"))
+    return space
+
+
+async def _is(value: Any, expected: Any) -> bool:
+    return await value == expected
+
+
+async def _member_handles(pod: Pod, user: User, space_id: str) -> set[str]:
+    _, items = await pod.call("GET", f"/api/v1/spaces/{space_id}/members", user, expect=200)
+    return {m["identity"]["handle"] for m in items}
+
+
+async def _bodies(pod: Pod, user: User, space_id: str) -> list[str]:
+    return [p["body"] for p in await space_posts(pod, user, space_id)]
+
+
+async def _has_body(pod: Pod, user: User, space_id: str, text: str) -> bool:
+    return text in [p["body"] for p in await space_posts(pod, user, space_id)]
+
+
+async def test_join_by_follow_post_and_relay_to_a_third_pod(make_pod) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await c.register("carol"),
+    )
+    space = await make_space(a, alice, displayName="Potters", description="clay")
+
+    # bob on B joins by the Group's URL, carol on C by its handle... via the URL too (no
+    # WebFinger for groups); both are Accepted at once: the space is instant.
+    on_b = await _joined(b, bob, {"target": space["uri"]})
+    assert on_b["displayName"] == "Potters" and on_b["handle"] == f"potters@{a.host}"
+    on_c = await _joined(c, carol, {"target": space["uri"]})
+    assert await _member_handles(a, alice, space["id"]) == {
+        f"alice@{a.host}", f"bob@{b.host}", f"carol@{c.host}"
+    }  # fmt: skip
+    _, mine = await b.call("GET", "/api/v1/spaces", bob, expect=200)
+    assert [s["id"] for s in mine] == [on_b["id"]] and mine[0]["role"] == "member"
+    kinds = [n["kind"] for n in (await a.call("GET", "/api/v1/notifications", alice))[1]]
+    assert kinds == ["space.joined", "space.joined"]
+
+    # bob posts on B into the remote space: the Group keeps it and Announces it to C.
+    post = await post_in(b, bob, on_b["id"], "a new glaze")
+    assert post["spaceId"] == on_b["id"] and post["visibility"] == "public"
+    await wait_for(lambda: _has_body(a, alice, space["id"], "a new glaze"))
+    await wait_for(lambda: _has_body(c, carol, on_c["id"], "a new glaze"))
+    [relayed] = await space_posts(c, carol, on_c["id"])
+    assert relayed["author"]["handle"] == f"bob@{b.host}" and relayed["uri"] == post["uri"]
+    assert relayed["spaceId"] == on_c["id"]
+
+    # alice posts on A: her Group Announces it to B and C.
+    await post_in(a, alice, space["id"], "kiln is hot")
+    await wait_for(lambda: _has_body(b, bob, on_b["id"], "kiln is hot"))
+    await wait_for(lambda: _has_body(c, carol, on_c["id"], "kiln is hot"))
+    # bob's own post reached B once, not again through the Group.
+    assert (await _bodies(b, bob, on_b["id"])).count("a new glaze") == 1
+
+    # bob edits, then deletes his post: the Group relays both.
+    await b.call("PATCH", f"/api/v1/posts/{post['id']}", bob, json={"body": "a blue glaze"},
+                 expect=200)  # fmt: skip
+    await wait_for(lambda: _has_body(c, carol, on_c["id"], "a blue glaze"))
+    await wait_for(lambda: _has_body(a, alice, space["id"], "a blue glaze"))
+    await b.call("DELETE", f"/api/v1/posts/{post['id']}", bob, expect=204)
+    await wait_for(lambda: _is(_bodies(c, carol, on_c["id"]), ["kiln is hot"]))
+    await wait_for(lambda: _is(_bodies(a, alice, space["id"]), ["kiln is hot"]))
+
+
+async def test_join_by_invite_code(make_pod) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await c.register("carol"),
+    )
+    space = await make_space(a, alice, displayName="Quilters", joinMode="invite")
+
+    # Without a code the Group says no.
+    refused = await _join_remote(b, bob, {"target": space["uri"]})
+    await wait_for(lambda: _no_follow(b))
+    assert await _role(b, bob, refused["id"]) is None
+
+    invite = await make_invite(a, alice, space["id"], maxUses=2)
+    on_b = await _joined(b, bob, {"target": invite["link"]})  # the code rides in the link
+    assert on_b["id"] == refused["id"]
+    on_c = await _joined(c, carol, {"target": space["uri"], "code": invite["code"]})
+    _, seen = await a.call("GET", f"/api/v1/spaces/{space['id']}/my-invite", alice)
+    assert seen["uses"] == 2
+
+    await post_in(b, bob, on_b["id"], "binding stitches")
+    await wait_for(lambda: _has_body(c, carol, on_c["id"], "binding stitches"))
+    await wait_for(lambda: _has_body(a, alice, space["id"], "binding stitches"))
+
+
+async def _no_follow(pod: Pod) -> bool:
+    return await pod.app[DB].fetchval("SELECT count(*) FROM follows") == 0
+
+
+async def test_remote_application_approved_and_rejected(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob, erin = await a.register("alice"), await b.register("bob"), await b.register("erin")
+    space = await make_space(a, alice, joinMode="application")
+    on_b = await _join_remote(b, bob, {"target": space["uri"], "message": "I can help"})
+    await _join_remote(b, erin, {"target": space["uri"]})
+
+    async def pending() -> list[dict[str, Any]]:
+        _, items = await a.call(
+            "GET", f"/api/v1/spaces/{space['id']}/applications?state=pending", alice
+        )
+        return items if len(items) == 2 else []
+
+    async def _pending_one() -> list[dict[str, Any]]:
+        _, items = await a.call(
+            "GET", f"/api/v1/spaces/{space['id']}/applications?state=pending", alice
+        )
+        return items
+
+    apps = {x["applicant"]["handle"]: x for x in await wait_for(pending)}
+    assert apps[f"bob@{b.host}"]["message"] == "I can help"
+    base = f"/api/v1/spaces/{space['id']}/applications"
+    await a.call("POST", f"{base}/{apps[f'bob@{b.host}']['id']}/approve", alice, expect=200)
+    await a.call("POST", f"{base}/{apps[f'erin@{b.host}']['id']}/reject", alice, expect=200)
+    await wait_for(lambda: _is(_role(b, bob, on_b["id"]), "member"))
+
+    async def erin_refused() -> bool:
+        return not await b.app[DB].fetchval(
+            "SELECT 1 FROM follows f JOIN identities i ON i.guid = f.follower_guid"
+            " WHERE i.username = 'erin'"
+        )
+
+    await wait_for(erin_refused)
+    assert await _role(b, erin, on_b["id"]) is None
+
+    # Taking back an application not yet answered: an Undo of the Follow withdraws it.
+    await b.call("POST", f"/api/v1/spaces/{on_b['id']}/leave", erin, expect=403)
+    await _join_remote(b, erin, {"target": space["uri"], "message": "once more"})
+    again = (await wait_for(_pending_one))[0]
+    assert again["message"] == "once more"
+    await b.call("POST", f"/api/v1/spaces/{on_b['id']}/leave", erin, expect=204)
+
+    async def withdrawn() -> bool:
+        _, items = await a.call("GET", f"{base}?state=withdrawn", alice)
+        return [x["id"] for x in items] == [again["id"]]
+
+    await wait_for(withdrawn)
+
+
+async def test_closed_space_rejects_and_private_posts_stay_with_members(make_pod) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    carol, dave = await c.register("carol"), await c.register("dave")
+    space = await make_space(a, alice, visibility="private", joinMode="closed")
+    refused = await _join_remote(b, bob, {"target": space["uri"]})
+    await wait_for(lambda: _no_follow(b))
+    assert await _role(b, bob, refused["id"]) == "hidden"  # private, and not a member
+
+    invite = await make_invite(a, alice, space["id"], joinModeOverride="instant")
+    on_c = await _joined(c, carol, {"target": invite["link"]})
+    assert on_c["visibility"] == "private"
+    secret = await post_in(a, alice, space["id"], "for members")
+    assert secret["visibility"] == "space"
+    await wait_for(lambda: _has_body(c, carol, on_c["id"], "for members"))
+    [copy] = await space_posts(c, carol, on_c["id"])
+    assert copy["visibility"] == "space"
+    # dave shares carol's pod, not the space.
+    await c.call("GET", f"/api/v1/posts/{copy['id']}", dave, expect=404)
+    await c.call("GET", f"/api/v1/posts/{copy['id']}", carol, expect=200)
+
+    # A member on C posts to the private space; it comes back to nobody outside it.
+    reply = await post_in(c, carol, on_c["id"], "thanks")
+    assert reply["visibility"] == "space"
+    await wait_for(lambda: _has_body(a, alice, space["id"], "thanks"))
+    _, on_a = await a.call("GET", "/api/v1/spaces", alice)
+    assert on_a[0]["memberCount"] == 2
+
+
+async def test_leaving_removal_and_deletion_reach_the_other_side(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob, erin = await a.register("alice"), await b.register("bob"), await b.register("erin")
+    space = await make_space(a, alice)
+    on_b = await _joined(b, bob, {"target": space["uri"]})
+    await _joined(b, erin, {"target": space["uri"]})
+    handles = {f"alice@{a.host}", f"bob@{b.host}", f"erin@{b.host}"}
+    assert await _member_handles(a, alice, space["id"]) == handles
+
+    # bob leaves on B: an Undo of his Follow.
+    await b.call("POST", f"/api/v1/spaces/{on_b['id']}/leave", bob, expect=204)
+
+    async def members_now() -> set[str]:
+        return await _member_handles(a, alice, space["id"])
+
+    await wait_for(lambda: _is(members_now(), handles - {f"bob@{b.host}"}))
+
+    # alice removes erin: a Reject of erin's Follow ends it on B.
+    _, items = await a.call("GET", f"/api/v1/spaces/{space['id']}/members", alice)
+    erin_on_a = next(m for m in items if m["identity"]["handle"] == f"erin@{b.host}")
+    await a.call(
+        "DELETE", f"/api/v1/spaces/{space['id']}/members/{erin_on_a['identity']['id']}", alice,
+        expect=204,
+    )  # fmt: skip
+    await wait_for(lambda: _is(_role(b, erin, on_b["id"]), None))
+    # Only members may post: after leaving, bob is refused.
+    resp, _ = await b.call(
+        "POST", "/api/v1/posts", bob, json={"body": "still here?", "spaceId": on_b["id"]}
+    )
+    assert resp.status == 403
+
+    # A deleted post is deleted on members' pods; a deleted space ends membership.
+    await _joined(b, bob, {"target": space["uri"]})
+    post = await post_in(a, alice, space["id"], "soon gone")
+    await wait_for(lambda: _has_body(b, bob, on_b["id"], "soon gone"))
+    await a.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+    await wait_for(lambda: _is(_bodies(b, bob, on_b["id"]), []))
+    await a.call("DELETE", f"/api/v1/spaces/{space['id']}", alice, expect=204)
+    await wait_for(lambda: _is(_role(b, bob, on_b["id"]), None))
+
+
+async def test_group_actor_document(make_pod) -> None:
+    a = await make_pod()
+    alice = await a.register("alice")
+    space = await make_space(a, alice, displayName="Weavers", description="loom talk")
+    hidden = await make_space(a, alice, displayName="Hidden", visibility="private",
+                              description="secret plans", joinMode="invite")  # fmt: skip
+    accept = {"Accept": "application/activity+json"}
+    _, doc = await a.call("GET", f"/groups/{space['id']}", headers=accept, expect=200)
+    assert doc["type"] == "Group" and doc["id"] == space["uri"]
+    assert doc["preferredUsername"] == "weavers" and doc["name"] == "Weavers"
+    assert (
+        doc["inbox"] == f"{space['uri']}/inbox" and doc["followers"] == f"{space['uri']}/followers"
+    )
+    assert doc["publicKey"]["owner"] == doc["id"] and "loom talk" in doc["summary"]
+    assert doc["manuallyApprovesFollowers"] is False and doc["discoverable"] is True
+
+    _, private = await a.call("GET", f"/groups/{hidden['id']}", headers=accept, expect=200)
+    assert private["summary"] == "" and private["manuallyApprovesFollowers"] is True
+    assert private["joinMode"] == "invite" and private["discoverable"] is False
+
+    _, members = await a.call("GET", f"/groups/{space['id']}/followers", headers=accept)
+    assert members["totalItems"] == 1
+    _, page = await a.call("GET", f"/groups/{space['id']}/followers?page=first", headers=accept)
+    assert page["orderedItems"] == [f"{a.url}/users/alice"]
+    _, counted = await a.call("GET", f"/groups/{hidden['id']}/followers?page=first", headers=accept)
+    assert counted["totalItems"] == 1 and "first" not in counted
+    await a.call("GET", f"/groups/{'0' * 32}", headers=accept, expect=404)
+    await a.call("GET", "/groups/nope", headers=accept, expect=404)

@@ -13,9 +13,11 @@ from xml.sax.saxutils import quoteattr
 
 from aiohttp import web
 
+from federation.urls import Urls
 from node.appkeys import CONFIG, DB
 from node.errors import ApiError, bad_request, not_found
 from node.store import identities as identity_store
+from node.store import spaces as space_store
 
 MAX_RESOURCE = 500
 JRD = "application/jrd+json"
@@ -86,9 +88,10 @@ def actor_url(public_url: str, username: str) -> str:
     return f"{public_url}/users/{username}"
 
 
-def jrd(username: str, host: str, public_url: str) -> dict[str, Any]:
-    """The WebFinger answer for a local identity (its canonical username)."""
-    actor = actor_url(public_url, username)
+def jrd(username: str, host: str, public_url: str, actor: str | None = None) -> dict[str, Any]:
+    """The WebFinger answer for a local identity (its canonical username), or for another
+    local actor (a space's Group) when `actor` is given."""
+    actor = actor or actor_url(public_url, username)
     return {
         "subject": f"acct:{username}@{host}",
         "aliases": [actor],
@@ -128,9 +131,15 @@ async def webfinger(request: web.Request) -> web.Response:
     ident = None
     if username is not None:
         ident = await identity_store.get_by_handle(request.app[DB], username, None)
-    if ident is None:
-        raise not_found("Resource")
-    answer = jrd(ident.username, config.host, config.server.public_url)
+    if ident is not None:
+        answer = jrd(ident.username, config.host, config.server.public_url)
+    else:
+        # A public space answers for its Group, so other pods can join it by name@host.
+        space = await space_store.by_name(request.app[DB], username, None) if username else None
+        if space is None or not space.local or not space.public:
+            raise not_found("Resource")
+        group = Urls(config.server.public_url).group(space.guid)
+        answer = jrd(space.name, config.host, config.server.public_url, actor=group)
     rels = request.query.getall("rel", [])
     if rels:  # RFC 7033 §4.3: `rel` narrows the links, never the rest
         answer["links"] = [link for link in answer["links"] if link["rel"] in rels]

@@ -54,11 +54,11 @@ async def test_join_by_follow_post_and_relay_to_a_third_pod(make_pod) -> None:
     )
     space = await make_space(a, alice, displayName="Potters", description="clay")
 
-    # bob on B joins by the Group's URL, carol on C by its handle... via the URL too (no
-    # WebFinger for groups); both are Accepted at once: the space is instant.
+    # bob on B joins by the Group's URL, carol on C by its handle (WebFinger answers for the
+    # Group); both are Accepted at once: the space is instant.
     on_b = await _joined(b, bob, {"target": space["uri"]})
     assert on_b["displayName"] == "Potters" and on_b["handle"] == f"potters@{a.host}"
-    on_c = await _joined(c, carol, {"target": space["uri"]})
+    on_c = await _joined(c, carol, {"target": f"potters@{a.host}"})
     assert await _member_handles(a, alice, space["id"]) == {
         f"alice@{a.host}", f"bob@{b.host}", f"carol@{c.host}"
     }  # fmt: skip
@@ -270,3 +270,20 @@ async def test_group_actor_document(make_pod) -> None:
     assert counted["totalItems"] == 1 and "first" not in counted
     await a.call("GET", f"/groups/{'0' * 32}", headers=accept, expect=404)
     await a.call("GET", "/groups/nope", headers=accept, expect=404)
+
+
+async def test_webfinger_answers_for_public_groups_only(make_pod) -> None:
+    a = await make_pod()
+    alice = await a.register("alice")
+    public = await make_space(a, alice, displayName="Gardeners")
+    private = await make_space(a, alice, displayName="Secret Garden", visibility="private")
+    async with a.http.get(
+        f"{a.url}/.well-known/webfinger", params={"resource": f"acct:{public['handle']}"}
+    ) as resp:
+        assert resp.status == 200
+        jrd = await resp.json(content_type=None)
+    assert [link["href"] for link in jrd["links"] if link["rel"] == "self"] == [public["uri"]]
+    async with a.http.get(
+        f"{a.url}/.well-known/webfinger", params={"resource": f"acct:{private['handle']}"}
+    ) as resp:
+        assert resp.status == 404

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
@@ -22,6 +24,8 @@ from node.store.remote_actors import RemoteActor
 
 # Profiles are refreshed when older than this; keys are refreshed on a failed verification.
 STALE_AFTER = timedelta(days=2)
+KEY_CACHE_SECONDS = 300.0
+KEY_CACHE_SIZE = 10_000
 
 
 class ActorDirectory:
@@ -35,6 +39,9 @@ class ActorDirectory:
         # Plain-HTTP WebFinger only where private addresses are allowed (development, tests).
         self._schemes = ("http", "https") if try_http else ("https",)
         self._inflight: dict[str, asyncio.Future[Identity]] = {}
+        # key id → (when cached, actor, identity): signed requests come in bursts from the
+        # same few actors; a failed verification refetches, so staleness costs one retry.
+        self._keys: OrderedDict[str, tuple[float, RemoteActor, Identity]] = OrderedDict()
 
     async def resolve_handle(self, username: str, domain: str) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
@@ -138,15 +145,22 @@ class ActorDirectory:
 
     async def refresh(self, uri: str) -> Identity:
         """Fetch an actor again now (it announced an Update of itself)."""
+        for key_id in [k for k, v in self._keys.items() if v[1].uri == uri]:
+            del self._keys[key_id]
         return await self._fetch_shared(uri)
 
     async def key_for(self, key_id: str, refresh: bool = False) -> tuple[RemoteActor, Identity]:
         """The actor owning `key_id`; fetched when unknown or when `refresh` (key rotation)."""
         if not refresh:
+            cached = self._keys.get(key_id)
+            if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+                self._keys.move_to_end(key_id)
+                return cached[1], cached[2]
             actor = await actor_store.by_key_id(self._db, key_id)
             if actor is not None:
                 ident = await identity_store.get(self._db, actor.identity_guid)
                 if ident is not None:
+                    self._remember(key_id, actor, ident)
                     return actor, ident
         owner = key_id.split("#", 1)[0]
         if self._urls.is_local(owner):
@@ -164,7 +178,14 @@ class ActorDirectory:
         actor = await actor_store.by_identity(self._db, ident.guid)
         if actor is None or actor.key_id != key_id:
             raise ApiError(401, "signature_key_unknown", "The key is not the actor's key.")
+        self._remember(key_id, actor, ident)
         return actor, ident
+
+    def _remember(self, key_id: str, actor: RemoteActor, ident: Identity) -> None:
+        self._keys[key_id] = (time.monotonic(), actor, ident)
+        self._keys.move_to_end(key_id)
+        while len(self._keys) > KEY_CACHE_SIZE:
+            self._keys.popitem(last=False)
 
     async def remote(self, identity_guid: str) -> RemoteActor | None:
         return await actor_store.by_identity(self._db, identity_guid)

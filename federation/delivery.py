@@ -53,6 +53,7 @@ class DeliveryWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        self._paused: set[str] = set()
         # The background loop and a test's run_once() must not interleave a claim with the
         # starting of what was claimed.
         self._cycle = asyncio.Lock()
@@ -62,9 +63,22 @@ class DeliveryWorker:
 
     # --- lifecycle ---
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._stopping = False
+        self._paused = await delivery_store.paused_hosts(self._db)
         self._runner = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def heard_from(self, host: str) -> None:
+        """A host spoke to us: if its deliveries were paused, resume them now.
+
+        Paused hosts are kept in memory too, so the inbox's hot path asks no query.
+        """
+        if host not in self._paused:
+            return
+        async with self._db.transaction() as tx:
+            await delivery_store.resume_host(tx, host, iso(self._clock.now()))
+        self._paused.discard(host)
+        self.wake()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -177,58 +191,46 @@ class DeliveryWorker:
             return
         done, self._done = self._done, []
         now = self._clock.now()
+        stamp = iso(now)
         pause_before = iso(now - timedelta(hours=self._config.domain_pause_hours))
-        async with self._db.transaction() as tx:
-            for outcome in done:
-                item, result = outcome.item, outcome.result
-                attempts = item.attempts + 1
-                decision = backoff.decide(
-                    attempts, result.status, result.retry_after, now, self._rand
+        finished: list[tuple[str, int, int | None, str | None, str, str, str]] = []
+        reached: set[str] = set()
+        failing: set[str] = set()
+        gone: list[str] = []
+        for outcome in done:
+            item, result = outcome.item, outcome.result
+            attempts = item.attempts + 1
+            decision = backoff.decide(attempts, result.status, result.retry_after, now, self._rand)
+            if isinstance(decision, backoff.Delivered):
+                finished.append(
+                    ("delivered", attempts, result.status, None, stamp, stamp, item.guid)
                 )
-                if isinstance(decision, backoff.Delivered):
-                    await delivery_store.finish(
-                        tx,
-                        item.guid,
-                        "delivered",
-                        attempts,
-                        result.status,
-                        None,
-                        iso(now),
-                        iso(now),
+                reached.add(item.host)
+            elif isinstance(decision, backoff.GiveUp):
+                finished.append(
+                    ("dead", attempts, result.status, decision.reason, stamp, stamp, item.guid)
+                )
+                if decision.gone:
+                    gone.append(item.inbox)
+                log.info("gave up delivering to %s: %s", item.inbox, decision.reason)
+            else:
+                error = result.error or f"HTTP {result.status}"
+                next_at = iso(decision.at)
+                finished.append(
+                    ("pending", attempts, result.status, error, next_at, stamp, item.guid)
+                )
+                if result.status is None or result.status >= 500:
+                    failing.add(item.host)
+        # One statement per kind of change, not per delivery: the writer is shared.
+        async with self._db.transaction() as tx:
+            await delivery_store.finish_many(tx, finished)
+            for inbox in gone:
+                await actor_store.mark_gone(tx, inbox, stamp)
+            for host in reached:
+                await delivery_store.host_success(tx, host, stamp)
+            for host in failing - reached:
+                if await delivery_store.host_failure(tx, host, stamp, pause_before):
+                    self._paused.add(host)
+                    log.warning(
+                        "pausing deliveries to %s: failing since before %s", host, pause_before
                     )
-                    await delivery_store.host_success(tx, item.host, iso(now))
-                elif isinstance(decision, backoff.GiveUp):
-                    await delivery_store.finish(
-                        tx,
-                        item.guid,
-                        "dead",
-                        attempts,
-                        result.status,
-                        decision.reason,
-                        iso(now),
-                        iso(now),
-                    )
-                    if decision.gone:
-                        await actor_store.mark_gone(tx, item.inbox, iso(now))
-                    log.info("gave up delivering to %s: %s", item.inbox, decision.reason)
-                else:
-                    error = result.error or f"HTTP {result.status}"
-                    await delivery_store.finish(
-                        tx,
-                        item.guid,
-                        "pending",
-                        attempts,
-                        result.status,
-                        error,
-                        iso(decision.at),
-                        iso(now),
-                    )
-                    unreachable = result.status is None or result.status >= 500
-                    if unreachable and await delivery_store.host_failure(
-                        tx, item.host, iso(now), pause_before
-                    ):
-                        log.warning(
-                            "pausing deliveries to %s: failing since before %s",
-                            item.host,
-                            pause_before,
-                        )

@@ -16,9 +16,7 @@ from federation.convert import ref, too_deep
 from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
-from node.clock import iso
 from node.errors import ApiError, bad_request, forbidden
-from node.store import deliveries as delivery_store
 
 log = logging.getLogger("hearth.inbox")
 
@@ -109,11 +107,7 @@ async def receive(
         raise bad_request("The activity has no type.", "invalid_activity")
 
     # We heard from this host: if its deliveries were paused, resume them.
-    host = host_of(actor.uri)
-    if await delivery_store.is_paused(fed.db, host):
-        async with fed.db.transaction() as tx:
-            await delivery_store.resume_host(tx, host, iso(fed.clock.now()))
-        fed.worker.wake()
+    await fed.worker.heard_from(host_of(actor.uri))
 
     handler = HANDLERS.get(kind)
     if handler is None:

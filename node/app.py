@@ -78,7 +78,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     async def federation(app: web.Application) -> AsyncIterator[None]:
         blocks.add(await delivery_store.blocked_domains(db))
         await client.start()
-        worker.start()  # resumes whatever the queue holds from before a restart
+        await worker.start()  # resumes whatever the queue holds from before a restart
         yield
         await worker.stop()
         await client.close()

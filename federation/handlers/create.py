@@ -32,6 +32,7 @@ async def handle(inc: Incoming) -> None:
         return  # a member's post to one of our spaces
 
     async def effect(tx: Tx) -> None:
+        # Read through the writer: its statements run in this thread, with no hand-off.
         data = await remote_post(tx, inc.fed, note, inc.actor)
         if await is_relevant(tx, inc.fed, inc.ident, note, data.recipients):
             await inc.fed.services.posts.remote_create(tx, inc.ident, data)

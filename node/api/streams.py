@@ -77,8 +77,9 @@ async def tag_followings(request: web.Request) -> web.Response:
 
 async def follow_tag(request: web.Request) -> web.Response:
     body = await read_json(request, TagIn)
-    name, created = await services(request).streams.follow_tag(principal(request), body.name)
-    return json_response(TagFollowingOut(name=name, created_at=created), status=201)
+    name, created, new = await services(request).streams.follow_tag(principal(request), body.name)
+    out = TagFollowingOut(name=name, created_at=created)
+    return json_response(out, status=201 if new else 200)
 
 
 async def unfollow_tag(request: web.Request) -> web.Response:
@@ -106,8 +107,9 @@ ROUTES = [
           response=PostOut, scope="private:modify", errors=(404,)),
     Route("GET", "/tag_followings", tag_followings, "Hashtags you follow", "Streams",
           response=list[TagFollowingOut], scope="public:read"),
-    Route("POST", "/tag_followings", follow_tag, "Follow a hashtag", "Streams", body=TagIn,
-          response=TagFollowingOut, status=201, scope="public:modify", errors=(409, 422)),
+    Route("POST", "/tag_followings", follow_tag, "Follow a hashtag (200: already followed)",
+          "Streams", body=TagIn, response=TagFollowingOut, status=201, scope="public:modify",
+          errors=(409, 422)),
     Route("DELETE", "/tag_followings/{tag}", unfollow_tag, "Stop following a hashtag",
           "Streams", status=204, scope="public:modify", errors=(404, 422)),
 ]  # fmt: skip

@@ -29,3 +29,14 @@ class Notifier:
     async def forget(self, tx: Tx, subject: str) -> None:
         """The cause is gone (a deleted comment, an undone like): so is its notification."""
         await notification_store.remove_for_subject(tx, subject)
+
+    async def forget_post(self, tx: Tx, post_guid: str) -> None:
+        """A deleted post: its own notifications (mentions, a comment's) and those of the
+        likes, reshares and reactions that go with it."""
+        rows = await tx.fetchall(
+            "SELECT guid FROM interactions WHERE post_guid = ?"
+            " UNION ALL SELECT guid FROM reactions WHERE post_guid = ?",
+            (post_guid, post_guid),
+        )
+        for subject in (post_guid, *(r[0] for r in rows)):
+            await notification_store.remove_for_subject(tx, subject)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,13 +22,12 @@ from node.store import interactions as interaction_store
 from node.store import labels as label_store
 from node.store import media as media_store
 from node.store import posts as post_store
-from node.store import reactions as reaction_store
 from node.store.db import Database, Tx
 from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.media import Attachment
 from node.store.paging import Page, PageRequest
-from node.store.posts import Post, PostStats
+from node.store.posts import Post, PostFacts, PostStats
 
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
@@ -101,41 +101,40 @@ class PostService:
         return await self._access.post(self._db, viewer, guid)
 
     async def views(self, posts: list[Post], viewer: str | None) -> list[PostView]:
-        stats = await post_store.stats(self._db, [p.guid for p in posts])
-        mine = (
-            await interaction_store.mine(self._db, viewer, [p.guid for p in posts])
-            if viewer
-            else set()
-        )
-        # Labels are private: only the viewer's own posts show theirs.
-        labels = await label_store.of_posts(
-            self._db, [p.guid for p in posts if p.author_guid == viewer]
-        )
+        if not posts:
+            return []
         guids = [p.guid for p in posts]
-        authors = await identity_store.get_many(self._db, [p.author_guid for p in posts])
-        attachments = await media_store.attachments_of(self._db, guids)
-        avatars = await media_store.avatars_of(self._db, list(authors))
-        reactions = await reaction_store.summary(self._db, guids)
-        my_reactions = await reaction_store.mine(self._db, viewer, guids) if viewer else {}
-        marked = await reaction_store.bookmarked(self._db, viewer, guids) if viewer else set()
-        tags = await post_store.tags(self._db, guids)
-        return [
-            PostView(
-                p,
-                authors[p.author_guid],
-                stats.get(p.guid, PostStats(0, 0, 0)),
-                (p.guid, "like") in mine,
-                (p.guid, "reshare") in mine,
-                sorted(labels.get(p.guid, [])),
-                attachments.get(p.guid, []),
-                avatars.get(p.author_guid),
-                reactions.get(p.guid, {}),
-                my_reactions.get(p.guid),
-                p.guid in marked,
-                tags.get(p.guid, []),
+        author_guids = list(dict.fromkeys(p.author_guid for p in posts))
+        # Independent reads, run side by side on the reader connections.
+        facts, labels, authors, attachments, avatars = await asyncio.gather(
+            post_store.facts(self._db, guids, viewer),
+            # Labels are private: only the viewer's own posts show theirs.
+            label_store.of_posts(self._db, [p.guid for p in posts if p.author_guid == viewer]),
+            identity_store.get_many(self._db, author_guids),
+            media_store.attachments_of(self._db, guids),
+            media_store.avatars_of(self._db, author_guids),
+        )
+        none = PostFacts(PostStats(0, 0, 0), {}, [], False, False, None, False)
+        views = []
+        for p in posts:
+            f = facts.get(p.guid, none)
+            views.append(
+                PostView(
+                    p,
+                    authors[p.author_guid],
+                    f.stats,
+                    f.liked,
+                    f.reshared,
+                    sorted(labels.get(p.guid, [])),
+                    attachments.get(p.guid, []),
+                    avatars.get(p.author_guid),
+                    f.reactions,
+                    f.my_reaction,
+                    f.bookmarked,
+                    f.tags,
+                )
             )
-            for p in posts
-        ]
+        return views
 
     async def get(self, who: Principal, guid: str) -> PostView:
         post = await self._visible(who.identity_guid, guid)
@@ -185,8 +184,6 @@ class PostService:
             problems["visibility"] = f"one of {', '.join(VISIBILITIES)}"
         if len(recipients) > MAX_RECIPIENTS:
             problems["recipients"] = f"at most {MAX_RECIPIENTS}"
-        elif visibility == "direct" and not recipients:
-            problems["recipients"] = "a direct post needs at least one recipient"
         if len(attachment_ids) > MAX_ATTACHMENTS:
             problems["attachmentIds"] = f"at most {MAX_ATTACHMENTS}"
         if problems:
@@ -211,10 +208,13 @@ class PostService:
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
         ]
         composed = await self._composer.compose(body)
-        if visibility == "direct":
-            # Mentioning someone in a direct post addresses it to them too.
+        if visibility in ("direct", "followers"):
+            # Mentioning someone addresses the post to them too (as federation does: they are
+            # in its cc), so whoever is named and notified may read it.
             known = {t.guid for t in targets}
             targets += [m for m in composed.mentions if m.guid not in known]
+        if visibility == "direct" and not targets:
+            raise validation({"recipients": "a direct post needs a recipient or a mention"})
         author = await identity_store.get(self._db, who.identity_guid)
         assert author is not None
         guid = new_guid()
@@ -238,7 +238,7 @@ class PostService:
             media = await ready_media(tx, who.identity_guid, attachment_ids, "attachmentIds")
             await post_store.insert(tx, post, [t.guid for t in targets])
             await label_store.set_for_post(tx, post.guid, label_ids or [])
-            await media_store.attach(tx, post.guid, [as_attachment(m) for m in media])
+            await media_store.attach(tx, post.guid, [as_attachment(m) for m in media], new=True)
             await self._settle(tx, post, [m.guid for m in composed.mentions], composed.tags)
             await self._publisher.post_created(tx, post, author)
         return (await self.views([post], who.identity_guid))[0]
@@ -246,14 +246,20 @@ class PostService:
     async def _settle(self, tx: Tx, post: Post, mentions: list[str], tags: list[str]) -> None:
         """What a new post (local or remote) sets off: mentions, hashtags, its thread's
         activity, and notifications for whom it mentions or answers."""
-        await post_store.set_mentions(tx, post.guid, mentions)
-        await post_store.set_tags(tx, post.guid, tags)
+        await post_store.set_mentions(tx, post.guid, mentions, new=True)
+        await post_store.set_tags(tx, post.guid, tags, new=True)
+        # Nobody is told of a post they may not read (a mention in a private space's post).
         for guid in mentions:
-            await self._notify(tx, guid, "mention", post.author_guid, post.guid)
+            if await self._access.may(tx, guid, post.guid, "can_read"):
+                await self._notify(tx, guid, "mention", post.author_guid, post.guid)
         if post.in_reply_to_guid:
             await post_store.bump_activity(tx, post.in_reply_to_guid, post.created_at)
             parent = await post_store.get(tx, post.in_reply_to_guid)
-            if parent is not None and parent.author_guid not in mentions:
+            if (
+                parent is not None
+                and parent.author_guid not in mentions
+                and await self._access.may(tx, parent.author_guid, post.guid, "can_read")
+            ):
                 await self._notify(tx, parent.author_guid, "comment", post.author_guid, post.guid)
 
     async def _check_labels(self, owner_guid: str, label_ids: list[str]) -> None:
@@ -298,7 +304,7 @@ class PostService:
             if post.local:
                 # The publisher reads the audience before the post and its rows are gone.
                 await self._publisher.post_deleted(tx, post, author)
-            await self._notify.forget(tx, post.guid)
+            await self._notify.forget_post(tx, post.guid)
             await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
@@ -363,7 +369,7 @@ class PostService:
             space_guid=data.space_guid,
         )
         await post_store.insert(tx, post, [r.guid for r in data.recipients])
-        await media_store.attach(tx, post.guid, data.attachments)
+        await media_store.attach(tx, post.guid, data.attachments, new=True)
         await self._settle(tx, post, [m.guid for m in data.mentions], data.tags)
         return post
 
@@ -387,7 +393,7 @@ class PostService:
             return False
         if post.author_guid != author.guid:
             return False
-        await self._notify.forget(tx, post.guid)
+        await self._notify.forget_post(tx, post.guid)
         await post_store.delete(tx, post, iso(self._clock.now()))
         return True
 

@@ -268,6 +268,8 @@ class SharingService:
             expires_at=merged.expires_at,
             updated_at=iso(now),
         )
+        if replace(updated, updated_at=share.updated_at) == share:
+            return await self.view(self._db, share)  # nothing changes: nothing to tell
         scope_changed = (updated.scope, updated.label_ids, updated.item_ids) != (
             share.scope, share.label_ids, share.item_ids,
         )  # fmt: skip

@@ -64,14 +64,18 @@ class StreamService:
     async def followed_tags(self, who: Principal) -> list[tuple[str, str]]:
         return await tag_store.followed(self._db, who.identity_guid)
 
-    async def follow_tag(self, who: Principal, tag: str) -> tuple[str, str]:
+    async def follow_tag(self, who: Principal, tag: str) -> tuple[str, str, bool]:
+        """(tag, since, whether it is new): following a tag again changes nothing."""
         tag = normal_tag(tag)
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
-            if await tag_store.count(tx, who.identity_guid) >= tag_store.MAX_FOLLOWED:
+            followed = dict(await tag_store.followed(tx, who.identity_guid))
+            if tag in followed:
+                return tag, followed[tag], False
+            if len(followed) >= tag_store.MAX_FOLLOWED:
                 raise conflict("You follow as many hashtags as one may.", "too_many_tags")
             await tag_store.follow(tx, who.identity_guid, tag, now)
-        return next(t for t in await self.followed_tags(who) if t[0] == tag)
+        return tag, now, True
 
     async def unfollow_tag(self, who: Principal, tag: str) -> None:
         tag = normal_tag(tag)

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 
 # What remote HTML may keep: text structure and links, nothing that runs or embeds.
 _TAGS = {"p", "br", "a", "span", "em", "strong", "b", "i", "u", "s", "del", "code", "pre",
@@ -52,21 +54,97 @@ def html_to_text(markup: str) -> str:
     return html.unescape(text).strip()
 
 
-def _markdown() -> MarkdownIt:
-    # Raw HTML off: a body can only produce what Markdown produces, then it is sanitised too.
-    return MarkdownIt("commonmark", {"html": False}).disable("image")
+def _mark_up(state: StateCore) -> None:
+    """Find mentions and hashtags in the text of a parsed body (not in code, link targets or
+    link texts, not made of escapes or entities) and, when rendering, make them links.
+
+    Runs before `text_join`, so `\\#x` and `&#35;x` stay plain text."""
+    scan: _Scan | None = state.env.get("hearth")
+    if scan is None:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        out: list[Token] = []
+        in_link = 0
+        for tok in block.children:
+            if tok.type == "link_open":
+                in_link += 1
+            elif tok.type == "link_close":
+                in_link -= 1
+            if tok.type != "text" or in_link:
+                out.append(tok)
+            else:
+                out.extend(scan.split(tok))
+        block.children = out
+
+
+class _Scan:
+    """What one pass over a body found (and, with `mention_urls`, the links it made)."""
+
+    def __init__(
+        self, mention_urls: Mapping[tuple[str, str | None], str] | None, tag_url: str | None
+    ) -> None:
+        self.mention_urls = mention_urls
+        self.tag_url = tag_url
+        self.mentions: dict[tuple[str, str | None], None] = {}
+        self.tags: dict[str, None] = {}
+
+    def split(self, tok: Token) -> list[Token]:
+        out: list[Token] = []
+        pos = 0
+        for m in _INLINE_RE.finditer(tok.content):
+            url = self._found(m)
+            if url is None:
+                continue
+            if m.start() > pos:
+                out.append(_text(tok.content[pos : m.start()]))
+            link = Token("link_open", "a", 1)
+            link.attrSet("href", url)
+            out += [link, _text(m.group(0)), Token("link_close", "a", -1)]
+            pos = m.end()
+        if not out:
+            return [tok]
+        if pos < len(tok.content):
+            out.append(_text(tok.content[pos:]))
+        return out
+
+    def _found(self, m: re.Match[str]) -> str | None:
+        """Record a match; the URL it links to, if it becomes a link."""
+        if m.group(3) is not None:
+            tag = m.group(3).lower()
+            self.tags.setdefault(tag, None)
+            return self.tag_url.format(tag=tag) if self.tag_url else None
+        key = (m.group(1).lower(), m.group(2).lower() if m.group(2) else None)
+        self.mentions.setdefault(key, None)
+        return self.mention_urls.get(key) if self.mention_urls else None
+
+
+def _text(content: str) -> Token:
+    tok = Token("text", "", 0)
+    tok.content = content
+    return tok
+
+
+_INLINE_RE = re.compile(f"{MENTION_RE.pattern}|{HASHTAG_RE.pattern}")
+# Raw HTML off: a body can only produce what Markdown produces, then it is sanitised too.
+_MD = MarkdownIt("commonmark", {"html": False}).disable("image")
+_MD.core.ruler.before("text_join", "hearth_mentions_tags", _mark_up)
+
+
+def _scan(body: str) -> _Scan:
+    scan = _Scan(None, None)
+    _MD.parse(body, {"hearth": scan})
+    return scan
 
 
 def extract_mentions(body: str) -> list[tuple[str, str | None]]:
     """(username, domain or None) of each distinct mention, in order."""
-    seen: dict[tuple[str, str | None], None] = {}
-    for m in MENTION_RE.finditer(body):
-        seen.setdefault((m.group(1).lower(), m.group(2).lower() if m.group(2) else None), None)
-    return list(seen)[:MAX_MENTIONS]
+    return list(_scan(body).mentions)[:MAX_MENTIONS]
 
 
 def extract_tags(body: str) -> list[str]:
-    return list(dict.fromkeys(m.group(1).lower() for m in HASHTAG_RE.finditer(body)))[:MAX_TAGS]
+    return list(_scan(body).tags)[:MAX_TAGS]
 
 
 def render_markdown(
@@ -76,14 +154,5 @@ def render_markdown(
 
     `mention_urls` maps extract_mentions() keys to profile URLs; `tag_url` has a `{tag}` slot.
     """
-
-    def mention(m: re.Match[str]) -> str:
-        key = (m.group(1).lower(), m.group(2).lower() if m.group(2) else None)
-        url = mention_urls.get(key)
-        return f"[{m.group(0)}]({url})" if url else m.group(0)
-
-    def hashtag(m: re.Match[str]) -> str:
-        return f"[#{m.group(1)}]({tag_url.format(tag=m.group(1).lower())})"
-
-    source = HASHTAG_RE.sub(hashtag, MENTION_RE.sub(mention, body))
-    return sanitize_html(_markdown().render(source)).strip()
+    html_out = _MD.render(body, {"hearth": _Scan(mention_urls, tag_url)})
+    return sanitize_html(html_out).strip()

@@ -84,20 +84,14 @@ async def claim(
     return [Claimed.of(r) for r in claimed]
 
 
-async def finish(
-    tx: Tx,
-    guid: str,
-    state: str,
-    attempts: int,
-    status: int | None,
-    error: str | None,
-    next_at: str,
-    now: str,
+async def finish_many(
+    tx: Tx, rows: list[tuple[str, int, int | None, str | None, str, str, str]]
 ) -> None:
-    await tx.execute(
+    """(state, attempts, status, error, next attempt, now, guid) for each finished try."""
+    await tx.executemany(
         "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,"
         " next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE guid = ?",
-        (state, attempts, status, error, next_at, now, guid),
+        rows,
     )
 
 
@@ -133,8 +127,9 @@ async def host_failure(tx: Tx, host: str, now: str, pause_before: str) -> bool:
     return changed > 0
 
 
-async def is_paused(q: Queryable, host: str) -> bool:
-    return bool(await q.fetchval("SELECT paused FROM domains WHERE host = ?", (host,)))
+async def paused_hosts(q: Queryable) -> set[str]:
+    rows = await q.fetchall("SELECT host FROM domains WHERE paused = 1")
+    return {r[0] for r in rows}
 
 
 async def resume_host(tx: Tx, host: str, now: str) -> bool:

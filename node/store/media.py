@@ -266,9 +266,10 @@ ATTACHMENT_COLS = (
 )
 
 
-async def attach(tx: Tx, post_guid: str, items: list[Attachment]) -> None:
-    """Store the attachments of a post in order, replacing any it had."""
-    await tx.execute("DELETE FROM post_attachments WHERE post_guid = ?", (post_guid,))
+async def attach(tx: Tx, post_guid: str, items: list[Attachment], new: bool = False) -> None:
+    """Store the attachments of a post in order, replacing any it had (unless it is `new`)."""
+    if not new:
+        await tx.execute("DELETE FROM post_attachments WHERE post_guid = ?", (post_guid,))
     await tx.executemany(
         "INSERT INTO post_attachments (post_guid, position, media_guid, kind, media_type, url,"
         " width, height, blurhash, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

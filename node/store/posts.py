@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from node.store.db import Queryable, Row, Tx
@@ -137,23 +138,79 @@ async def stats(q: Queryable, guids: list[str]) -> dict[str, PostStats]:
     return {r[0]: PostStats(r[1], r[2], r[3]) for r in rows}
 
 
+@dataclass(frozen=True)
+class PostFacts:
+    """What a post view shows besides the post: its counters, emoji reactions and tags, and
+    what the viewer did with it (liked, reshared, reacted, bookmarked)."""
+
+    stats: PostStats
+    reactions: dict[str, int]  # emoji -> count, most used first, then by emoji
+    tags: list[str]  # alphabetical
+    liked: bool
+    reshared: bool
+    my_reaction: str | None
+    bookmarked: bool
+
+
+async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str, PostFacts]:
+    """PostFacts of many posts in one query (a stream page asks for twenty at a time)."""
+    if not guids:
+        return {}
+    marks = ",".join("?" * len(guids))
+    rows = await q.fetchall(
+        "SELECT p.guid,"
+        " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'like'),"
+        " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'reshare'),"
+        " (SELECT count(*) FROM posts c WHERE c.in_reply_to_guid = p.guid),"
+        " (SELECT json_group_array(json_array(emoji, n)) FROM (SELECT emoji, count(*) AS n"
+        "  FROM reactions r WHERE r.post_guid = p.guid GROUP BY emoji)),"
+        " (SELECT json_group_array(tag) FROM post_tags t WHERE t.post_guid = p.guid),"
+        # Point lookups on UNIQUE (kind, post_guid, identity_guid): asked as one query with
+        # identity_guid = ?, SQLite would walk all of the viewer's interactions for each post.
+        " EXISTS (SELECT 1 FROM interactions i WHERE i.kind = 'like' AND i.post_guid = p.guid"
+        "  AND i.identity_guid = ?),"
+        " EXISTS (SELECT 1 FROM interactions i WHERE i.kind = 'reshare'"
+        "  AND i.post_guid = p.guid AND i.identity_guid = ?),"
+        " (SELECT emoji FROM reactions r WHERE r.post_guid = p.guid AND r.identity_guid = ?),"
+        " EXISTS (SELECT 1 FROM bookmarks b WHERE b.identity_guid = ? AND b.post_guid = p.guid)"
+        f" FROM posts p WHERE p.guid IN ({marks})",
+        (viewer, viewer, viewer, viewer, *guids),
+    )
+    out = {}
+    for r in rows:
+        counted = sorted(json.loads(r[4]), key=lambda e: (-e[1], e[0]))
+        out[r[0]] = PostFacts(
+            stats=PostStats(r[1], r[2], r[3]),
+            reactions={emoji: n for emoji, n in counted},
+            tags=sorted(json.loads(r[5])),
+            liked=bool(r[6]),
+            reshared=bool(r[7]),
+            my_reaction=r[8],
+            bookmarked=bool(r[9]),
+        )
+    return out
+
+
 async def main_stream(
     q: Queryable, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
-    """Top-level posts by the viewer, the identities they follow and the hashtags they follow,
-    that the viewer may read (comments show under their posts)."""
+    """Top-level posts by the viewer, the identities they follow, in the spaces they belong to
+    and with the hashtags they follow, that the viewer may read (comments show under their
+    posts)."""
     readable, params = post_permitted("can_read", viewer, now)
     result = await fetch_page(
         q,
         select=COLS,
         from_where=(
-            "FROM posts p WHERE p.in_reply_to_guid IS NULL AND (p.author_guid = ?"
+            "FROM posts p WHERE p.in_reply_to_ap_id IS NULL AND (p.author_guid = ?"
             " OR p.author_guid IN (SELECT followee_guid FROM follows WHERE follower_guid = ?"
             "  AND state = 'accepted')"
+            " OR (p.space_guid IS NOT NULL AND EXISTS (SELECT 1 FROM space_memberships sm"
+            "  WHERE sm.space_guid = p.space_guid AND sm.identity_guid = ?))"
             " OR EXISTS (SELECT 1 FROM post_tags t JOIN tag_followings f ON f.tag = t.tag"
             f"  WHERE t.post_guid = p.guid AND f.identity_guid = ?)) AND {readable}"
         ),
-        params=(viewer, viewer, viewer, *params),
+        params=(viewer, viewer, viewer, viewer, *params),
         key=("p.created_at", "p.guid"),
         page=page,
     )
@@ -194,8 +251,12 @@ async def shared_with(
     return [Post.of(r) for r in result.rows], result
 
 
-async def set_mentions(tx: Tx, post_guid: str, identity_guids: list[str]) -> None:
-    await tx.execute("DELETE FROM post_mentions WHERE post_guid = ?", (post_guid,))
+async def set_mentions(
+    tx: Tx, post_guid: str, identity_guids: list[str], new: bool = False
+) -> None:
+    """`new`: the post was just inserted, so there is nothing to replace."""
+    if not new:
+        await tx.execute("DELETE FROM post_mentions WHERE post_guid = ?", (post_guid,))
     await tx.executemany(
         "INSERT OR IGNORE INTO post_mentions (post_guid, identity_guid) VALUES (?, ?)",
         [(post_guid, g) for g in identity_guids],
@@ -209,8 +270,9 @@ async def mentions(q: Queryable, post_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def set_tags(tx: Tx, post_guid: str, tags: list[str]) -> None:
-    await tx.execute("DELETE FROM post_tags WHERE post_guid = ?", (post_guid,))
+async def set_tags(tx: Tx, post_guid: str, tags: list[str], new: bool = False) -> None:
+    if not new:
+        await tx.execute("DELETE FROM post_tags WHERE post_guid = ?", (post_guid,))
     await tx.executemany(
         "INSERT OR IGNORE INTO post_tags (post_guid, tag) VALUES (?, ?)",
         [(post_guid, t) for t in tags],

@@ -93,7 +93,7 @@ def post_permitted(
     grant = (
         f"EXISTS (SELECT 1 FROM shares s WHERE s.owner_guid = {a}.author_guid"
         f" AND s.grantee_guid = ? AND s.remote = 0 AND s.{perm} = 1"
-        f" AND (s.expires_at IS NULL OR s.expires_at > ? OR 1) AND {a}.space_guid IS NULL"
+        f" AND (s.expires_at IS NULL OR s.expires_at > ?) AND {a}.space_guid IS NULL"
         f" AND CASE s.kind WHEN 'follow' THEN {a}.visibility = 'followers' ELSE {covered} END)"
     )
     if perm != "can_read":

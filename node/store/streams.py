@@ -9,30 +9,34 @@ from node.store.posts import COLS, Post
 from node.store.shares import post_permitted
 
 # name → (extra FROM/JOIN, condition with one `?` per viewer mention, sort key)
-_TOP = "p.in_reply_to_guid IS NULL"
+# Top-level: not a reply, even to a post since deleted or never seen here.
+_TOP = "p.in_reply_to_ap_id IS NULL"
+# Which posts a stream holds is asked of the viewer's own rows (`p.guid IN (...)`, run once),
+# not row by row of all posts: a correlated EXISTS made SQLite walk every post, and for each
+# all of the viewer's interactions (seconds at 100,000 posts).
+_COMMENTED = (
+    "p.guid IN (SELECT c.in_reply_to_guid FROM posts c WHERE c.author_guid = ?"
+    " AND c.in_reply_to_guid IS NOT NULL)"
+)
 _STREAMS: dict[str, tuple[str, str, int, tuple[str, str]]] = {
     "activity": (
         "",
-        f"{_TOP} AND (p.author_guid = ?"
-        " OR EXISTS (SELECT 1 FROM posts c WHERE c.in_reply_to_guid = p.guid"
-        "  AND c.author_guid = ?)"
-        " OR EXISTS (SELECT 1 FROM interactions i WHERE i.post_guid = p.guid"
-        "  AND i.identity_guid = ?)"
-        " OR EXISTS (SELECT 1 FROM reactions r WHERE r.post_guid = p.guid"
-        "  AND r.identity_guid = ?))",
+        f"{_TOP} AND (p.author_guid = ? OR {_COMMENTED}"
+        " OR p.guid IN (SELECT i.post_guid FROM interactions i WHERE i.identity_guid = ?)"
+        " OR p.guid IN (SELECT r.post_guid FROM reactions r WHERE r.identity_guid = ?))",
         4,
         ("coalesce(p.last_activity_at, p.created_at)", "p.guid"),
     ),
     "mentions": (
         "",
-        "EXISTS (SELECT 1 FROM post_mentions m WHERE m.post_guid = p.guid AND m.identity_guid = ?)",
+        "p.guid IN (SELECT m.post_guid FROM post_mentions m WHERE m.identity_guid = ?)",
         1,
         ("p.created_at", "p.guid"),
     ),
     "tags": (
         "",
-        f"{_TOP} AND EXISTS (SELECT 1 FROM post_tags t JOIN tag_followings f ON f.tag = t.tag"
-        " WHERE t.post_guid = p.guid AND f.identity_guid = ?)",
+        f"{_TOP} AND p.guid IN (SELECT t.post_guid FROM post_tags t"
+        " JOIN tag_followings f ON f.tag = t.tag WHERE f.identity_guid = ?)",
         1,
         ("p.created_at", "p.guid"),
     ),
@@ -44,8 +48,7 @@ _STREAMS: dict[str, tuple[str, str, int, tuple[str, str]]] = {
     ),
     "commented": (
         "",
-        f"{_TOP} AND EXISTS (SELECT 1 FROM posts c WHERE c.in_reply_to_guid = p.guid"
-        " AND c.author_guid = ?)",
+        f"{_TOP} AND {_COMMENTED}",
         1,
         ("coalesce(p.last_activity_at, p.created_at)", "p.guid"),
     ),
@@ -98,8 +101,8 @@ async def by_tag(
         q,
         select=COLS,
         from_where=(
-            "FROM posts p WHERE EXISTS (SELECT 1 FROM post_tags t WHERE t.post_guid = p.guid"
-            f" AND t.tag = ?) AND {readable}"
+            "FROM posts p WHERE p.guid IN (SELECT t.post_guid FROM post_tags t WHERE t.tag = ?)"
+            f" AND {readable}"
         ),
         params=(tag, *params),
         key=("p.created_at", "p.guid"),

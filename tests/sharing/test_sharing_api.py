@@ -211,8 +211,13 @@ async def test_only_the_granter_may_put(trio: Trio) -> None:
     _, out = await pod.call("PUT", f"{SHARING}/{sid}", alice, json={"expires_at": None},
                             expect=200)  # fmt: skip
     assert out["expiresAt"] is None and out["canWrite"] is True
-    _, out = await pod.call("PUT", f"{SHARING}/{sid}", alice, json={}, expect=200)
-    assert out["canWrite"] is True
+    # A change to nothing is no change: no new time, nothing told.
+    told = len(await notifications(pod, bob))
+    pod.clock.advance(timedelta(seconds=1))
+    for same in ({}, {"can_write": True, "scope": "all"}):
+        _, again = await pod.call("PUT", f"{SHARING}/{sid}", alice, json=same, expect=200)
+        assert again == out
+    assert len(await notifications(pod, bob)) == told == 3
 
 
 PUT_ERRORS = [

@@ -1,0 +1,343 @@
+"""Inbox benchmark: N distinct signed Create(Note) from A remote actors POSTed to `/inbox`.
+
+What is measured
+    A real pod (node.app.create_app on a real loopback port, SQLite file in a temp dir) runs
+    in a child process. The A remote actors are served by a small aiohttp app in this process
+    (actor documents with publicKey). Before timing: each actor sends one Create(Note) that
+    nobody here follows yet (so the pod fetches and stores every actor and key, the steady
+    state of a busy inbox, and stores nothing), then one local user is made to follow every
+    actor (accepted follows seeded in SQLite) and all N requests are signed with
+    federation.httpsig.sign_request. The N requests are then POSTed to the shared inbox with C
+    in flight; the clock runs from the first request to the last answer. Every answer must be
+    202, and afterwards the pod must hold exactly N remote posts (posts.local = 0).
+
+Baseline, in the same run
+    A no-op aiohttp app (reads the body, answers 202), also in a child process, receives the
+    same N requests from the same client with the same concurrency, once before and once after
+    the pod. The ratio pod / faster no-op run (activities per second) is printed; the target
+    is 0.25. Two no-op runs, because a short run is easily disturbed by other work on the
+    machine; taking the faster one keeps the ratio on the safe side.
+
+Run
+    .venv/bin/python bench/inbox.py               # 5,000 activities from 50 actors, 32 at once
+    .venv/bin/python bench/inbox.py --quick       # 500 activities from 10 actors
+    .venv/bin/python bench/inbox.py --concurrency 8
+
+Only 127.0.0.1 is contacted; the run stops by itself (see --timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from _common import (
+    LOOPBACK,
+    listening_socket,
+    port_of,
+    register,
+    run_until_stopped,
+    serve,
+    sqlite,
+    start_child,
+    start_pod,
+    stop_child,
+    verdict,
+)
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from federation import httpsig
+from federation.keys import generate_pem, load_private
+from federation.urls import AS_PUBLIC
+from node.clock import iso
+
+TARGET = 0.25
+USERNAME = "alice"
+AS_TYPE = "application/activity+json"
+
+Request = tuple[bytes, dict[str, str]]
+
+
+# --- servers in child processes -------------------------------------------------------------
+
+
+async def run_pod(conn: Connection, data_dir: Path, lifetime: float) -> None:
+    runner, config = await start_pod(data_dir)
+    try:
+        info = {"url": config.server.public_url, "db": str(config.database_path)}
+        await run_until_stopped(conn, info | {"pid": os.getpid()}, lifetime)
+    finally:
+        await runner.cleanup()
+
+
+def pod_process(conn: Connection, data_dir: Path, lifetime: float) -> None:
+    asyncio.run(run_pod(conn, data_dir, lifetime))
+
+
+async def run_noop(conn: Connection, lifetime: float) -> None:
+    async def inbox(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/inbox", inbox)
+    sock = listening_socket()
+    runner = await serve(app, [sock])
+    try:
+        info = {"url": f"http://{LOOPBACK}:{port_of(sock)}", "pid": os.getpid()}
+        await run_until_stopped(conn, info, lifetime)
+    finally:
+        await runner.cleanup()
+
+
+def noop_process(conn: Connection, lifetime: float) -> None:
+    asyncio.run(run_noop(conn, lifetime))
+
+
+# --- the remote actors (this process) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    uri: str
+    key: RSAPrivateKey
+    public_pem: str
+
+    @property
+    def key_id(self) -> str:
+        return f"{self.uri}#main-key"
+
+    @property
+    def name(self) -> str:
+        return self.uri.rsplit("/", 1)[1]
+
+    def document(self) -> dict[str, Any]:
+        origin = self.uri.rsplit("/actors/", 1)[0]
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": self.uri,
+            "type": "Person",
+            "preferredUsername": self.name,
+            "name": f"Remote {self.name}",
+            "inbox": f"{self.uri}/inbox",
+            "outbox": f"{self.uri}/outbox",
+            "followers": f"{self.uri}/followers",
+            "endpoints": {"sharedInbox": f"{origin}/inbox"},
+            "publicKey": {"id": self.key_id, "owner": self.uri, "publicKeyPem": self.public_pem},
+        }
+
+
+def make_actors(origin: str, count: int) -> list[Actor]:
+    actors = []
+    for i in range(count):
+        private_pem, public_pem = generate_pem()
+        actors.append(Actor(f"{origin}/actors/a{i}", load_private(private_pem), public_pem))
+    return actors
+
+
+def actor_app(actors: Sequence[Actor]) -> web.Application:
+    docs = {a.name: a.document() for a in actors}
+
+    async def actor(request: web.Request) -> web.Response:
+        doc = docs.get(request.match_info["name"])
+        if doc is None:
+            raise web.HTTPNotFound()
+        return web.json_response(doc, content_type=AS_TYPE)
+
+    app = web.Application()
+    app.router.add_get("/actors/{name}", actor)
+    return app
+
+
+def create_note(actor: Actor, tag: str, to: list[str]) -> bytes:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cc = [f"{actor.uri}/followers"]
+    note = {
+        "id": f"{actor.uri}/notes/{tag}",
+        "type": "Note",
+        "attributedTo": actor.uri,
+        "content": f"<p>Note <b>{tag}</b> from {actor.name}, with a "
+        f'<a href="https://example.org/{tag}">link</a>.</p>',
+        "published": now,
+        "to": to,
+        "cc": cc,
+    }
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.uri}/activities/{tag}",
+        "type": "Create",
+        "actor": actor.uri,
+        "published": now,
+        "to": to,
+        "cc": cc,
+        "object": note,
+    }
+    return json.dumps(activity).encode()
+
+
+def signed(actor: Actor, inbox: str, body: bytes) -> Request:
+    headers = httpsig.sign_request("POST", inbox, body, actor.key_id, actor.key, datetime.now(UTC))
+    return body, headers
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+async def blast(
+    url: str, requests: Sequence[Request], concurrency: int
+) -> tuple[float, Counter[int]]:
+    """POST every request to `url` with `concurrency` in flight; (seconds, status counts)."""
+    statuses: Counter[int] = Counter()
+    pending = iter(requests)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+
+        async def worker() -> None:
+            for body, headers in pending:
+                async with http.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    statuses[resp.status] += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - start, statuses
+
+
+def count_remote_posts(db_path: str) -> int:
+    with sqlite(Path(db_path)) as db:
+        return int(db.execute("SELECT count(*) FROM posts WHERE local = 0").fetchone()[0])
+
+
+def seed_follows(db_path: str, follower: str, actors: Sequence[Actor]) -> None:
+    """The local user follows every remote actor (accepted), as after a federated follow."""
+    now = iso(datetime.now(UTC))
+    with sqlite(Path(db_path)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        for i, actor in enumerate(actors):
+            row = db.execute(
+                "SELECT identity_guid FROM remote_actors WHERE uri = ?", (actor.uri,)
+            ).fetchone()
+            assert row is not None, f"the pod does not know {actor.uri}"
+            db.execute(
+                "INSERT INTO follows (guid, follower_guid, followee_guid, state, ap_id,"
+                " created_at, updated_at) VALUES (?, ?, ?, 'accepted', ?, ?, ?)",
+                (f"{i:032x}", follower, row[0], f"{actor.uri}/followed-by/{i}", now, now),
+            )
+        db.execute("COMMIT")
+
+
+def report(label: str, seconds: float, n: int, note: str) -> float:
+    rate = n / seconds
+    print(f"  {label:<9} {seconds:7.3f} s  {rate:8.1f} activities/s   ({note})")
+    return rate
+
+
+async def timed(label: str, url: str, requests: Sequence[Request], concurrency: int) -> float:
+    seconds, statuses = await blast(url, requests, concurrency)
+    if statuses != Counter({202: len(requests)}):
+        raise SystemExit(f"{label}: answers {dict(statuses)}")
+    return seconds
+
+
+async def noop_run(
+    requests: Sequence[Request], concurrency: int, args: argparse.Namespace
+) -> float:
+    noop = start_child(noop_process, args.timeout + 60)
+    try:
+        url = f"{noop.info['url']}/inbox"
+        return await asyncio.wait_for(timed("no-op", url, requests, concurrency), args.timeout)
+    finally:
+        await asyncio.to_thread(stop_child, noop)
+
+
+async def main(args: argparse.Namespace) -> int:
+    n, concurrency = args.activities, args.concurrency
+    print(
+        f"inbox: {n} signed Create(Note) from {args.actors} actors to POST /inbox,"
+        f" {concurrency} in flight; load average {os.getloadavg()[0]:.2f}"
+    )
+    clock = time.perf_counter()
+    async with contextlib.AsyncExitStack() as stack:
+        sock = listening_socket()
+        origin = f"http://{LOOPBACK}:{port_of(sock)}"
+        actors = make_actors(origin, args.actors)
+        runner = await serve(actor_app(actors), [sock])
+        stack.push_async_callback(runner.cleanup)
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hearth-bench-"))
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+
+        pod = start_child(pod_process, Path(tmp), 3 * args.timeout + 120)
+        try:
+            url, db_path = pod.info["url"], pod.info["db"]
+            inbox = f"{url}/inbox"
+            _, identity = await register(http, url, USERNAME)
+            # Warm-up: each actor sends one unrelated note, so the pod fetches its document.
+            warm = [signed(a, inbox, create_note(a, "warm-up", [AS_PUBLIC])) for a in actors]
+            await timed("warm-up", inbox, warm, concurrency)
+            seed_follows(db_path, identity, actors)
+            if count_remote_posts(db_path) != 0:
+                raise SystemExit("warm-up notes were stored; the benchmark needs a clean pod")
+            requests = []
+            for j in range(n):
+                actor = actors[j % len(actors)]
+                requests.append(signed(actor, inbox, create_note(actor, f"n{j}", [AS_PUBLIC])))
+            print(f"setup (keys, pod, warm-up, signing): {time.perf_counter() - clock:.1f} s")
+            # The no-op baseline runs before and after the pod (the pod idles meanwhile), so
+            # a passing disturbance on the machine shows up as two different baselines.
+            noop_before = await noop_run(requests, concurrency, args)
+            print(f"pod pid {pod.info['pid']} (for py-spy); timing...")
+            pod_seconds = await asyncio.wait_for(
+                timed("pod", inbox, requests, concurrency), args.timeout
+            )
+            stored = count_remote_posts(db_path)
+        finally:
+            await asyncio.to_thread(stop_child, pod)
+        if stored != n:
+            raise SystemExit(f"pod: {stored} of {n} notes stored")
+        noop_after = await noop_run(requests, concurrency, args)
+
+    print(f"all {n} answered 202 by the pod and the no-op; the pod stored all {n} notes")
+    pod_rate = report("pod", pod_seconds, n, "verified and stored")
+    noop_rates = [
+        report("no-op", noop_before, n, "aiohttp handler reading the body; before the pod"),
+        report("no-op", noop_after, n, "the same, after the pod"),
+    ]
+    ratio = pod_rate / max(noop_rates)
+    print(
+        f"ratio pod/no-op = {ratio:.2f} against the faster no-op run"
+        f"  (target >= {TARGET}: {verdict(ratio, TARGET)})"
+    )
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="500 activities from 10 actors")
+    parser.add_argument("--activities", type=int, help="activities to send (default 5000)")
+    parser.add_argument("--actors", type=int, help="remote actors (default 50)")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
+    args = parser.parse_args()
+    args.activities = args.activities or (500 if args.quick else 5000)
+    args.actors = min(args.actors or (10 if args.quick else 50), args.activities)
+    return args
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse_args())))

@@ -30,8 +30,7 @@ class ManualClock:
 
 def iso(dt: datetime) -> str:
     """ISO 8601 UTC with milliseconds: 2026-02-19T02:13:41.863Z (sorts as text)."""
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(value: str) -> datetime:

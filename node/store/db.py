@@ -80,6 +80,12 @@ class Tx:
         return None if row is None else row[0]
 
 
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a group's failure as seen even if every waiter was cancelled."""
+    if not future.cancelled():
+        future.exception()
+
+
 class Database:
     """Made unconnected (so the app can be wired synchronously); `open()` connects."""
 
@@ -91,6 +97,10 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._closed = True
+        # Group commit: transactions that finish in the same turn of the event loop share one
+        # COMMIT (each in its own SAVEPOINT); each caller returns only once it is durable.
+        self._group: asyncio.Future[None] | None = None
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> Database:
         self._writer = _connect_writer(self.path)
@@ -111,14 +121,19 @@ class Database:
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        async with self._write_lock:
-            if self._writer is not None:
-                self._writer.close()
-        for conn in self._all_readers:
-            await conn.close()
-        self._all_readers.clear()
-        self._readers = asyncio.Queue()
+        try:
+            async with self._write_lock:
+                self._commit_now()  # what was written is kept
+                self._closed = True
+                if self._writer is not None:
+                    self._writer.close()
+        finally:
+            self._closed = True
+            # Reader threads left open would keep the process from exiting.
+            for conn in self._all_readers:
+                await conn.close()
+            self._all_readers.clear()
+            self._readers = asyncio.Queue()
 
     @property
     def closed(self) -> bool:
@@ -128,14 +143,40 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         async with self._write_lock:
             writer = self.writer
-            writer.execute("BEGIN IMMEDIATE")
+            if self._group is None:
+                writer.execute("BEGIN IMMEDIATE")
+                self._group = asyncio.get_running_loop().create_future()
+                self._group.add_done_callback(_retrieve)
+                self._committer = asyncio.create_task(self._commit_soon())
+            group = self._group
+            writer.execute("SAVEPOINT tx")
             try:
                 yield Tx(writer)
             except BaseException:
-                writer.execute("ROLLBACK")
+                writer.execute("ROLLBACK TO tx")
+                writer.execute("RELEASE tx")
                 raise
-            else:
-                writer.execute("COMMIT")
+            writer.execute("RELEASE tx")
+        await asyncio.shield(group)
+
+    async def _commit_soon(self) -> None:
+        await asyncio.sleep(0)  # whatever is ready to write this turn joins the commit
+        async with self._write_lock:
+            self._commit_now()
+
+    def _commit_now(self) -> None:
+        group, self._group = self._group, None
+        if group is None:
+            return
+        writer = self.writer
+        try:
+            writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+            group.set_exception(exc)
+        else:
+            group.set_result(None)
 
     @asynccontextmanager
     async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -163,6 +204,7 @@ class Database:
     async def executescript(self, script: str) -> None:
         """Run DDL outside the transaction helper (migrations manage their own)."""
         async with self._write_lock:
+            self._commit_now()
             writer = self.writer
             try:
                 writer.executescript(script)

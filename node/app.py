@@ -42,7 +42,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         middlewares=[error_middleware, json_only_middleware],
         client_max_size=config.server.max_body_bytes,
     )
-    db = Database(config.database_path)
+    db = Database(config.database_path, readers=config.storage.readers)
     urls = Urls(config.server.public_url)
     keys = LocalKeys(db, clock)
     blocks = DomainBlocks(config.federation.blocked_domains)

@@ -58,6 +58,7 @@ class ServerConfig(_Section):
 class StorageConfig(_Section):
     data_dir: Path = Path("data")
     database: str = "hearth.db"
+    readers: int = Field(4, ge=1, le=32)
 
 
 class InstanceConfig(_Section):

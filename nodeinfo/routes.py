@@ -14,7 +14,27 @@ from nodeinfo.documents import VERSIONS, content_type, discovery, document, fact
 from nodeinfo.stats import UsageCache
 
 # What this pod implements, as advertised in metadata.features; extend as features land.
-FEATURES: tuple[str, ...] = ("accounts", "identities", "sessions", "webfinger", "nodeinfo")
+# What a client app can count on this pod to speak (names of the local API's namespaces).
+FEATURES: tuple[str, ...] = (
+    "accounts",
+    "identities",
+    "sessions",
+    "follows",
+    "posts",
+    "comments",
+    "reactions",
+    "bookmarks",
+    "streams",
+    "tag_followings",
+    "notifications",
+    "labels",
+    "sharing",
+    "media",
+    "spaces",
+    "webfinger",
+    "nodeinfo",
+    "openapi",
+)
 
 USAGE_CACHE = web.AppKey("nodeinfo_usage_cache", UsageCache)
 

@@ -82,7 +82,7 @@ async def test_documents_validate_against_their_schema(pod: Pod, version: str) -
     assert meta["nodeName"] == pod.config.instance.name
     assert meta["apiVersions"] == ["v1"]
     assert meta["apiBaseUrl"] == f"{pod.url}/api/v1"
-    assert {"accounts", "webfinger", "nodeinfo"} <= set(meta["features"])
+    assert {"accounts", "posts", "sharing", "media", "spaces", "webfinger"} <= set(meta["features"])
 
 
 async def test_instance_block_only_in_2_2(make_pod: PodFactory) -> None:

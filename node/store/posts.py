@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
@@ -191,64 +193,71 @@ async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str,
     return out
 
 
+async def readable_page(
+    q: Queryable,
+    viewer: str | None,
+    now: str,
+    page: PageRequest,
+    where: str,
+    params: Sequence[Any] = (),
+    join: str = "",
+    key: tuple[str, str] = ("p.created_at", "p.guid"),
+) -> tuple[list[Post], Page]:
+    """A keyset page of posts (`p`) matching `where` that the viewer may read: every post list
+    goes through here, so visibility is always applied in the query itself."""
+    readable, readable_params = post_permitted("can_read", viewer, now)
+    result = await fetch_page(
+        q,
+        select=COLS,
+        from_where=f"FROM posts p {join} WHERE {where} AND {readable}",
+        params=(*params, *readable_params),
+        key=key,
+        page=page,
+    )
+    return [Post.of(r) for r in result.rows], result
+
+
 async def main_stream(
     q: Queryable, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
     """Top-level posts by the viewer, the identities they follow, in the spaces they belong to
     and with the hashtags they follow, that the viewer may read (comments show under their
     posts)."""
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
+    return await readable_page(
         q,
-        select=COLS,
-        from_where=(
-            "FROM posts p WHERE p.in_reply_to_ap_id IS NULL AND (p.author_guid = ?"
-            " OR p.author_guid IN (SELECT followee_guid FROM follows WHERE follower_guid = ?"
-            "  AND state = 'accepted')"
-            " OR (p.space_guid IS NOT NULL AND EXISTS (SELECT 1 FROM space_memberships sm"
-            "  WHERE sm.space_guid = p.space_guid AND sm.identity_guid = ?))"
-            " OR EXISTS (SELECT 1 FROM post_tags t JOIN tag_followings f ON f.tag = t.tag"
-            f"  WHERE t.post_guid = p.guid AND f.identity_guid = ?)) AND {readable}"
-        ),
-        params=(viewer, viewer, viewer, viewer, *params),
-        key=("p.created_at", "p.guid"),
-        page=page,
+        viewer,
+        now,
+        page,
+        "p.in_reply_to_ap_id IS NULL AND (p.author_guid = ?"
+        " OR p.author_guid IN (SELECT followee_guid FROM follows WHERE follower_guid = ?"
+        "  AND state = 'accepted')"
+        " OR (p.space_guid IS NOT NULL AND EXISTS (SELECT 1 FROM space_memberships sm"
+        "  WHERE sm.space_guid = p.space_guid AND sm.identity_guid = ?))"
+        " OR EXISTS (SELECT 1 FROM post_tags t JOIN tag_followings f ON f.tag = t.tag"
+        "  WHERE t.post_guid = p.guid AND f.identity_guid = ?))",
+        (viewer, viewer, viewer, viewer),
     )
-    return [Post.of(r) for r in result.rows], result
 
 
 async def by_author(
     q: Queryable, author: str, viewer: str | None, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
-        q,
-        select=COLS,
-        from_where=f"FROM posts p WHERE p.author_guid = ? AND {readable}",
-        params=(author, *params),
-        key=("p.created_at", "p.guid"),
-        page=page,
-    )
-    return [Post.of(r) for r in result.rows], result
+    return await readable_page(q, viewer, now, page, "p.author_guid = ?", (author,))
 
 
 async def shared_with(
     q: Queryable, share_guid: str, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
     """The posts a share covers, as far as the viewer may read them now."""
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
+    return await readable_page(
         q,
-        select=COLS,
-        from_where=(
-            "FROM posts p JOIN shares s ON s.guid = ? AND p.author_guid = s.owner_guid"
-            f" WHERE {share_covers()} AND {readable}"
-        ),
-        params=(share_guid, *params),
-        key=("p.created_at", "p.guid"),
-        page=page,
+        viewer,
+        now,
+        page,
+        share_covers(),
+        (share_guid,),
+        join="JOIN shares s ON s.guid = ? AND p.author_guid = s.owner_guid",
     )
-    return [Post.of(r) for r in result.rows], result
 
 
 async def set_mentions(

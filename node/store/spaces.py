@@ -8,9 +8,7 @@ from node.store.db import Queryable, Row, Tx
 from node.store.identities import COLS as IDENTITY_COLS
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest, fetch_page
-from node.store.posts import COLS as POST_COLS
-from node.store.posts import Post
-from node.store.shares import post_permitted
+from node.store.posts import Post, readable_page
 
 
 @dataclass(frozen=True)
@@ -442,18 +440,9 @@ async def posts(
     q: Queryable, space_guid: str, viewer: str | None, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
     """Top-level posts of a space that the viewer may read, newest first."""
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
-        q,
-        select=POST_COLS,
-        from_where=(
-            f"FROM posts p WHERE p.space_guid = ? AND p.in_reply_to_ap_id IS NULL AND {readable}"
-        ),
-        params=(space_guid, *params),
-        key=("p.created_at", "p.guid"),
-        page=page,
+    return await readable_page(
+        q, viewer, now, page, "p.space_guid = ? AND p.in_reply_to_ap_id IS NULL", (space_guid,)
     )
-    return [Post.of(r) for r in result.rows], result
 
 
 async def attach_post(tx: Tx, post_guid: str, space_guid: str) -> None:

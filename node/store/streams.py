@@ -4,9 +4,8 @@ a page is never short because items were filtered out after the query."""
 from __future__ import annotations
 
 from node.store.db import Queryable
-from node.store.paging import Page, PageRequest, fetch_page
-from node.store.posts import COLS, Post
-from node.store.shares import post_permitted
+from node.store.paging import Page, PageRequest
+from node.store.posts import Post, readable_page
 
 # name → (extra FROM/JOIN, condition with one `?` per viewer mention, sort key)
 # Top-level: not a reply, even to a post since deleted or never seen here.
@@ -66,46 +65,23 @@ async def stream(
     q: Queryable, name: str, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
     join, cond, n, key = _STREAMS[name]
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
-        q,
-        select=COLS,
-        from_where=f"FROM posts p {join} WHERE {cond} AND {readable}",
-        params=(*([viewer] * n), *params),
-        key=key,
-        page=page,
-    )
-    return [Post.of(r) for r in result.rows], result
+    return await readable_page(q, viewer, now, page, cond, [viewer] * n, join=join, key=key)
 
 
 async def comments(
     q: Queryable, post_guid: str, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
-        q,
-        select=COLS,
-        from_where=f"FROM posts p WHERE p.in_reply_to_guid = ? AND {readable}",
-        params=(post_guid, *params),
-        key=("p.created_at", "p.guid"),
-        page=page,
-    )
-    return [Post.of(r) for r in result.rows], result
+    return await readable_page(q, viewer, now, page, "p.in_reply_to_guid = ?", (post_guid,))
 
 
 async def by_tag(
     q: Queryable, tag: str, viewer: str, now: str, page: PageRequest
 ) -> tuple[list[Post], Page]:
-    readable, params = post_permitted("can_read", viewer, now)
-    result = await fetch_page(
+    return await readable_page(
         q,
-        select=COLS,
-        from_where=(
-            "FROM posts p WHERE p.guid IN (SELECT t.post_guid FROM post_tags t WHERE t.tag = ?)"
-            f" AND {readable}"
-        ),
-        params=(tag, *params),
-        key=("p.created_at", "p.guid"),
-        page=page,
+        viewer,
+        now,
+        page,
+        "p.guid IN (SELECT t.post_guid FROM post_tags t WHERE t.tag = ?)",
+        (tag,),
     )
-    return [Post.of(r) for r in result.rows], result

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from node.app import create_app
 from node.clock import ManualClock
 from node.config import NodeConfig, build_config
-from tests.support import Pod, free_port
+from tests.support import Pod, Trio, free_port
 
 _counter = itertools.count()
 
@@ -70,3 +70,10 @@ async def pod(make_pod: PodFactory) -> Pod:
 
 async def json_of(resp: ClientResponse) -> Any:
     return await resp.json(content_type=None)
+
+
+@pytest.fixture
+async def trio(make_pod: PodFactory) -> Trio:
+    pod = await make_pod()
+    return Trio(pod, await pod.register("alice"), await pod.register("bob"),
+                await pod.register("carol"))  # fmt: skip

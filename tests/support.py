@@ -153,3 +153,13 @@ async def wait_for(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+@dataclass
+class Trio:
+    """One pod with three people on it: alice, bob and carol."""
+
+    pod: Pod
+    alice: User
+    bob: User
+    carol: User

@@ -3,9 +3,8 @@ ending the follow in any way (unfollow, removal, rejection) ends that access. Lo
 
 from __future__ import annotations
 
-from tests.sharing.conftest import Trio
 from tests.sharing.helpers import SHARING, author_stream, can_read, post, share
-from tests.support import Pod, User
+from tests.support import Pod, Trio, User
 
 
 async def _follow(pod: Pod, who: User, target: User, expect: int = 201) -> dict:

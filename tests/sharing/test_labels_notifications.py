@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.sharing.conftest import Trio
 from tests.sharing.helpers import (
     SHARING,
     app_user,
@@ -15,7 +14,7 @@ from tests.sharing.helpers import (
     post,
     share,
 )
-from tests.support import GUID_RE, TIME_RE, parse_links
+from tests.support import GUID_RE, TIME_RE, Trio, parse_links
 
 LABELS = "/api/v1/labels"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.sharing.conftest import Trio
 from tests.sharing.helpers import (
     SHARING,
     app_user,
@@ -17,7 +16,7 @@ from tests.sharing.helpers import (
     post,
     share,
 )
-from tests.support import GUID_RE, TIME_RE, parse_links
+from tests.support import GUID_RE, TIME_RE, Trio, parse_links
 
 # --- create, read, list ---------------------------------------------------------------------
 

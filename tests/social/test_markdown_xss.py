@@ -21,9 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_PUBLIC, HostilePod, new_key
-from tests.social.conftest import Trio
 from tests.social.helpers import API, comment, get_post, items, post
-from tests.support import Pod, User, wait_for
+from tests.support import Pod, Trio, User, wait_for
 
 CORPUS = [
     "<script>alert(1)</script>",

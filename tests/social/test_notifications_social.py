@@ -3,7 +3,6 @@ unread filter, the badge, marking one or all read; never someone else's."""
 
 from __future__ import annotations
 
-from tests.social.conftest import Trio
 from tests.social.helpers import (
     API,
     badge,
@@ -16,7 +15,7 @@ from tests.social.helpers import (
     unfollow,
     walk,
 )
-from tests.support import GUID_RE, TIME_RE
+from tests.support import GUID_RE, TIME_RE, Trio
 
 
 async def test_follow_notifications(trio: Trio) -> None:

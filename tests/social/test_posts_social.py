@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.social.conftest import Trio
 from tests.social.helpers import (
     API,
     bodies,
@@ -22,7 +21,7 @@ from tests.social.helpers import (
     status,
     unfollow,
 )
-from tests.support import GUID_RE
+from tests.support import GUID_RE, Trio
 
 JSON = {"Content-Type": "application/json"}
 ZERO = {"likes": 0, "reshares": 0, "comments": 0, "reactions": 0}

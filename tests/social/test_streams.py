@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.social.conftest import Trio
 from tests.social.helpers import (
     API,
     bodies,
@@ -22,7 +21,7 @@ from tests.social.helpers import (
     walk,
 )
 from tests.spaces.support import join, make_invite, make_space
-from tests.support import TIME_RE, Pod, User, parse_links
+from tests.support import TIME_RE, Pod, Trio, User, parse_links
 
 
 async def test_main_stream_membership(trio: Trio) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from federation.convert import InvalidDocument, note_from_as
 from federation.handlers import shares, spaces
 from federation.handlers.base import Incoming
-from federation.handlers.notes import is_relevant, remote_post
+from federation.handlers.notes import check_author, is_relevant, parse_note, remote_post
 from federation.urls import same_origin
-from node.errors import ApiError, forbidden
+from node.errors import forbidden
 from node.store.db import Tx
 
 
@@ -20,14 +19,10 @@ async def handle(inc: Incoming) -> None:
         return
     if obj.get("type") not in ("Note", "Article", "Page", "Question"):
         return
-    try:
-        note = note_from_as(obj)
-    except InvalidDocument as exc:
-        raise ApiError(422, "invalid_object", str(exc)) from None
+    note = parse_note(obj)
     if not same_origin(note.ap_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
-    if note.author != inc.actor.uri:
-        raise forbidden("Only the author may create an object.", "actor_mismatch")
+    check_author(note, inc.actor.uri, "create")
     if await spaces.create(inc, note, obj):
         return  # a member's post to one of our spaces
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from federation.context import Federation
-from federation.convert import AttachmentDoc, NoteDoc
+from federation.convert import AttachmentDoc, InvalidDocument, NoteDoc, note_from_as
 from node.clock import iso, parse_iso
+from node.errors import ApiError, forbidden
 from node.services.posts import RemotePost
 from node.services.text import html_to_text, sanitize_html
 from node.store import identities as identity_store
@@ -82,3 +84,16 @@ async def is_relevant(
     ):
         return True
     return bool(note.in_reply_to and await post_store.by_ap_id(q, note.in_reply_to))
+
+
+def parse_note(obj: Any) -> NoteDoc:
+    """An embedded Note, or 422 with the reason."""
+    try:
+        return note_from_as(obj)
+    except InvalidDocument as exc:
+        raise ApiError(422, "invalid_object", str(exc)) from None
+
+
+def check_author(note: NoteDoc, actor_uri: str, verb: str) -> None:
+    if note.author != actor_uri:
+        raise forbidden(f"Only the author may {verb} an object.", "actor_mismatch")

@@ -72,32 +72,31 @@ def _copy(
     )
 
 
-async def granted(inc: Incoming, obj: dict[str, Any]) -> None:
+async def _received(inc: Incoming, obj: dict[str, Any], update: bool) -> None:
+    """A Share object arriving in a Create (granted) or an Update (changed)."""
     doc = _parse(inc, obj)
     grantee = await _grantee(inc, doc)
     if grantee is None:
         return
     owner = await inc.fed.directory.resolve_uri(doc.owner)
     share = _copy(doc, owner, grantee, inc.ident, iso(inc.fed.clock.now()))
+    sharing = inc.fed.services.sharing
 
     async def effect(tx: Tx) -> None:
-        await inc.fed.services.sharing.remote_granted(tx, owner, grantee, share, doc.labels)
+        if update:
+            await sharing.remote_updated(tx, owner, share, doc.labels)
+        else:
+            await sharing.remote_granted(tx, owner, grantee, share, doc.labels)
 
     await inc.apply(effect)
+
+
+async def granted(inc: Incoming, obj: dict[str, Any]) -> None:
+    await _received(inc, obj, update=False)
 
 
 async def updated(inc: Incoming, obj: dict[str, Any]) -> None:
-    doc = _parse(inc, obj)
-    grantee = await _grantee(inc, doc)
-    if grantee is None:
-        return
-    owner = await inc.fed.directory.resolve_uri(doc.owner)
-    share = _copy(doc, owner, grantee, inc.ident, iso(inc.fed.clock.now()))
-
-    async def effect(tx: Tx) -> None:
-        await inc.fed.services.sharing.remote_updated(tx, owner, share, doc.labels)
-
-    await inc.apply(effect)
+    await _received(inc, obj, update=True)
 
 
 async def revoked(inc: Incoming, ap_id: str) -> bool:

@@ -11,10 +11,10 @@ from federation.client import FetchError
 from federation.convert import InvalidDocument, NoteDoc, note_from_as, ref
 from federation.groups import addressed, invite_code, message_of
 from federation.handlers.base import Incoming
-from federation.handlers.notes import remote_post
+from federation.handlers.notes import check_author, parse_note, remote_post
 from federation.jsonld import normalize
 from federation.urls import PUBLIC_ALIASES, same_origin
-from node.errors import ApiError, forbidden
+from node.errors import ApiError
 from node.store import identities as identity_store
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
@@ -94,12 +94,8 @@ def with_relay(fallback: Handler) -> Handler:
 
             await inc.apply(delete)
             return
-        try:
-            note = note_from_as(obj)
-        except InvalidDocument as exc:
-            raise ApiError(422, "invalid_object", str(exc)) from None
-        if note.author != inc.actor.uri:
-            raise forbidden("Only the author may update an object.", "actor_mismatch")
+        note = parse_note(obj)
+        check_author(note, inc.actor.uri, "update")
 
         async def update(tx: Tx) -> None:
             await spaces.remote_update(

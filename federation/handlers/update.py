@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as, note_from_as
+from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as
 from federation.handlers import shares
 from federation.handlers.base import Incoming
-from federation.handlers.notes import remote_post
+from federation.handlers.notes import check_author, parse_note, remote_post
 from federation.urls import same_origin
 from node.errors import ApiError, forbidden
 from node.services.text import html_to_text, sanitize_html
@@ -37,12 +37,8 @@ async def handle(inc: Incoming) -> None:
         # Re-read the profile from its source rather than trusting the embedded copy.
         await inc.fed.directory.refresh(inc.actor.uri)
         return
-    try:
-        note = note_from_as(obj)
-    except InvalidDocument as exc:
-        raise ApiError(422, "invalid_object", str(exc)) from None
-    if note.author != inc.actor.uri:
-        raise forbidden("Only the author may update an object.", "actor_mismatch")
+    note = parse_note(obj)
+    check_author(note, inc.actor.uri, "update")
 
     async def effect(tx: Tx) -> None:
         data = await remote_post(tx, inc.fed, note, inc.actor)

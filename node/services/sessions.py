@@ -107,7 +107,7 @@ class SessionService:
         return token, session
 
     async def authenticate(self, token: str, user_agent: str) -> Principal:
-        session = await session_store.by_token_hash(self._db, hash_token(token))
+        session = await session_store.by_token_hash(self._db.inline, hash_token(token))
         now = self._clock.now()
         if session is None:
             raise unauthorized("The token is unknown or revoked.")

@@ -3,8 +3,11 @@
 Writes go through `Database.transaction()`, which serialises writers and commits or rolls back
 as a unit. The writer runs on the event loop's own thread: its statements are short indexed
 writes (tens of microseconds) and WAL commits do not wait for the disk, so a trip to another
-thread per statement would cost more than the work. Reads, which can be long (streams), run on
-reader connections in their own threads (aiosqlite) and never see a writer's uncommitted rows.
+thread per statement would cost more than the work. Reads, which can be long (searches,
+counts, lists), run on reader connections in their own threads (aiosqlite) and never see a
+writer's uncommitted rows. `Database.inline` is one more reader on the event loop's thread, for
+the short indexed reads of the busiest requests (a token's session, a stream page and what it
+shows), where the trip to a reader thread and back costs several times the query.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ _PRAGMAS = (
 )
 
 
-def _connect_writer(path: Path | str) -> sqlite3.Connection:
+def _connect_sync(path: Path | str) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.row_factory = sqlite3.Row
     for pragma in _PRAGMAS:
@@ -54,20 +57,11 @@ async def _connect(path: Path | str) -> aiosqlite.Connection:
     return conn
 
 
-class Tx:
-    """An open write transaction on the writer connection (async for its callers' sake)."""
+class _Sync:
+    """Reads on a connection of the event loop's thread (async for its callers' sake)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run a statement; returns the number of rows changed."""
-        return self._conn.execute(sql, params).rowcount
-
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        batch = list(rows)
-        if batch:
-            self._conn.executemany(sql, batch)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return self._conn.execute(sql, params).fetchone()
@@ -78,6 +72,26 @@ class Tx:
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+class InlineReader(_Sync):
+    """A read-only connection on the loop's thread: each statement sees the latest commit."""
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class Tx(_Sync):
+    """An open write transaction on the writer connection (async for its callers' sake)."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; returns the number of rows changed."""
+        return self._conn.execute(sql, params).rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        batch = list(rows)
+        if batch:
+            self._conn.executemany(sql, batch)
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
@@ -93,6 +107,7 @@ class Database:
         self.path = path
         self._n_readers = readers
         self._writer: sqlite3.Connection | None = None
+        self._inline: InlineReader | None = None
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
@@ -103,7 +118,10 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> Database:
-        self._writer = _connect_writer(self.path)
+        self._writer = _connect_sync(self.path)
+        inline = _connect_sync(self.path)
+        inline.execute("PRAGMA query_only=ON")
+        self._inline = InlineReader(inline)
         for _ in range(self._n_readers):
             conn = await _connect(self.path)
             await conn.execute("PRAGMA query_only=ON")
@@ -118,6 +136,13 @@ class Database:
             raise sqlite3.ProgrammingError("the database is closed")
         return self._writer
 
+    @property
+    def inline(self) -> InlineReader:
+        """Short indexed reads on the loop's thread (see the module's docstring)."""
+        if self._inline is None or self._closed:
+            raise sqlite3.ProgrammingError("the database is closed")
+        return self._inline
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -127,6 +152,8 @@ class Database:
                 self._closed = True
                 if self._writer is not None:
                     self._writer.close()
+                if self._inline is not None:
+                    self._inline.close()
         finally:
             self._closed = True
             # Reader threads left open would keep the process from exiting.

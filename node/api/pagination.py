@@ -119,8 +119,11 @@ def link_header(request: web.Request, page: Page, per_page: int) -> str:
         {k: v for k, v in request.query.items() if k != "cursor"} | {"per_page": str(per_page)}
     )
 
+    first = str(base)
+
     def link(rel: str, cursor: str | None) -> str:
-        url = base if cursor is None else base.update_query(cursor=cursor)
+        # A cursor is URL-safe base64 and `base` always has a query (per_page).
+        url = first if cursor is None else f"{first}&cursor={cursor}"
         return f'<{url}>; rel="{rel}"'
 
     links = [link("first", None)]

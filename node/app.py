@@ -21,8 +21,9 @@ from federation.webfinger import setup as setup_webfinger
 from node.api import all_routes
 from node.api.docs import setup as setup_docs
 from node.api.middleware import error_middleware, json_only_middleware
+from node.api.post_cache import PostJsonCache
 from node.api.routing import install
-from node.appkeys import CLOCK, CONFIG, DB, SERVICES
+from node.appkeys import CLOCK, CONFIG, DB, POST_JSON, SERVICES
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.media import routes as media_routes
@@ -32,6 +33,9 @@ from node.store import deliveries as delivery_store
 from node.store.db import Database
 from node.store.migrate import migrate
 from nodeinfo.routes import setup as setup_nodeinfo
+
+# Rendered posts kept for lists (about 1 KB each).
+POST_JSON_ENTRIES = 20_000
 
 log = logging.getLogger("hearth")
 
@@ -65,6 +69,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     app[CLOCK] = clock
     app[DB] = db
     app[SERVICES] = services
+    app[POST_JSON] = PostJsonCache(POST_JSON_ENTRIES)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         config.storage.data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node.api.post_cache import PostJsonCache
 from node.clock import Clock
 from node.config import NodeConfig
 from node.services.registry import Services
@@ -13,3 +14,4 @@ CONFIG = web.AppKey("config", NodeConfig)
 CLOCK = web.AppKey("clock", Clock)
 DB = web.AppKey("db", Database)
 SERVICES = web.AppKey("services", Services)
+POST_JSON = web.AppKey("post_json", PostJsonCache)

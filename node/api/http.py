@@ -16,7 +16,13 @@ from .pagination import link_header
 M = TypeVar("M", bound=BaseModel)
 
 
+class RawJson(str):
+    """JSON text already rendered (see post_json.py): written out as it is."""
+
+
 def _dump(data: Any) -> str:
+    if isinstance(data, RawJson):
+        return data
     if isinstance(data, BaseModel):
         return data.model_dump_json(by_alias=True)
     if isinstance(data, list):
@@ -33,7 +39,7 @@ def json_response(
 
 
 def page_response(
-    request: web.Request, items: list[Any], page: Page, per_page: int
+    request: web.Request, items: list[Any] | RawJson, page: Page, per_page: int
 ) -> web.Response:
     return json_response(items, headers={"Link": link_header(request, page, per_page)})
 

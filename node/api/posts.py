@@ -9,6 +9,7 @@ from node.models.social import PostIn, PostOut, PostPatch
 from .context import post_out, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
+from .post_json import render_posts
 from .routing import Handler, Route, principal
 
 
@@ -64,8 +65,10 @@ def _interaction(kind: str, undo: bool) -> Handler:
 
 async def main_stream(request: web.Request) -> web.Response:
     page = page_request(request)
-    views, result = await services(request).posts.main_stream(principal(request), page)
-    return page_response(request, [post_out(request, v) for v in views], result, page.limit)
+    who = principal(request)
+    posts, result = await services(request).posts.main_stream(who, page)
+    body = await render_posts(request, posts, who.identity_guid)
+    return page_response(request, body, result, page.limit)
 
 
 async def by_identity(request: web.Request) -> web.Response:
@@ -75,8 +78,8 @@ async def by_identity(request: web.Request) -> web.Response:
     ident = await svc.identities.get(who.identity_guid if guid == "current" else guid)
     page = page_request(request)
     posts, result = await svc.posts.by_author(who.identity_guid, ident.guid, page)
-    views = await svc.posts.views(posts, who.identity_guid)
-    return page_response(request, [post_out(request, v) for v in views], result, page.limit)
+    body = await render_posts(request, posts, who.identity_guid)
+    return page_response(request, body, result, page.limit)
 
 
 ROUTES = [

@@ -25,9 +25,10 @@ from node.services.spaces import InviteView, JoinView, SpaceView
 from node.store.identities import Identity
 from node.store.spaces import Application, Member
 
-from .context import identity_out, post_out, services
+from .context import identity_out, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
+from .post_json import render_posts
 from .routing import Handler, Route, principal
 
 
@@ -152,8 +153,8 @@ async def posts(request: web.Request) -> web.Response:
     svc = services(request)
     who = principal(request)
     items, result = await svc.spaces.posts(who, _guid(request), page)
-    views = await svc.posts.views(items, who.identity_guid)
-    return page_response(request, [post_out(request, v) for v in views], result, page.limit)
+    body = await render_posts(request, items, who.identity_guid)
+    return page_response(request, body, result, page.limit)
 
 
 # --- invites and joining ---

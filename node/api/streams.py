@@ -10,6 +10,7 @@ from node.models.streams import ReactionIn, TagFollowingOut, TagIn
 from .context import post_out, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
+from .post_json import render_posts
 from .routing import Handler, Route, principal
 
 STREAMS = ("activity", "mentions", "tags", "liked", "commented", "bookmarks")
@@ -18,8 +19,10 @@ STREAMS = ("activity", "mentions", "tags", "liked", "commented", "bookmarks")
 def _stream(name: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         page = page_request(request)
-        views, result = await services(request).streams.stream(principal(request), name, page)
-        return page_response(request, [post_out(request, v) for v in views], result, page.limit)
+        who = principal(request)
+        posts, result = await services(request).streams.stream(who, name, page)
+        body = await render_posts(request, posts, who.identity_guid)
+        return page_response(request, body, result, page.limit)
 
     handler.__name__ = f"stream_{name}"
     return handler
@@ -27,18 +30,18 @@ def _stream(name: str) -> Handler:
 
 async def comments(request: web.Request) -> web.Response:
     page = page_request(request)
-    views, result = await services(request).streams.comments(
-        principal(request), request.match_info["guid"], page
-    )
-    return page_response(request, [post_out(request, v) for v in views], result, page.limit)
+    who = principal(request)
+    posts, result = await services(request).streams.comments(who, request.match_info["guid"], page)
+    body = await render_posts(request, posts, who.identity_guid)
+    return page_response(request, body, result, page.limit)
 
 
 async def tagged(request: web.Request) -> web.Response:
     page = page_request(request)
-    views, result = await services(request).streams.tagged(
-        principal(request), request.match_info["tag"], page
-    )
-    return page_response(request, [post_out(request, v) for v in views], result, page.limit)
+    who = principal(request)
+    posts, result = await services(request).streams.tagged(who, request.match_info["tag"], page)
+    body = await render_posts(request, posts, who.identity_guid)
+    return page_response(request, body, result, page.limit)
 
 
 async def _post(request: web.Request) -> web.Response:

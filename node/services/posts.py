@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from node.clock import Clock, iso
@@ -27,7 +26,7 @@ from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.media import Attachment
 from node.store.paging import Page, PageRequest
-from node.store.posts import Post, PostFacts, PostStats
+from node.store.posts import Post, PostFacts, PostMarks, PostRef, PostStats
 
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
@@ -106,14 +105,13 @@ class PostService:
         guids = [p.guid for p in posts]
         author_guids = list(dict.fromkeys(p.author_guid for p in posts))
         # Independent reads, run side by side on the reader connections.
-        facts, labels, authors, attachments, avatars = await asyncio.gather(
-            post_store.facts(self._db, guids, viewer),
-            # Labels are private: only the viewer's own posts show theirs.
-            label_store.of_posts(self._db, [p.guid for p in posts if p.author_guid == viewer]),
-            identity_store.get_many(self._db, author_guids),
-            media_store.attachments_of(self._db, guids),
-            media_store.avatars_of(self._db, author_guids),
-        )
+        db = self._db.inline  # a page's worth of point reads: cheaper here than in a thread
+        facts = await post_store.facts(db, guids, viewer)
+        # Labels are private: only the viewer's own posts show theirs.
+        labels = await label_store.of_posts(db, [p.guid for p in posts if p.author_guid == viewer])
+        authors = await identity_store.get_many(db, author_guids)
+        attachments = await media_store.attachments_of(db, guids)
+        avatars = await media_store.avatars_of(db, author_guids)
         none = PostFacts(PostStats(0, 0, 0), {}, [], False, False, None, False)
         views = []
         for p in posts:
@@ -136,6 +134,25 @@ class PostService:
             )
         return views
 
+    async def marks(self, refs: list[PostRef], viewer: str | None) -> dict[str, PostMarks]:
+        """What only the viewer sees of each post, with the stamp of what everyone sees."""
+        db = self._db.inline
+        found = {r.guid: r.marks for r in refs if r.marks is not None}
+        if len(found) < len(refs):
+            lacking = [r.guid for r in refs if r.marks is None]
+            found.update(await post_store.marks(db, lacking, viewer))
+        own = [r.guid for r in refs if r.author_guid == viewer and r.guid in found]
+        if own:
+            labels = await label_store.of_posts(db, own)
+            for guid in own:
+                if guid in labels:
+                    found[guid] = replace(found[guid], label_ids=sorted(labels[guid]))
+        return found
+
+    async def views_of(self, guids: list[str], viewer: str | None) -> list[PostView]:
+        """Views of posts by guid (those that still exist), in no particular order."""
+        return await self.views(await post_store.get_many(self._db.inline, guids), viewer)
+
     async def get(self, who: Principal, guid: str) -> PostView:
         post = await self._visible(who.identity_guid, guid)
         return (await self.views([post], who.identity_guid))[0]
@@ -144,16 +161,17 @@ class PostService:
         """A post as seen by an identity (local or remote) or anonymously; 404 if not visible."""
         return await self._visible(viewer, guid)
 
-    async def main_stream(self, who: Principal, page: PageRequest) -> tuple[list[PostView], Page]:
-        posts, result = await post_store.main_stream(
-            self._db, who.identity_guid, self._access.now(), page
+    async def main_stream(self, who: Principal, page: PageRequest) -> tuple[list[PostRef], Page]:
+        return await post_store.main_stream(
+            self._db.inline, who.identity_guid, self._access.now(), page
         )
-        return await self.views(posts, who.identity_guid), result
 
     async def by_author(
         self, viewer: str | None, author_guid: str, page: PageRequest
-    ) -> tuple[list[Post], Page]:
-        return await post_store.by_author(self._db, author_guid, viewer, self._access.now(), page)
+    ) -> tuple[list[PostRef], Page]:
+        return await post_store.by_author(
+            self._db, author_guid, viewer, self._access.now(), page, shape=post_store.REFS
+        )
 
     async def shared(
         self, viewer: str, share_guid: str, page: PageRequest

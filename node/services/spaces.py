@@ -29,7 +29,7 @@ from node.store.db import Database, Queryable, Tx
 from node.store.follows import Follow
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest
-from node.store.posts import Post
+from node.store.posts import Post, PostRef
 from node.store.spaces import Application, Invite, Member, Space
 
 if TYPE_CHECKING:  # the post service imports this module
@@ -176,7 +176,9 @@ class SpaceService:
         spaces, result = await store.discover(self._db, text.strip(), page)
         return [await self._view(self._db, s, who.identity_guid) for s in spaces], result
 
-    async def posts(self, who: Principal, guid: str, page: PageRequest) -> tuple[list[Post], Page]:
+    async def posts(
+        self, who: Principal, guid: str, page: PageRequest
+    ) -> tuple[list[PostRef], Page]:
         space, _ = await self._visible(self._db, guid, who.identity_guid)
         return await store.posts(self._db, space.guid, who.identity_guid, self._now(), page)
 

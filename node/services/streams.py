@@ -8,12 +8,13 @@ import re
 from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.services.access import Access
-from node.services.posts import PostService, PostView
+from node.services.posts import PostService
 from node.services.principal import Principal
 from node.store import streams as stream_store
 from node.store import tags as tag_store
 from node.store.db import Database
 from node.store.paging import Page, PageRequest
+from node.store.posts import PostRef
 
 TAG_RE = re.compile(r"^[^\W_][\w]{0,99}\Z")
 
@@ -34,32 +35,29 @@ class StreamService:
 
     async def stream(
         self, who: Principal, name: str, page: PageRequest
-    ) -> tuple[list[PostView], Page]:
+    ) -> tuple[list[PostRef], Page]:
         if name == "main":
             return await self._posts.main_stream(who, page)
         if name not in stream_store.NAMES:
             raise not_found("Stream")
-        posts, result = await stream_store.stream(
+        return await stream_store.stream(
             self._db, name, who.identity_guid, self._access.now(), page
         )
-        return await self._posts.views(posts, who.identity_guid), result
 
     async def comments(
         self, who: Principal, post_guid: str, page: PageRequest
-    ) -> tuple[list[PostView], Page]:
+    ) -> tuple[list[PostRef], Page]:
         post = await self._access.post(self._db, who.identity_guid, post_guid)
-        posts, result = await stream_store.comments(
+        return await stream_store.comments(
             self._db, post.guid, who.identity_guid, self._access.now(), page
         )
-        return await self._posts.views(posts, who.identity_guid), result
 
     async def tagged(
         self, who: Principal, tag: str, page: PageRequest
-    ) -> tuple[list[PostView], Page]:
-        posts, result = await stream_store.by_tag(
+    ) -> tuple[list[PostRef], Page]:
+        return await stream_store.by_tag(
             self._db, normal_tag(tag), who.identity_guid, self._access.now(), page
         )
-        return await self._posts.views(posts, who.identity_guid), result
 
     async def followed_tags(self, who: Principal) -> list[tuple[str, str]]:
         return await tag_store.followed(self._db, who.identity_guid)

@@ -7,10 +7,11 @@ because each page is bounded by a key, not by a count of rows before it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from node.store.db import Params, Queryable, Row
+from node.store.db import Queryable, Row
 
 Direction = Literal["first", "after", "before", "last"]
 
@@ -41,18 +42,20 @@ async def fetch_page(
     q: Queryable,
     *,
     select: str,
+    select_params: Sequence[Any] = (),
     from_where: str,
-    params: Params,
+    params: Sequence[Any],
     key: tuple[str, str],
     page: PageRequest,
 ) -> Page:
     """`select` is the column list, `from_where` is `FROM ... WHERE ...` (use `1` for no filter).
 
     `key` names the two sort columns (a time and a unique guid); rows carry them as `_ka`/`_kb`.
+    `select_params` fill the `?` in `select`, `params` those in `from_where`.
     """
     ka, kb = key
     base = f"SELECT {select}, {ka} AS _ka, {kb} AS _kb {from_where}"
-    args = list(params)
+    args = [*select_params, *params]
     n = page.limit + 1
     desc = f"ORDER BY {ka} DESC, {kb} DESC LIMIT {n}"
     asc = f"ORDER BY {ka} ASC, {kb} ASC LIMIT {n}"
@@ -63,13 +66,13 @@ async def fetch_page(
         rows = await q.fetchall(f"{base} AND ({ka}, {kb}) < (?, ?) {desc}", [*args, *page.key])
         more = len(rows) > page.limit
         rows = rows[: page.limit]
-        has_prev = await _exists(q, from_where, args, f"({ka}, {kb}) >= (?, ?)", page.key)
+        has_prev = await _exists(q, from_where, params, f"({ka}, {kb}) >= (?, ?)", page.key)
         return Page(rows, has_prev, more)
     if page.direction == "before" and page.key:
         rows = await q.fetchall(f"{base} AND ({ka}, {kb}) > (?, ?) {asc}", [*args, *page.key])
         more = len(rows) > page.limit
         rows = list(reversed(rows[: page.limit]))
-        has_next = await _exists(q, from_where, args, f"({ka}, {kb}) <= (?, ?)", page.key)
+        has_next = await _exists(q, from_where, params, f"({ka}, {kb}) <= (?, ?)", page.key)
         return Page(rows, more, has_next)
     if page.direction == "last":
         rows = await q.fetchall(f"{base} {asc}", args)
@@ -81,8 +84,8 @@ async def fetch_page(
 
 
 async def _exists(
-    q: Queryable, from_where: str, args: list, cond: str, key: tuple[str, str]
+    q: Queryable, from_where: str, params: Sequence[Any], cond: str, key: tuple[str, str]
 ) -> bool:
     return bool(
-        await q.fetchval(f"SELECT EXISTS (SELECT 1 {from_where} AND {cond})", [*args, *key])
+        await q.fetchval(f"SELECT EXISTS (SELECT 1 {from_where} AND {cond})", [*params, *key])
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
@@ -89,6 +89,14 @@ async def get(q: Queryable, guid: str) -> Post | None:
     return Post.of(row) if row else None
 
 
+async def get_many(q: Queryable, guids: list[str]) -> list[Post]:
+    if not guids:
+        return []
+    places = ",".join("?" * len(guids))
+    rows = await q.fetchall(f"SELECT {COLS} FROM posts p WHERE p.guid IN ({places})", guids)
+    return [Post.of(r) for r in rows]
+
+
 async def by_ap_id(q: Queryable, ap_id: str) -> Post | None:
     row = await q.fetchone(f"SELECT {COLS} FROM posts p WHERE p.ap_id = ?", (ap_id,))
     return Post.of(row) if row else None
@@ -154,6 +162,19 @@ class PostFacts:
     bookmarked: bool
 
 
+# What the viewer did with post `p`: point lookups on UNIQUE (kind, post_guid, identity_guid)
+# and the like; asked as one join with identity_guid = ?, SQLite would walk all of the
+# viewer's interactions for each post. Four `?`, each the viewer.
+_VIEWER_MARKS = (
+    " EXISTS (SELECT 1 FROM interactions i WHERE i.kind = 'like' AND i.post_guid = p.guid"
+    "  AND i.identity_guid = ?),"
+    " EXISTS (SELECT 1 FROM interactions i WHERE i.kind = 'reshare'"
+    "  AND i.post_guid = p.guid AND i.identity_guid = ?),"
+    " (SELECT emoji FROM reactions r WHERE r.post_guid = p.guid AND r.identity_guid = ?),"
+    " EXISTS (SELECT 1 FROM bookmarks b WHERE b.identity_guid = ? AND b.post_guid = p.guid)"
+)
+
+
 async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str, PostFacts]:
     """PostFacts of many posts in one query (a stream page asks for twenty at a time)."""
     if not guids:
@@ -167,15 +188,7 @@ async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str,
         " (SELECT json_group_array(json_array(emoji, n)) FROM (SELECT emoji, count(*) AS n"
         "  FROM reactions r WHERE r.post_guid = p.guid GROUP BY emoji)),"
         " (SELECT json_group_array(tag) FROM post_tags t WHERE t.post_guid = p.guid),"
-        # Point lookups on UNIQUE (kind, post_guid, identity_guid): asked as one query with
-        # identity_guid = ?, SQLite would walk all of the viewer's interactions for each post.
-        " EXISTS (SELECT 1 FROM interactions i WHERE i.kind = 'like' AND i.post_guid = p.guid"
-        "  AND i.identity_guid = ?),"
-        " EXISTS (SELECT 1 FROM interactions i WHERE i.kind = 'reshare'"
-        "  AND i.post_guid = p.guid AND i.identity_guid = ?),"
-        " (SELECT emoji FROM reactions r WHERE r.post_guid = p.guid AND r.identity_guid = ?),"
-        " EXISTS (SELECT 1 FROM bookmarks b WHERE b.identity_guid = ? AND b.post_guid = p.guid)"
-        f" FROM posts p WHERE p.guid IN ({marks})",
+        f"{_VIEWER_MARKS} FROM posts p WHERE p.guid IN ({marks})",
         (viewer, viewer, viewer, viewer, *guids),
     )
     out = {}
@@ -193,6 +206,78 @@ async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str,
     return out
 
 
+@dataclass(frozen=True)
+class PostMarks:
+    """What only the viewer sees of a post (what they did with it, their labels on their own
+    posts), and `stamp`: the revisions of the post and of its author, which change whenever
+    anything the post shows to everyone changes, so that part can be rendered once."""
+
+    stamp: str
+    liked: bool
+    reshared: bool
+    my_reaction: str | None
+    bookmarked: bool
+    label_ids: list[str] = field(default_factory=list)
+
+
+def _marks_of(r: Row, at: int) -> PostMarks:
+    """PostMarks from the stamp and _VIEWER_MARKS columns, starting at column `at`."""
+    return PostMarks(r[at], bool(r[at + 1]), bool(r[at + 2]), r[at + 3], bool(r[at + 4]))
+
+
+# The stamp of post `p`: its revision and its author's.
+_STAMP = "p.rev || '/' || (SELECT i.rev FROM identities i WHERE i.guid = p.author_guid)"
+
+
+async def marks(q: Queryable, guids: list[str], viewer: str | None) -> dict[str, PostMarks]:
+    if not guids:
+        return {}
+    places = ",".join("?" * len(guids))
+    rows = await q.fetchall(
+        f"SELECT p.guid, {_STAMP},{_VIEWER_MARKS} FROM posts p WHERE p.guid IN ({places})",
+        (viewer, viewer, viewer, viewer, *guids),
+    )
+    return {r[0]: _marks_of(r, 1) for r in rows}
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A post in a list the API renders: which post, and (when the list's query could afford
+    them) its PostMarks for the viewer."""
+
+    guid: str
+    author_guid: str
+    marks: PostMarks | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Shape(Generic[T]):
+    """What a post list returns: its columns (`select`, with `params` for its `?`) and how a
+    row becomes an item."""
+
+    select: str
+    build: Callable[[Row], T]
+    params: tuple[Any, ...] = ()
+
+
+FULL = Shape(COLS, Post.of)
+REFS = Shape("p.guid, p.author_guid", lambda r: PostRef(r[0], r[1]))
+
+
+def marked_refs(viewer: str | None) -> Shape[PostRef]:
+    """PostRefs with their marks, in the page's own query: for lists read in index order,
+    where these columns are worked out for the page's rows only. (A list that sorts would
+    work them out for every row it sorts.)"""
+    return Shape(
+        f"p.guid, p.author_guid, {_STAMP},{_VIEWER_MARKS}",
+        lambda r: PostRef(r[0], r[1], _marks_of(r, 2)),
+        (viewer,) * 4,
+    )
+
+
 async def readable_page(
     q: Queryable,
     viewer: str | None,
@@ -202,47 +287,58 @@ async def readable_page(
     params: Sequence[Any] = (),
     join: str = "",
     key: tuple[str, str] = ("p.created_at", "p.guid"),
-) -> tuple[list[Post], Page]:
+    shape: Shape[T] = FULL,  # type: ignore[assignment]
+) -> tuple[list[T], Page]:
     """A keyset page of posts (`p`) matching `where` that the viewer may read: every post list
     goes through here, so visibility is always applied in the query itself."""
     readable, readable_params = post_permitted("can_read", viewer, now)
     result = await fetch_page(
         q,
-        select=COLS,
+        select=shape.select,
+        select_params=shape.params,
         from_where=f"FROM posts p {join} WHERE {where} AND {readable}",
         params=(*params, *readable_params),
         key=key,
         page=page,
     )
-    return [Post.of(r) for r in result.rows], result
+    return [shape.build(r) for r in result.rows], result
 
 
 async def main_stream(
     q: Queryable, viewer: str, now: str, page: PageRequest
-) -> tuple[list[Post], Page]:
+) -> tuple[list[PostRef], Page]:
     """Top-level posts by the viewer, the identities they follow, in the spaces they belong to
     and with the hashtags they follow, that the viewer may read (comments show under their
-    posts)."""
+    posts). The walk is over the viewer's `main_feed` entries (kept by triggers); each is
+    tested again here, so what no longer qualifies never shows."""
     return await readable_page(
         q,
         viewer,
         now,
         page,
-        "p.in_reply_to_ap_id IS NULL AND (p.author_guid = ?"
+        "mf.viewer_guid = ? AND p.in_reply_to_ap_id IS NULL AND (p.author_guid = ?"
         " OR p.author_guid IN (SELECT followee_guid FROM follows WHERE follower_guid = ?"
         "  AND state = 'accepted')"
         " OR (p.space_guid IS NOT NULL AND EXISTS (SELECT 1 FROM space_memberships sm"
         "  WHERE sm.space_guid = p.space_guid AND sm.identity_guid = ?))"
         " OR EXISTS (SELECT 1 FROM post_tags t JOIN tag_followings f ON f.tag = t.tag"
         "  WHERE t.post_guid = p.guid AND f.identity_guid = ?))",
-        (viewer, viewer, viewer, viewer),
+        (viewer, viewer, viewer, viewer, viewer),
+        join="JOIN main_feed mf ON mf.post_guid = p.guid",
+        key=("mf.created_at", "mf.post_guid"),
+        shape=marked_refs(viewer),
     )
 
 
 async def by_author(
-    q: Queryable, author: str, viewer: str | None, now: str, page: PageRequest
-) -> tuple[list[Post], Page]:
-    return await readable_page(q, viewer, now, page, "p.author_guid = ?", (author,))
+    q: Queryable,
+    author: str,
+    viewer: str | None,
+    now: str,
+    page: PageRequest,
+    shape: Shape[T] = FULL,  # type: ignore[assignment]
+) -> tuple[list[T], Page]:
+    return await readable_page(q, viewer, now, page, "p.author_guid = ?", (author,), shape=shape)
 
 
 async def shared_with(

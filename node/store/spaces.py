@@ -8,7 +8,7 @@ from node.store.db import Queryable, Row, Tx
 from node.store.identities import COLS as IDENTITY_COLS
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest, fetch_page
-from node.store.posts import Post, readable_page
+from node.store.posts import REFS, PostRef, readable_page
 
 
 @dataclass(frozen=True)
@@ -438,11 +438,10 @@ async def applications(
 
 async def posts(
     q: Queryable, space_guid: str, viewer: str | None, now: str, page: PageRequest
-) -> tuple[list[Post], Page]:
+) -> tuple[list[PostRef], Page]:
     """Top-level posts of a space that the viewer may read, newest first."""
-    return await readable_page(
-        q, viewer, now, page, "p.space_guid = ? AND p.in_reply_to_ap_id IS NULL", (space_guid,)
-    )
+    where = "p.space_guid = ? AND p.in_reply_to_ap_id IS NULL"
+    return await readable_page(q, viewer, now, page, where, (space_guid,), shape=REFS)
 
 
 async def attach_post(tx: Tx, post_guid: str, space_guid: str) -> None:

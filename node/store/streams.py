@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from node.store.db import Queryable
 from node.store.paging import Page, PageRequest
-from node.store.posts import Post, readable_page
+from node.store.posts import REFS, PostRef, readable_page
 
 # name → (extra FROM/JOIN, condition with one `?` per viewer mention, sort key)
 # Top-level: not a reply, even to a post since deleted or never seen here.
@@ -63,20 +63,24 @@ NAMES = tuple(_STREAMS)
 
 async def stream(
     q: Queryable, name: str, viewer: str, now: str, page: PageRequest
-) -> tuple[list[Post], Page]:
+) -> tuple[list[PostRef], Page]:
     join, cond, n, key = _STREAMS[name]
-    return await readable_page(q, viewer, now, page, cond, [viewer] * n, join=join, key=key)
+    return await readable_page(
+        q, viewer, now, page, cond, [viewer] * n, join=join, key=key, shape=REFS
+    )
 
 
 async def comments(
     q: Queryable, post_guid: str, viewer: str, now: str, page: PageRequest
-) -> tuple[list[Post], Page]:
-    return await readable_page(q, viewer, now, page, "p.in_reply_to_guid = ?", (post_guid,))
+) -> tuple[list[PostRef], Page]:
+    return await readable_page(
+        q, viewer, now, page, "p.in_reply_to_guid = ?", (post_guid,), shape=REFS
+    )
 
 
 async def by_tag(
     q: Queryable, tag: str, viewer: str, now: str, page: PageRequest
-) -> tuple[list[Post], Page]:
+) -> tuple[list[PostRef], Page]:
     return await readable_page(
         q,
         viewer,
@@ -84,4 +88,5 @@ async def by_tag(
         page,
         "p.guid IN (SELECT t.post_guid FROM post_tags t WHERE t.tag = ?)",
         (tag,),
+        shape=REFS,
     )

@@ -16,13 +16,11 @@ from .pagination import link_header
 M = TypeVar("M", bound=BaseModel)
 
 
-class RawJson(str):
-    """JSON text already rendered (see post_json.py): written out as it is."""
+class RawJson(bytes):
+    """JSON already rendered and encoded (see post_json.py): written out as it is."""
 
 
 def _dump(data: Any) -> str:
-    if isinstance(data, RawJson):
-        return data
     if isinstance(data, BaseModel):
         return data.model_dump_json(by_alias=True)
     if isinstance(data, list):
@@ -33,6 +31,11 @@ def _dump(data: Any) -> str:
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
+    if isinstance(data, RawJson):
+        return web.Response(
+            body=data, status=status, content_type="application/json", charset="utf-8",
+            headers=headers,
+        )  # fmt: skip
     return web.Response(
         text=_dump(data), status=status, content_type="application/json", headers=headers
     )

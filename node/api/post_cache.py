@@ -11,15 +11,15 @@ class PostJsonCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
-    def get(self, key: tuple[str, str]) -> str | None:
+    def get(self, key: tuple[str, str]) -> bytes | None:
         found = self._items.get(key)
         if found is not None:
             self._items.move_to_end(key)
         return found
 
-    def put(self, key: tuple[str, str], value: str) -> None:
+    def put(self, key: tuple[str, str], value: bytes) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self._size:

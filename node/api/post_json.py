@@ -26,25 +26,25 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _viewer_part(m: PostMarks) -> str:
+def _viewer_part(m: PostMarks) -> bytes:
     """The viewer's fields and the closing brace (written out by hand: this runs for every
     post of every page)."""
-    labels = _dumps(m.label_ids) if m.label_ids else "[]"
+    labels = _dumps(list(m.label_ids)) if m.label_ids else "[]"
     reaction = _dumps(m.my_reaction) if m.my_reaction is not None else "null"
     return (
         f'"liked":{_BOOL[m.liked]},"reshared":{_BOOL[m.reshared]},"labelIds":{labels},'
         f'"myReaction":{reaction},"bookmarked":{_BOOL[m.bookmarked]}}}'
-    )
+    ).encode()
 
 
 async def render_posts(request: web.Request, refs: list[PostRef], viewer: str | None) -> RawJson:
     """A JSON array of the posts, in order, as the viewer sees them."""
     if not refs:
-        return RawJson("[]")
+        return RawJson(b"[]")
     svc = services(request).posts
     cache = request.app[POST_JSON]
     marks = await svc.marks(refs, viewer)
-    shared: dict[str, str] = {}
+    shared: dict[str, bytes] = {}
     missing = []
     for r in refs:
         m = marks.get(r.guid)
@@ -58,15 +58,15 @@ async def render_posts(request: web.Request, refs: list[PostRef], viewer: str | 
             out = post_out(request, view).model_dump(mode="json", by_alias=True)
             for name in VIEWER_FIELDS:
                 del out[name]
-            text = _dumps(out)[:-1]
+            text = _dumps(out)[:-1].encode()
             guid = view.post.guid
             shared[guid] = text
             if guid in marks:
                 cache.put((guid, marks[guid].stamp), text)
     # A post deleted since the page was read has no marks or view: it is left out.
     parts = [
-        f"{shared[r.guid]},{_viewer_part(marks[r.guid])}"
+        shared[r.guid] + b"," + _viewer_part(marks[r.guid])
         for r in refs
         if r.guid in marks and r.guid in shared
     ]
-    return RawJson("[" + ",".join(parts) + "]")
+    return RawJson(b"[" + b",".join(parts) + b"]")

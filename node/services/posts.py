@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from node.clock import Clock, iso
@@ -146,7 +146,7 @@ class PostService:
             labels = await label_store.of_posts(db, own)
             for guid in own:
                 if guid in labels:
-                    found[guid] = replace(found[guid], label_ids=sorted(labels[guid]))
+                    found[guid] = found[guid]._replace(label_ids=tuple(sorted(labels[guid])))
         return found
 
     async def views_of(self, guids: list[str], viewer: str | None) -> list[PostView]:

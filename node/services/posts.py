@@ -16,6 +16,7 @@ from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.services.spaces import space_to_post_in
+from node.services.viewer_marks import ViewerMarksCache
 from node.store import identities as identity_store
 from node.store import interactions as interaction_store
 from node.store import labels as label_store
@@ -26,7 +27,7 @@ from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.media import Attachment
 from node.store.paging import Page, PageRequest
-from node.store.posts import Post, PostFacts, PostMarks, PostRef, PostStats
+from node.store.posts import NO_MARK, Post, PostFacts, PostMarks, PostRef, PostStats, ViewerMark
 
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
@@ -85,6 +86,7 @@ class PostService:
         self._composer = Composer(db, publisher, directory, our_host)
         self._notify = Notifier(clock)
         self._last_stamp: datetime | None = None
+        self._viewer_marks = ViewerMarksCache()
 
     def _stamp(self) -> str:
         # Strictly increasing creation times keep "newest first" exact within one pod.
@@ -137,17 +139,28 @@ class PostService:
     async def marks(self, refs: list[PostRef], viewer: str | None) -> dict[str, PostMarks]:
         """What only the viewer sees of each post, with the stamp of what everyone sees."""
         db = self._db.inline
-        found = {r.guid: r.marks for r in refs if r.marks is not None}
-        if len(found) < len(refs):
-            lacking = [r.guid for r in refs if r.marks is None]
-            found.update(await post_store.marks(db, lacking, viewer))
-        own = [r.guid for r in refs if r.author_guid == viewer and r.guid in found]
+        stamps = {r.guid: r.stamp for r in refs if r.stamp is not None}
+        if len(stamps) < len(refs):
+            lacking = [r.guid for r in refs if r.stamp is None]
+            stamps.update(await post_store.stamps(db, lacking))
+        known: dict[str, ViewerMark] = {}
+        if viewer is not None:
+            rev = refs[0].marks_rev
+            if rev is None:
+                rev = await post_store.marks_rev(db, viewer)
+            known = self._viewer_marks.of(viewer, rev)
+            unknown = [g for g in stamps if g not in known]
+            if unknown:
+                looked_up = await post_store.viewer_marks(db, unknown, viewer)
+                known.update(looked_up)
+        labels: dict[str, list[str]] = {}
+        own = [r.guid for r in refs if r.author_guid == viewer and r.guid in stamps]
         if own:
             labels = await label_store.of_posts(db, own)
-            for guid in own:
-                if guid in labels:
-                    found[guid] = found[guid]._replace(label_ids=tuple(sorted(labels[guid])))
-        return found
+        return {
+            guid: PostMarks(stamp, *known.get(guid, NO_MARK), tuple(sorted(labels.get(guid, ()))))
+            for guid, stamp in stamps.items()
+        }
 
     async def views_of(self, guids: list[str], viewer: str | None) -> list[PostView]:
         """Views of posts by guid (those that still exist), in no particular order."""

@@ -220,33 +220,56 @@ class PostMarks(NamedTuple):
     label_ids: tuple[str, ...] = ()
 
 
-def _marks_of(r: Row, at: int) -> PostMarks:
-    """PostMarks from the stamp and _VIEWER_MARKS columns, starting at column `at`."""
-    return PostMarks(r[at], bool(r[at + 1]), bool(r[at + 2]), r[at + 3], bool(r[at + 4]))
+class ViewerMark(NamedTuple):
+    """What one identity did with one post."""
 
+    liked: bool = False
+    reshared: bool = False
+    my_reaction: str | None = None
+    bookmarked: bool = False
+
+
+NO_MARK = ViewerMark()
 
 # The stamp of post `p`: its revision and its author's.
 _STAMP = "p.rev || '/' || (SELECT i.rev FROM identities i WHERE i.guid = p.author_guid)"
 
 
-async def marks(q: Queryable, guids: list[str], viewer: str | None) -> dict[str, PostMarks]:
+async def stamps(q: Queryable, guids: list[str]) -> dict[str, str]:
     if not guids:
         return {}
     places = ",".join("?" * len(guids))
     rows = await q.fetchall(
-        f"SELECT p.guid, {_STAMP},{_VIEWER_MARKS} FROM posts p WHERE p.guid IN ({places})",
+        f"SELECT p.guid, {_STAMP} FROM posts p WHERE p.guid IN ({places})", guids
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def marks_rev(q: Queryable, viewer: str) -> int:
+    """The revision of what the viewer did with posts (bumped by triggers)."""
+    return int(await q.fetchval("SELECT marks_rev FROM identities WHERE guid = ?", (viewer,)) or 0)
+
+
+async def viewer_marks(q: Queryable, guids: list[str], viewer: str) -> dict[str, ViewerMark]:
+    """What the viewer did with each of these posts (those that exist)."""
+    if not guids:
+        return {}
+    places = ",".join("?" * len(guids))
+    rows = await q.fetchall(
+        f"SELECT p.guid,{_VIEWER_MARKS} FROM posts p WHERE p.guid IN ({places})",
         (viewer, viewer, viewer, viewer, *guids),
     )
-    return {r[0]: _marks_of(r, 1) for r in rows}
+    return {r[0]: ViewerMark(bool(r[1]), bool(r[2]), r[3], bool(r[4])) for r in rows}
 
 
 class PostRef(NamedTuple):
-    """A post in a list the API renders: which post, and (when the list's query could afford
-    them) its PostMarks for the viewer."""
+    """A post in a list the API renders: which post, and when the list's query could afford
+    them, its stamp and the viewer's marks revision."""
 
     guid: str
     author_guid: str
-    marks: PostMarks | None = None
+    stamp: str | None = None
+    marks_rev: int | None = None
 
 
 T = TypeVar("T")
@@ -266,14 +289,14 @@ FULL = Shape(COLS, Post.of)
 REFS = Shape("p.guid, p.author_guid", lambda r: PostRef(r[0], r[1]))
 
 
-def marked_refs(viewer: str | None) -> Shape[PostRef]:
-    """PostRefs with their marks, in the page's own query: for lists read in index order,
-    where these columns are worked out for the page's rows only. (A list that sorts would
-    work them out for every row it sorts.)"""
+def stamped_refs(viewer: str) -> Shape[PostRef]:
+    """PostRefs with their stamps and the viewer's marks revision, in the page's own query:
+    for lists read in index order, where these columns are worked out for the page's rows
+    only. (A list that sorts would work them out for every row it sorts.)"""
     return Shape(
-        f"p.guid, p.author_guid, {_STAMP},{_VIEWER_MARKS}",
-        lambda r: PostRef(r[0], r[1], _marks_of(r, 2)),
-        (viewer,) * 4,
+        f"p.guid, p.author_guid, {_STAMP}, (SELECT marks_rev FROM identities WHERE guid = ?)",
+        lambda r: PostRef(r[0], r[1], r[2], r[3]),
+        (viewer,),
     )
 
 
@@ -318,7 +341,7 @@ async def main_stream(
         (viewer,),
         join="JOIN main_feed mf ON mf.post_guid = p.guid",
         key=("mf.created_at", "mf.post_guid"),
-        shape=marked_refs(viewer),
+        shape=stamped_refs(viewer),
     )
 
 

@@ -133,3 +133,30 @@ async def test_a_list_shows_a_post_as_reading_it_alone_does(trio: Trio) -> None:
         listed = {p["id"]: p for p in await items(pod, alice, "/streams/main")}
         for one in (plain, rich):
             assert listed[one["id"]] == await get_post(pod, alice, one["id"])
+
+
+async def test_what_the_viewer_does_shows_in_their_next_read(trio: Trio) -> None:
+    pod, alice, bob = trio.pod, trio.alice, trio.bob
+    await follow(pod, alice, "bob")
+    mine = await post(pod, bob, "something to react to")
+    path = f"{API}/posts/{mine['id']}"
+    lists = ("/streams/main", f"/identities/{bob.identity_id}/posts")
+
+    async def seen() -> list[tuple[bool, bool, bool, str | None]]:
+        return [
+            (p["liked"], p["reshared"], p["bookmarked"], p["myReaction"])
+            for p in [await first(pod, alice, where) for where in lists]
+        ]
+
+    assert await seen() == [(False, False, False, None)] * 2  # now kept for alice
+    await pod.call("POST", f"{path}/like", alice, expect=200)
+    assert await seen() == [(True, False, False, None)] * 2
+    await pod.call("POST", f"{path}/reshare", alice, expect=200)
+    await pod.call("PUT", f"{path}/bookmark", alice, expect=200)
+    await pod.call("PUT", f"{path}/reaction", alice, json={"emoji": "🌱"}, expect=200)
+    assert await seen() == [(True, True, True, "🌱")] * 2
+    await pod.call("DELETE", f"{path}/like", alice, expect=200)
+    await pod.call("DELETE", f"{path}/reshare", alice, expect=200)
+    await pod.call("DELETE", f"{path}/bookmark", alice, expect=200)
+    await pod.call("DELETE", f"{path}/reaction", alice, expect=200)
+    assert await seen() == [(False, False, False, None)] * 2

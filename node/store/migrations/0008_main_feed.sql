@@ -264,7 +264,8 @@ END;
 -- (its row, its avatar and the avatar's media).
 ALTER TABLE identities ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 
-CREATE TRIGGER identities_rev AFTER UPDATE ON identities WHEN NEW.rev = OLD.rev
+CREATE TRIGGER identities_rev AFTER UPDATE OF username, domain, display_name, bio, fields,
+    locked, discoverable, created_at, updated_at ON identities
 BEGIN
     UPDATE identities SET rev = rev + 1 WHERE guid = NEW.guid;
 END;
@@ -284,4 +285,42 @@ CREATE TRIGGER identities_rev_avatar_media AFTER UPDATE ON media
 BEGIN
     UPDATE identities SET rev = rev + 1
     WHERE guid IN (SELECT identity_guid FROM identity_avatars WHERE media_guid = NEW.guid);
+END;
+
+-- What an identity of this pod did with posts (liked, reshared, reacted, bookmarked) is kept
+-- for the posts it was shown, under this revision.
+ALTER TABLE identities ADD COLUMN marks_rev INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER marks_rev_interaction AFTER INSERT ON interactions
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1
+    WHERE guid = NEW.identity_guid AND domain IS NULL;
+END;
+CREATE TRIGGER marks_rev_interaction_gone AFTER DELETE ON interactions
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1
+    WHERE guid = OLD.identity_guid AND domain IS NULL;
+END;
+CREATE TRIGGER marks_rev_reaction AFTER INSERT ON reactions
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1
+    WHERE guid = NEW.identity_guid AND domain IS NULL;
+END;
+CREATE TRIGGER marks_rev_reaction_changed AFTER UPDATE ON reactions
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1
+    WHERE guid IN (OLD.identity_guid, NEW.identity_guid) AND domain IS NULL;
+END;
+CREATE TRIGGER marks_rev_reaction_gone AFTER DELETE ON reactions
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1
+    WHERE guid = OLD.identity_guid AND domain IS NULL;
+END;
+CREATE TRIGGER marks_rev_bookmark AFTER INSERT ON bookmarks
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1 WHERE guid = NEW.identity_guid;
+END;
+CREATE TRIGGER marks_rev_bookmark_gone AFTER DELETE ON bookmarks
+BEGIN
+    UPDATE identities SET marks_rev = marks_rev + 1 WHERE guid = OLD.identity_guid;
 END;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from yarl import URL
@@ -114,12 +115,12 @@ def link_header(request: web.Request, page: Page, per_page: int) -> str:
     Links are built on the configured public URL, not on the request's Host and scheme: behind
     a reverse proxy those are the proxy's view (or whatever the client sent).
     """
-    origin = URL(request.app[CONFIG].server.public_url)
-    base = origin.with_path(request.rel_url.raw_path, encoded=True).with_query(
-        {k: v for k, v in request.query.items() if k != "cursor"} | {"per_page": str(per_page)}
+    query = [(k, v) for k, v in request.query.items() if k not in ("cursor", "per_page")]
+    query.append(("per_page", str(per_page)))
+    first = (
+        f"{request.app[CONFIG].server.public_url}{request.rel_url.raw_path}"
+        f"?{urlencode(query, quote_via=quote)}"
     )
-
-    first = str(base)
 
     def link(rel: str, cursor: str | None) -> str:
         # A cursor is URL-safe base64 and `base` always has a query (per_page).

@@ -153,14 +153,12 @@ class PostService:
             if unknown:
                 looked_up = await post_store.viewer_marks(db, unknown, viewer)
                 known.update(looked_up)
-        labels: dict[str, list[str]] = {}
+        out = {guid: PostMarks(stamp, *known.get(guid, NO_MARK)) for guid, stamp in stamps.items()}
         own = [r.guid for r in refs if r.author_guid == viewer and r.guid in stamps]
         if own:
-            labels = await label_store.of_posts(db, own)
-        return {
-            guid: PostMarks(stamp, *known.get(guid, NO_MARK), tuple(sorted(labels.get(guid, ()))))
-            for guid, stamp in stamps.items()
-        }
+            for guid, ids in (await label_store.of_posts(db, own)).items():
+                out[guid] = out[guid]._replace(label_ids=tuple(sorted(ids)))
+        return out
 
     async def views_of(self, guids: list[str], viewer: str | None) -> list[PostView]:
         """Views of posts by guid (those that still exist), in no particular order."""

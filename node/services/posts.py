@@ -27,7 +27,7 @@ from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.media import Attachment
 from node.store.paging import Page, PageRequest
-from node.store.posts import NO_MARK, Post, PostFacts, PostMarks, PostRef, PostStats, ViewerMark
+from node.store.posts import Post, PostFacts, PostRef, PostStats, ViewerMark
 
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
@@ -48,6 +48,16 @@ class PostView:
     my_reaction: str | None = None
     bookmarked: bool = False
     tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageMarks:
+    """For a page of posts: each post's stamp (absent: the post is gone), and what only the
+    viewer sees: what they did with it (absent: nothing) and their labels on their own."""
+
+    stamps: dict[str, str]
+    marks: dict[str, ViewerMark]
+    labels: dict[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -136,8 +146,8 @@ class PostService:
             )
         return views
 
-    async def marks(self, refs: list[PostRef], viewer: str | None) -> dict[str, PostMarks]:
-        """What only the viewer sees of each post, with the stamp of what everyone sees."""
+    async def marks(self, refs: list[PostRef], viewer: str | None) -> PageMarks:
+        """The stamp of what everyone sees of each post, and what only the viewer sees."""
         db = self._db.inline
         stamps = {r.guid: r.stamp for r in refs if r.stamp is not None}
         if len(stamps) < len(refs):
@@ -151,14 +161,13 @@ class PostService:
             known = self._viewer_marks.of(viewer, rev)
             unknown = [g for g in stamps if g not in known]
             if unknown:
-                looked_up = await post_store.viewer_marks(db, unknown, viewer)
-                known.update(looked_up)
-        out = {guid: PostMarks(stamp, *known.get(guid, NO_MARK)) for guid, stamp in stamps.items()}
+                known.update(await post_store.viewer_marks(db, unknown, viewer))
+        labels: dict[str, tuple[str, ...]] = {}
         own = [r.guid for r in refs if r.author_guid == viewer and r.guid in stamps]
         if own:
-            for guid, ids in (await label_store.of_posts(db, own)).items():
-                out[guid] = out[guid]._replace(label_ids=tuple(sorted(ids)))
-        return out
+            found = await label_store.of_posts(db, own)
+            labels = {guid: tuple(sorted(ids)) for guid, ids in found.items()}
+        return PageMarks(stamps, known, labels)
 
     async def views_of(self, guids: list[str], viewer: str | None) -> list[PostView]:
         """Views of posts by guid (those that still exist), in no particular order."""

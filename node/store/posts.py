@@ -206,22 +206,8 @@ async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str,
     return out
 
 
-class PostMarks(NamedTuple):
-    """What only the viewer sees of a post (what they did with it, their labels on their own
-    posts), and `stamp`: the revisions of the post and of its author, which change whenever
-    anything the post shows to everyone changes, so that part can be rendered once.
-    (Tuples: a page makes twenty of these per request.)"""
-
-    stamp: str
-    liked: bool
-    reshared: bool
-    my_reaction: str | None
-    bookmarked: bool
-    label_ids: tuple[str, ...] = ()
-
-
 class ViewerMark(NamedTuple):
-    """What one identity did with one post."""
+    """What one identity did with one post (a tuple: a page asks for twenty)."""
 
     liked: bool = False
     reshared: bool = False
@@ -231,7 +217,8 @@ class ViewerMark(NamedTuple):
 
 NO_MARK = ViewerMark()
 
-# The stamp of post `p`: its revision and its author's.
+# The stamp of post `p`: its revision and its author's, which change whenever anything the
+# post shows to everyone changes, so that part can be rendered once per stamp.
 _STAMP = "p.rev || '/' || (SELECT i.rev FROM identities i WHERE i.guid = p.author_guid)"
 
 

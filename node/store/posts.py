@@ -217,9 +217,11 @@ class ViewerMark(NamedTuple):
 
 NO_MARK = ViewerMark()
 
-# The stamp of post `p`: its revision and its author's, which change whenever anything the
-# post shows to everyone changes, so that part can be rendered once per stamp.
-_STAMP = "p.rev || '/' || (SELECT i.rev FROM identities i WHERE i.guid = p.author_guid)"
+# The stamp of post `p`: its revision and its author's (`pa`, joined with _STAMP_JOIN), which
+# change whenever anything the post shows to everyone changes, so that part can be rendered
+# once per stamp.
+_STAMP = "p.rev || '/' || pa.rev"
+_STAMP_JOIN = "JOIN identities pa ON pa.guid = p.author_guid"
 
 
 async def stamps(q: Queryable, guids: list[str]) -> dict[str, str]:
@@ -227,7 +229,7 @@ async def stamps(q: Queryable, guids: list[str]) -> dict[str, str]:
         return {}
     places = ",".join("?" * len(guids))
     rows = await q.fetchall(
-        f"SELECT p.guid, {_STAMP} FROM posts p WHERE p.guid IN ({places})", guids
+        f"SELECT p.guid, {_STAMP} FROM posts p {_STAMP_JOIN} WHERE p.guid IN ({places})", guids
     )
     return {r[0]: r[1] for r in rows}
 
@@ -270,6 +272,7 @@ class Shape(Generic[T]):
     select: str
     build: Callable[[Row], T]
     params: tuple[Any, ...] = ()
+    join: str = ""  # what `select` needs besides the post
 
 
 FULL = Shape(COLS, Post.of)
@@ -284,6 +287,7 @@ def stamped_refs(viewer: str) -> Shape[PostRef]:
         f"p.guid, p.author_guid, {_STAMP}, (SELECT marks_rev FROM identities WHERE guid = ?)",
         lambda r: PostRef(r[0], r[1], r[2], r[3]),
         (viewer,),
+        _STAMP_JOIN,
     )
 
 
@@ -305,7 +309,7 @@ async def readable_page(
         q,
         select=shape.select,
         select_params=shape.params,
-        from_where=f"FROM posts p {join} WHERE {where} AND {readable}",
+        from_where=f"FROM posts p {join} {shape.join} WHERE {where} AND {readable}",
         params=(*params, *readable_params),
         key=key,
         page=page,

@@ -23,17 +23,19 @@ class Session:
 
     @classmethod
     def of(cls, row: Row) -> Session:
+        # By position, in _COLS order: every authenticated request makes one of these.
+        guid, account, identity, kind, name, scopes, agent, created, seen, expires = row[:10]
         return cls(
-            guid=row["guid"],
-            account_guid=row["account_guid"],
-            identity_guid=row["identity_guid"],
-            kind=row["kind"],
-            name=row["name"],
-            scopes=frozenset(row["scopes"].split()),
-            user_agent=row["user_agent"],
-            created_at=row["created_at"],
-            last_seen_at=row["last_seen_at"],
-            expires_at=row["expires_at"],
+            guid=guid,
+            account_guid=account,
+            identity_guid=identity,
+            kind=kind,
+            name=name,
+            scopes=frozenset(scopes.split()),
+            user_agent=agent,
+            created_at=created,
+            last_seen_at=seen,
+            expires_at=expires,
         )
 
 

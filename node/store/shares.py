@@ -4,6 +4,7 @@ SQL predicate that decides what a viewer may do with a post (used by every post 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
@@ -85,10 +86,18 @@ def post_permitted(
     an active grant covers. Writing and deleting: one's own, and what an active grant with that
     permission covers. Grants never reach into spaces: a space's members decide who reads it.
     """
-    assert perm in PERMISSIONS
-    a = alias
     if viewer is None:
-        return (f"{a}.visibility = 'public'" if perm == "can_read" else "0"), []
+        return _permitted_sql(perm, alias, anonymous=True), []
+    if perm != "can_read":
+        return _permitted_sql(perm, alias), [viewer, viewer, now]
+    return _permitted_sql(perm, alias), [viewer, viewer, viewer, viewer, now]
+
+
+@lru_cache(maxsize=64)  # the same few texts, asked by every post query
+def _permitted_sql(perm: str, a: str, anonymous: bool = False) -> str:
+    assert perm in PERMISSIONS
+    if anonymous:
+        return f"{a}.visibility = 'public'" if perm == "can_read" else "0"
     covered = share_covers("s", a)
     grant = (
         f"EXISTS (SELECT 1 FROM shares s WHERE s.owner_guid = {a}.author_guid"
@@ -97,15 +106,14 @@ def post_permitted(
         f" AND CASE s.kind WHEN 'follow' THEN {a}.visibility = 'followers' ELSE {covered} END)"
     )
     if perm != "can_read":
-        return f"({a}.author_guid = ? OR {grant})", [viewer, viewer, now]
+        return f"({a}.author_guid = ? OR {grant})"
     return (
         f"({a}.visibility = 'public' OR {a}.author_guid = ?"
         f" OR EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_guid = {a}.guid"
         f"  AND r.identity_guid = ?)"
         f" OR ({a}.space_guid IS NOT NULL AND EXISTS (SELECT 1 FROM space_memberships sm"
         f"  WHERE sm.space_guid = {a}.space_guid AND sm.identity_guid = ?))"
-        f" OR {grant})",
-        [viewer, viewer, viewer, viewer, now],
+        f" OR {grant})"
     )
 
 

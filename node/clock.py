@@ -30,7 +30,9 @@ class ManualClock:
 
 def iso(dt: datetime) -> str:
     """ISO 8601 UTC with milliseconds: 2026-02-19T02:13:41.863Z (sorts as text)."""
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(value: str) -> datetime:

@@ -61,8 +61,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
 
 
+# What nearly every client sends, answered without parsing.
+_PLAIN_JSON = frozenset(("", "*/*", "application/json"))
+
+
 def accepts_json(accept: str) -> bool:
     """True for no Accept, */*, application/*, application/json (q > 0)."""
+    if accept in _PLAIN_JSON:
+        return True
     if not accept.strip():
         return True
     for part in accept.split(","):

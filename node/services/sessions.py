@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from node.clock import Clock, iso, parse_iso
+from node.clock import Clock, iso
 from node.config import NodeConfig
 from node.errors import ApiError, not_found, rate_limited, unauthorized, validation
 from node.ids import new_guid
@@ -111,9 +111,10 @@ class SessionService:
         now = self._clock.now()
         if session is None:
             raise unauthorized("The token is unknown or revoked.")
-        if session.expires_at and parse_iso(session.expires_at) <= now:
+        # Stored times are iso() text, which sorts as time.
+        if session.expires_at and session.expires_at <= iso(now):
             raise unauthorized("The token has expired.")
-        if now - parse_iso(session.last_seen_at) >= TOUCH_EVERY:
+        if session.last_seen_at <= iso(now - TOUCH_EVERY):
             async with self._db.transaction() as tx:
                 await session_store.touch(tx, session.guid, iso(now), user_agent[:MAX_USER_AGENT])
                 await account_store.touch_active(tx, session.account_guid, iso(now))

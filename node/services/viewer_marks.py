@@ -12,7 +12,7 @@ from node.store.posts import ViewerMark
 class ViewerMarksCache:
     """Least recently used viewers; each holds at most `per_viewer` posts, then starts over."""
 
-    def __init__(self, viewers: int = 1000, per_viewer: int = 5000) -> None:
+    def __init__(self, viewers: int = 256, per_viewer: int = 2000) -> None:
         self._viewers = viewers
         self._per_viewer = per_viewer
         self._items: OrderedDict[str, tuple[int, dict[str, ViewerMark]]] = OrderedDict()

@@ -79,10 +79,12 @@ _RFC9421_ALGORITHMS = frozenset({"rsa-v1_5-sha256", "rsa-pss-sha512", "ed25519"}
 _DIGEST_HASHES = MappingProxyType({"sha-256": "sha256", "sha-512": "sha512"})
 
 # One `name=value` pair of a draft-cavage Signature header; value is a quoted string or a
-# bare number (the `created` / `expires` parameters).
+# bare number (the `created` / `expires` parameters). The quoted string is written as runs of
+# plain characters between escapes: the same language as (plain | escape)*, but matched a run
+# at a time instead of one alternation per character (a signature is hundreds of characters).
 _CAVAGE_PARAM = re.compile(
     r"[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*"
-    r'(?:"((?:[^"\\]|\\.)*)"|([0-9]+(?:\.[0-9]+)?))[ \t]*'
+    r'(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([0-9]+(?:\.[0-9]+)?))[ \t]*'
 )
 _BACKSLASH_ESCAPE = re.compile(r"\\(.)")
 _INTEGER = re.compile(r"[0-9]+")

@@ -387,9 +387,7 @@ class PostService:
     # --- what remote pods tell us (called by the inbox inside its transaction) ---
 
     async def remote_create(self, tx: Tx, author: Identity, data: RemotePost) -> Post | None:
-        if await post_store.is_tombstoned(tx, data.ap_id) or await post_store.by_ap_id(
-            tx, data.ap_id
-        ):
+        if await post_store.is_known(tx, data.ap_id):
             return None
         parent = await post_store.by_ap_id(tx, data.in_reply_to) if data.in_reply_to else None
         post = Post(

@@ -125,6 +125,18 @@ async def is_tombstoned(q: Queryable, ap_id: str) -> bool:
     return bool(await q.fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (ap_id,)))
 
 
+async def is_known(q: Queryable, ap_id: str) -> bool:
+    """Whether a post with this id is stored or was deleted (one query: the inbox asks it of
+    every incoming post)."""
+    return bool(
+        await q.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM posts WHERE ap_id = ?)"
+            " OR EXISTS (SELECT 1 FROM tombstones WHERE ap_id = ?)",
+            (ap_id, ap_id),
+        )
+    )
+
+
 async def permitted(q: Queryable, post_guid: str, viewer: str | None, perm: str, now: str) -> bool:
     """Whether `viewer` (None: anyone) holds `perm` (can_read, can_write, ...) on the post."""
     cond, params = post_permitted(perm, viewer, now)

@@ -108,7 +108,10 @@ async def test_someone_elses_label_is_404(trio: Trio) -> None:
 
 async def test_label_list_pages(trio: Trio) -> None:
     pod, alice = trio.pod, trio.alice
-    made = [await label(pod, alice, f"l{i}") for i in range(5)]
+    made = []
+    for i in range(5):
+        made.append(await label(pod, alice, f"l{i}"))
+        pod.clock.advance(timedelta(milliseconds=1))  # within one millisecond, guids decide
     resp, page = await pod.call("GET", LABELS, alice, params={"per_page": "2"}, expect=200)
     seen = [x["id"] for x in page]
     links = parse_links(resp.headers["Link"])

@@ -648,7 +648,10 @@ async def test_sub_share_survives_a_wider_parent_scope(trio: Trio) -> None:
 
 async def test_outgoing_and_incoming_limit_offset(trio: Trio) -> None:
     pod, alice, bob = trio.pod, trio.alice, trio.bob
-    made = [(await share(pod, alice, bob))["id"] for _ in range(5)]
+    made = []
+    for _ in range(5):
+        made.append((await share(pod, alice, bob))["id"])
+        pod.clock.advance(timedelta(milliseconds=1))  # within one millisecond, guids decide
     newest_first = list(reversed(made))
     for who, side in ((alice, "outgoing"), (bob, "incoming")):
         path = f"{SHARING}/{side}"

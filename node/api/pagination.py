@@ -21,7 +21,8 @@ _CODES = {v: k for k, v in _DIRS.items()}
 
 
 def encode_cursor(direction: str, key: tuple[str, str] | None) -> str:
-    raw = json.dumps([_CODES[direction], *(key or ())], separators=(",", ":")).encode()
+    # json.dumps with its defaults takes the C encoder's fast path (this runs twice a page).
+    raw = json.dumps([_CODES[direction], *(key or ())]).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 

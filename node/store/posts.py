@@ -145,21 +145,6 @@ async def permitted(q: Queryable, post_guid: str, viewer: str | None, perm: str,
     )
 
 
-async def stats(q: Queryable, guids: list[str]) -> dict[str, PostStats]:
-    if not guids:
-        return {}
-    marks = ",".join("?" * len(guids))
-    rows = await q.fetchall(
-        f"SELECT p.guid,"
-        " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'like'),"
-        " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'reshare'),"
-        " (SELECT count(*) FROM posts c WHERE c.in_reply_to_guid = p.guid)"
-        f" FROM posts p WHERE p.guid IN ({marks})",
-        guids,
-    )
-    return {r[0]: PostStats(r[1], r[2], r[3]) for r in rows}
-
-
 @dataclass(frozen=True)
 class PostFacts:
     """What a post view shows besides the post: its counters, emoji reactions and tags, and

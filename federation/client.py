@@ -131,7 +131,7 @@ class FederationClient:
                 raise FetchError("malformed", "not JSON") from None
             if not isinstance(doc, dict):
                 raise FetchError("malformed", "not a JSON object")
-            if too_deep(doc):
+            if too_deep(doc, raw=raw):
                 raise FetchError("malformed", "nested too deeply")
             return doc
         raise FetchError("too_many_redirects", "too many redirects")

@@ -203,8 +203,14 @@ def refs(value: Any) -> list[str]:
 MAX_DEPTH = 64
 
 
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """True when a parsed JSON value nests deeper than `limit` (checked without recursion)."""
+def too_deep(value: Any, limit: int = MAX_DEPTH, raw: bytes | None = None) -> bool:
+    """True when a parsed JSON value nests deeper than `limit` (checked without recursion).
+
+    `raw`, the text the value was parsed from, settles most cases at once: each level of
+    nesting opens with a bracket, so a text with few brackets cannot nest deeply.
+    """
+    if raw is not None and raw.count(b"{") + raw.count(b"[") <= limit:
+        return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

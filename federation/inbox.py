@@ -3,6 +3,7 @@ dispatch by type, in one transaction → 202."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -24,8 +25,15 @@ AS_MEDIA_TYPES = ("application/activity+json", "application/ld+json")
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         raise ApiError(413, "payload_too_large", f"Activities are limited to {limit} bytes.")
+    if length is not None and "Content-Encoding" not in request.headers:
+        # Exactly `length` bytes arrive (a compressed body would arrive inflated).
+        try:
+            return await request.content.readexactly(length)
+        except asyncio.IncompleteReadError:
+            raise bad_request("The body is shorter than its Content-Length.") from None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(65536):
@@ -79,7 +87,7 @@ async def receive(
         raise bad_request("The body is not valid JSON.", "malformed_json") from None
     if not isinstance(doc, dict):
         raise bad_request("An activity is a JSON object.", "malformed_json")
-    if too_deep(doc):
+    if too_deep(doc, raw=body):
         raise bad_request("The activity is nested too deeply.", "malformed_json")
 
     # The key, from cache or fetched; on failure fetched again once, in case it was rotated.

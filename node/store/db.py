@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,7 +43,9 @@ _PRAGMAS = (
 
 
 def _connect_sync(path: Path | str) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    # check_same_thread off: the writer is also used by the commit thread, while the loop
+    # waits for the write lock (never by both at once).
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     for pragma in _PRAGMAS:
         conn.execute(pragma)
@@ -100,6 +103,13 @@ def _retrieve(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
+def _settle(group: asyncio.Future[None], error: sqlite3.Error | None) -> None:
+    if error is None:
+        group.set_result(None)
+    else:
+        group.set_exception(error)
+
+
 class Database:
     """Made unconnected (so the app can be wired synchronously); `open()` connects."""
 
@@ -116,9 +126,11 @@ class Database:
         # COMMIT (each in its own SAVEPOINT); each caller returns only once it is durable.
         self._group: asyncio.Future[None] | None = None
         self._committer: asyncio.Task[None] | None = None
+        self._commit_thread: ThreadPoolExecutor | None = None
 
     async def open(self) -> Database:
         self._writer = _connect_sync(self.path)
+        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")
         inline = _connect_sync(self.path)
         inline.execute("PRAGMA query_only=ON")
         self._inline = InlineReader(inline)
@@ -156,6 +168,9 @@ class Database:
                     self._inline.close()
         finally:
             self._closed = True
+            if self._commit_thread is not None:
+                self._commit_thread.shutdown()
+                self._commit_thread = None
             # Reader threads left open would keep the process from exiting.
             for conn in self._all_readers:
                 await conn.close()
@@ -189,21 +204,34 @@ class Database:
     async def _commit_soon(self) -> None:
         await asyncio.sleep(0)  # whatever is ready to write this turn joins the commit
         async with self._write_lock:
-            self._commit_now()
+            group, self._group = self._group, None
+            if group is None or self._commit_thread is None:
+                return
+            # The lock is held until the thread is done with the writer; transactions that
+            # arrive meanwhile wait for it, and then form the next group together.
+            done = asyncio.get_running_loop().run_in_executor(self._commit_thread, self._commit)
+            try:
+                error = await asyncio.shield(done)
+            except asyncio.CancelledError:
+                _settle(group, await done)
+                raise
+            _settle(group, error)
 
     def _commit_now(self) -> None:
+        """Commit the open group on this thread (closing, or before DDL)."""
         group, self._group = self._group, None
-        if group is None:
-            return
+        if group is not None:
+            _settle(group, self._commit())
+
+    def _commit(self) -> sqlite3.Error | None:
         writer = self.writer
         try:
             writer.execute("COMMIT")
         except sqlite3.Error as exc:
             if writer.in_transaction:
                 writer.execute("ROLLBACK")
-            group.set_exception(exc)
-        else:
-            group.set_result(None)
+            return exc
+        return None
 
     @asynccontextmanager
     async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:

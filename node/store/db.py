@@ -2,8 +2,10 @@
 
 Writes go through `Database.transaction()`, which serialises writers and commits or rolls back
 as a unit. The writer runs on the event loop's own thread: its statements are short indexed
-writes (tens of microseconds) and WAL commits do not wait for the disk, so a trip to another
-thread per statement would cost more than the work. Reads, which can be long (searches,
+writes (tens of microseconds), so a trip to another thread per statement would cost more than
+the work. Only COMMIT, shared by a group of transactions, runs on a thread of its own: it is
+file writing (the group's pages into the WAL, now and then a checkpoint) that needs no Python,
+and meanwhile the loop goes on with the next requests. Reads, which can be long (searches,
 counts, lists), run on reader connections in their own threads (aiosqlite) and never see a
 writer's uncommitted rows. `Database.inline` is one more reader on the event loop's thread, for
 the short indexed reads of the busiest requests (a token's session, a stream page and what it

@@ -1,0 +1,99 @@
+"""Group commit: transactions of one turn share a COMMIT, each in its own SAVEPOINT."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from node.store.db import Database
+
+SCHEMA = """
+CREATE TABLE parents (id INTEGER PRIMARY KEY);
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    parent INTEGER REFERENCES parents (id)
+);
+INSERT INTO parents VALUES (1);
+"""
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database(tmp_path / "t.db").open()
+    await database.executescript(SCHEMA)
+    yield database
+    await database.close()
+
+
+def stored(path: Path | str) -> list[int]:
+    """What a separate connection sees: only what was committed."""
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM items ORDER BY id")]
+    finally:
+        conn.close()
+
+
+async def insert(db: Database, item: int, fail: bool = False) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO items (id, parent) VALUES (?, 1)", (item,))
+        if fail:
+            raise ValueError("the caller changed its mind")
+
+
+async def test_each_caller_returns_once_its_write_is_committed(db: Database) -> None:
+    await asyncio.gather(*(insert(db, i) for i in range(1, 21)))
+    assert stored(db.path) == list(range(1, 21))
+
+
+async def test_a_failed_transaction_undoes_only_itself(db: Database) -> None:
+    results = await asyncio.gather(
+        insert(db, 1), insert(db, 2, fail=True), insert(db, 3), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [type(None), ValueError, type(None)]
+    assert stored(db.path) == [1, 3]
+
+
+async def test_a_failed_commit_reaches_every_transaction_of_its_group(db: Database) -> None:
+    async def breaks_the_commit() -> None:
+        async with db.transaction() as tx:
+            # Checked at COMMIT, so the whole group's COMMIT fails.
+            await tx.execute("PRAGMA defer_foreign_keys = ON")
+            await tx.execute("INSERT INTO items (id, parent) VALUES (10, 99)")
+
+    results = await asyncio.gather(
+        insert(db, 1), breaks_the_commit(), insert(db, 2), return_exceptions=True
+    )
+    assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results
+    assert stored(db.path) == []
+    # The writer is usable again afterwards.
+    await insert(db, 3)
+    assert stored(db.path) == [3]
+
+
+async def test_a_caller_cancelled_while_committing_still_has_its_write_kept(
+    db: Database,
+) -> None:
+    first = asyncio.create_task(insert(db, 1))
+    second = asyncio.create_task(insert(db, 2))
+    await asyncio.sleep(0)  # both are inside the group now, waiting for the COMMIT
+    await asyncio.sleep(0)
+    first.cancel()
+    await second
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert stored(db.path) == [1, 2]
+
+
+async def test_closing_commits_what_was_written(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "t.db").open()
+    await db.executescript(SCHEMA)
+    task = asyncio.create_task(insert(db, 7))
+    await asyncio.sleep(0)
+    await db.close()
+    await asyncio.gather(task, return_exceptions=True)
+    assert stored(tmp_path / "t.db") == [7]

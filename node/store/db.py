@@ -99,17 +99,59 @@ class Tx(_Sync):
             self._conn.executemany(sql, batch)
 
 
-def _retrieve(future: asyncio.Future[None]) -> None:
-    """Mark a group's failure as seen even if every waiter was cancelled."""
-    if not future.cancelled():
-        future.exception()
+def _settle(waiters: list[asyncio.Future[None]], error: sqlite3.Error | None) -> None:
+    """Tell each transaction of a group how its COMMIT went (a cancelled caller is gone)."""
+    for waiter in waiters:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
 
 
-def _settle(group: asyncio.Future[None], error: sqlite3.Error | None) -> None:
-    if error is None:
-        group.set_result(None)
-    else:
-        group.set_exception(error)
+class _Transaction:
+    """`async with db.transaction() as tx`: a class rather than a generator-based context
+    manager, as every write passes through it."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Tx:
+        db = self._db
+        await db._write_lock.acquire()
+        try:
+            writer = db.writer
+            if db._group is None:
+                writer.execute("BEGIN IMMEDIATE")
+                db._group = []
+                db._committer = asyncio.create_task(db._commit_soon())
+            writer.execute("SAVEPOINT tx")
+        except BaseException:
+            db._write_lock.release()
+            raise
+        return Tx(writer)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        db = self._db
+        writer = db.writer
+        try:
+            if exc_type is not None:
+                writer.execute("ROLLBACK TO tx")
+                writer.execute("RELEASE tx")
+                return
+            writer.execute("RELEASE tx")
+            # A future per caller, not one shared: a cancelled caller cancels only its own.
+            waiter = asyncio.get_running_loop().create_future()
+            assert db._group is not None
+            db._group.append(waiter)
+        finally:
+            db._write_lock.release()
+        await waiter
 
 
 class Database:
@@ -126,7 +168,8 @@ class Database:
         self._closed = True
         # Group commit: transactions that finish in the same turn of the event loop share one
         # COMMIT (each in its own SAVEPOINT); each caller returns only once it is durable.
-        self._group: asyncio.Future[None] | None = None
+        # The group is the callers' futures, or None when no transaction is open.
+        self._group: list[asyncio.Future[None]] | None = None
         self._committer: asyncio.Task[None] | None = None
         self._commit_thread: ThreadPoolExecutor | None = None
 
@@ -183,25 +226,9 @@ class Database:
     def closed(self) -> bool:
         return self._closed
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        async with self._write_lock:
-            writer = self.writer
-            if self._group is None:
-                writer.execute("BEGIN IMMEDIATE")
-                self._group = asyncio.get_running_loop().create_future()
-                self._group.add_done_callback(_retrieve)
-                self._committer = asyncio.create_task(self._commit_soon())
-            group = self._group
-            writer.execute("SAVEPOINT tx")
-            try:
-                yield Tx(writer)
-            except BaseException:
-                writer.execute("ROLLBACK TO tx")
-                writer.execute("RELEASE tx")
-                raise
-            writer.execute("RELEASE tx")
-        await asyncio.shield(group)
+    def transaction(self) -> _Transaction:
+        """A write transaction; it returns once committed (see `_Transaction`)."""
+        return _Transaction(self)
 
     async def _commit_soon(self) -> None:
         await asyncio.sleep(0)  # whatever is ready to write this turn joins the commit

@@ -80,6 +80,9 @@ async def test_join_by_follow_post_and_relay_to_a_third_pod(make_pod) -> None:
     await post_in(a, alice, space["id"], "kiln is hot")
     await wait_for(lambda: _has_body(b, bob, on_b["id"], "kiln is hot"))
     await wait_for(lambda: _has_body(c, carol, on_c["id"], "kiln is hot"))
+    # Both are in carol's main stream as well: she belongs to the space, through its Group.
+    _, main = await c.call("GET", "/api/v1/streams/main", carol, expect=200)
+    assert [p["body"] for p in main] == ["kiln is hot", "a new glaze"]
     # bob's own post reached B once, not again through the Group.
     assert (await _bodies(b, bob, on_b["id"])).count("a new glaze") == 1
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from node.background import Background
 from node.services.media import MediaService
 
 log = logging.getLogger("hearth.media")
@@ -21,17 +21,13 @@ class MediaWorker:
     def __init__(self, media: MediaService, gc_every: float) -> None:
         self._media = media
         self._gc_every = gc_every
-        self._task: asyncio.Task[None] | None = None
+        self._runner = Background(self._run, "hearth-media-worker")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="hearth-media-worker")
+        self._runner.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._runner.stop()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from federation.client import FederationClient
 from federation.delivery import DeliveryWorker
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
+from federation.seen import SeenIds
 from federation.urls import Urls
 from node.clock import Clock
 from node.config import NodeConfig
@@ -31,6 +32,7 @@ class Federation:
     worker: DeliveryWorker
     services: Services
     blocks: DomainBlocks  # refused both ways: nothing accepted from them, nothing sent
+    seen: SeenIds  # the inbox's memory of activity ids, pruned to its configured age
 
     def is_blocked(self, host: str) -> bool:
         return self.blocks.is_blocked(host)

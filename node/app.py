@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from federation.context import Federation
 from federation.delivery import DeliveryWorker
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
+from federation.seen import SeenIds
 from federation.shared_items import RemoteSharedItems
 from federation.urls import Urls
 from federation.webfinger import setup as setup_webfinger
@@ -62,7 +64,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     services = build_services(db, config, clock, outbox, directory, shared_items)
     fed = Federation(
         config, db, clock, urls, keys, PublicKeyCache(), client, directory, outbox, worker,
-        services, blocks,
+        services, blocks, SeenIds(db, clock, timedelta(hours=config.federation.inbox_seen_hours)),
     )  # fmt: skip
 
     app[CONFIG] = config
@@ -84,7 +86,9 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         blocks.add(await delivery_store.blocked_domains(db))
         await client.start()
         await worker.start()  # resumes whatever the queue holds from before a restart
+        fed.seen.start()
         yield
+        await fed.seen.stop()
         await worker.stop()
         await client.close()
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "HEARTH_"
 
@@ -88,6 +95,17 @@ class FederationConfig(_Section):
     delivery_timeout_seconds: float = Field(15.0, gt=0)
     domain_pause_hours: float = Field(24.0, gt=0)
     blocked_domains: list[str] = Field(default_factory=list)
+    inbox_seen_hours: float = Field(168.0, gt=0)
+
+    @model_validator(mode="after")
+    def _seen_outlasts_the_window(self) -> FederationConfig:
+        # An id forgotten while its signature could still pass would let a replay through.
+        if self.inbox_seen_hours * 3600 <= self.signature_window_seconds:
+            raise ValueError(
+                "inbox_seen_hours must be longer than signature_window_seconds"
+                f" ({self.signature_window_seconds} s)"
+            )
+        return self
 
 
 class MediaConfig(_Section):

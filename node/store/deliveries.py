@@ -189,6 +189,23 @@ async def mark_seen(tx: Tx, ap_id: str, now: str) -> bool:
     return await tx.execute("INSERT OR IGNORE INTO inbox_seen VALUES (?, ?)", (ap_id, now)) > 0
 
 
+async def first_seen_since(q: Queryable, since: str) -> int | None:
+    """Where the ids received at or after `since` start. Ids are numbered (rowid) in the order
+    they arrive, so the scan reads only the older ones, which are about to go."""
+    return await q.fetchval(
+        "SELECT rowid FROM inbox_seen WHERE received_at >= ? ORDER BY rowid LIMIT 1", (since,)
+    )
+
+
+async def forget_seen(tx: Tx, first_kept: int | None, batch: int) -> int:
+    """Forget up to `batch` of the oldest ids numbered before `first_kept` (None: all)."""
+    return await tx.execute(
+        "DELETE FROM inbox_seen"
+        " WHERE rowid < ? AND rowid < (SELECT min(rowid) FROM inbox_seen) + ?",
+        (first_kept if first_kept is not None else 2**63 - 1, batch),
+    )
+
+
 async def blocked_domains(q: Queryable) -> set[str]:
     rows = await q.fetchall("SELECT host FROM domains WHERE blocked = 1")
     return {r[0] for r in rows}

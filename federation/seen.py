@@ -1,0 +1,63 @@
+"""Forgetting the ids of old incoming activities.
+
+The inbox remembers every activity id it takes (`inbox_seen`), so a repeated delivery changes
+nothing. An id needs remembering only while a request carrying it could still be accepted: a
+signature whose Date is `signature_window_seconds` old is refused, and posts, follows,
+interactions and deletions are also kept apart by their own ids. So ids older than
+`inbox_seen_hours` (more than the window, as the configuration insists) are forgotten every
+hour, oldest first and in batches, and the table stays the size of a few days of traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from node.background import Background
+from node.clock import Clock, iso
+from node.store import deliveries as delivery_store
+from node.store.db import Database
+
+log = logging.getLogger("hearth.inbox")
+
+PRUNE_EVERY_SECONDS = 3600.0
+BATCH = 10_000  # ids per transaction, so the writer is never held for long
+
+
+class SeenIds:
+    """The inbox's memory of activity ids, kept to `keep`; `prune_once` is the test hook."""
+
+    def __init__(self, db: Database, clock: Clock, keep: timedelta) -> None:
+        self._db = db
+        self._clock = clock
+        self._keep = keep
+        self._runner = Background(self._run, "hearth-inbox-seen")
+
+    def start(self) -> None:
+        self._runner.start()
+
+    async def stop(self) -> None:
+        await self._runner.stop()
+
+    async def prune_once(self) -> int:
+        """Forget the ids received more than `keep` ago; returns how many."""
+        since = iso(self._clock.now() - self._keep)
+        first_kept = await delivery_store.first_seen_since(self._db, since)
+        total = 0
+        while True:
+            async with self._db.transaction() as tx:
+                gone = await delivery_store.forget_seen(tx, first_kept, BATCH)
+            total += gone
+            if gone == 0:
+                return total
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                gone = await self.prune_once()
+                if gone:
+                    log.info("forgot %d activity ids older than %s", gone, self._keep)
+            except Exception:
+                log.exception("pruning the inbox's activity ids failed")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)

@@ -1,0 +1,101 @@
+"""The inbox's memory of activity ids: repeats change nothing, old ids are forgotten, and a
+forgotten id cannot be replayed (its signature has long expired)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from federation.routes import FEDERATION
+from node.appkeys import DB
+from node.clock import iso
+from node.config import ConfigError, build_config
+from tests.conftest import PodFactory
+from tests.hostile import HostilePod, new_key
+from tests.support import Pod
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostilePod]:
+    pod = await HostilePod().start()
+    pod.add_actor("mallory", new_key())
+    yield pod
+    await pod.close()
+
+
+async def _seen(pod: Pod) -> list[str]:
+    rows = await pod.app[DB].fetchall("SELECT ap_id FROM inbox_seen ORDER BY rowid")
+    return [r[0] for r in rows]
+
+
+async def _posts(pod: Pod) -> list[str]:
+    rows = await pod.app[DB].fetchall("SELECT ap_id FROM posts WHERE local = 0 ORDER BY ap_id")
+    return [r[0] for r in rows]
+
+
+async def test_old_ids_are_forgotten_and_cannot_be_replayed(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    pod = await make_pod(federation={"inbox_seen_hours": 24})
+    await pod.register("alice")
+    inbox, alice = f"{pod.url}/inbox", f"{pod.url}/users/alice"
+
+    def create(text: str) -> tuple[str, bytes]:
+        activity = hostile.activity("mallory", "Create", hostile.note("mallory", text, [alice]))
+        return activity["id"], json.dumps(activity).encode()
+
+    old_id, old_body = create("from last week")
+    old_headers = hostile.signed(inbox, old_body, pod.clock.now(), signer="mallory")
+    assert (await hostile.send(inbox, old_body, old_headers))[0] == 202
+    # A repeat within the window is accepted and changes nothing.
+    assert (await hostile.send(inbox, old_body, old_headers))[0] == 202
+    assert await _seen(pod) == [old_id]
+    [stored] = await _posts(pod)
+
+    pod.clock.advance(timedelta(hours=30))
+    new_id, new_body = create("from today")
+    new_headers = hostile.signed(inbox, new_body, pod.clock.now(), signer="mallory")
+    assert (await hostile.send(inbox, new_body, new_headers))[0] == 202
+
+    assert await pod.app[FEDERATION].seen.prune_once() == 1
+    assert await _seen(pod) == [new_id]
+    assert await pod.app[FEDERATION].seen.prune_once() == 0
+
+    # The forgotten request, replayed as it was: its Date is far outside the window.
+    status, data = await hostile.send(inbox, old_body, old_headers)
+    assert status == 401 and data is not None and data["error"] == "date_out_of_window"
+    # Sent again by its author with a fresh signature: the post is still not stored twice.
+    fresh = hostile.signed(inbox, old_body, pod.clock.now(), signer="mallory")
+    assert (await hostile.send(inbox, old_body, fresh))[0] == 202
+    assert len(await _posts(pod)) == 2 and stored in await _posts(pod)
+
+
+async def test_pruning_goes_in_batches_and_keeps_recent_ids(
+    make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("federation.seen.BATCH", 7)
+    pod = await make_pod(federation={"inbox_seen_hours": 2})
+    db = pod.app[DB]
+    now = pod.clock.now()
+    stamps = [now - timedelta(hours=3, minutes=i) for i in range(30, 0, -1)]
+    stamps += [now - timedelta(minutes=i) for i in range(5, 0, -1)]
+    async with db.transaction() as tx:
+        for i, when in enumerate(stamps):
+            await tx.execute(
+                "INSERT INTO inbox_seen VALUES (?, ?)",
+                (f"https://x.example/a/{i}", iso(when)),
+            )
+    assert await pod.app[FEDERATION].seen.prune_once() == 30
+    assert await _seen(pod) == [f"https://x.example/a/{i}" for i in range(30, 35)]
+
+
+def test_ids_must_be_kept_longer_than_the_signature_window() -> None:
+    with pytest.raises(ConfigError, match="federation"):
+        build_config(
+            {"federation": {"inbox_seen_hours": 1, "signature_window_seconds": 3600}}, env={}
+        )
+    config = build_config({"federation": {"inbox_seen_hours": 1.5}}, env={})
+    assert config.federation.inbox_seen_hours == 1.5

@@ -376,3 +376,33 @@ async def test_app_tokens_can_expire(pod: Pod) -> None:
     pod.clock.advance(timedelta(days=3650))
     await pod.call("GET", "/api/v1/identity/current", headers=bearer(forever), expect=200)
     await pod.call("GET", "/api/v1/identity/current", alice, expect=401)
+
+
+async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
+    make_pod: PodFactory,
+) -> None:
+    pod = await make_pod(
+        auth={"login_max_failures": 3, "login_window_seconds": 60},
+        server={"trusted_proxies": ["127.0.0.1"]},
+    )
+    await pod.register("alice")
+    attacker = {"X-Forwarded-For": "203.0.113.5"}
+    for name in ("nobody", "someone", "anyone"):
+        await pod.login(name, "wrong password", expect=401, headers=attacker)
+    # The attacker's address is throttled; alice, behind the same proxy, is not.
+    await pod.login("alice", PASSWORD, expect=429, headers=attacker)
+    await pod.login("alice", PASSWORD, expect=201, headers={"X-Forwarded-For": "198.51.100.7"})
+    # A client cannot slip out by writing its own header in front of the proxy's entry.
+    spoofed = {"X-Forwarded-For": "192.0.2.1, 203.0.113.5"}
+    await pod.login("alice", PASSWORD, expect=429, headers=spoofed)
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(make_pod: PodFactory) -> None:
+    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    await pod.register("alice")
+    for n, name in enumerate(("nobody", "someone", "anyone")):
+        await pod.login(
+            name, "wrong password", expect=401, headers={"X-Forwarded-For": f"203.0.113.{n}"}
+        )
+    # Each attempt claimed another address; all of them came from this one peer.
+    await pod.login("alice", PASSWORD, expect=429, headers={"X-Forwarded-For": "198.51.100.7"})

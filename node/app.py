@@ -36,9 +36,6 @@ from node.store.db import Database
 from node.store.migrate import migrate
 from nodeinfo.routes import setup as setup_nodeinfo
 
-# Rendered posts kept for lists (about 1 KB each).
-POST_JSON_ENTRIES = 20_000
-
 log = logging.getLogger("hearth")
 
 
@@ -71,7 +68,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     app[CLOCK] = clock
     app[DB] = db
     app[SERVICES] = services
-    app[POST_JSON] = PostJsonCache(POST_JSON_ENTRIES)
+    app[POST_JSON] = PostJsonCache(config.cache.post_json_entries)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         config.storage.data_dir.mkdir(parents=True, exist_ok=True)

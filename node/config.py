@@ -143,6 +143,12 @@ class MediaConfig(_Section):
         return value
 
 
+class CacheConfig(_Section):
+    post_json_entries: int = Field(20_000, ge=0)
+    viewer_marks_viewers: int = Field(256, ge=0)
+    viewer_marks_posts: int = Field(2000, ge=0)
+
+
 class NodeConfig(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -150,6 +156,7 @@ class NodeConfig(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     federation: FederationConfig = Field(default_factory=FederationConfig)
     media: MediaConfig = Field(default_factory=MediaConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @property
     def host(self) -> str:

@@ -86,6 +86,7 @@ class PostService:
         publisher: Publisher,
         directory: Directory,
         our_host: str,
+        viewer_marks: ViewerMarksCache,
     ) -> None:
         self._db = db
         self._access = access
@@ -96,7 +97,7 @@ class PostService:
         self._composer = Composer(db, publisher, directory, our_host)
         self._notify = Notifier(clock)
         self._last_stamp: datetime | None = None
-        self._viewer_marks = ViewerMarksCache()
+        self._viewer_marks = viewer_marks
 
     def _stamp(self) -> str:
         # Strictly increasing creation times keep "newest first" exact within one pod.

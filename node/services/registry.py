@@ -23,6 +23,7 @@ from node.services.sharing import SharedItemService, SharingService
 from node.services.spaces import SpaceService
 from node.services.streams import StreamService
 from node.services.system import SystemService
+from node.services.viewer_marks import ViewerMarksCache
 from node.store.db import Database
 
 
@@ -54,7 +55,8 @@ def build_services(
     shared_items: SharedItems,
 ) -> Services:
     access = Access(clock)
-    posts = PostService(db, clock, access, publisher, directory, config.host)
+    marks = ViewerMarksCache(config.cache.viewer_marks_viewers, config.cache.viewer_marks_posts)
+    posts = PostService(db, clock, access, publisher, directory, config.host, marks)
     passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
     follows = FollowService(db, clock, publisher, directory, config.host)
     return Services(

@@ -23,7 +23,7 @@ class ViewerMarksCache:
         if found is None or found[0] != rev or len(found[1]) > self._per_viewer:
             found = (rev, {})
             self._items[viewer] = found
-            while len(self._items) > self._viewers:
-                self._items.popitem(last=False)
         self._items.move_to_end(viewer)
+        while len(self._items) > self._viewers:  # with no room, not even this viewer stays
+            self._items.popitem(last=False)
         return found[1]

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.appkeys import POST_JSON
 from tests.api.test_media_flow import upload
+from tests.conftest import PodFactory
 from tests.social.helpers import API, comment, follow, get_post, items, post
 from tests.support import Pod, Trio, User
 
@@ -160,3 +162,18 @@ async def test_what_the_viewer_does_shows_in_their_next_read(trio: Trio) -> None
     await pod.call("DELETE", f"{path}/bookmark", alice, expect=200)
     await pod.call("DELETE", f"{path}/reaction", alice, expect=200)
     assert await seen() == [(False, False, False, None)] * 2
+
+
+async def test_cache_sizes_come_from_the_configuration(make_pod: PodFactory) -> None:
+    """With nothing kept, lists are rendered afresh each time and read the same."""
+    pod = await make_pod(
+        cache={"post_json_entries": 0, "viewer_marks_viewers": 0, "viewer_marks_posts": 0}
+    )
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    await follow(pod, alice, "bob")
+    mine = await post(pod, bob, "kept nowhere")
+    await pod.call("POST", f"{API}/posts/{mine['id']}/like", alice, expect=200)
+    reads = [await first(pod, alice, "/streams/main") for _ in range(2)]
+    assert reads[0] == reads[1] == await get_post(pod, alice, mine["id"])
+    assert reads[0]["counts"]["likes"] == 1 and reads[0]["liked"] is True
+    assert len(pod.app[POST_JSON]) == 0

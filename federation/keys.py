@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from node.clock import Clock, iso
-from node.store.db import Database
+from node.store.db import Database, Queryable
 
 KEY_BITS = 2048
 
@@ -81,6 +81,12 @@ class LocalKeys:
 
     async def public_pem(self, actor_uri: str) -> str:
         return (await self.get(actor_uri))[1]
+
+
+async def stored_public_pem(q: Queryable, actor_uri: str) -> str | None:
+    """A local actor's public key if it has one already (readable inside a transaction,
+    where `LocalKeys.get`, which may create one in a transaction of its own, cannot run)."""
+    return await q.fetchval("SELECT public_pem FROM actor_keys WHERE actor_uri = ?", (actor_uri,))
 
 
 class PublicKeyCache:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from federation import convert, groups
+from federation.keys import stored_public_pem
 from federation.urls import Urls, host_of
 from node.clock import Clock, iso
 from node.ids import new_guid
@@ -394,6 +395,22 @@ class Outbox:
         kind = "Accept" if accepted else "Reject"
         doc = convert.activity(self.activity_id(new_guid()), kind, group, original)
         await self._send(tx, doc, await self._inbox(tx, member))
+
+    async def space_updated(self, tx: Tx, space: Space) -> None:
+        inboxes = await space_store.remote_member_inboxes(tx, space.guid, [])
+        group = self._urls.group(space.guid)
+        # Remote members read the Group's actor before joining, and serving it made its key.
+        pem = await stored_public_pem(tx, group) if inboxes else None
+        if pem is None:
+            return
+        actor = groups.group_to_as(space, self._urls, pem, space.created_at)
+        context = actor.pop("@context")
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Update", group, actor,
+            to=[self._urls.group_members(space.guid)],
+        )  # fmt: skip
+        doc["@context"] = context
+        await self._send(tx, doc, inboxes)
 
     async def space_deleted(self, tx: Tx, space: Space) -> None:
         group = self._urls.group(space.guid)

@@ -35,7 +35,11 @@ async def handle(inc: Incoming) -> None:
         except InvalidDocument as exc:
             raise ApiError(422, "invalid_object", str(exc)) from None
         # Re-read the profile from its source rather than trusting the embedded copy.
-        await inc.fed.directory.refresh(inc.actor.uri)
+        ident = await inc.fed.directory.refresh(inc.actor.uri)
+        if obj.get("type") == "Group":
+            # A space we know of: our record of it follows what its Group now says.
+            async with inc.fed.db.transaction() as tx:
+                await inc.fed.services.spaces.remote_group_updated(tx, ident)
         return
     note = parse_note(obj)
     check_author(note, inc.actor.uri, "update")

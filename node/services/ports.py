@@ -113,6 +113,11 @@ class Publisher(Protocol):
         members (but the author)."""
         ...
 
+    async def space_updated(self, tx: Tx, space: Space) -> None:
+        """Our space's settings changed: its Group tells its remote members (Update of the
+        actor), whose pods then read the Group again."""
+        ...
+
     async def space_deleted(self, tx: Tx, space: Space) -> None:
         """Our space is gone: its Group tells its remote members (Delete of the actor)."""
         ...

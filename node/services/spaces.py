@@ -255,6 +255,8 @@ class SpaceService:
                 await store.make_posts_private(tx, space.guid)
             updated = await store.get(tx, space.guid)
             assert updated is not None
+            if changes:
+                await self._publisher.space_updated(tx, updated)
             return await self._view(tx, updated, who.identity_guid)
 
     async def delete(self, who: Principal, guid: str) -> None:
@@ -461,6 +463,11 @@ class SpaceService:
             group = await self._directory.resolve_handle(name, domain)
         async with self._db.transaction() as tx:
             return await self.remote_space(tx, group)
+
+    async def remote_group_updated(self, tx: Tx, group: Identity) -> None:
+        """A remote Group told us it changed: refresh our record, if we keep one."""
+        if await store.by_actor(tx, group.guid) is not None:
+            await self.remote_space(tx, group)
 
     async def remote_space(self, tx: Tx, group: Identity) -> Space:
         """Our record of a remote Group (made on first sight, refreshed from its actor)."""

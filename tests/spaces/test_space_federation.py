@@ -290,3 +290,28 @@ async def test_webfinger_answers_for_public_groups_only(make_pod) -> None:
         f"{a.url}/.well-known/webfinger", params={"resource": f"acct:{private['handle']}"}
     ) as resp:
         assert resp.status == 404
+
+
+async def _settings(pod: Pod, user: User, space_id: str) -> tuple[str, str, str]:
+    _, data = await pod.call("GET", f"/api/v1/spaces/{space_id}", user, expect=200)
+    return data["displayName"], data["description"], data["joinMode"]
+
+
+async def test_a_space_edited_on_its_pod_is_updated_on_its_members_pods(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    space = await make_space(a, alice, displayName="Potters", description="clay")
+    on_b = await _joined(b, bob, {"target": space["uri"]})
+    assert await _settings(b, bob, on_b["id"]) == ("Potters", "clay", "instant")
+
+    changes = {"displayName": "Potters & Glazers", "description": "clay and glaze",
+               "joinMode": "application"}  # fmt: skip
+    await a.call("PATCH", f"/api/v1/spaces/{space['id']}", alice, json=changes, expect=200)
+    # The Group's Update reaches B, which reads the Group again.
+    expected = ("Potters & Glazers", "clay and glaze", "application")
+    await wait_for(lambda: _is(_settings(b, bob, on_b["id"]), expected))
+    # An edit that changes nothing sends nothing more.
+    rows = "SELECT count(*) FROM outbox WHERE activity_type = 'Update'"
+    sent = await a.app[DB].fetchval(rows)
+    await a.call("PATCH", f"/api/v1/spaces/{space['id']}", alice, json={}, expect=200)
+    assert await a.app[DB].fetchval(rows) == sent == 1

@@ -23,9 +23,11 @@ class InvalidDocument(ValueError):
 # --- ours → ActivityStreams ---------------------------------------------------------------
 
 
-def person_to_as(ident: Identity, urls: Urls, public_key_pem: str) -> dict[str, Any]:
+def person_to_as(
+    ident: Identity, urls: Urls, public_key_pem: str, avatar: Attachment | None = None
+) -> dict[str, Any]:
     actor = urls.actor(ident.username)
-    return {
+    doc = {
         "@context": [*OUR_CONTEXT, {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"}],
         "id": actor,
         "type": "Person",
@@ -46,6 +48,13 @@ def person_to_as(ident: Identity, urls: Urls, public_key_pem: str) -> dict[str, 
         ],
         "publicKey": {"id": urls.key_id(actor), "owner": actor, "publicKeyPem": public_key_pem},
     }
+    if avatar is not None:
+        doc["icon"] = {
+            "type": "Image",
+            "mediaType": avatar.media_type,
+            "url": avatar.url_on(urls.base),
+        }
+    return doc
 
 
 def instance_actor_to_as(urls: Urls, public_key_pem: str, name: str) -> dict[str, Any]:

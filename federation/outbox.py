@@ -306,6 +306,27 @@ class Outbox:
         doc = convert.activity(self.activity_id(new_guid()), "Undo", original["actor"], original)
         await self._send(tx, doc, inboxes)
 
+    async def identity_updated(self, tx: Tx, ident: Identity) -> None:
+        inboxes = await actor_store.follower_inboxes(tx, ident.guid)
+        uri = self._urls.actor(ident.username)
+        # Remote followers read the actor before following, and serving it made its key.
+        pem = await stored_public_pem(tx, uri) if inboxes else None
+        if pem is None:
+            return
+        avatar = (await media_store.avatars_of(tx, [ident.guid])).get(ident.guid)
+        doc = convert.person_to_as(ident, self._urls, pem, avatar)
+        await self._actor_updated(tx, doc, self._urls.followers(ident.username), inboxes)
+
+    async def _actor_updated(
+        self, tx: Tx, actor: dict[str, Any], audience: str, inboxes: list[str]
+    ) -> None:
+        context = actor.pop("@context")
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Update", actor["id"], actor, to=[audience]
+        )
+        doc["@context"] = context
+        await self._send(tx, doc, inboxes)
+
     # --- spaces: each one a Group actor (FEP-1b12) ---
 
     def group_id(self, space_guid: str) -> str:
@@ -404,13 +425,7 @@ class Outbox:
         if pem is None:
             return
         actor = groups.group_to_as(space, self._urls, pem, space.created_at)
-        context = actor.pop("@context")
-        doc = convert.activity(
-            self.activity_id(new_guid()), "Update", group, actor,
-            to=[self._urls.group_members(space.guid)],
-        )  # fmt: skip
-        doc["@context"] = context
-        await self._send(tx, doc, inboxes)
+        await self._actor_updated(tx, actor, self._urls.group_members(space.guid), inboxes)
 
     async def space_deleted(self, tx: Tx, space: Space) -> None:
         group = self._urls.group(space.guid)

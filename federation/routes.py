@@ -45,15 +45,8 @@ async def actor(request: web.Request) -> web.Response:
     fed = _fed(request)
     ident = await _local(fed, request.match_info["username"])
     pem = await fed.keys.public_pem(fed.urls.actor(ident.username))
-    doc = convert.person_to_as(ident, fed.urls, pem)
     avatar = (await fed.services.media.avatars([ident.guid])).get(ident.guid)
-    if avatar is not None:
-        doc["icon"] = {
-            "type": "Image",
-            "mediaType": avatar.media_type,
-            "url": avatar.url_on(fed.urls.base),
-        }
-    return as_response(doc)
+    return as_response(convert.person_to_as(ident, fed.urls, pem, avatar))
 
 
 async def instance_actor(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.ids import is_guid, new_guid
 from node.services.media import ready_media
+from node.services.ports import Publisher
 from node.services.principal import Principal
 from node.services.rules import profile_problems, username_problem
 from node.store import accounts as account_store
@@ -21,9 +22,10 @@ MAX_IDENTITIES_PER_ACCOUNT = 20
 
 
 class IdentityService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, publisher: Publisher) -> None:
         self._db = db
         self._clock = clock
+        self._publisher = publisher
 
     async def create(
         self,
@@ -98,4 +100,7 @@ class IdentityService:
                         await ready_media(tx, who.identity_guid, [avatar], "avatarId")
                     await media_store.set_avatar(tx, who.identity_guid, avatar)
                 await identity_store.update(tx, who.identity_guid, iso(self._clock.now()), changes)
+                updated = await identity_store.get(tx, who.identity_guid)
+                assert updated is not None
+                await self._publisher.identity_updated(tx, updated)
         return await self.current(who)

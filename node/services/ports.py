@@ -78,6 +78,11 @@ class Publisher(Protocol):
 
     async def interaction(self, tx: Tx, item: Interaction, post: Post, actor: Identity) -> None: ...
 
+    async def identity_updated(self, tx: Tx, ident: Identity) -> None:
+        """One of our identities changed its profile: an Update of its actor to the pods of
+        its followers, which then read it again."""
+        ...
+
     # --- spaces (each one a Group actor, FEP-1b12) ---
 
     def group_id(self, space_guid: str) -> str:

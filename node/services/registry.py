@@ -62,7 +62,7 @@ def build_services(
     return Services(
         accounts=AccountService(db, config, clock, passwords),
         sessions=SessionService(db, config, clock, passwords),
-        identities=IdentityService(db, clock),
+        identities=IdentityService(db, clock, publisher),
         system=SystemService(db),
         follows=follows,
         posts=posts,

@@ -255,3 +255,25 @@ async def _no_pending(pod: Pod) -> bool:
         await pod.app[DB].fetchval("SELECT count(*) FROM deliveries WHERE state != 'delivered'")
         == 0
     )
+
+
+async def test_a_profile_edit_reaches_the_pods_of_followers(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    await follow_accepted(b, bob, f"alice@{a.host}")
+    _, following = await b.call("GET", "/api/v1/identities/current/following", bob, expect=200)
+    on_b = following[0]["identity"]["id"]
+
+    async def profile() -> tuple[str, str]:
+        _, ident = await b.call("GET", f"/api/v1/identities/{on_b}", bob, expect=200)
+        return ident["displayName"], ident["bio"]
+
+    before = await profile()
+    changes = {"displayName": "Alice of A", "bio": "potter"}
+    await a.call("PATCH", "/api/v1/identity/current", alice, json=changes, expect=200)
+    await wait_for(lambda: _equals(profile, ("Alice of A", "potter")))
+    assert before != ("Alice of A", "potter")
+    assert await a.app[DB].fetchval("SELECT count(*) FROM outbox WHERE activity_type = 'Update'")
+    # Nobody follows bob remotely: his edit is sent nowhere.
+    await b.call("PATCH", "/api/v1/identity/current", bob, json={"bio": "b"}, expect=200)
+    assert await b.app[DB].fetchval("SELECT count(*) FROM outbox") == 1  # his Follow only

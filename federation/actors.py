@@ -17,6 +17,7 @@ from node.errors import ApiError, not_found
 from node.ids import new_guid
 from node.services.text import html_to_text, sanitize_html
 from node.store import identities as identity_store
+from node.store import media as media_store
 from node.store import remote_actors as actor_store
 from node.store.db import Database
 from node.store.identities import Identity
@@ -141,7 +142,9 @@ class ActorDirectory:
             gone_at=None,
         )
         async with self._db.transaction() as tx:
-            return await actor_store.upsert(tx, ident, actor)
+            stored = await actor_store.upsert(tx, ident, actor)
+            await media_store.set_remote_avatar(tx, stored.guid, parsed.icon)
+            return stored
 
     async def refresh(self, uri: str) -> Identity:
         """Fetch an actor again now (it announced an Update of itself)."""

@@ -260,6 +260,27 @@ class ActorDoc:
     public_key_pem: str
     locked: bool
     discoverable: bool
+    icon: tuple[str, str] | None = None  # the avatar: (URL, media type)
+
+
+def _icon(value: Any) -> tuple[str, str] | None:
+    """An actor's avatar: an Image (or the first of several) with a URL, or a bare URL."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    media_type: Any = None
+    if isinstance(value, dict):
+        url, media_type = value.get("url"), value.get("mediaType")
+        if isinstance(url, list):
+            url = url[0] if url else None
+        if isinstance(url, dict):  # a Link
+            url, media_type = url.get("href"), url.get("mediaType", media_type)
+    else:
+        url = value
+    if not isinstance(url, str) or len(url) > 2048 or not url.startswith(("https://", "http://")):
+        return None
+    if not isinstance(media_type, str) or not media_type.startswith("image/"):
+        media_type = "image/*"  # unknown: clients find out when they load it
+    return url, media_type[:100]
 
 
 def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
@@ -310,6 +331,7 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
         public_key_pem=pem,
         locked=doc.get("manuallyApprovesFollowers") is True,
         discoverable=doc.get("discoverable") is not False,
+        icon=_icon(doc.get("icon")),
     )
 
 

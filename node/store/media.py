@@ -325,15 +325,33 @@ async def set_avatar(tx: Tx, identity_guid: str, media_guid: str | None) -> None
     )
 
 
+async def set_remote_avatar(tx: Tx, identity_guid: str, icon: tuple[str, str] | None) -> None:
+    """What a remote actor's document names as its avatar (URL, media type); None: none."""
+    if icon is None:
+        await tx.execute("DELETE FROM remote_avatars WHERE identity_guid = ?", (identity_guid,))
+        return
+    # Written only when it differs, so a refetch that changes nothing re-renders nothing.
+    await tx.execute(
+        "INSERT INTO remote_avatars (identity_guid, url, media_type) VALUES (?, ?, ?)"
+        " ON CONFLICT (identity_guid) DO UPDATE SET url = excluded.url,"
+        " media_type = excluded.media_type"
+        " WHERE url != excluded.url OR media_type != excluded.media_type",
+        (identity_guid, *icon),
+    )
+
+
 async def avatars_of(q: Queryable, identity_guids: list[str]) -> dict[str, Attachment]:
+    """Avatars by identity: our own media, or the URL a remote actor names."""
     if not identity_guids:
         return {}
     marks = ",".join("?" * len(identity_guids))
     rows = await q.fetchall(
-        "SELECT v.identity_guid, b.content_type, m.blob_hash, m.guid, b.width, b.height,"
+        "SELECT v.identity_guid, b.content_type, NULL, m.blob_hash, m.guid, b.width, b.height,"
         " b.blurhash, m.description FROM identity_avatars v"
         " JOIN media m ON m.guid = v.media_guid JOIN media_blobs b ON b.hash = m.blob_hash"
-        f" WHERE v.identity_guid IN ({marks})",
-        identity_guids,
+        f" WHERE v.identity_guid IN ({marks})"
+        " UNION ALL SELECT identity_guid, media_type, url, NULL, NULL, NULL, NULL, NULL, ''"
+        f" FROM remote_avatars WHERE identity_guid IN ({marks})",
+        [*identity_guids, *identity_guids],
     )
-    return {r[0]: Attachment("Image", r[1], None, r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
+    return {r[0]: Attachment("Image", *r[1:]) for r in rows}

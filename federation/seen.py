@@ -2,9 +2,10 @@
 
 The inbox remembers every activity id it takes (`inbox_seen`), so a repeated delivery changes
 nothing. An id needs remembering only while a request carrying it could still be accepted: a
-signature whose Date is `signature_window_seconds` old is refused, and posts, follows,
+signature whose Date is more than `signature_window_seconds` from now is refused (so a
+request dated ahead stays acceptable for up to twice the window), and posts, follows,
 interactions and deletions are also kept apart by their own ids. So ids older than
-`inbox_seen_hours` (more than the window, as the configuration insists) are forgotten every
+`inbox_seen_hours` (more than twice the window, as the configuration insists) are forgotten every
 hour, oldest first and in batches, and the table stays the size of a few days of traffic.
 """
 
@@ -47,7 +48,7 @@ class SeenIds:
         total = 0
         while True:
             async with self._db.transaction() as tx:
-                gone = await delivery_store.forget_seen(tx, first_kept, BATCH)
+                gone = await delivery_store.forget_seen(tx, first_kept, since, BATCH)
             total += gone
             if gone == 0:
                 return total

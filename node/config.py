@@ -115,11 +115,12 @@ class FederationConfig(_Section):
 
     @model_validator(mode="after")
     def _seen_outlasts_the_window(self) -> FederationConfig:
-        # An id forgotten while its signature could still pass would let a replay through.
-        if self.inbox_seen_hours * 3600 <= self.signature_window_seconds:
+        # An id forgotten while its signature could still pass would let a replay through. A
+        # Date may lie up to the window ahead, so a request stays valid for twice the window.
+        if self.inbox_seen_hours * 3600 <= 2 * self.signature_window_seconds:
             raise ValueError(
-                "inbox_seen_hours must be longer than signature_window_seconds"
-                f" ({self.signature_window_seconds} s)"
+                "inbox_seen_hours must be longer than twice signature_window_seconds"
+                f" ({2 * self.signature_window_seconds} s)"
             )
         return self
 

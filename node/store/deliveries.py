@@ -197,12 +197,13 @@ async def first_seen_since(q: Queryable, since: str) -> int | None:
     )
 
 
-async def forget_seen(tx: Tx, first_kept: int | None, batch: int) -> int:
-    """Forget up to `batch` of the oldest ids numbered before `first_kept` (None: all)."""
+async def forget_seen(tx: Tx, first_kept: int | None, before: str, batch: int) -> int:
+    """Forget up to `batch` of the oldest ids numbered before `first_kept` (None: no bound)
+    and received before `before`: ids that arrive while pruning goes on are never touched."""
     return await tx.execute(
-        "DELETE FROM inbox_seen"
-        " WHERE rowid < ? AND rowid < (SELECT min(rowid) FROM inbox_seen) + ?",
-        (first_kept if first_kept is not None else 2**63 - 1, batch),
+        "DELETE FROM inbox_seen WHERE rowid < ? AND received_at < ?"
+        " AND rowid < (SELECT min(rowid) FROM inbox_seen) + ?",
+        (first_kept if first_kept is not None else 2**63 - 1, before, batch),
     )
 
 

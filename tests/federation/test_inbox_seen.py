@@ -77,10 +77,10 @@ async def test_pruning_goes_in_batches_and_keeps_recent_ids(
     make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("federation.seen.BATCH", 7)
-    pod = await make_pod(federation={"inbox_seen_hours": 2})
+    pod = await make_pod(federation={"inbox_seen_hours": 3})
     db = pod.app[DB]
     now = pod.clock.now()
-    stamps = [now - timedelta(hours=3, minutes=i) for i in range(30, 0, -1)]
+    stamps = [now - timedelta(hours=4, minutes=i) for i in range(30, 0, -1)]
     stamps += [now - timedelta(minutes=i) for i in range(5, 0, -1)]
     async with db.transaction() as tx:
         for i, when in enumerate(stamps):
@@ -95,7 +95,30 @@ async def test_pruning_goes_in_batches_and_keeps_recent_ids(
 def test_ids_must_be_kept_longer_than_the_signature_window() -> None:
     with pytest.raises(ConfigError, match="federation"):
         build_config(
-            {"federation": {"inbox_seen_hours": 1, "signature_window_seconds": 3600}}, env={}
+            {"federation": {"inbox_seen_hours": 2, "signature_window_seconds": 3600}}, env={}
         )
-    config = build_config({"federation": {"inbox_seen_hours": 1.5}}, env={})
-    assert config.federation.inbox_seen_hours == 1.5
+    config = build_config({"federation": {"inbox_seen_hours": 2.5}}, env={})
+    assert config.federation.inbox_seen_hours == 2.5
+
+
+async def test_ids_arriving_while_pruning_goes_on_are_kept(
+    make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The boundary is read before the batches run; what arrives after it is never deleted."""
+    pod = await make_pod(federation={"inbox_seen_hours": 3})
+    now = pod.clock.now()
+    async with pod.app[DB].transaction() as tx:
+        for i in range(10):
+            await tx.execute(
+                "INSERT INTO inbox_seen VALUES (?, ?)",
+                (f"https://x.example/old/{i}", iso(now - timedelta(hours=5))),
+            )
+        await tx.execute("INSERT INTO inbox_seen VALUES ('https://x.example/new', ?)", (iso(now),))
+
+    async def read_before_the_new_one_came(q: object, since: str) -> None:
+        return None  # as when only old ids were there when the boundary was read
+
+    monkeypatch.setattr("federation.seen.BATCH", 4)
+    monkeypatch.setattr("node.store.deliveries.first_seen_since", read_before_the_new_one_came)
+    assert await pod.app[FEDERATION].seen.prune_once() == 10
+    assert await _seen(pod) == ["https://x.example/new"]

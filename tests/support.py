@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
+from multidict import CIMultiDict
 from yarl import URL
 
 from node.clock import ManualClock, parse_iso
@@ -80,7 +81,7 @@ class Pod:
             await self.http.close()
 
     def request(self, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
-        headers = dict(kw.pop("headers", {}) or {})
+        headers = CIMultiDict(kw.pop("headers", {}) or {})  # a header may repeat
         if user is not None:
             headers.update(user.auth)
         return self.http.request(method, self.url + path, headers=headers, **kw)

@@ -17,7 +17,9 @@ from .routing import Route, principal
 
 def _client(request: web.Request) -> str:
     proxies = request.app[CONFIG].server.proxy_networks
-    return client_address(request.remote or "", request.headers.get("X-Forwarded-For"), proxies)
+    # Every line of the header: some proxies add their own line rather than extend the client's.
+    forwarded = ", ".join(request.headers.getall("X-Forwarded-For", ()))
+    return client_address(request.remote or "", forwarded or None, proxies)
 
 
 async def login(request: web.Request) -> web.Response:

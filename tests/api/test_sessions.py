@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from multidict import CIMultiDict
 
 from node.appkeys import SERVICES
 from node.clock import parse_iso
@@ -395,6 +396,9 @@ async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
     # A client cannot slip out by writing its own header in front of the proxy's entry.
     spoofed = {"X-Forwarded-For": "192.0.2.1, 203.0.113.5"}
     await pod.login("alice", PASSWORD, expect=429, headers=spoofed)
+    # Nor when the proxy adds a line of its own after the client's.
+    lines = CIMultiDict([("X-Forwarded-For", "192.0.2.1"), ("X-Forwarded-For", "203.0.113.5")])
+    await pod.login("alice", PASSWORD, expect=429, headers=lines)
 
 
 async def test_forwarded_for_from_an_untrusted_peer_is_ignored(make_pod: PodFactory) -> None:

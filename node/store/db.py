@@ -15,6 +15,7 @@ shows), where the trip to a reader thread and back costs several times the query
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -242,7 +243,12 @@ class Database:
             try:
                 error = await asyncio.shield(done)
             except asyncio.CancelledError:
-                _settle(group, await done)
+                # The lock must stay held until the thread is done with the writer, however
+                # often this task is cancelled meanwhile.
+                while not done.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(done)
+                _settle(group, done.result())
                 raise
             _settle(group, error)
 
@@ -257,8 +263,10 @@ class Database:
         try:
             writer.execute("COMMIT")
         except sqlite3.Error as exc:
-            if writer.in_transaction:
-                writer.execute("ROLLBACK")
+            # Never raises: the group's callers are told, whatever else goes wrong.
+            with contextlib.suppress(sqlite3.Error):
+                if writer.in_transaction:
+                    writer.execute("ROLLBACK")
             return exc
         return None
 

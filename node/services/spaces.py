@@ -465,7 +465,11 @@ class SpaceService:
             return await self.remote_space(tx, group)
 
     async def remote_group_updated(self, tx: Tx, group: Identity) -> None:
-        """A remote Group told us it changed: refresh our record, if we keep one."""
+        """A remote Group told us it changed: refresh our record, if we keep one (and the
+        actor, as fetched again, is still a Group)."""
+        actor = await actor_store.by_identity(tx, group.guid)
+        if actor is None or actor.actor_type != "Group":
+            return
         if await store.by_actor(tx, group.guid) is not None:
             await self.remote_space(tx, group)
 

@@ -26,20 +26,14 @@ PRUNE_EVERY_SECONDS = 3600.0
 BATCH = 10_000  # ids per transaction, so the writer is never held for long
 
 
-class SeenIds:
+class SeenIds(Background):
     """The inbox's memory of activity ids, kept to `keep`; `prune_once` is the test hook."""
 
     def __init__(self, db: Database, clock: Clock, keep: timedelta) -> None:
         self._db = db
         self._clock = clock
         self._keep = keep
-        self._runner = Background(self._run, "hearth-inbox-seen")
-
-    def start(self) -> None:
-        self._runner.start()
-
-    async def stop(self) -> None:
-        await self._runner.stop()
+        super().__init__(self._run, "hearth-inbox-seen")
 
     async def prune_once(self) -> int:
         """Forget the ids received more than `keep` ago; returns how many."""

@@ -9,6 +9,8 @@ from typing import Any
 
 
 class Background:
+    """Runs `job` from `start()` until `stop()`; workers inherit both."""
+
     def __init__(self, job: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
         self._job = job
         self._name = name

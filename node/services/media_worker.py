@@ -11,7 +11,7 @@ from node.services.media import MediaService
 log = logging.getLogger("hearth.media")
 
 
-class MediaWorker:
+class MediaWorker(Background):
     """Processes uploads one at a time (oldest first) and runs `gc` every `gc_every` seconds.
 
     Work is found in the database, not in memory: after a restart, whatever was `processing`
@@ -21,13 +21,7 @@ class MediaWorker:
     def __init__(self, media: MediaService, gc_every: float) -> None:
         self._media = media
         self._gc_every = gc_every
-        self._runner = Background(self._run, "hearth-media-worker")
-
-    def start(self) -> None:
-        self._runner.start()
-
-    async def stop(self) -> None:
-        await self._runner.stop()
+        super().__init__(self._run, "hearth-media-worker")
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -240,17 +240,17 @@ class Database:
             # The lock is held until the thread is done with the writer; transactions that
             # arrive meanwhile wait for it, and then form the next group together.
             done = asyncio.get_running_loop().run_in_executor(self._commit_thread, self._commit)
-            try:
-                error = await asyncio.shield(done)
-            except asyncio.CancelledError:
-                # The lock must stay held until the thread is done with the writer, however
-                # often this task is cancelled meanwhile.
-                while not done.done():
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.shield(done)
-                _settle(group, done.result())
-                raise
-            _settle(group, error)
+            # The lock must stay held until the thread is done with the writer, however often
+            # this task is cancelled meanwhile.
+            cancelled = False
+            while not done.done():
+                try:
+                    await asyncio.shield(done)
+                except asyncio.CancelledError:
+                    cancelled = True
+            _settle(group, done.result())
+            if cancelled:
+                raise asyncio.CancelledError
 
     def _commit_now(self) -> None:
         """Commit the open group on this thread (closing, or before DDL)."""

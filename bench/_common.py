@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import socket
 import sqlite3
 import threading
@@ -145,6 +146,17 @@ async def run_until_stopped(conn: Connection, info: Any, lifetime: float) -> Non
     threading.Thread(target=watch, daemon=True).start()  # daemon: never holds up the exit
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), lifetime)
+
+
+def cpu_seconds(pid: int | None, thread: int | None = None) -> float:
+    """User + system CPU time of a process (or one of its threads) so far, from Linux /proc;
+    NaN where unknown."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 # --- printing -------------------------------------------------------------------------------

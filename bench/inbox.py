@@ -49,6 +49,7 @@ from typing import Any
 import aiohttp
 from _common import (
     LOOPBACK,
+    cpu_seconds,
     listening_socket,
     port_of,
     register,
@@ -226,6 +227,11 @@ async def blast(
         return time.perf_counter() - start, statuses
 
 
+def thread_cpu(pid: int) -> float:
+    """CPU seconds of a process's main thread (its event loop) so far; NaN where unknown."""
+    return cpu_seconds(pid, pid)
+
+
 def count_remote_posts(db_path: str) -> int:
     with sqlite(Path(db_path)) as db:
         return int(db.execute("SELECT count(*) FROM posts WHERE local = 0").fetchone()[0])
@@ -296,11 +302,18 @@ async def main(args: argparse.Namespace) -> int:
             noop_s = await asyncio.wait_for(
                 timed("no-op", noop_inbox, requests, concurrency), args.timeout
             )
+            cpu, loop_cpu = cpu_seconds(pod.info["pid"]), thread_cpu(pod.info["pid"])
             pod_s = await asyncio.wait_for(timed("pod", inbox, requests, concurrency), args.timeout)
+            cpu = cpu_seconds(pod.info["pid"]) - cpu
+            loop_cpu = thread_cpu(pod.info["pid"]) - loop_cpu
             ratios.append(noop_s / pod_s)
             print(
                 f"  round {r}: pod {pod_s:6.3f} s {n / pod_s:8.1f} activities/s (verified and"
                 f" stored); no-op {noop_s:6.3f} s {n / noop_s:8.1f}/s; ratio {ratios[-1]:.3f}"
+            )
+            print(
+                f"           pod CPU per activity {1e6 * cpu / n:5.0f} µs"
+                f" ({1e6 * loop_cpu / n:.0f} µs on the event loop's thread)"
             )
         stored = count_remote_posts(db_path)
         if stored != rounds * n:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import random
 import shutil
 import statistics
@@ -53,6 +52,7 @@ from typing import Any
 import aiohttp
 from _common import (
     LOOPBACK,
+    cpu_seconds,
     listening_socket,
     pod_config,
     port_of,
@@ -319,15 +319,6 @@ def report(name: str, load: Load) -> None:
         print(f"  {'':<12} server CPU {1000 * load.cpu / load.requests:.2f} ms per request")
     for err in load.errors[:3]:
         print(f"    error: {err}")
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process so far (Linux /proc); NaN where unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return float("nan")
 
 
 # --- profiling (py-spy, optional) -----------------------------------------------------------

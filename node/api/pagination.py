@@ -117,10 +117,11 @@ def link_header(request: web.Request, page: Page, per_page: int) -> str:
     a reverse proxy those are the proxy's view (or whatever the client sent).
     """
     query = [(k, v) for k, v in request.query.items() if k not in ("cursor", "per_page")]
-    query.append(("per_page", str(per_page)))
+    # Most lists carry no other argument; per_page is digits and needs no encoding.
+    encoded = f"{urlencode(query, quote_via=quote)}&" if query else ""
     first = (
         f"{request.app[CONFIG].server.public_url}{request.rel_url.raw_path}"
-        f"?{urlencode(query, quote_via=quote)}"
+        f"?{encoded}per_page={per_page}"
     )
 
     def link(rel: str, cursor: str | None) -> str:

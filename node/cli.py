@@ -267,7 +267,7 @@ async def _media_gc(config: NodeConfig) -> None:
     from node.services.media import local_media_service  # Pillow loads only when needed
 
     async with _pod(config) as (db, _):
-        report = await local_media_service(db, config, SystemClock()).gc()
+        report = await local_media_service(db, config, SystemClock(), None).gc()
     print(
         f"removed {report.uploads} unfinished uploads, {report.blobs} unused files"
         f" and {report.files} temporary files"

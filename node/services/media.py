@@ -40,8 +40,11 @@ from node.media.names import (
     type_of_extension,
 )
 from node.media.storage import LocalMediaStorage, MediaStorage, VariantCache, stream_file
+from node.services.ports import Publisher
 from node.services.principal import Principal
+from node.store import identities as identity_store
 from node.store import media as media_store
+from node.store import posts as post_store
 from node.store.db import Database, Queryable, Tx
 from node.store.media import Attachment, Blob, Media
 from node.store.paging import Page, PageRequest
@@ -137,8 +140,10 @@ class MediaService:
         storage: MediaStorage,
         variants: VariantCache,
         work_dir: Path,
+        publisher: Publisher | None,  # None: an offline tool (media gc) that sends nothing
     ) -> None:
         self._db = db
+        self._publisher = publisher
         self._cfg = config.media
         self._base = config.server.public_url
         self._clock = clock
@@ -255,16 +260,39 @@ class MediaService:
     async def describe(self, who: Principal, guid: str, description: str) -> Media:
         media = await self._mine(who, guid)
         async with self._db.transaction() as tx:
+            posts, _ = await media_store.users(tx, media.guid)
             await media_store.set_description(tx, media.guid, description.strip(), self._now())
+            await self._republish(tx, posts, [])  # the alt text travels with the posts
         return await self._mine(who, guid)
 
     async def delete(self, who: Principal, guid: str) -> None:
         media = await self._mine(who, guid)
         async with self._db.transaction() as tx:
+            posts, wearers = await media_store.users(tx, media.guid)
             await media_store.delete(tx, media.guid)  # attachments and avatars using it go too
             if media.blob_hash:
                 await self._drop_blob_if_unused(tx, media.blob_hash)
+            await self._republish(tx, posts, wearers)
         await self._remove_temp(media.guid)
+
+    async def _republish(self, tx: Tx, posts: list[str], wearers: list[str]) -> None:
+        """Send Updates of the posts and profiles that show changed media, so that other pods
+        stop showing what was deleted (in the same transaction as the change)."""
+        if not posts and not wearers:
+            return
+        if self._publisher is None:
+            raise RuntimeError("this media service cannot federate the change")
+        now = self._now()
+        for guid in posts:
+            await post_store.touch(tx, guid, now)  # receivers apply only newer edits
+            post = await post_store.get(tx, guid)
+            author = await identity_store.get(tx, post.author_guid) if post else None
+            if post is not None and author is not None:
+                await self._publisher.post_updated(tx, post, author)
+        for guid in wearers:
+            ident = await identity_store.get(tx, guid)
+            if ident is not None:
+                await self._publisher.identity_updated(tx, ident)
 
     # --- receiving the bytes ---
 
@@ -592,12 +620,14 @@ class MediaService:
         return await media_store.avatars_of(self._db, identity_guids)
 
 
-def local_media_service(db: Database, config: NodeConfig, clock: Clock) -> MediaService:
+def local_media_service(
+    db: Database, config: NodeConfig, clock: Clock, publisher: Publisher | None
+) -> MediaService:
     """The default set-up: blobs, variants and temporary files in the media folder."""
     root = config.media_path
     return MediaService(
         db, config, clock, LocalMediaStorage(root / "blobs"), VariantCache(root / "variants"),
-        root / "tmp",
+        root / "tmp", publisher,
     )  # fmt: skip
 
 

@@ -70,7 +70,7 @@ def build_services(
         labels=LabelService(db, clock),
         sharing=SharingService(db, clock, publisher, directory, config.host),
         notifications=NotificationService(db, clock),
-        media=local_media_service(db, config, clock),
+        media=local_media_service(db, config, clock, publisher),
         shared_items=SharedItemService(db, clock, posts, shared_items),
         reactions=ReactionService(db, clock, access, publisher),
         streams=StreamService(db, clock, access, posts),

@@ -166,6 +166,19 @@ async def delete(tx: Tx, guid: str) -> None:
     await tx.execute("DELETE FROM media WHERE guid = ?", (guid,))
 
 
+async def users(q: Queryable, guid: str) -> tuple[list[str], list[str]]:
+    """What shows this media: (local posts attaching it, identities wearing it as avatar)."""
+    posts = await q.fetchall(
+        "SELECT DISTINCT a.post_guid FROM post_attachments a JOIN posts p ON p.guid = a.post_guid"
+        " WHERE a.media_guid = ? AND p.local = 1",
+        (guid,),
+    )
+    wearers = await q.fetchall(
+        "SELECT identity_guid FROM identity_avatars WHERE media_guid = ?", (guid,)
+    )
+    return [r[0] for r in posts], [r[0] for r in wearers]
+
+
 async def delete_if(tx: Tx, guid: str, statuses: tuple[str, ...]) -> bool:
     """Delete an upload only while it is in one of `statuses`; True if it was."""
     marks = ",".join("?" * len(statuses))

@@ -116,6 +116,11 @@ async def update_content(tx: Tx, guid: str, body: str, html: str, now: str) -> N
     )
 
 
+async def touch(tx: Tx, guid: str, now: str) -> None:
+    """Mark a post edited without changing its text (its attachments changed)."""
+    await tx.execute("UPDATE posts SET updated_at = ? WHERE guid = ?", (now, guid))
+
+
 async def delete(tx: Tx, post: Post, now: str) -> None:
     await tx.execute("DELETE FROM posts WHERE guid = ?", (post.guid,))
     await tx.execute("INSERT OR IGNORE INTO tombstones VALUES (?, ?)", (post.ap_id, now))

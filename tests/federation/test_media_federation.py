@@ -54,6 +54,70 @@ async def test_post_with_an_image_reaches_another_pod(make_pod: Any) -> None:
     assert (await wait_for(edited))[0]["attachments"] == [attachment]
 
 
+async def test_media_changes_reach_the_pods_that_show_it(make_pod: Any) -> None:
+    """A new description, or deleting the picture, is sent as an Update of every post that
+    shows it and of the profile wearing it, so other pods stop showing what is gone."""
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    await follow_accepted(a, alice, f"bob@{b.host}")
+    picture = await upload(b, bob, image_bytes("PNG", (80, 60)))
+    kept = await upload(b, bob, image_bytes("PNG", (20, 20)))
+    _, post = await b.call(
+        "POST", "/api/v1/posts", bob,
+        json={"body": "two", "attachmentIds": [picture["id"], kept["id"]]}, expect=201,
+    )  # fmt: skip
+    await b.call(
+        "PATCH", "/api/v1/identity/current", bob, json={"avatarId": picture["id"]}, expect=200
+    )
+
+    async def remote_post() -> dict[str, Any] | None:
+        return next((p for p in await stream(a, alice) if p["uri"] == post["uri"]), None)
+
+    async def remote_bob() -> dict[str, Any]:
+        _, found = await a.call("GET", f"/api/v1/lookup?acct=bob@{b.host}", alice, expect=200)
+        return found
+
+    async def descriptions() -> list[str] | None:
+        found = await remote_post()
+        return [x["description"] for x in found["attachments"]] if found else None
+
+    assert await wait_for(descriptions) == ["", ""]
+    assert (await wait_for(remote_bob))["avatarUrl"]
+
+    await b.call(
+        "PATCH", f"/api/v1/media/{picture['id']}", bob, json={"description": "A red sunset"},
+        expect=200,
+    )  # fmt: skip
+    assert await wait_for(lambda: _changed(descriptions, ["", ""])) == ["A red sunset", ""]
+
+    await b.call("DELETE", f"/api/v1/media/{picture['id']}", bob, expect=204)
+
+    async def urls() -> list[str] | None:
+        found = await remote_post()
+        return [x["url"] for x in found["attachments"]] if found else None
+
+    assert await wait_for(lambda: _changed(urls, None, lambda u: len(u) == 1)) == [
+        kept["publicDownloadUrl"]
+    ]
+
+    async def avatar_gone() -> bool:
+        return (await remote_bob())["avatarUrl"] is None
+
+    assert await wait_for(avatar_gone)
+    # On pod B the post is marked edited, as its copies are.
+    _, mine = await b.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+    assert mine["updatedAt"] > mine["createdAt"]
+    assert [x["url"] for x in mine["attachments"]] == [kept["publicDownloadUrl"]]
+
+
+async def _changed(read: Any, old: Any, done: Any = None) -> Any:
+    """What `read()` gives once it differs from `old` (and passes `done`), else None."""
+    value = await read()
+    if value is None or value == old or (done is not None and not done(value)):
+        return None
+    return value
+
+
 async def test_comment_with_an_image_reaches_the_posts_author(make_pod: Any) -> None:
     a, b = await make_pod(), await make_pod()
     alice, bob = await a.register("alice"), await b.register("bob")

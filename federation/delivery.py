@@ -50,6 +50,7 @@ class DeliveryWorker:
         self._done: list[Outcome] = []
         self._inflight: dict[str, int] = {}  # host -> requests claimed and not yet finished
         self._limits: dict[str, asyncio.Semaphore] = {}  # host -> at most delivery_per_host
+        self._slots = asyncio.Semaphore(config.delivery_workers)  # requests at once, all hosts
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
@@ -169,7 +170,8 @@ class DeliveryWorker:
         self._inflight[host] = self._inflight.get(host, 0) + len(items)
 
         async def one(item: Claimed) -> None:
-            async with limit:
+            # The host's limit first: waiting for its turn holds none of the shared slots.
+            async with limit, self._slots:
                 result = await self._client.post(
                     item.inbox,
                     item.body.encode(),

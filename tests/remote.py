@@ -4,6 +4,7 @@ with whatever status the test queues, and a record of what it received."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class RemoteServer:
         self.answers: list[Answer] = []  # consumed in order; then 202
         self.received: list[dict[str, Any]] = []
         self.server: TestServer | None = None
+        self.before_answer: Callable[[], Awaitable[None]] | None = None  # e.g. to be slow
 
     @property
     def base(self) -> str:
@@ -62,6 +64,8 @@ class RemoteServer:
 
     async def _inbox(self, request: web.Request) -> web.Response:
         self.received.append(json.loads(await request.read()))
+        if self.before_answer is not None:
+            await self.before_answer()
         if self.answers:
             answer = self.answers.pop(0)
             return web.Response(status=answer.status, headers=answer.headers)

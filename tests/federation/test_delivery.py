@@ -3,6 +3,7 @@ domain that keeps failing being paused until it is heard from again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -29,9 +30,9 @@ async def remote(remote_key: rsa.RSAPrivateKey) -> AsyncIterator[RemoteServer]:
     await server.close()
 
 
-async def _followed_by_remote(pod: Pod, remote: RemoteServer) -> User:
+async def _followed_by_remote(pod: Pod, remote: RemoteServer, alice: User | None = None) -> User:
     """alice on the pod, followed by the remote actor (as if its Follow had arrived)."""
-    alice = await pod.register("alice")
+    alice = alice or await pod.register("alice")
     fed = pod.app[FEDERATION]
     follower = await fed.directory.resolve_uri(remote.actor)
     me = await identity_store.get(fed.db, alice.identity_id)
@@ -138,3 +139,33 @@ async def test_failing_domain_is_paused_and_resumes_when_heard_from(
     await worker.run_once()
     assert (await _create_row(pod))["state"] == "delivered"
     assert await pod.app[DB].fetchval("SELECT paused FROM domains") == 0
+
+
+async def test_delivery_workers_bound_the_requests_in_flight_over_all_hosts(
+    make_pod, remote_key: rsa.RSAPrivateKey
+) -> None:
+    pod = await make_pod(federation={"delivery_workers": 2, "delivery_per_host": 4})
+    remotes = [await RemoteServer(remote_key).start() for _ in range(4)]
+    try:
+        alice = await _followed_by_remote(pod, remotes[0])
+        for remote in remotes[1:]:
+            await _followed_by_remote(pod, remote, alice)
+        now, peak = 0, 0
+
+        async def slow() -> None:
+            nonlocal now, peak
+            now += 1
+            peak = max(peak, now)
+            await asyncio.sleep(0.05)
+            now -= 1
+
+        for remote in remotes:
+            remote.before_answer = slow
+        for n in range(3):
+            await pod.call("POST", "/api/v1/posts", alice, json={"body": f"{n}"}, expect=201)
+        await pod.app[FEDERATION].worker.run_once()
+        assert [sum(a["type"] == "Create" for a in r.received) for r in remotes] == [3] * 4
+        assert peak == 2
+    finally:
+        for remote in remotes:
+            await remote.close()

@@ -82,7 +82,11 @@ async def test_media_changes_reach_the_pods_that_show_it(make_pod: Any) -> None:
         return [x["description"] for x in found["attachments"]] if found else None
 
     assert await wait_for(descriptions) == ["", ""]
-    assert (await wait_for(remote_bob))["avatarUrl"]
+
+    async def avatar() -> str | None:
+        return (await remote_bob())["avatarUrl"]
+
+    assert await wait_for(avatar)
 
     await b.call(
         "PATCH", f"/api/v1/media/{picture['id']}", bob, json={"description": "A red sunset"},

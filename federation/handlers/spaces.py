@@ -173,33 +173,29 @@ async def announce(inc: Incoming) -> bool:
     else:
         await inc.apply(_nothing)  # a relayed Like, Follow, ...: nothing we keep
         return True
-    note = await _checked_note(inc, note_ref)
-    if note is None:
+    checked = await _checked_note(inc, note_ref)
+    if checked is None:
         await inc.apply(_nothing)
         return True
+    note, from_origin = checked
     author = await fed.directory.resolve_uri(note.author)
     author_actor = await actor_store.by_identity(fed.db, author.guid)
+    if author_actor is None:
+        # One of ours: the Group relays what we sent it, and our copy is the original.
+        await inc.apply(_nothing)
+        return True
 
     async def effect(tx: Tx) -> None:
-        if author_actor is None:  # one of ours: we have the post already
-            known = await post_store.by_ap_id(tx, note.ap_id)
-            if known is not None and known.author_guid == author.guid:
-                await space_store.attach_post(tx, known.guid, space.guid)
-            return
         data = await remote_post(tx, fed, note, author_actor)
-        if kind == "Update":
-            known = await post_store.by_ap_id(tx, note.ap_id)
-            if known is not None and known.space_guid == space.guid:
-                await fed.services.posts.remote_update(tx, author, data)
-            return
-        await fed.services.spaces.relayed_post(tx, space, author, data)
+        await fed.services.spaces.relayed_post(tx, space, author, data, kind, from_origin)
 
     await inc.apply(effect)
     return True
 
 
-async def _checked_note(inc: Incoming, value: Any) -> NoteDoc | None:
-    """The relayed note, if it is its author's, addressed to this Group.
+async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | None:
+    """The relayed note, if it is its author's, addressed to this Group; and whether its own
+    origin says so (rather than only the Group).
 
     A public note is fetched from its origin rather than taken from the Group; a members-only
     one cannot be (its origin would not show it to us), so the Group's copy is trusted, as the
@@ -208,6 +204,8 @@ async def _checked_note(inc: Incoming, value: Any) -> NoteDoc | None:
     fed = inc.fed
     try:
         note = note_from_as(value) if isinstance(value, dict) else None
+        # A note on the Group's own host is as its origin has it.
+        from_origin = note is not None and same_origin(note.ap_id, inc.actor.uri)
         if note is None or (_public(note) and not same_origin(note.ap_id, inc.actor.uri)):
             uri = note.ap_id if note else value
             if not isinstance(uri, str):
@@ -216,8 +214,9 @@ async def _checked_note(inc: Incoming, value: Any) -> NoteDoc | None:
             note = note_from_as(fetched)
             if note.ap_id != uri:
                 return None
-            if "audience" not in fetched and isinstance(value, dict):
-                fetched["audience"] = value.get("audience")  # not every origin says it
+            if inc.actor.uri not in addressed(fetched):
+                return None  # its author did not post it to this Group
+            from_origin = True
             value = fetched
     except (FetchError, InvalidDocument, ValueError) as exc:
         raise ApiError(422, "unfetchable_object", "The relayed object cannot be used.") from exc
@@ -225,7 +224,7 @@ async def _checked_note(inc: Incoming, value: Any) -> NoteDoc | None:
         raise ApiError(422, "origin_mismatch", "The relayed object is not from its author.")
     if inc.actor.uri not in addressed(value) or await post_store.is_tombstoned(fed.db, note.ap_id):
         return None
-    return note
+    return note, from_origin
 
 
 def _public(note: NoteDoc) -> bool:

@@ -745,15 +745,38 @@ class SpaceService:
         await self._posts.remote_delete(tx, author, post.ap_id)
 
     async def relayed_post(
-        self, tx: Tx, space: Space, author: Identity, data: RemotePost
+        self,
+        tx: Tx,
+        space: Space,
+        author: Identity,
+        data: RemotePost,
+        kind: str,
+        from_origin: bool,
     ) -> Post | None:
-        """A post a remote space's Group relayed to us (FEP-1b12 Announce)."""
+        """A remote author's post (its Create or Update) that a remote space's Group relayed
+        to us (FEP-1b12 Announce). `from_origin`: the post's own origin says it is in the space,
+        not only the Group.
+
+        The Group is trusted with what is in its space, and with nothing else: it may not file
+        a post we hold outside it into it (a followers-only one would change hands), nor
+        rewrite one; a public post's edits come from its origin.
+        """
         known = await post_store.by_ap_id(tx, data.ap_id)
-        if known is not None:
-            if known.author_guid == author.guid:
-                await store.attach_post(tx, known.guid, space.guid)
+        if known is None:
+            if kind != "Create":
+                return None
+            visibility = "public" if data.visibility == "public" else "space"
+            return await self._posts.remote_create(
+                tx, author, dataclasses.replace(data, visibility=visibility, space_guid=space.guid)
+            )
+        if known.local or known.author_guid != author.guid:
             return None
-        visibility = "public" if data.visibility == "public" else "space"
-        return await self._posts.remote_create(
-            tx, author, dataclasses.replace(data, visibility=visibility, space_guid=space.guid)
-        )
+        if known.space_guid is None and from_origin and known.visibility == "public":
+            await store.attach_post(tx, known.guid, space.guid)  # had from its author first
+        elif (
+            kind == "Update"
+            and known.space_guid == space.guid
+            and (from_origin or known.visibility != "public")
+        ):
+            await self._posts.remote_update(tx, author, data)
+        return None

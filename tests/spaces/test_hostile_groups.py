@@ -1,0 +1,153 @@
+"""A remote Group is trusted with what is in its space and with nothing else: its Announces
+cannot file posts we hold elsewhere into its space, rewrite them or delete them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from node.appkeys import DB
+from tests.conftest import PodFactory
+from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
+from tests.support import Pod, User, wait_for
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]:
+    return new_key(), new_key()
+
+
+@pytest.fixture
+async def group(keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]) -> AsyncIterator[HostilePod]:
+    """A pod whose `club` calls itself a Group, and `eve`, a Person on the same host."""
+    pod = await HostilePod().start()
+    pod.add_actor("club", keys[0], type="Group")
+    pod.add_actor("eve", keys[1])
+    yield pod
+    await pod.close()
+
+
+async def _joined(pod: Pod, user: User, group: HostilePod) -> None:
+    """`user` follows the Group, which accepts: its Announces are then taken."""
+    await pod.call("POST", "/api/v1/follows", user, json={"target": group.handle("club")})
+
+    async def follow() -> list[dict[str, Any]]:
+        return [d for _, b in group.received if (d := json.loads(b))["type"] == "Follow"]
+
+    accept = group.activity("club", "Accept", (await wait_for(follow))[0]["id"])
+    status, _ = await group.post(f"{pod.url}/inbox", accept, pod.clock.now(), signer="club")
+    assert status == 202
+
+
+async def _relay(pod: Pod, group: HostilePod, kind: str, obj: Any) -> None:
+    inner = {"id": group.new_id("club"), "type": kind, "actor": group.actor("club"), "object": obj}
+    announce = group.activity("club", "Announce", inner)
+    status, _ = await group.post(f"{pod.url}/inbox", announce, pod.clock.now(), signer="club")
+    assert status == 202
+
+
+async def _row(pod: Pod, ap_id: str) -> dict[str, Any] | None:
+    row = await pod.app[DB].fetchone(
+        "SELECT guid, body, space_guid, visibility FROM posts WHERE ap_id = ?", (ap_id,)
+    )
+    return dict(row) if row else None
+
+
+async def test_a_group_cannot_take_a_local_post_into_its_space(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    pod = await make_pod()
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    await pod.register("carol")
+    await _joined(pod, bob, group)
+    _, post = await pod.call(
+        "POST", "/api/v1/posts", alice,
+        json={"body": "for carol", "visibility": "direct", "recipients": ["carol"]}, expect=201,
+    )  # fmt: skip
+    note = {
+        "id": post["uri"], "type": "Note", "attributedTo": f"{pod.url}/users/alice",
+        "to": [group.actor("club")], "content": "for carol",
+    }  # fmt: skip
+    await _relay(pod, group, "Create", note)
+
+    assert (await _row(pod, post["uri"]))["space_guid"] is None  # type: ignore[index]
+    await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=404)
+    # Its edits go to carol's pod alone, never to the Group.
+    sent = len(group.received)
+    await pod.call("PATCH", f"/api/v1/posts/{post['id']}", alice, json={"body": "new"}, expect=200)
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "flush"}, expect=201)
+    assert not [b for _, b in group.received[sent:] if b"new" in b]
+
+
+async def test_a_group_cannot_file_rewrite_or_delete_another_authors_post(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    pod = await make_pod()
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    await _joined(pod, bob, group)
+    # eve, on the Group's host but not the Group, sends alice a direct note.
+    eve_note = group.note("eve", "<p>hello alice</p>", [f"{pod.url}/users/alice"])
+    create = group.activity("eve", "Create", eve_note)
+    status, _ = await group.post(f"{pod.url}/inbox", create, pod.clock.now(), signer="eve")
+    assert status == 202
+    before = await _row(pod, eve_note["id"])
+    assert before is not None and before["visibility"] == "direct"
+
+    forged = {**eve_note, "to": [group.actor("club")], "content": "<p>FORGED</p>"}
+    await _relay(pod, group, "Create", forged)
+    await _relay(pod, group, "Update", forged)
+    await _relay(pod, group, "Delete", eve_note["id"])
+
+    assert await _row(pod, eve_note["id"]) == before
+    await pod.call("GET", f"/api/v1/posts/{before['guid']}", bob, expect=404)
+    _, seen = await pod.call("GET", f"/api/v1/posts/{before['guid']}", alice, expect=200)
+    assert seen["body"] == "hello alice" and seen["spaceId"] is None
+
+
+async def test_a_group_still_relays_new_members_only_posts_and_their_edits(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    pod = await make_pod()
+    bob = await pod.register("bob")
+    await _joined(pod, bob, group)
+    note = group.note("eve", "<p>members only</p>", [group.actor("club")])
+    await _relay(pod, group, "Create", note)
+    stored = await _row(pod, note["id"])
+    assert stored is not None and stored["visibility"] == "space" and stored["space_guid"]
+    _, seen = await pod.call("GET", f"/api/v1/posts/{stored['guid']}", bob, expect=200)
+    assert seen["body"] == "members only"
+
+    await _relay(pod, group, "Update", {**note, "content": "<p>edited</p>"})
+    _, seen = await pod.call("GET", f"/api/v1/posts/{stored['guid']}", bob, expect=200)
+    assert seen["body"] == "edited"
+
+
+async def test_a_public_post_is_in_a_group_only_if_its_origin_says_so(
+    make_pod: PodFactory, group: HostilePod, keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    pod = await make_pod()
+    bob = await pod.register("bob")
+    await _joined(pod, bob, group)
+    elsewhere = await HostilePod().start()  # eve's own pod, not the Group's
+    try:
+        elsewhere.add_actor("eve", keys[1])
+        public = elsewhere.note("eve", "<p>mine alone</p>", [AS_PUBLIC])
+        posted = elsewhere.note(
+            "eve", "<p>for the club</p>", [AS_PUBLIC], audience=group.actor("club")
+        )
+        for note in (public, posted):
+            path = note["id"].removeprefix(elsewhere.base)
+            elsewhere.documents[path] = {"@context": AS_CONTEXT, **note}
+        # The Group's copy claims the post was made in it; eve's own copy does not.
+        await _relay(pod, group, "Create", {**public, "audience": group.actor("club")})
+        assert await _row(pod, public["id"]) is None
+
+        await _relay(pod, group, "Create", posted)
+        stored = await _row(pod, posted["id"])
+        assert stored is not None and stored["space_guid"] and stored["visibility"] == "public"
+    finally:
+        await elsewhere.close()

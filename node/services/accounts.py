@@ -10,6 +10,7 @@ from node.clock import Clock, iso
 from node.config import NodeConfig
 from node.errors import ApiError, conflict, forbidden, validation
 from node.ids import new_guid
+from node.services.handles import name_taken
 from node.services.passwords import Passwords
 from node.services.rules import email_problem, password_problem, username_problem
 from node.store import accounts as account_store
@@ -77,7 +78,7 @@ class AccountService:
         async with self._db.transaction() as tx:
             if await account_store.email_taken(tx, email):
                 raise conflict("An account with this email exists.", "email_taken")
-            if await identity_store.get_by_handle(tx, username, None):
+            if await name_taken(tx, username):
                 raise conflict("This username is taken.", "username_taken")
             if mode == "invite" and not await account_store.use_invite(tx, invite_code or "", now):
                 raise forbidden("The invite code is unknown, used up or expired.", "invite_invalid")

@@ -15,7 +15,7 @@ from node.clock import Clock, iso
 from node.errors import ApiError, conflict, forbidden, not_found, validation
 from node.ids import is_guid, new_guid
 from node.services.follows import FollowService
-from node.services.handles import split_handle
+from node.services.handles import name_taken, split_handle
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.services.rules import username_problem
@@ -189,20 +189,12 @@ class SpaceService:
             problem = username_problem(wanted)
             if problem:
                 raise validation({"name": problem})
-            taken = await store.by_name(q, wanted) or await identity_store.get_by_handle(
-                q, wanted, None
-            )
-            if taken:
-                # One namespace with identities: remote pods file both as name@host.
+            if await name_taken(q, wanted):
                 raise conflict("This name is taken.", "name_taken")
             return wanted
         base = _slug(display_name) or "space"
         name = base
-        while (
-            username_problem(name)
-            or await store.by_name(q, name)
-            or await identity_store.get_by_handle(q, name, None)
-        ):
+        while username_problem(name) or await name_taken(q, name):
             name = f"{base}_{secrets.token_hex(2)}"
         return name
 

@@ -103,6 +103,16 @@ async def test_usernames_and_emails_are_unique_ignoring_case(pod: Pod) -> None:
     await pod.call("POST", "/api/v1/accounts", json=reg("bob"), expect=201)
 
 
+async def test_registration_cannot_take_a_space_name(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    body = {"displayName": "Garden", "name": "garden"}
+    await pod.call("POST", "/api/v1/spaces", alice, json=body, expect=201)
+    _, data = await pod.call("POST", "/api/v1/accounts", json=reg("Garden"), expect=409)
+    assert data["error"] == "username_taken"
+    await pod.login("garden@example.org", expect=401)  # no account was made
+    await pod.call("POST", "/api/v1/accounts", json=reg("gardener"), expect=201)
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status", "error"),
     [

@@ -101,6 +101,22 @@ async def space_to_post_in(q: Queryable, identity_guid: str, space_guid: str) ->
     return space
 
 
+async def keep_an_admin(q: Queryable, spaces: list[Space], leaving: list[str]) -> None:
+    """The leave rule: a space never goes without an admin. Refuses (409) the departure of the
+    identities `leaving` from `spaces`, naming those where they are all the admins left."""
+    stranded = []
+    for space in spaces:
+        admins = await store.admins(q, space.guid)
+        if admins and set(admins) <= set(leaving):
+            stranded.append(space.name)
+    if stranded:
+        raise conflict(
+            f"These spaces would have no admin left: {', '.join(stranded)}."
+            " Make someone else admin, or delete the space, first.",
+            "last_admin",
+        )
+
+
 class SpaceService:
     def __init__(
         self,
@@ -621,10 +637,6 @@ class SpaceService:
             raise not_found("Member")
         return m
 
-    async def _keep_an_admin(self, tx: Tx, space: Space, m: Member) -> None:
-        if m.role == "admin" and len(await store.admins(tx, space.guid)) == 1:
-            raise conflict("The last admin cannot go; make someone else admin first.", "last_admin")
-
     async def set_role(
         self, who: Principal, guid: str, identity_guid: str, role: str
     ) -> tuple[Member, Identity]:
@@ -638,12 +650,12 @@ class SpaceService:
             if role == "admin" and not ident.local:
                 raise validation({"role": "admins are identities of this pod"})
             if role == "member":
-                await self._keep_an_admin(tx, space, m)
+                await keep_an_admin(tx, [space], [m.identity_guid])
             await store.set_role(tx, space.guid, m.identity_guid, role)
         return dataclasses.replace(m, role=role), ident
 
     async def _remove(self, tx: Tx, space: Space, m: Member) -> None:
-        await self._keep_an_admin(tx, space, m)
+        await keep_an_admin(tx, [space], [m.identity_guid])
         await store.remove_member(tx, space.guid, m.identity_guid)
         ident = await identity_store.get(tx, m.identity_guid)
         if ident is not None and not ident.local and m.follow_ap_id:

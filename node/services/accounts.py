@@ -10,10 +10,13 @@ from node.clock import Clock, iso
 from node.config import NodeConfig
 from node.errors import ApiError, conflict, forbidden, validation
 from node.ids import new_guid
+from node.services.handles import name_taken
 from node.services.passwords import Passwords
 from node.services.rules import email_problem, password_problem, username_problem
+from node.services.spaces import keep_an_admin
 from node.store import accounts as account_store
 from node.store import identities as identity_store
+from node.store import spaces as space_store
 from node.store.accounts import Account, AccountEvent
 from node.store.db import Database
 from node.store.identities import Identity
@@ -77,7 +80,7 @@ class AccountService:
         async with self._db.transaction() as tx:
             if await account_store.email_taken(tx, email):
                 raise conflict("An account with this email exists.", "email_taken")
-            if await identity_store.get_by_handle(tx, username, None):
+            if await name_taken(tx, username):
                 raise conflict("This username is taken.", "username_taken")
             if mode == "invite" and not await account_store.use_invite(tx, invite_code or "", now):
                 raise forbidden("The invite code is unknown, used up or expired.", "invite_invalid")
@@ -142,6 +145,11 @@ class AccountService:
         if not await self._passwords.verify(account.password_hash, password):
             raise forbidden("The password is wrong.", "wrong_password")
         async with self._db.transaction() as tx:
+            # Its identities leave every space, by the rule of leaving one: a space they alone
+            # administer is refused, even with no other member. Deleting a space is its own
+            # request (which tells its remote members); it is never a side effect here.
+            mine = await identity_store.guids_for_account(tx, account_guid)
+            await keep_an_admin(tx, await space_store.administered_by(tx, mine), mine)
             await account_store.delete(tx, account_guid)
 
     async def changelog(

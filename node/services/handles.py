@@ -7,7 +7,8 @@ from node.ids import is_guid
 from node.services.ports import Directory
 from node.services.rules import USERNAME_RE
 from node.store import identities as identity_store
-from node.store.db import Database
+from node.store import spaces as space_store
+from node.store.db import Database, Queryable
 from node.store.identities import Identity
 
 
@@ -22,6 +23,16 @@ def split_handle(handle: str) -> tuple[str, str | None]:
             raise validation({"target": "expected a GUID, name or name@host"})
         return parts[0], domain
     return parts[0], None
+
+
+async def name_taken(q: Queryable, name: str) -> bool:
+    """Whether a local identity or space holds `name`, ignoring case. Both are `name@host` to
+    other pods (WebFinger answers for either, identities first), so they share one namespace:
+    identity and account usernames and space names are each refused when the other holds them.
+    Private spaces too: they may become public, and their name is already their Group's."""
+    return bool(
+        await identity_store.get_by_handle(q, name, None) or await space_store.by_name(q, name)
+    )
 
 
 async def find_identity(db: Database, directory: Directory, our_host: str, target: str) -> Identity:

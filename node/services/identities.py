@@ -7,6 +7,7 @@ from typing import Any
 from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.ids import is_guid, new_guid
+from node.services.handles import name_taken
 from node.services.media import ready_media
 from node.services.ports import Publisher
 from node.services.principal import Principal
@@ -63,7 +64,7 @@ class IdentityService:
                     f"An account holds at most {MAX_IDENTITIES_PER_ACCOUNT} identities.",
                     "too_many_identities",
                 )
-            if await identity_store.get_by_handle(tx, username, None):
+            if await name_taken(tx, username):
                 raise conflict("This username is taken.", "username_taken")
             await identity_store.insert(tx, ident)
             await account_store.add_event(

@@ -15,7 +15,7 @@ from node.clock import Clock, iso
 from node.errors import ApiError, conflict, forbidden, not_found, validation
 from node.ids import is_guid, new_guid
 from node.services.follows import FollowService
-from node.services.handles import split_handle
+from node.services.handles import name_taken, split_handle
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.services.rules import username_problem
@@ -99,6 +99,22 @@ async def space_to_post_in(q: Queryable, identity_guid: str, space_guid: str) ->
             raise not_found("Space")
         raise forbidden("Only members post in a space.", "not_a_member")
     return space
+
+
+async def keep_an_admin(q: Queryable, spaces: list[Space], leaving: list[str]) -> None:
+    """The leave rule: a space never goes without an admin. Refuses (409) the departure of the
+    identities `leaving` from `spaces`, naming those where they are all the admins left."""
+    stranded = []
+    for space in spaces:
+        admins = await store.admins(q, space.guid)
+        if admins and set(admins) <= set(leaving):
+            stranded.append(space.name)
+    if stranded:
+        raise conflict(
+            f"These spaces would have no admin left: {', '.join(stranded)}."
+            " Make someone else admin, or delete the space, first.",
+            "last_admin",
+        )
 
 
 class SpaceService:
@@ -189,20 +205,12 @@ class SpaceService:
             problem = username_problem(wanted)
             if problem:
                 raise validation({"name": problem})
-            taken = await store.by_name(q, wanted) or await identity_store.get_by_handle(
-                q, wanted, None
-            )
-            if taken:
-                # One namespace with identities: remote pods file both as name@host.
+            if await name_taken(q, wanted):
                 raise conflict("This name is taken.", "name_taken")
             return wanted
         base = _slug(display_name) or "space"
         name = base
-        while (
-            username_problem(name)
-            or await store.by_name(q, name)
-            or await identity_store.get_by_handle(q, name, None)
-        ):
+        while username_problem(name) or await name_taken(q, name):
             name = f"{base}_{secrets.token_hex(2)}"
         return name
 
@@ -629,10 +637,6 @@ class SpaceService:
             raise not_found("Member")
         return m
 
-    async def _keep_an_admin(self, tx: Tx, space: Space, m: Member) -> None:
-        if m.role == "admin" and len(await store.admins(tx, space.guid)) == 1:
-            raise conflict("The last admin cannot go; make someone else admin first.", "last_admin")
-
     async def set_role(
         self, who: Principal, guid: str, identity_guid: str, role: str
     ) -> tuple[Member, Identity]:
@@ -646,12 +650,12 @@ class SpaceService:
             if role == "admin" and not ident.local:
                 raise validation({"role": "admins are identities of this pod"})
             if role == "member":
-                await self._keep_an_admin(tx, space, m)
+                await keep_an_admin(tx, [space], [m.identity_guid])
             await store.set_role(tx, space.guid, m.identity_guid, role)
         return dataclasses.replace(m, role=role), ident
 
     async def _remove(self, tx: Tx, space: Space, m: Member) -> None:
-        await self._keep_an_admin(tx, space, m)
+        await keep_an_admin(tx, [space], [m.identity_guid])
         await store.remove_member(tx, space.guid, m.identity_guid)
         ident = await identity_store.get(tx, m.identity_guid)
         if ident is not None and not ident.local and m.follow_ap_id:

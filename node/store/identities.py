@@ -107,6 +107,11 @@ async def list_for_account(
     return [Identity.of(r) for r in result.rows], result
 
 
+async def guids_for_account(q: Queryable, account_guid: str) -> list[str]:
+    rows = await q.fetchall("SELECT guid FROM identities WHERE account_guid = ?", (account_guid,))
+    return [r[0] for r in rows]
+
+
 async def update(tx: Tx, guid: str, now: str, values: dict[str, Any]) -> None:
     encoded = {
         k: json.dumps(v) if k == "fields" else int(v) if isinstance(v, bool) else v

@@ -250,6 +250,17 @@ async def admins(q: Queryable, space_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def administered_by(q: Queryable, identity_guids: list[str]) -> list[Space]:
+    """The spaces any of these identities is an admin of, by name."""
+    marks = ", ".join("?" * len(identity_guids))
+    rows = await q.fetchall(
+        f"SELECT {COLS} FROM spaces s WHERE s.guid IN (SELECT space_guid FROM space_members"
+        f" WHERE role = 'admin' AND identity_guid IN ({marks})) ORDER BY lower(s.name)",
+        tuple(identity_guids),
+    )
+    return [Space.of(r) for r in rows]
+
+
 async def member_count(q: Queryable, space_guid: str) -> int:
     return int(
         await q.fetchval(

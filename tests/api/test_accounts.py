@@ -9,6 +9,7 @@ import pytest
 
 from node.appkeys import SERVICES
 from tests.conftest import PodFactory
+from tests.spaces.support import join, make_space
 from tests.support import GUID_RE, TIME_RE, Pod
 
 PASSWORD = "correct horse battery"
@@ -101,6 +102,16 @@ async def test_usernames_and_emails_are_unique_ignoring_case(pod: Pod) -> None:
     assert data["error"] == "email_taken"
     # Neither failed attempt left anything behind.
     await pod.call("POST", "/api/v1/accounts", json=reg("bob"), expect=201)
+
+
+async def test_registration_cannot_take_a_space_name(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    body = {"displayName": "Garden", "name": "garden"}
+    await pod.call("POST", "/api/v1/spaces", alice, json=body, expect=201)
+    _, data = await pod.call("POST", "/api/v1/accounts", json=reg("Garden"), expect=409)
+    assert data["error"] == "username_taken"
+    await pod.login("garden@example.org", expect=401)  # no account was made
+    await pod.call("POST", "/api/v1/accounts", json=reg("gardener"), expect=201)
 
 
 @pytest.mark.parametrize(
@@ -317,6 +328,67 @@ async def test_delete_account(pod: Pod) -> None:
     # Other accounts are untouched.
     _, data = await pod.call("GET", path, bob, expect=200)
     assert data["id"] == bob.account_id
+
+
+async def _roles(pod: Pod, user: Any, space_id: str) -> dict[str, str]:
+    _, items = await pod.call("GET", f"/api/v1/spaces/{space_id}/members", user, expect=200)
+    return {m["identity"]["username"]: m["role"] for m in items}
+
+
+async def test_the_last_admin_of_a_space_cannot_delete_their_account(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    garden = await make_space(pod, alice, name="garden")
+    await join(pod, bob, garden["id"])
+    # alice alone in it: refused as well; deleting it is the owner's explicit act.
+    orchard = await make_space(pod, alice, name="orchard")
+    shared = await make_space(pod, alice, name="shared")
+    await join(pod, bob, shared["id"])
+    member = f"/api/v1/spaces/{shared['id']}/members/{bob.identity_id}"
+    await pod.call("PATCH", member, alice, json={"role": "admin"}, expect=200)
+    path = "/api/v1/accounts/current"
+
+    _, err = await pod.call("DELETE", path, alice, json={"password": PASSWORD}, expect=409)
+    assert err["error"] == "last_admin"
+    assert "garden" in err["message"] and "orchard" in err["message"]
+    assert "shared" not in err["message"]  # bob is admin there too
+    # Nothing changed: the account works and the spaces keep their admin.
+    await pod.call("GET", path, alice, expect=200)
+    await pod.login("alice")
+    assert await _roles(pod, bob, garden["id"]) == {"alice": "admin", "bob": "member"}
+    assert await _roles(pod, alice, orchard["id"]) == {"alice": "admin"}
+
+    member = f"/api/v1/spaces/{garden['id']}/members/{bob.identity_id}"
+    await pod.call("PATCH", member, alice, json={"role": "admin"}, expect=200)
+    _, err = await pod.call("DELETE", path, alice, json={"password": PASSWORD}, expect=409)
+    assert "orchard" in err["message"] and "garden" not in err["message"]
+    await pod.call("DELETE", f"/api/v1/spaces/{orchard['id']}", alice, expect=204)
+    await pod.call("DELETE", path, alice, json={"password": PASSWORD}, expect=204)
+    await pod.call("GET", path, alice, expect=401)
+    assert await _roles(pod, bob, garden["id"]) == {"bob": "admin"}
+    assert await _roles(pod, bob, shared["id"]) == {"bob": "admin"}
+
+
+async def test_admins_of_one_account_cannot_all_go_with_it(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    garden = await make_space(pod, alice, name="garden")
+    await join(pod, bob, garden["id"])
+    _, work = await pod.call(
+        "POST", "/api/v1/identities", alice, json={"username": "alice_work"}, expect=201
+    )
+    session = "/api/v1/sessions/current"
+    await pod.call("PATCH", session, alice, json={"identityId": work["id"]}, expect=200)
+    await join(pod, alice, garden["id"])
+    await pod.call("PATCH", session, alice, json={"identityId": alice.identity_id}, expect=200)
+    member = f"/api/v1/spaces/{garden['id']}/members/{work['id']}"
+    await pod.call("PATCH", member, alice, json={"role": "admin"}, expect=200)
+    # Either identity may leave alone, but the account takes both.
+    path = "/api/v1/accounts/current"
+    _, err = await pod.call("DELETE", path, alice, json={"password": PASSWORD}, expect=409)
+    assert err["error"] == "last_admin" and "garden" in err["message"]
+    roles = {"alice": "admin", "alice_work": "admin", "bob": "member"}
+    assert await _roles(pod, bob, garden["id"]) == roles
 
 
 # --- changelog ------------------------------------------------------------------------------

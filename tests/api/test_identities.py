@@ -133,6 +133,31 @@ async def test_usernames_are_unique_across_accounts_ignoring_case(pod: Pod) -> N
     assert data["error"] == "username_taken"
 
 
+async def test_an_identity_cannot_take_a_space_name(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    _, garden = await pod.call(
+        "POST", "/api/v1/spaces", alice, json={"displayName": "Garden", "name": "garden"},
+        expect=201,
+    )  # fmt: skip
+    body = {"displayName": "Hidden", "name": "hidden", "visibility": "private"}
+    await pod.call("POST", "/api/v1/spaces", alice, json=body, expect=201)
+    # Spaces and identities are both name@host to other pods: one namespace, in any case.
+    for name in ("garden", "GARDEN", "hidden"):
+        _, data = await pod.call(
+            "POST", "/api/v1/identities", bob, json={"username": name}, expect=409
+        )
+        assert data["error"] == "username_taken"
+    _, items = await pod.call("GET", "/api/v1/identities", bob, expect=200)
+    assert [i["id"] for i in items] == [bob.identity_id]
+    # The handle still finds the space's Group, not a person.
+    _, jrd = await pod.call(
+        "GET", "/.well-known/webfinger", params={"resource": f"acct:garden@{pod.host}"},
+        expect=200,
+    )  # fmt: skip
+    assert [link["href"] for link in jrd["links"] if link["rel"] == "self"] == [garden["uri"]]
+
+
 async def test_identities_per_account_are_limited(pod: Pod) -> None:
     alice = await pod.register("alice")
     for n in range(1, MAX_IDENTITIES_PER_ACCOUNT):

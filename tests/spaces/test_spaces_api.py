@@ -43,10 +43,12 @@ async def test_defaults_and_chosen_names(pod: Pod) -> None:
     )
     assert (resp.status, err["error"]) == (409, "name_taken")
     # A name is shared with identities: both are name@host to other pods.
-    resp, err = await pod.call(
-        "POST", "/api/v1/spaces", alice, json={"displayName": "x", "name": "alice"}
-    )
-    assert (resp.status, err["error"]) == (409, "name_taken")
+    await pod.call("POST", "/api/v1/identities", alice, json={"username": "Alice_Work"}, expect=201)
+    for taken in ("alice", "ALICE", "alice_work"):
+        resp, err = await pod.call(
+            "POST", "/api/v1/spaces", alice, json={"displayName": "x", "name": taken}
+        )
+        assert (resp.status, err["error"]) == (409, "name_taken"), taken
 
 
 @pytest.mark.parametrize(

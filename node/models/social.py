@@ -24,8 +24,11 @@ class FollowOut(ApiModel):
 
 class PostIn(ApiInput):
     body: str = Field(max_length=20_000)
-    visibility: Literal["public", "followers", "direct", "space"] = Field(
-        "public", description="In a space the space decides: public, or `space` (members only)"
+    visibility: Literal["public", "followers", "direct", "space"] | None = Field(
+        None,
+        description="Public when not given, but a reply takes its post's, and may not be seen"
+        " by more people than it (a direct reply goes to the thread's people unless `recipients`"
+        " says otherwise). In a space the space decides: public, or `space` (members only)",
     )
     recipients: list[str] = Field(default_factory=list, max_length=50)
     in_reply_to: str | None = Field(None, max_length=32)

@@ -32,6 +32,8 @@ from node.store.posts import Post, PostFacts, PostRef, PostStats, ViewerMark
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
 VISIBILITIES = ("public", "followers", "direct", "space")
+# Outside spaces, from the widest audience to the narrowest.
+_AUDIENCE = ("public", "followers", "direct")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,20 @@ class RemotePost:
     mentions: list[Identity] = field(default_factory=list)  # ours, named in its Mention tags
     tags: list[str] = field(default_factory=list)
     space_guid: str | None = None  # set by the space service for posts in a space
+
+
+def _reply_visibility(asked: str | None, parent: Post) -> str:
+    """A reply's visibility: its post's when not asked for, and never wider than it (a reply
+    to a followers-only post shown to everyone would show what it answers)."""
+    if parent.visibility not in _AUDIENCE:
+        return asked or "public"
+    if asked is None:
+        return parent.visibility
+    if _AUDIENCE.index(asked) < _AUDIENCE.index(parent.visibility):
+        raise validation(
+            {"visibility": f"a reply is seen by no more people than its post ({parent.visibility})"}
+        )
+    return asked
 
 
 class PostService:
@@ -206,7 +222,7 @@ class PostService:
         self,
         who: Principal,
         body: str,
-        visibility: str,
+        visibility: str | None,
         recipients: list[str],
         in_reply_to: str | None = None,
         label_ids: list[str] | None = None,
@@ -219,7 +235,7 @@ class PostService:
             problems["body"] = "must not be empty"
         elif len(body) > MAX_BODY:
             problems["body"] = f"at most {MAX_BODY} characters"
-        if visibility not in VISIBILITIES:
+        if visibility is not None and visibility not in VISIBILITIES:
             problems["visibility"] = f"one of {', '.join(VISIBILITIES)}"
         if len(recipients) > MAX_RECIPIENTS:
             problems["recipients"] = f"at most {MAX_RECIPIENTS}"
@@ -243,6 +259,11 @@ class PostService:
             visibility = "public" if space.public else "space"
         elif visibility == "space":
             raise validation({"spaceId": "a space post needs the space"})
+        elif parent is not None:
+            visibility = _reply_visibility(visibility, parent)
+            if visibility == "direct" and not recipients:
+                recipients = await self._thread_people(parent, who.identity_guid)
+        visibility = visibility or "public"
         targets = [
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
         ]
@@ -281,6 +302,11 @@ class PostService:
             await self._settle(tx, post, [m.guid for m in composed.mentions], composed.tags)
             await self._publisher.post_created(tx, post, author)
         return (await self.views([post], who.identity_guid))[0]
+
+    async def _thread_people(self, parent: Post, replier: str) -> list[str]:
+        """Whom a direct reply goes to when it names no one: its post's author and people."""
+        people = [parent.author_guid, *await post_store.recipients(self._db, parent.guid)]
+        return [g for g in dict.fromkeys(people) if g != replier]
 
     async def _settle(self, tx: Tx, post: Post, mentions: list[str], tags: list[str]) -> None:
         """What a new post (local or remote) sets off: mentions, hashtags, its thread's

@@ -169,6 +169,48 @@ async def test_comments_thread_count_and_notify(trio: Trio) -> None:
     assert len(notes) == 2
 
 
+async def test_a_reply_is_seen_by_no_more_people_than_its_post(make_pod: Any) -> None:
+    pod = await make_pod()
+    alice, bob, carol, dave = [await pod.register(n) for n in ("alice", "bob", "carol", "dave")]
+    await follow(pod, bob, "alice")
+    await follow(pod, alice, "bob")
+    private = await post(pod, alice, "for followers", visibility="followers")
+    # Not asked for: the reply takes its post's visibility; carol, who follows neither, sees
+    # neither the post nor the reply, anywhere.
+    reply = await comment(pod, bob, private["id"], "agreed")
+    assert reply["visibility"] == "followers"
+    assert await status(pod, "GET", f"/posts/{reply['id']}", carol) == 404
+    assert reply["id"] not in [
+        p["id"] for p in await items(pod, carol, f"/identities/{bob.identity_id}/posts")
+    ]
+    assert (await get_post(pod, alice, reply["id"]))["body"] == "agreed"
+    # Asked for a wider audience: refused, and nothing is stored.
+    resp, err = await pod.call(
+        "POST", f"{API}/posts", bob,
+        json={"body": "to all", "inReplyTo": private["id"], "visibility": "public"},
+    )  # fmt: skip
+    assert resp.status == 422 and "visibility" in err["fields"]
+    assert await items(pod, alice, f"/posts/{private['id']}/comments") == [reply]
+
+    # A reply to a direct post goes to the thread's people unless it names others.
+    secret = await post(pod, alice, "psst", visibility="direct", recipients=["bob", "dave"])
+    answer = await comment(pod, bob, secret["id"], "ok")
+    assert answer["visibility"] == "direct"
+    for who in (alice, dave):
+        assert (await get_post(pod, who, answer["id"]))["body"] == "ok"
+    assert await status(pod, "GET", f"/posts/{answer['id']}", carol) == 404
+    for wider in ("followers", "public"):
+        assert await status(
+            pod, "POST", "/posts", bob,
+            json={"body": "x", "inReplyTo": secret["id"], "visibility": wider},
+        ) == 422  # fmt: skip
+    # A public post's replies are public unless narrowed.
+    open_post = await post(pod, alice, "hello all")
+    assert (await comment(pod, carol, open_post["id"], "hi"))["visibility"] == "public"
+    narrowed = await comment(pod, carol, open_post["id"], "hi", visibility="followers")
+    assert narrowed["visibility"] == "followers"
+
+
 async def test_comment_bad_input(trio: Trio) -> None:
     pod, alice = trio.pod, trio.alice
     parent = await post(pod, alice, "x")

@@ -417,6 +417,9 @@ class PostService:
         if await post_store.is_known(tx, data.ap_id):
             return None
         parent = await post_store.by_ap_id(tx, data.in_reply_to) if data.in_reply_to else None
+        if parent is not None and not await self._may_answer(tx, author, parent, data.space_guid):
+            # Kept as an answer to a post it may not see: not linked to it, nobody told.
+            parent = None
         post = Post(
             guid=new_guid(),
             author_guid=author.guid,
@@ -435,6 +438,15 @@ class PostService:
         await media_store.attach(tx, post.guid, data.attachments, new=True)
         await self._settle(tx, post, [m.guid for m in data.mentions], data.tags)
         return post
+
+    async def _may_answer(
+        self, tx: Tx, author: Identity, parent: Post, space_guid: str | None
+    ) -> bool:
+        """Whether a remote reply joins its post's thread, as a local one would (403 or 404
+        otherwise): a space's threads grow only through the space's Group."""
+        if parent.space_guid is not None:
+            return parent.space_guid == space_guid
+        return await self._access.may(tx, author.guid, parent.guid, "can_read")
 
     async def remote_update(self, tx: Tx, author: Identity, data: RemotePost) -> bool:
         post = await post_store.by_ap_id(tx, data.ap_id)
@@ -466,6 +478,8 @@ class PostService:
         post = await post_store.by_ap_id(tx, post_ap_id)
         if post is None or not await self._access.may(tx, actor.guid, post.guid, "can_read"):
             return False
+        if kind == "reshare" and post.visibility != "public":
+            return False  # as for a local reshare: only public posts travel further
         item = Interaction(new_guid(), kind, post.guid, actor.guid, ap_id, iso(self._clock.now()))
         if not await interaction_store.insert(tx, item):
             return False

@@ -890,3 +890,61 @@ async def test_nothing_is_taken_from_a_blocked_domain_via_others(
     hostile.documents[urlsplit(note["id"]).path] = {"@context": AS_CONTEXT, **note}
     await scene.accepted(hostile.activity("mallory", "Announce", note["id"]))
     assert await scene.post_body(note["id"]) == "from an allowed domain"
+
+
+# --- threads and reshares: what a remote actor may answer or spread -------------------------
+
+
+async def test_remote_replies_join_only_threads_their_author_may_read(scene: Scene) -> None:
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    bob = await pod.register("bob")
+    _, space = await pod.call(
+        "POST", "/api/v1/spaces", alice, json={"displayName": "Pottery", "visibility": "public"},
+        expect=201,
+    )  # fmt: skip
+    _, in_space = await pod.call(
+        "POST", "/api/v1/posts", alice, json={"body": "glazes", "spaceId": space["id"]},
+        expect=201,
+    )  # fmt: skip
+    _, direct = await pod.call(
+        "POST", "/api/v1/posts", alice,
+        json={"body": "only bob", "visibility": "direct", "recipients": ["bob"]}, expect=201,
+    )  # fmt: skip
+    _, open_post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+
+    for parent in (in_space, direct, open_post):
+        note = hostile.note("mallory", f"re {parent['body']}", [AS_PUBLIC], inReplyTo=parent["uri"])
+        await scene.accepted(hostile.activity("mallory", "Create", note))
+
+    async def comments(post: dict[str, Any], who: User) -> list[str]:
+        _, items = await pod.call("GET", f"/api/v1/posts/{post['id']}/comments", who, expect=200)
+        return [c["body"] for c in items]
+
+    # A non-member answering in a space, or someone answering a post not shown to them: kept
+    # apart from the thread, which neither shows it nor counts it, and alice is not told.
+    assert await comments(in_space, alice) == []
+    assert await comments(direct, bob) == []
+    for post in (in_space, direct):
+        _, seen = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+        assert seen["counts"]["comments"] == 0
+    # Its well-formed twin: a reply to a public post joins it and notifies its author.
+    assert await comments(open_post, alice) == ["re hi"]
+    _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert [n["kind"] for n in notes] == ["comment"]
+
+
+async def test_remote_reshares_spread_only_public_posts(scene: Scene) -> None:
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    await scene.accepted(scene.follow())  # mallory follows alice: may read her followers' posts
+    _, private = await pod.call(
+        "POST", "/api/v1/posts", alice, json={"body": "ours", "visibility": "followers"},
+        expect=201,
+    )  # fmt: skip
+    _, public = await pod.call("POST", "/api/v1/posts", alice, json={"body": "all"}, expect=201)
+    for post in (private, public):
+        await scene.accepted(hostile.activity("mallory", "Announce", post["uri"]))
+    for post, reshares in ((private, 0), (public, 1)):
+        _, seen = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+        assert seen["counts"]["reshares"] == reshares
+    _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert [n["kind"] for n in notes if n["kind"] == "reshare"] == ["reshare"]

@@ -186,7 +186,10 @@ async def facts(q: Queryable, guids: list[str], viewer: str | None) -> dict[str,
         "SELECT p.guid,"
         " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'like'),"
         " (SELECT count(*) FROM interactions i WHERE i.post_guid = p.guid AND i.kind = 'reshare'),"
-        " (SELECT count(*) FROM posts c WHERE c.in_reply_to_guid = p.guid),"
+        # Replies everyone who reads the post may read (as Mastodon counts): the count is
+        # rendered once for every viewer, so a private reply must not show in it.
+        " (SELECT count(*) FROM posts c WHERE c.in_reply_to_guid = p.guid"
+        "  AND c.visibility IN ('public', 'space')),"
         " (SELECT json_group_array(json_array(emoji, n)) FROM (SELECT emoji, count(*) AS n"
         "  FROM reactions r WHERE r.post_guid = p.guid GROUP BY emoji)),"
         " (SELECT json_group_array(tag) FROM post_tags t WHERE t.post_guid = p.guid),"

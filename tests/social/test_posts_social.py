@@ -211,6 +211,20 @@ async def test_a_reply_is_seen_by_no_more_people_than_its_post(make_pod: Any) ->
     assert narrowed["visibility"] == "followers"
 
 
+async def test_comment_counts_show_only_replies_everyone_may_read(trio: Trio) -> None:
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    parent = await post(pod, alice, "open question")
+    await comment(pod, bob, parent["id"], "just between us", visibility="direct",
+                  recipients=["alice"])  # fmt: skip
+    for who in (alice, bob, carol):
+        assert (await get_post(pod, who, parent["id"]))["counts"]["comments"] == 0
+    await comment(pod, carol, parent["id"], "out loud")
+    for who in (alice, bob, carol):
+        assert (await get_post(pod, who, parent["id"]))["counts"]["comments"] == 1
+        streamed = await items(pod, who, f"/identities/{alice.identity_id}/posts")
+        assert streamed[0]["counts"]["comments"] == 1
+
+
 async def test_comment_bad_input(trio: Trio) -> None:
     pod, alice = trio.pod, trio.alice
     parent = await post(pod, alice, "x")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from node.clock import Clock, iso
@@ -294,6 +294,11 @@ class PostService:
             space_guid=space.guid if space else None,
         )
         async with self._db.transaction() as tx:
+            if space is not None:
+                # Read again: resolving mentions may have taken a while, and meanwhile the
+                # space may have gone private or the author left it.
+                space = await space_to_post_in(tx, who.identity_guid, space.guid)
+                post = replace(post, visibility="public" if space.public else "space")
             # Checked in the transaction: the media cannot be deleted between check and use.
             media = await ready_media(tx, who.identity_guid, attachment_ids, "attachmentIds")
             await post_store.insert(tx, post, [t.guid for t in targets])

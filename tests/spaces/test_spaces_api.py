@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from node.appkeys import SERVICES
+from tests.conftest import PodFactory
+from tests.hostile import HostilePod, new_key
 from tests.spaces.support import join, make_space
-from tests.support import GUID_RE, TIME_RE, Pod, parse_links
+from tests.support import GUID_RE, TIME_RE, Pod, parse_links, wait_for
 
 
 async def test_create_makes_the_creator_admin(pod: Pod) -> None:
@@ -223,3 +227,32 @@ async def test_app_tokens_need_scopes(pod: Pod) -> None:
     await pod.call("GET", "/api/v1/spaces", headers=reader, expect=200)
     resp, err = await pod.call("POST", "/api/v1/spaces", headers=reader, json={"displayName": "x"})
     assert (resp.status, err["error"]) == (403, "insufficient_scope")
+
+
+async def test_a_post_takes_its_spaces_visibility_as_it_is_when_stored(
+    make_pod: PodFactory,
+) -> None:
+    """Mentions are resolved before the post is stored, which can take seconds; a space made
+    private meanwhile still gets a members-only post."""
+    hostile = await HostilePod().start()
+    try:
+        hostile.add_actor("slow", new_key())
+        hostile.stalled.add("slow")
+        pod = await make_pod(federation={"fetch_timeout_seconds": 1.0})
+        alice = await pod.register("alice")
+        space = {"displayName": "Pottery", "visibility": "public"}
+        _, space = await pod.call("POST", "/api/v1/spaces", alice, json=space, expect=201)
+        body = {"body": f"hi @{hostile.handle('slow')}", "spaceId": space["id"]}
+        posting = asyncio.create_task(pod.call("POST", "/api/v1/posts", alice, json=body))
+
+        async def fetching() -> int:
+            return hostile.fetches("/users/slow")
+
+        await wait_for(fetching)
+        private = {"visibility": "private"}
+        await pod.call("PATCH", f"/api/v1/spaces/{space['id']}", alice, json=private, expect=200)
+        resp, post = await posting
+        assert resp.status == 201, post
+        assert post["visibility"] == "space"
+    finally:
+        await hostile.close()

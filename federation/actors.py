@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 from federation.client import JRD_ACCEPT, FederationClient, FetchError
 from federation.convert import ActorDoc, InvalidDocument, actor_from_as
 from federation.jsonld import normalize
+from federation.refetch import RefetchLimit
 from federation.urls import Urls, host_of, same_origin
 from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
@@ -23,7 +24,8 @@ from node.store.db import Database
 from node.store.identities import Identity
 from node.store.remote_actors import RemoteActor
 
-# Profiles are refreshed when older than this; keys are refreshed on a failed verification.
+# Profiles are refreshed when older than this; keys are refreshed on a failed verification,
+# as often as the directory's RefetchLimit allows.
 STALE_AFTER = timedelta(days=2)
 KEY_CACHE_SECONDS = 300.0
 KEY_CACHE_SIZE = 10_000
@@ -31,7 +33,13 @@ KEY_CACHE_SIZE = 10_000
 
 class ActorDirectory:
     def __init__(
-        self, db: Database, client: FederationClient, urls: Urls, clock: Clock, try_http: bool
+        self,
+        db: Database,
+        client: FederationClient,
+        urls: Urls,
+        clock: Clock,
+        try_http: bool,
+        refetches: RefetchLimit,
     ) -> None:
         self._db = db
         self._client = client
@@ -43,6 +51,7 @@ class ActorDirectory:
         # key id → (when cached, actor, identity): signed requests come in bursts from the
         # same few actors; a failed verification refetches, so staleness costs one retry.
         self._keys: OrderedDict[str, tuple[float, RemoteActor, Identity]] = OrderedDict()
+        self._refetches = refetches  # how often a failed verification may fetch a key again
 
     async def resolve_handle(self, username: str, domain: str) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
@@ -152,19 +161,28 @@ class ActorDirectory:
             del self._keys[key_id]
         return await self._fetch_shared(uri)
 
-    async def key_for(self, key_id: str, refresh: bool = False) -> tuple[RemoteActor, Identity]:
-        """The actor owning `key_id`; fetched when unknown or when `refresh` (key rotation)."""
-        if not refresh:
-            cached = self._keys.get(key_id)
-            if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
-                self._keys.move_to_end(key_id)
-                return cached[1], cached[2]
-            actor = await actor_store.by_key_id(self._db, key_id)
-            if actor is not None:
-                ident = await identity_store.get(self._db, actor.identity_guid)
-                if ident is not None:
-                    self._remember(key_id, actor, ident)
-                    return actor, ident
+    async def key_for(self, key_id: str) -> tuple[RemoteActor, Identity]:
+        """The actor owning `key_id`, from the cache or the database; fetched when unknown."""
+        cached = self._keys.get(key_id)
+        if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+            self._keys.move_to_end(key_id)
+            return cached[1], cached[2]
+        actor = await actor_store.by_key_id(self._db, key_id)
+        if actor is not None:
+            ident = await identity_store.get(self._db, actor.identity_guid)
+            if ident is not None:
+                self._remember(key_id, actor, ident)
+                return actor, ident
+        return await self._fetch_key(key_id)
+
+    async def refetch_key(self, key_id: str) -> tuple[RemoteActor, Identity] | None:
+        """The actor owning `key_id`, fetched again after a failed verification (the key may
+        have been rotated); None, without a fetch, when the limit on refetches says not now."""
+        if not self._refetches.allow(key_id, host_of(key_id), self._clock.now()):
+            return None
+        return await self._fetch_key(key_id)
+
+    async def _fetch_key(self, key_id: str) -> tuple[RemoteActor, Identity]:
         owner = key_id.split("#", 1)[0]
         if self._urls.is_local(owner):
             # Our own actors never sign what arrives from outside; never fetch ourselves.

@@ -18,6 +18,8 @@ from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
 from node.errors import ApiError, bad_request, forbidden
+from node.store.identities import Identity
+from node.store.remote_actors import RemoteActor
 
 log = logging.getLogger("hearth.inbox")
 
@@ -46,6 +48,23 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
 
 def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message)
+
+
+async def verified_signer(
+    fed: Federation, pending: httpsig.PendingSignature
+) -> tuple[RemoteActor, Identity]:
+    """The owner of the key that signed, once the signature verifies with it.
+
+    The key comes from the cache or is fetched; on failure it is fetched again (it may have been
+    rotated), unless it was fetched again within `federation.key_refetch_interval_seconds`.
+    """
+    actor, ident = await fed.directory.key_for(pending.key_id)
+    if pending.verify(fed.public_keys.parse(actor.public_key_pem)):
+        return actor, ident
+    again = await fed.directory.refetch_key(pending.key_id)
+    if again is None or not pending.verify(fed.public_keys.parse(again[0].public_key_pem)):
+        raise _unauthorized("signature_invalid", "The signature does not verify.")
+    return again
 
 
 async def receive(
@@ -90,13 +109,7 @@ async def receive(
     if too_deep(doc, raw=body):
         raise bad_request("The activity is nested too deeply.", "malformed_json")
 
-    # The key, from cache or fetched; on failure fetched again once, in case it was rotated.
-    actor, ident = await fed.directory.key_for(pending.key_id)
-    key = fed.public_keys.parse(actor.public_key_pem)
-    if not pending.verify(key):
-        actor, ident = await fed.directory.key_for(pending.key_id, refresh=True)
-        if not pending.verify(fed.public_keys.parse(actor.public_key_pem)):
-            raise _unauthorized("signature_invalid", "The signature does not verify.")
+    actor, ident = await verified_signer(fed, pending)
 
     try:
         activity = normalize(doc)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from federation import convert, groups, httpsig
 from federation.context import Federation
-from federation.inbox import receive
+from federation.inbox import receive, verified_signer
 from federation.urls import Urls
 from node.api.pagination import decode_cursor, encode_cursor
 from node.clock import iso
@@ -67,11 +67,7 @@ async def _signer(request: web.Request, fed: Federation) -> Identity | None:
         )  # fmt: skip
     except httpsig.SignatureError as exc:
         raise ApiError(401, exc.code, exc.message) from None
-    remote, ident = await fed.directory.key_for(pending.key_id)
-    if not pending.verify(fed.public_keys.parse(remote.public_key_pem)):
-        remote, ident = await fed.directory.key_for(pending.key_id, refresh=True)
-        if not pending.verify(fed.public_keys.parse(remote.public_key_pem)):
-            raise ApiError(401, "signature_invalid", "The signature does not verify.")
+    _, ident = await verified_signer(fed, pending)
     return ident
 
 

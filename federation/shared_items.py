@@ -20,6 +20,10 @@ from node.store.db import Database
 from node.store.identities import Identity
 
 MAX_ITEMS = 500  # a page walk stops here; the owner's pod pages its collection
+# Pages a walk reads at most. An owner's pod serves 40 items a page, so MAX_ITEMS take 13 pages;
+# a collection that runs on for more (an endless chain of empty pages) is broken, and each page
+# is a signed GET that the grantee's API call waits for.
+MAX_PAGES = 50
 
 
 def _unavailable(exc: FetchError) -> ApiError:
@@ -27,6 +31,13 @@ def _unavailable(exc: FetchError) -> ApiError:
         # The owner's pod decides: revoked, expired or never covered all look the same.
         return not_found("Item")
     return ApiError(502, "owner_unreachable", "The owner's pod cannot be reached right now.")
+
+
+def _broken() -> ApiError:
+    # Like an owner's pod that cannot be reached: 502, and nothing of a partial walk.
+    return ApiError(
+        502, "owner_collection_broken", "The owner's pod serves a collection that never ends."
+    )
 
 
 def _item(doc: Any) -> RemoteItem:
@@ -55,10 +66,14 @@ class RemoteSharedItems:
 
     async def list(self, items_uri: str, reader: Identity) -> list[RemoteItem]:
         out: list[RemoteItem] = []
+        walked: set[str] = set()  # page URLs: one seen again means the links go round
         url: str | None = items_uri
         while url and len(out) < MAX_ITEMS:
             if not same_origin(url, items_uri):
                 break
+            if url in walked or len(walked) >= MAX_PAGES:
+                raise _broken()
+            walked.add(url)
             try:
                 doc = normalize(await self._client.get_json(url, signer=self._signer(reader)))
             except FetchError as exc:

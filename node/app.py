@@ -16,6 +16,7 @@ from federation.context import Federation
 from federation.delivery import DeliveryWorker
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
+from federation.refetch import RefetchLimit
 from federation.seen import SeenIds
 from federation.shared_items import RemoteSharedItems
 from federation.urls import Urls
@@ -53,8 +54,9 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         config.federation, urls, keys, clock, config.server.public_url, blocks.is_blocked
     )
     directory = ActorDirectory(
-        db, client, urls, clock, try_http=config.federation.allow_private_addresses
-    )
+        db, client, urls, clock, try_http=config.federation.allow_private_addresses,
+        refetches=RefetchLimit(timedelta(seconds=config.federation.key_refetch_interval_seconds)),
+    )  # fmt: skip
     worker = DeliveryWorker(db, client, clock, config.federation)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
     shared_items = RemoteSharedItems(db, client, urls, clock)

@@ -112,6 +112,7 @@ class FederationConfig(_Section):
     domain_pause_hours: float = Field(24.0, gt=0)
     blocked_domains: list[str] = Field(default_factory=list)
     inbox_seen_hours: float = Field(168.0, gt=0)
+    key_refetch_interval_seconds: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _seen_outlasts_the_window(self) -> FederationConfig:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from federation.refetch import HOST_REFETCHES
 from node.appkeys import DB
 from node.clock import ManualClock
 from tests.conftest import PodFactory
@@ -31,6 +32,7 @@ from tests.hostile import (
     HostilePod,
     new_key,
     public_pem,
+    sign_cavage,
 )
 from tests.support import Pod, User, wait_for
 
@@ -88,6 +90,11 @@ class Scene:
 
     def now(self) -> datetime:
         return self.pod.clock.now()
+
+    def pass_refetch_interval(self) -> None:
+        """Move time on until a key fetched again may be fetched again once more."""
+        seconds = self.pod.config.federation.key_refetch_interval_seconds
+        self.pod.clock.advance(timedelta(seconds=seconds))
 
     def follow(self, signer: str = "mallory") -> dict[str, Any]:
         return self.hostile.activity(signer, "Follow", self.alice_uri)
@@ -706,8 +713,13 @@ async def test_key_rotation_refetches_once(
     assert hostile.fetches("/users/mallory") == 2
     assert await scene.followers() == []
 
-    # The old key no longer works, even after looking again (once).
+    # The old key no longer works: refused without a fetch while the key was fetched again
+    # lately, and still refused after looking again (once) when that was longer ago.
     before = await scene.state()
+    status, data = await scene.post(scene.follow(), key=keys[0])
+    assert (status, _error(data)) == (401, "signature_invalid")
+    assert hostile.fetches("/users/mallory") == 2
+    scene.pass_refetch_interval()
     status, data = await scene.post(scene.follow(), key=keys[0])
     assert (status, _error(data)) == (401, "signature_invalid")
     assert hostile.fetches("/users/mallory") == 3
@@ -717,6 +729,65 @@ async def test_key_rotation_refetches_once(
     await scene.accepted(scene.follow())
     assert hostile.fetches("/users/mallory") == 3
     assert await scene.followers() == [hostile.handle("mallory")]
+
+
+async def _signed_get(scene: Scene, path: str, signer: str, key: RSAPrivateKey) -> tuple[int, Any]:
+    url = f"{scene.pod.url}{path}"
+    headers = sign_cavage(
+        "GET", url, None, scene.hostile.key_id(signer), key, scene.now(),
+        covered=("(request-target)", "host", "date"),
+    )  # fmt: skip
+    async with scene.pod.http.get(url, headers=headers) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+async def test_failed_signatures_refetch_a_key_once_per_interval(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    await scene.accepted(scene.follow())
+    assert hostile.fetches("/users/mallory") == 1
+    before = await scene.state()
+
+    # Junk signatures naming mallory's key, posted and on signed GETs: one refetch in all.
+    for _ in range(20):
+        status, data = await scene.post(scene.follow(), key=keys[1])
+        assert (status, _error(data)) == (401, "signature_invalid")
+    for _ in range(5):
+        status, data = await _signed_get(scene, f"/posts/{'a' * 32}", "mallory", keys[1])
+        assert (status, _error(data)) == (401, "signature_invalid")
+    assert hostile.fetches("/users/mallory") == 2
+    assert await scene.state() == before
+
+    # Once the interval has passed, a failure may look again, once.
+    scene.pass_refetch_interval()
+    for _ in range(3):
+        status, data = await _signed_get(scene, f"/posts/{'a' * 32}", "mallory", keys[1])
+        assert (status, _error(data)) == (401, "signature_invalid")
+    assert hostile.fetches("/users/mallory") == 3
+
+    # The real key still works, from the record: no fetch.
+    await scene.accepted(scene.follow())
+    assert hostile.fetches("/users/mallory") == 3
+
+
+async def test_failed_signatures_refetch_few_keys_of_one_host(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    names = [f"m{n}" for n in range(HOST_REFETCHES + 5)]
+    for name in names:
+        hostile.add_actor(name, keys[0])
+        await scene.accepted(scene.follow(name), signer=name)
+
+    def fetched() -> int:
+        return sum(hostile.fetches(f"/users/{name}") for name in names)
+
+    assert fetched() == len(names)
+    for name in names:
+        status, data = await scene.post(scene.follow(name), signer=name, key=keys[1])
+        assert (status, _error(data)) == (401, "signature_invalid")
+    assert fetched() == len(names) + HOST_REFETCHES
 
 
 @pytest.mark.parametrize("entry", ["127.0.0.1", "{host}", "127.0.0.1:1"])

@@ -28,6 +28,7 @@ async def test_label_crud(trio: Trio) -> None:
     assert GUID_RE.match(made["id"])
     assert made["name"] == "family" and made["color"] == "#2a9d8f"
     assert TIME_RE.match(made["createdAt"]) and made["updatedAt"] == made["createdAt"]
+    pod.clock.advance(timedelta(milliseconds=1))  # within one millisecond, order is by guid
     _, plain = await pod.call("POST", LABELS, alice, json={"name": "work"}, expect=201)
     assert plain["color"] == ""
 

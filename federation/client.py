@@ -139,6 +139,8 @@ class FederationClient:
     async def post(self, inbox: str, body: bytes, signer: str, timeout: float) -> PostResult:
         try:
             _check_url(inbox, self._config.allow_private_addresses)
+            if self._is_blocked(inbox):
+                raise FetchError("domain_blocked", "the domain is blocked")
         except FetchError as exc:
             return PostResult(None, None, exc.code)
         headers = await self._signed_headers("POST", inbox, body, signer, None)

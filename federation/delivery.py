@@ -24,6 +24,7 @@ log = logging.getLogger("hearth.delivery")
 
 IDLE_POLL = 5.0  # seconds between looks at the queue when nothing wakes the worker
 LEASE_MARGIN = timedelta(seconds=60)
+BLOCKED = "domain blocked"  # why a delivery queued before its domain was blocked is dead
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,14 @@ class DeliveryWorker:
         client: FederationClient,
         clock: Clock,
         config: FederationConfig,
+        is_blocked: Callable[[str], bool],
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._db = db
         self._client = client
         self._clock = clock
         self._config = config
+        self._is_blocked = is_blocked
         self._rand = rand
         self._wake = asyncio.Event()
         self._done: list[Outcome] = []
@@ -151,6 +154,16 @@ class DeliveryWorker:
         lease = now + timedelta(seconds=self._config.delivery_timeout_seconds) + LEASE_MARGIN
         async with self._db.transaction() as tx:
             claimed = await delivery_store.claim(tx, iso(now), iso(lease), capacity * 4, full)
+            # Queued before its domain was blocked: given up, never sent.
+            blocked = [i for i in claimed if self._is_blocked(i.inbox)]
+            if blocked:
+                stamp = iso(now)
+                await delivery_store.finish_many(
+                    tx, [("dead", i.attempts, None, BLOCKED, stamp, stamp, i.guid) for i in blocked]
+                )
+                claimed = [i for i in claimed if i not in blocked]
+        for item in blocked:
+            log.info("gave up delivering to %s: %s", item.inbox, BLOCKED)
         queued: dict[str, list[Claimed]] = {}
         for item in claimed:
             queued.setdefault(item.host, []).append(item)

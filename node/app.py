@@ -55,7 +55,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     directory = ActorDirectory(
         db, client, urls, clock, try_http=config.federation.allow_private_addresses
     )
-    worker = DeliveryWorker(db, client, clock, config.federation)
+    worker = DeliveryWorker(db, client, clock, config.federation, blocks.is_blocked)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
     shared_items = RemoteSharedItems(db, client, urls, clock)
     services = build_services(db, config, clock, outbox, directory, shared_items)

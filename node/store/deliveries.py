@@ -56,14 +56,14 @@ async def enqueue(
 async def claim(
     tx: Tx, now: str, lease_until: str, limit: int, skip_hosts: list[str]
 ) -> list[Claimed]:
-    """Take due deliveries (and running ones whose lease ran out, after a crash)."""
+    """Take due deliveries (and running ones whose lease ran out, after a crash) of hosts not
+    paused. Blocked domains are the worker's to recognise: it gives their deliveries up."""
     skip = ",".join("?" * len(skip_hosts))
     host_filter = f" AND d.host NOT IN ({skip})" if skip_hosts else ""
     rows = await tx.fetchall(
         "SELECT d.guid FROM deliveries d WHERE ((d.state = 'pending' AND d.next_attempt_at <= ?)"
         " OR (d.state = 'running' AND d.lease_until <= ?))"
-        f"{host_filter} AND d.host NOT IN"
-        " (SELECT host FROM domains WHERE paused = 1 OR blocked = 1)"
+        f"{host_filter} AND d.host NOT IN (SELECT host FROM domains WHERE paused = 1)"
         " ORDER BY d.next_attempt_at LIMIT ?",
         (now, now, *skip_hosts, limit),
     )
@@ -98,7 +98,7 @@ async def finish_many(
 async def next_due(q: Queryable) -> str | None:
     return await q.fetchval(
         "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
-        " AND host NOT IN (SELECT host FROM domains WHERE paused = 1 OR blocked = 1)"
+        " AND host NOT IN (SELECT host FROM domains WHERE paused = 1)"
     )
 
 

@@ -11,8 +11,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.routes import FEDERATION
+from federation.urls import host_of
 from node.appkeys import DB
-from node.clock import parse_iso
+from node.clock import iso, parse_iso
+from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod, User
@@ -169,3 +171,29 @@ async def test_delivery_workers_bound_the_requests_in_flight_over_all_hosts(
     finally:
         for remote in remotes:
             await remote.close()
+
+
+@pytest.mark.parametrize("entry", ["{host}", "127.0.0.1"])
+async def test_deliveries_queued_for_a_blocked_domain_are_given_up(
+    make_pod, remote: RemoteServer, entry: str
+) -> None:
+    host = host_of(remote.base)
+    pod = await make_pod(federation={"blocked_domains": [entry.format(host=host)]})
+    await pod.register("alice")
+    fed = pod.app[FEDERATION]
+    path = "/users/remote/inbox"
+    # However the inbox is spelt (as queued before the block, or stored from an actor then).
+    inboxes = [
+        f"http://{host}{path}",
+        f"http://x@{host}{path}",
+        f"http://127.0.0.1.:{host.split(':')[1]}{path}",
+    ]
+    async with fed.db.transaction() as tx:
+        await delivery_store.enqueue(
+            tx, f"{pod.url}/activities/1", f"{pod.url}/users/alice", "Create", "{}",
+            [(i, host_of(i)) for i in inboxes], iso(pod.clock.now()),
+        )  # fmt: skip
+    await fed.worker.run_once()
+    assert remote.received == []
+    rows = await fed.db.fetchall("SELECT state, attempts, last_error FROM deliveries")
+    assert [tuple(r) for r in rows] == [("dead", 0, "domain blocked")] * 3

@@ -17,7 +17,7 @@ from node.clock import iso, parse_iso
 from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
 from tests.remote import Answer, RemoteServer
-from tests.support import Pod, User
+from tests.support import Pod, User, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +197,63 @@ async def test_deliveries_queued_for_a_blocked_domain_are_given_up(
     assert remote.received == []
     rows = await fed.db.fetchall("SELECT state, attempts, last_error FROM deliveries")
     assert [tuple(r) for r in rows] == [("dead", 0, "domain blocked")] * 3
+
+
+async def test_a_delivery_outliving_its_lease_is_not_claimed_again(
+    make_pod, remote: RemoteServer
+) -> None:
+    """A slow host: claimed deliveries wait for its turn longer than their lease. The worker
+    still holding them never claims them again, so none is sent twice."""
+    pod = await make_pod(federation={"delivery_workers": 2, "delivery_per_host": 2})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()  # driven by hand from here
+    turns = [asyncio.Event() for _ in range(4)]  # the 1st, 2nd, 3rd and any later post
+
+    async def slow() -> None:
+        await turns[min(len(remote.received) - 2, 3)].wait()  # the Accept came first
+
+    remote.before_answer = slow
+    for n in range(3):
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": f"{n}"}, expect=201)
+    assert await worker.run_once(wait=False) == 3
+    await wait_for(lambda: _arrived(remote, 3))  # two posts; the third waits for the host
+    pod.clock.advance(timedelta(minutes=5))  # every lease runs out meanwhile
+    turns[0].set()
+    turns[1].set()
+    await wait_for(lambda: _arrived(remote, 4))  # the third is being sent
+    await worker.run_once(wait=False)  # records the first two
+    for turn in turns:
+        turn.set()
+    await worker.run_once()
+    assert len(remote.received) == 4
+    rows = await pod.app[DB].fetchall("SELECT state, attempts FROM deliveries")
+    assert [tuple(r) for r in rows] == [("delivered", 1)] * 4  # the Accept and three posts
+
+
+async def test_a_delivery_cut_short_is_claimed_again_when_its_lease_runs_out(
+    make_pod, remote: RemoteServer
+) -> None:
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()  # driven by hand from here
+    answer = asyncio.Event()
+
+    async def stalled() -> None:
+        await answer.wait()
+
+    remote.before_answer = stalled
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    assert await worker.run_once(wait=False) == 1
+    await wait_for(lambda: _arrived(remote, 2))
+    await worker.stop()  # the request is cut short; the row stays 'running'
+    answer.set()
+    assert await worker.run_once() == 0  # its lease still runs
+    pod.clock.advance(timedelta(minutes=5))
+    assert await worker.run_once() == 1
+    assert (await _create_row(pod))["state"] == "delivered"
+
+
+async def _arrived(remote: RemoteServer, n: int) -> bool:
+    return len(remote.received) == n

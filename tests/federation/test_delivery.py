@@ -16,6 +16,7 @@ from node.appkeys import DB
 from node.clock import iso, parse_iso
 from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
+from tests.hostile import HostilePod
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod, User, wait_for
 
@@ -101,6 +102,48 @@ async def test_gone_marks_the_actor_and_stops_deliveries(make_pod, remote: Remot
     await pod.call("POST", "/api/v1/posts", alice, json={"body": "two"}, expect=201)
     await pod.app[FEDERATION].worker.run_once()
     assert [a["type"] for a in remote.received] == ["Accept", "Create"]
+
+
+async def test_gone_from_a_shared_inbox_marks_nobody_gone(
+    make_pod, remote_key: rsa.RSAPrivateKey
+) -> None:
+    hostile = await HostilePod().start()
+    try:
+        pod = await make_pod()
+        alice = await pod.register("alice")
+        fed = pod.app[FEDERATION]
+        me = await identity_store.get(fed.db, alice.identity_id)
+        assert me is not None
+        for name in ("mallory", "eve"):  # both on the hostile pod, sharing its inbox
+            follower = await fed.directory.resolve_uri(hostile.add_actor(name, remote_key))
+            async with fed.db.transaction() as tx:
+                await fed.services.follows.remote_follow(tx, follower, me, f"{name}#follow")
+        await fed.worker.run_once()
+
+        async def gone() -> list[str]:
+            rows = await fed.db.fetchall("SELECT uri FROM remote_actors WHERE gone_at NOT NULL")
+            return [r[0] for r in rows]
+
+        hostile.answers = [410]
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": "one"}, expect=201)
+        await fed.worker.run_once()
+        assert (await _create_row(pod))["state"] == "dead"
+        assert await gone() == []
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": "two"}, expect=201)
+        await fed.worker.run_once()
+        assert hostile.requests.count("POST /inbox") == 2
+
+        # From mallory's own inbox, a 410 is about mallory alone.
+        hostile.answers = [410]
+        await pod.call(
+            "POST", "/api/v1/follows", alice, json={"target": hostile.handle("mallory")},
+            expect=201,
+        )  # fmt: skip
+        await fed.worker.run_once()
+        assert hostile.requests[-1] == "POST /users/mallory/inbox"
+        assert await gone() == [hostile.actor("mallory")]
+    finally:
+        await hostile.close()
 
 
 async def test_failing_domain_is_paused_and_resumes_when_heard_from(

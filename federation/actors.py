@@ -12,7 +12,7 @@ from federation.client import JRD_ACCEPT, FederationClient, FetchError
 from federation.convert import ActorDoc, InvalidDocument, actor_from_as
 from federation.jsonld import normalize
 from federation.refetch import RefetchLimit
-from federation.urls import Urls, host_of, same_origin
+from federation.urls import Urls, host_of, odd_authority, same_origin
 from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
 from node.ids import new_guid
@@ -188,7 +188,7 @@ class ActorDirectory:
             # Our own actors never sign what arrives from outside; never fetch ourselves.
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
         parts = urlsplit(owner)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.netloc or odd_authority(owner):
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
         try:
             ident = await self._fetch_shared(owner)

@@ -16,7 +16,7 @@ from federation import httpsig
 from federation.convert import too_deep
 from federation.keys import LocalKeys
 from federation.ssrf import BlockedAddress, GuardedResolver, check_literal
-from federation.urls import Urls, host_of, same_origin
+from federation.urls import Urls, same_origin
 from node.clock import Clock
 from node.config import FederationConfig
 from node.version import SOFTWARE, VERSION
@@ -103,7 +103,7 @@ class FederationClient:
         current = url
         for _ in range(self._config.fetch_max_redirects + 1):
             _check_url(current, self._config.allow_private_addresses)
-            if self._is_blocked(host_of(current)):
+            if self._is_blocked(current):
                 raise FetchError("domain_blocked", "the domain is blocked")
             headers = await self._signed_headers("GET", current, None, signer, accept)
             try:
@@ -139,6 +139,8 @@ class FederationClient:
     async def post(self, inbox: str, body: bytes, signer: str, timeout: float) -> PostResult:
         try:
             _check_url(inbox, self._config.allow_private_addresses)
+            if self._is_blocked(inbox):
+                raise FetchError("domain_blocked", "the domain is blocked")
         except FetchError as exc:
             return PostResult(None, None, exc.code)
         headers = await self._signed_headers("POST", inbox, body, signer, None)

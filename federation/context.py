@@ -34,5 +34,6 @@ class Federation:
     blocks: DomainBlocks  # refused both ways: nothing accepted from them, nothing sent
     seen: SeenIds  # the inbox's memory of activity ids, pruned to its configured age
 
-    def is_blocked(self, host: str) -> bool:
-        return self.blocks.is_blocked(host)
+    def is_blocked(self, where: str) -> bool:
+        """Whether a URL or a host[:port] is on a blocked domain."""
+        return self.blocks.is_blocked(where)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from federation.jsonld import OUR_CONTEXT
-from federation.urls import AS_PUBLIC, PUBLIC_ALIASES, Urls, same_origin
+from federation.urls import AS_PUBLIC, PUBLIC_ALIASES, Urls, odd_authority, same_origin
 from node.store.identities import Identity
 from node.store.media import Attachment
 from node.store.posts import Post
@@ -285,6 +285,8 @@ def _icon(value: Any) -> tuple[str, str] | None:
 
 def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     uri = _http_url(doc.get("id"), "id")
+    if odd_authority(uri):  # its inbox and key are on its origin: they are refused with it
+        raise InvalidDocument("the id has user info or a trailing dot")
     kind = doc.get("type")
     if kind not in ACTOR_TYPES:
         raise InvalidDocument("not an actor")

@@ -24,6 +24,7 @@ log = logging.getLogger("hearth.delivery")
 
 IDLE_POLL = 5.0  # seconds between looks at the queue when nothing wakes the worker
 LEASE_MARGIN = timedelta(seconds=60)
+BLOCKED = "domain blocked"  # why a delivery queued before its domain was blocked is dead
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,14 @@ class DeliveryWorker:
         client: FederationClient,
         clock: Clock,
         config: FederationConfig,
+        is_blocked: Callable[[str], bool],
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._db = db
         self._client = client
         self._clock = clock
         self._config = config
+        self._is_blocked = is_blocked
         self._rand = rand
         self._wake = asyncio.Event()
         self._done: list[Outcome] = []
@@ -55,6 +58,9 @@ class DeliveryWorker:
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused: set[str] = set()
+        # Claimed here and not yet recorded: never claimed again meanwhile, even once their
+        # lease has run out waiting for their host's turn. Only a restart forgets them.
+        self._held: set[str] = set()
         # The background loop and a test's run_once() must not interleave a claim with the
         # starting of what was claimed.
         self._cycle = asyncio.Lock()
@@ -150,7 +156,20 @@ class DeliveryWorker:
         now = self._clock.now()
         lease = now + timedelta(seconds=self._config.delivery_timeout_seconds) + LEASE_MARGIN
         async with self._db.transaction() as tx:
-            claimed = await delivery_store.claim(tx, iso(now), iso(lease), capacity * 4, full)
+            claimed = await delivery_store.claim(
+                tx, iso(now), iso(lease), capacity * 4, full, self._held
+            )
+            # Queued before its domain was blocked: given up, never sent.
+            blocked = [i for i in claimed if self._is_blocked(i.inbox)]
+            if blocked:
+                stamp = iso(now)
+                await delivery_store.finish_many(
+                    tx, [("dead", i.attempts, None, BLOCKED, stamp, stamp, i.guid) for i in blocked]
+                )
+                claimed = [i for i in claimed if i not in blocked]
+        for item in blocked:
+            log.info("gave up delivering to %s: %s", item.inbox, BLOCKED)
+        self._held.update(i.guid for i in claimed)
         queued: dict[str, list[Claimed]] = {}
         for item in claimed:
             queued.setdefault(item.host, []).append(item)
@@ -170,16 +189,22 @@ class DeliveryWorker:
         self._inflight[host] = self._inflight.get(host, 0) + len(items)
 
         async def one(item: Claimed) -> None:
-            # The host's limit first: waiting for its turn holds none of the shared slots.
-            async with limit, self._slots:
-                result = await self._client.post(
-                    item.inbox,
-                    item.body.encode(),
-                    item.actor_uri,
-                    self._config.delivery_timeout_seconds,
-                )
-                self._done.append(Outcome(item, result))
+            try:
+                # The host's limit first: waiting for its turn holds none of the shared slots.
+                async with limit, self._slots:
+                    result = await self._client.post(
+                        item.inbox,
+                        item.body.encode(),
+                        item.actor_uri,
+                        self._config.delivery_timeout_seconds,
+                    )
+            except BaseException:
+                # Cut short (stop()): left 'running', claimed again once its lease runs out.
+                self._held.discard(item.guid)
+                raise
+            finally:
                 self._inflight[host] -= 1
+            self._done.append(Outcome(item, result))
 
         try:
             await asyncio.gather(*(one(i) for i in items))
@@ -224,15 +249,19 @@ class DeliveryWorker:
                 if result.status is None or result.status >= 500:
                     failing.add(item.host)
         # One statement per kind of change, not per delivery: the writer is shared.
-        async with self._db.transaction() as tx:
-            await delivery_store.finish_many(tx, finished)
-            for inbox in gone:
-                await actor_store.mark_gone(tx, inbox, stamp)
-            for host in reached:
-                await delivery_store.host_success(tx, host, stamp)
-            for host in failing - reached:
-                if await delivery_store.host_failure(tx, host, stamp, pause_before):
-                    self._paused.add(host)
-                    log.warning(
-                        "pausing deliveries to %s: failing since before %s", host, pause_before
-                    )
+        try:
+            async with self._db.transaction() as tx:
+                await delivery_store.finish_many(tx, finished)
+                for inbox in gone:
+                    await actor_store.mark_gone(tx, inbox, stamp)
+                for host in reached:
+                    await delivery_store.host_success(tx, host, stamp)
+                for host in failing - reached:
+                    if await delivery_store.host_failure(tx, host, stamp, pause_before):
+                        self._paused.add(host)
+                        log.warning(
+                            "pausing deliveries to %s: failing since before %s", host, pause_before
+                        )
+        finally:
+            # Recorded, or (the write failed) left to their lease as after a crash.
+            self._held.difference_update(o.item.guid for o in done)

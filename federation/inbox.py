@@ -91,7 +91,7 @@ async def receive(
     except httpsig.SignatureError as exc:
         raise _unauthorized(exc.code, exc.message) from None
 
-    if fed.is_blocked(host_of(pending.key_id)):
+    if fed.is_blocked(pending.key_id):
         raise forbidden("This pod does not accept activities from your domain.", "domain_blocked")
     if fed.urls.is_local(pending.key_id):
         # Our own actors never deliver to us over HTTP; fetching "their" key would make us

@@ -61,7 +61,7 @@ class Outbox:
 
     async def _send(self, tx: Tx, doc: dict[str, Any], inboxes: list[str]) -> None:
         targets = [(i, host_of(i)) for i in dict.fromkeys(inboxes) if not self._urls.is_local(i)]
-        targets = [(i, h) for i, h in targets if not self._blocked(h)]
+        targets = [(i, h) for i, h in targets if not self._blocked(i)]
         if not targets:
             return
         body = json.dumps(doc, separators=(",", ":"))

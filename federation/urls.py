@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from node.urls import host_of, origin, same_origin
+from node.urls import host_of, odd_authority, origin, same_origin
 
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = frozenset({AS_PUBLIC, "as:Public", "Public"})
@@ -101,4 +101,12 @@ class Urls:
         return match.group(1) if match else None
 
 
-__all__ = ["AS_PUBLIC", "PUBLIC_ALIASES", "Urls", "host_of", "origin", "same_origin"]
+__all__ = [
+    "AS_PUBLIC",
+    "PUBLIC_ALIASES",
+    "Urls",
+    "host_of",
+    "odd_authority",
+    "origin",
+    "same_origin",
+]

@@ -57,7 +57,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         db, client, urls, clock, try_http=config.federation.allow_private_addresses,
         refetches=RefetchLimit(timedelta(seconds=config.federation.key_refetch_interval_seconds)),
     )  # fmt: skip
-    worker = DeliveryWorker(db, client, clock, config.federation)
+    worker = DeliveryWorker(db, client, clock, config.federation, blocks.is_blocked)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
     shared_items = RemoteSharedItems(db, client, urls, clock)
     services = build_services(db, config, clock, outbox, directory, shared_items)

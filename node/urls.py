@@ -30,3 +30,10 @@ def same_origin(a: str, b: str) -> bool:
 @lru_cache(maxsize=4096)
 def host_of(uri: str) -> str:
     return urlsplit(uri).netloc.lower()
+
+
+def odd_authority(uri: str) -> bool:
+    """User info or a trailing dot on the host: never in a real actor's id, and a way to make
+    one host look like another."""
+    parts = urlsplit(uri)
+    return "@" in parts.netloc or (parts.hostname or "").endswith(".")

@@ -159,7 +159,8 @@ class HostilePod:
     `redirects[path]` answers GET `path` with a 302 to the given URL; `documents[path]` is
     served at `path` (bytes as they are); `media_types[name]` replaces the media type of
     the actor document; a GET of an actor in `stalled` gets no answer until `close()`;
-    `links[name]` replaces the WebFinger self link.
+    `links[name]` replaces the WebFinger self link; inbox POSTs are answered with the
+    statuses in `answers`, in order, then 202.
     """
 
     def __init__(self) -> None:
@@ -170,6 +171,7 @@ class HostilePod:
         self.media_types: dict[str, str] = {}
         self.stalled: set[str] = set()
         self.links: dict[str, str] = {}
+        self.answers: list[int] = []
         self._release = asyncio.Event()
         self.requests: list[str] = []  # "METHOD /path?query", every request that arrived
         self.received: list[tuple[dict[str, str], bytes]] = []  # inbox POSTs: headers, body
@@ -265,7 +267,7 @@ class HostilePod:
 
     async def _inbox(self, request: web.Request) -> web.Response:
         self.received.append((dict(request.headers), await request.read()))
-        return web.Response(status=202)
+        return web.Response(status=self.answers.pop(0) if self.answers else 202)
 
     async def _webfinger(self, request: web.Request) -> web.Response:
         resource = request.query.get("resource", "")

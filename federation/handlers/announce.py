@@ -10,7 +10,7 @@ from federation.handlers import spaces
 from federation.handlers.base import Incoming
 from federation.handlers.notes import remote_post
 from federation.jsonld import normalize
-from federation.urls import host_of, same_origin
+from federation.urls import same_origin
 from node.errors import ApiError
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
@@ -25,7 +25,7 @@ async def handle(inc: Incoming) -> None:
         return
     fed = inc.fed
     known = await post_store.by_ap_id(fed.db, target)
-    if known is None and fed.is_blocked(host_of(target)):
+    if known is None and fed.is_blocked(target):
         # Nothing is taken from a blocked domain, not even through someone else's reshare.
         await inc.apply(_nothing)
         return

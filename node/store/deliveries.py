@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from node.ids import new_guid
@@ -54,18 +56,25 @@ async def enqueue(
 
 
 async def claim(
-    tx: Tx, now: str, lease_until: str, limit: int, skip_hosts: list[str]
+    tx: Tx,
+    now: str,
+    lease_until: str,
+    limit: int,
+    skip_hosts: list[str],
+    held: Collection[str] = (),
 ) -> list[Claimed]:
-    """Take due deliveries (and running ones whose lease ran out, after a crash)."""
+    """Take due deliveries of hosts not paused, and running ones whose lease ran out (after a
+    crash) but those in `held`: the caller is still delivering them, however long it took.
+    Blocked domains are the worker's to recognise: it gives their deliveries up."""
     skip = ",".join("?" * len(skip_hosts))
     host_filter = f" AND d.host NOT IN ({skip})" if skip_hosts else ""
     rows = await tx.fetchall(
         "SELECT d.guid FROM deliveries d WHERE ((d.state = 'pending' AND d.next_attempt_at <= ?)"
-        " OR (d.state = 'running' AND d.lease_until <= ?))"
-        f"{host_filter} AND d.host NOT IN"
-        " (SELECT host FROM domains WHERE paused = 1 OR blocked = 1)"
+        " OR (d.state = 'running' AND d.lease_until <= ?"
+        " AND d.guid NOT IN (SELECT value FROM json_each(?))))"
+        f"{host_filter} AND d.host NOT IN (SELECT host FROM domains WHERE paused = 1)"
         " ORDER BY d.next_attempt_at LIMIT ?",
-        (now, now, *skip_hosts, limit),
+        (now, now, json.dumps(list(held)), *skip_hosts, limit),
     )
     if not rows:
         return []
@@ -98,7 +107,7 @@ async def finish_many(
 async def next_due(q: Queryable) -> str | None:
     return await q.fetchval(
         "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
-        " AND host NOT IN (SELECT host FROM domains WHERE paused = 1 OR blocked = 1)"
+        " AND host NOT IN (SELECT host FROM domains WHERE paused = 1)"
     )
 
 

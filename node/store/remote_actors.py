@@ -104,10 +104,12 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
 
 
 async def mark_gone(tx: Tx, inbox: str, now: str) -> None:
+    """`inbox` answered 410 Gone: the actor whose own inbox it is, is gone. A shared inbox (or
+    one several actors give as theirs) speaks for none of them: nobody is marked."""
     await tx.execute(
-        "UPDATE remote_actors SET gone_at = ? WHERE (inbox = ? OR shared_inbox = ?)"
-        " AND gone_at IS NULL",
-        (now, inbox, inbox),
+        "UPDATE remote_actors SET gone_at = ? WHERE inbox = ? AND gone_at IS NULL"
+        " AND (SELECT count(*) FROM remote_actors WHERE inbox = ? OR shared_inbox = ?) = 1",
+        (now, inbox, inbox, inbox),
     )
 
 

@@ -11,11 +11,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.routes import FEDERATION
+from federation.urls import host_of
 from node.appkeys import DB
-from node.clock import parse_iso
+from node.clock import iso, parse_iso
+from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
+from tests.hostile import HostilePod
 from tests.remote import Answer, RemoteServer
-from tests.support import Pod, User
+from tests.support import Pod, User, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +104,48 @@ async def test_gone_marks_the_actor_and_stops_deliveries(make_pod, remote: Remot
     assert [a["type"] for a in remote.received] == ["Accept", "Create"]
 
 
+async def test_gone_from_a_shared_inbox_marks_nobody_gone(
+    make_pod, remote_key: rsa.RSAPrivateKey
+) -> None:
+    hostile = await HostilePod().start()
+    try:
+        pod = await make_pod()
+        alice = await pod.register("alice")
+        fed = pod.app[FEDERATION]
+        me = await identity_store.get(fed.db, alice.identity_id)
+        assert me is not None
+        for name in ("mallory", "eve"):  # both on the hostile pod, sharing its inbox
+            follower = await fed.directory.resolve_uri(hostile.add_actor(name, remote_key))
+            async with fed.db.transaction() as tx:
+                await fed.services.follows.remote_follow(tx, follower, me, f"{name}#follow")
+        await fed.worker.run_once()
+
+        async def gone() -> list[str]:
+            rows = await fed.db.fetchall("SELECT uri FROM remote_actors WHERE gone_at NOT NULL")
+            return [r[0] for r in rows]
+
+        hostile.answers = [410]
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": "one"}, expect=201)
+        await fed.worker.run_once()
+        assert (await _create_row(pod))["state"] == "dead"
+        assert await gone() == []
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": "two"}, expect=201)
+        await fed.worker.run_once()
+        assert hostile.requests.count("POST /inbox") == 2
+
+        # From mallory's own inbox, a 410 is about mallory alone.
+        hostile.answers = [410]
+        await pod.call(
+            "POST", "/api/v1/follows", alice, json={"target": hostile.handle("mallory")},
+            expect=201,
+        )  # fmt: skip
+        await fed.worker.run_once()
+        assert hostile.requests[-1] == "POST /users/mallory/inbox"
+        assert await gone() == [hostile.actor("mallory")]
+    finally:
+        await hostile.close()
+
+
 async def test_failing_domain_is_paused_and_resumes_when_heard_from(
     make_pod, remote: RemoteServer
 ) -> None:
@@ -169,3 +214,89 @@ async def test_delivery_workers_bound_the_requests_in_flight_over_all_hosts(
     finally:
         for remote in remotes:
             await remote.close()
+
+
+@pytest.mark.parametrize("entry", ["{host}", "127.0.0.1"])
+async def test_deliveries_queued_for_a_blocked_domain_are_given_up(
+    make_pod, remote: RemoteServer, entry: str
+) -> None:
+    host = host_of(remote.base)
+    pod = await make_pod(federation={"blocked_domains": [entry.format(host=host)]})
+    await pod.register("alice")
+    fed = pod.app[FEDERATION]
+    path = "/users/remote/inbox"
+    # However the inbox is spelt (as queued before the block, or stored from an actor then).
+    inboxes = [
+        f"http://{host}{path}",
+        f"http://x@{host}{path}",
+        f"http://127.0.0.1.:{host.split(':')[1]}{path}",
+    ]
+    async with fed.db.transaction() as tx:
+        await delivery_store.enqueue(
+            tx, f"{pod.url}/activities/1", f"{pod.url}/users/alice", "Create", "{}",
+            [(i, host_of(i)) for i in inboxes], iso(pod.clock.now()),
+        )  # fmt: skip
+    await fed.worker.run_once()
+    assert remote.received == []
+    rows = await fed.db.fetchall("SELECT state, attempts, last_error FROM deliveries")
+    assert [tuple(r) for r in rows] == [("dead", 0, "domain blocked")] * 3
+
+
+async def test_a_delivery_outliving_its_lease_is_not_claimed_again(
+    make_pod, remote: RemoteServer
+) -> None:
+    """A slow host: claimed deliveries wait for its turn longer than their lease. The worker
+    still holding them never claims them again, so none is sent twice."""
+    pod = await make_pod(federation={"delivery_workers": 2, "delivery_per_host": 2})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()  # driven by hand from here
+    turns = [asyncio.Event() for _ in range(4)]  # the 1st, 2nd, 3rd and any later post
+
+    async def slow() -> None:
+        await turns[min(len(remote.received) - 2, 3)].wait()  # the Accept came first
+
+    remote.before_answer = slow
+    for n in range(3):
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": f"{n}"}, expect=201)
+    assert await worker.run_once(wait=False) == 3
+    await wait_for(lambda: _arrived(remote, 3))  # two posts; the third waits for the host
+    pod.clock.advance(timedelta(minutes=5))  # every lease runs out meanwhile
+    turns[0].set()
+    turns[1].set()
+    await wait_for(lambda: _arrived(remote, 4))  # the third is being sent
+    await worker.run_once(wait=False)  # records the first two
+    for turn in turns:
+        turn.set()
+    await worker.run_once()
+    assert len(remote.received) == 4
+    rows = await pod.app[DB].fetchall("SELECT state, attempts FROM deliveries")
+    assert [tuple(r) for r in rows] == [("delivered", 1)] * 4  # the Accept and three posts
+
+
+async def test_a_delivery_cut_short_is_claimed_again_when_its_lease_runs_out(
+    make_pod, remote: RemoteServer
+) -> None:
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()  # driven by hand from here
+    answer = asyncio.Event()
+
+    async def stalled() -> None:
+        await answer.wait()
+
+    remote.before_answer = stalled
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    assert await worker.run_once(wait=False) == 1
+    await wait_for(lambda: _arrived(remote, 2))
+    await worker.stop()  # the request is cut short; the row stays 'running'
+    answer.set()
+    assert await worker.run_once() == 0  # its lease still runs
+    pod.clock.advance(timedelta(minutes=5))
+    assert await worker.run_once() == 1
+    assert (await _create_row(pod))["state"] == "delivered"
+
+
+async def _arrived(remote: RemoteServer, n: int) -> bool:
+    return len(remote.received) == n

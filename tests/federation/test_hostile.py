@@ -806,6 +806,47 @@ async def test_blocked_domain(make_pod: PodFactory, hostile: HostilePod, entry: 
     assert await scene.followers() == []
 
 
+ODD_AUTHORITIES = ["x@{host}", "x:y@{host}", "127.0.0.1.:{port}"]
+
+
+def _odd_follow(scene: Scene, authority: str) -> tuple[dict[str, Any], str]:
+    """mallory's Follow of alice with her actor id (served as such) and key id on the
+    hostile pod's host spelt with user info or a trailing dot; and that key id."""
+    hostile = scene.hostile
+    authority = authority.format(host=hostile.host, port=hostile.server.port)
+    actor = hostile.actor("mallory").replace(hostile.host, authority)
+    hostile.overrides["mallory"] = {"id": actor}
+    return dict(scene.follow(), actor=actor, id=f"{actor}/activity/1"), f"{actor}#main-key"
+
+
+@pytest.mark.parametrize("authority", ODD_AUTHORITIES)
+async def test_blocked_domain_spelt_otherwise_is_blocked(
+    make_pod: PodFactory, hostile: HostilePod, authority: str
+) -> None:
+    pod = await make_pod(federation={"blocked_domains": [hostile.host]})
+    scene = Scene(pod, await pod.register("alice"), hostile)
+    before = await scene.state()
+    follow, key_id = _odd_follow(scene, authority)
+    status, data = await scene.post(follow, key_id=key_id)
+    assert (status, _error(data)) == (403, "domain_blocked")
+    assert hostile.requests == []
+    assert await scene.state() == before
+
+
+@pytest.mark.parametrize("authority", ODD_AUTHORITIES)
+async def test_actor_ids_with_user_info_or_a_trailing_dot_are_refused(
+    scene: Scene, authority: str
+) -> None:
+    before = await scene.state()
+    follow, key_id = _odd_follow(scene, authority)
+    status, data = await scene.post(follow, key_id=key_id)
+    assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert scene.hostile.requests == []
+    assert await scene.state() == before
+    del scene.hostile.overrides["mallory"]
+    await scene.accepted(scene.follow())
+
+
 # --- documents that would crash a careless parser -------------------------------------------
 
 

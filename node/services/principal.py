@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.errors import insufficient_scope
+
 # diaspora*-style scopes. Login sessions are first-party and hold all of them; app tokens hold
 # what was granted when they were issued.
 SCOPES: tuple[str, ...] = (
@@ -32,3 +34,8 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def require(self, scope: str, needed_to: str | None = None) -> None:
+        """403 insufficient_scope unless the token carries `scope`."""
+        if scope not in self.scopes:
+            raise insufficient_scope(scope, needed_to)

@@ -38,7 +38,7 @@ async def edit(request: web.Request) -> web.Response:
     who = principal(request)
     svc = services(request).posts
     post = await svc.edit(who.identity_guid, request.match_info["guid"], body.body, body.label_ids)
-    view = (await svc.views([post], who.identity_guid))[0]
+    view = await svc.view(post, who)
     return json_response(post_out(request, view))
 
 
@@ -67,7 +67,7 @@ async def main_stream(request: web.Request) -> web.Response:
     page = page_request(request)
     who = principal(request)
     posts, result = await services(request).posts.main_stream(who, page)
-    body = await render_posts(request, posts, who.identity_guid)
+    body = await render_posts(request, posts, who)
     return page_response(request, body, result, page.limit)
 
 
@@ -77,8 +77,8 @@ async def by_identity(request: web.Request) -> web.Response:
     svc = services(request)
     ident = await svc.identities.get(who.identity_guid if guid == "current" else guid)
     page = page_request(request)
-    posts, result = await svc.posts.by_author(who.identity_guid, ident.guid, page)
-    body = await render_posts(request, posts, who.identity_guid)
+    posts, result = await svc.posts.by_author(who, ident.guid, page)
+    body = await render_posts(request, posts, who)
     return page_response(request, body, result, page.limit)
 
 

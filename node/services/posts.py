@@ -125,10 +125,10 @@ class PostService:
 
     # --- reading ---
 
-    async def _visible(self, viewer: str | None, guid: str) -> Post:
-        return await self._access.post(self._db, viewer, guid)
-
-    async def views(self, posts: list[Post], viewer: str | None) -> list[PostView]:
+    async def views(
+        self, posts: list[Post], viewer: str | None, private: bool = True
+    ) -> list[PostView]:
+        """`private`: with the viewer's private data (their bookmarks and labels)."""
         if not posts:
             return []
         guids = [p.guid for p in posts]
@@ -137,7 +137,8 @@ class PostService:
         db = self._db.inline  # a page's worth of point reads: cheaper here than in a thread
         facts = await post_store.facts(db, guids, viewer)
         # Labels are private: only the viewer's own posts show theirs.
-        labels = await label_store.of_posts(db, [p.guid for p in posts if p.author_guid == viewer])
+        own = [p.guid for p in posts if p.author_guid == viewer] if private else []
+        labels = await label_store.of_posts(db, own)
         authors = await identity_store.get_many(db, author_guids)
         attachments = await media_store.attachments_of(db, guids)
         avatars = await media_store.avatars_of(db, author_guids)
@@ -157,28 +158,35 @@ class PostService:
                     avatars.get(p.author_guid),
                     f.reactions,
                     f.my_reaction,
-                    f.bookmarked,
+                    f.bookmarked and private,
                     f.tags,
                 )
             )
         return views
 
-    async def marks(self, refs: list[PostRef], viewer: str | None) -> PageMarks:
-        """The stamp of what everyone sees of each post, and what only the viewer sees."""
+    async def view(self, post: Post, who: Principal) -> PostView:
+        """The post as `who` sees it, with their private data if the token may read it."""
+        return (await self.views([post], who.identity_guid, not who.public_only))[0]
+
+    async def marks(self, refs: list[PostRef], who: Principal) -> PageMarks:
+        """The stamp of what everyone sees of each post, and what only the viewer sees (without
+        their bookmarks and labels if the token may not read private data)."""
         db = self._db.inline
+        viewer = who.identity_guid
         stamps = {r.guid: r.stamp for r in refs if r.stamp is not None}
         if len(stamps) < len(refs):
             lacking = [r.guid for r in refs if r.stamp is None]
             stamps.update(await post_store.stamps(db, lacking))
-        known: dict[str, ViewerMark] = {}
-        if viewer is not None:
-            rev = refs[0].marks_rev
-            if rev is None:
-                rev = await post_store.marks_rev(db, viewer)
-            known = self._viewer_marks.of(viewer, rev)
-            unknown = [g for g in stamps if g not in known]
-            if unknown:
-                known.update(await post_store.viewer_marks(db, unknown, viewer))
+        rev = refs[0].marks_rev
+        if rev is None:
+            rev = await post_store.marks_rev(db, viewer)
+        known = self._viewer_marks.of(viewer, rev)
+        unknown = [g for g in stamps if g not in known]
+        if unknown:
+            known.update(await post_store.viewer_marks(db, unknown, viewer))
+        if who.public_only:
+            shown = {g: known[g]._replace(bookmarked=False) for g in stamps if g in known}
+            return PageMarks(stamps, shown, {})
         labels: dict[str, tuple[str, ...]] = {}
         own = [r.guid for r in refs if r.author_guid == viewer and r.guid in stamps]
         if own:
@@ -191,23 +199,29 @@ class PostService:
         return await self.views(await post_store.get_many(self._db.inline, guids), viewer)
 
     async def get(self, who: Principal, guid: str) -> PostView:
-        post = await self._visible(who.identity_guid, guid)
-        return (await self.views([post], who.identity_guid))[0]
+        post = await self._access.post_for(self._db, who, guid)
+        return await self.view(post, who)
 
     async def get_for(self, viewer: str | None, guid: str) -> Post:
         """A post as seen by an identity (local or remote) or anonymously; 404 if not visible."""
-        return await self._visible(viewer, guid)
+        return await self._access.post(self._db, viewer, guid)
 
     async def main_stream(self, who: Principal, page: PageRequest) -> tuple[list[PostRef], Page]:
         return await post_store.main_stream(
-            self._db.inline, who.identity_guid, self._access.now(), page
+            self._db.inline, who.identity_guid, self._access.now(), page, who.public_only
         )
 
     async def by_author(
-        self, viewer: str | None, author_guid: str, page: PageRequest
+        self, who: Principal, author_guid: str, page: PageRequest
     ) -> tuple[list[PostRef], Page]:
         return await post_store.by_author(
-            self._db, author_guid, viewer, self._access.now(), page, shape=post_store.REFS
+            self._db,
+            author_guid,
+            who.identity_guid,
+            self._access.now(),
+            page,
+            shape=post_store.REFS,
+            public_only=who.public_only,
         )
 
     async def shared(
@@ -244,7 +258,9 @@ class PostService:
         if problems:
             raise validation(problems)
         await self._check_labels(who.identity_guid, label_ids or [])
-        parent = await self._visible(who.identity_guid, in_reply_to) if in_reply_to else None
+        parent = None
+        if in_reply_to:
+            parent = await self._access.post_for(self._db, who, in_reply_to)
         # A post in a space (a reply stays in its parent's) takes the space's visibility:
         # public in a public space, members only ('space') in a private one.
         space_guid = space_id or (parent.space_guid if parent else None)
@@ -306,7 +322,7 @@ class PostService:
             await media_store.attach(tx, post.guid, [as_attachment(m) for m in media], new=True)
             await self._settle(tx, post, [m.guid for m in composed.mentions], composed.tags)
             await self._publisher.post_created(tx, post, author)
-        return (await self.views([post], who.identity_guid))[0]
+        return await self.view(post, who)
 
     async def _thread_people(self, parent: Post, replier: str) -> list[str]:
         """Whom a direct reply goes to when it names no one: its post's author and people."""
@@ -378,7 +394,7 @@ class PostService:
             await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._visible(who.identity_guid, guid)
+        post = await self._access.post_for(self._db, who, guid)
         if kind == "reshare" and post.visibility not in ("public",):
             raise ApiError(422, "not_reshareable", "Only public posts can be reshared.")
         item_guid = new_guid()
@@ -396,10 +412,10 @@ class PostService:
                 assert actor is not None
                 await self._interacted(tx, item, post)
                 await self._publisher.interaction(tx, item, post, actor)
-        return (await self.views([post], who.identity_guid))[0]
+        return await self.view(post, who)
 
     async def undo_interaction(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._visible(who.identity_guid, guid)
+        post = await self._access.post_for(self._db, who, guid)
         async with self._db.transaction() as tx:
             item = await interaction_store.find(tx, kind, post.guid, who.identity_guid)
             if item is None:
@@ -409,7 +425,7 @@ class PostService:
             actor = await identity_store.get(tx, who.identity_guid)
             assert actor is not None
             await self._publisher.interaction_undone(tx, item, post, actor)
-        return (await self.views([post], who.identity_guid))[0]
+        return await self.view(post, who)
 
     async def _interacted(self, tx: Tx, item: Interaction, post: Post) -> None:
         await post_store.bump_activity(tx, post.guid, item.created_at)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from node.errors import insufficient_scope
 
 # diaspora*-style scopes. Login sessions are first-party and hold all of them; app tokens hold
-# what was granted when they were issued.
+# what was granted when they were issued. Posts that are not public (followers-only, direct,
+# in a private space) and what only their owner sees (bookmarks, labels) need private:read
+# besides the route's own scope: without it a token reads what anyone may read.
 SCOPES: tuple[str, ...] = (
     "profile",
     "profile:modify",
@@ -22,6 +24,8 @@ SCOPES: tuple[str, ...] = (
     "media",
     "drives",
 )
+
+PRIVATE_READ = "private:read"
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,8 @@ class Principal:
         """403 insufficient_scope unless the token carries `scope`."""
         if scope not in self.scopes:
             raise insufficient_scope(scope, needed_to)
+
+    @property
+    def public_only(self) -> bool:
+        """Whether the token reads public posts only, and none of its private data."""
+        return PRIVATE_READ not in self.scopes

@@ -379,6 +379,64 @@ async def test_app_tokens_can_expire(pod: Pod) -> None:
     await pod.call("GET", "/api/v1/identity/current", alice, expect=401)
 
 
+async def write(
+    pod: Pod, headers: dict[str, str], body: str, expect: int = 201, **fields: Any
+) -> Any:
+    _, out = await pod.call(
+        "POST", "/api/v1/posts", headers=headers, json={"body": body, **fields}, expect=expect
+    )
+    return out
+
+
+async def test_without_private_read_posts_that_are_not_public_are_absent(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    await pod.call("POST", "/api/v1/follows", bob, json={"target": "alice"}, expect=201)
+    public = [await write(pod, alice.auth, f"public {i}") for i in range(3)]
+    hidden = [
+        await write(pod, alice.auth, "for followers", visibility="followers"),
+        await write(pod, alice.auth, "for bob", visibility="direct", recipients=["bob"]),
+    ]
+    token, _ = await app_token(pod, bob, {"public:read"})
+    app = bearer(token)
+    for post in hidden:
+        _, err = await pod.call("GET", f"/api/v1/posts/{post['id']}", headers=app, expect=404)
+        assert err["error"] == "not_found"
+        await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+        await pod.call("GET", f"/api/v1/posts/{post['id']}/comments", headers=app, expect=404)
+    # Filtered in the query: the newest page is full of the public posts behind them.
+    newest_public = [p["id"] for p in reversed(public)]
+    for path in ("/api/v1/streams/main", f"/api/v1/identities/{alice.identity_id}/posts"):
+        params = {"per_page": "3"}
+        _, page = await pod.call("GET", path, headers=app, params=params, expect=200)
+        assert [p["id"] for p in page] == newest_public, path
+        _, page = await pod.call("GET", path, bob, params=params, expect=200)
+        assert hidden[0]["id"] in [p["id"] for p in page], path  # the session sees all
+
+
+async def test_bookmarks_and_labels_need_private_read(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, label = await pod.call("POST", "/api/v1/labels", alice, json={"name": "x"}, expect=201)
+    post = await write(pod, alice.auth, "labelled", labelIds=[label["id"]])
+    await pod.call("PUT", f"/api/v1/posts/{post['id']}/bookmark", alice, expect=200)
+    token, _ = await app_token(pod, alice, {"public:read"})
+    app = bearer(token)
+    _, err = await pod.call("GET", "/api/v1/streams/bookmarks", headers=app, expect=403)
+    assert err["error"] == "insufficient_scope" and "private:read" in err["message"]
+    _, seen = await pod.call("GET", f"/api/v1/posts/{post['id']}", headers=app, expect=200)
+    _, listed = await pod.call("GET", "/api/v1/streams/main", headers=app, expect=200)
+    for out in (seen, *listed):
+        assert out["labelIds"] == [] and out["bookmarked"] is False
+    # With private:read the token sees them, as the session does.
+    token, _ = await app_token(pod, alice, {"public:read", "private:read"})
+    reader = bearer(token)
+    _, marks = await pod.call("GET", "/api/v1/streams/bookmarks", headers=reader, expect=200)
+    assert [p["id"] for p in marks] == [post["id"]]
+    _, seen = await pod.call("GET", f"/api/v1/posts/{post['id']}", headers=reader, expect=200)
+    _, listed = await pod.call("GET", "/api/v1/streams/main", headers=reader, expect=200)
+    for out in (seen, *listed):
+        assert out["labelIds"] == [label["id"]] and out["bookmarked"] is True
+
+
 async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
     make_pod: PodFactory,
 ) -> None:

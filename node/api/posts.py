@@ -35,17 +35,14 @@ async def get(request: web.Request) -> web.Response:
 
 async def edit(request: web.Request) -> web.Response:
     body = await read_json(request, PostPatch)
-    who = principal(request)
-    svc = services(request).posts
-    post = await svc.edit(who.identity_guid, request.match_info["guid"], body.body, body.label_ids)
-    view = await svc.view(post, who)
+    view = await services(request).posts.edit(
+        principal(request), request.match_info["guid"], body.body, body.label_ids
+    )
     return json_response(post_out(request, view))
 
 
 async def delete(request: web.Request) -> web.Response:
-    await services(request).posts.delete(
-        principal(request).identity_guid, request.match_info["guid"]
-    )
+    await services(request).posts.delete(principal(request), request.match_info["guid"])
     return web.Response(status=204)
 
 

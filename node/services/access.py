@@ -6,7 +6,8 @@ direct addressing and explicit grants mean the same thing everywhere. Expired gr
 working at their `expires_at` with no job needed: the check compares with now.
 
 Through the local API the token's scopes narrow this further (see node.services.principal):
-a token without private:read sees public posts only (`public_only`, in queries too).
+a token without private:read sees public posts only (`public_only`, in queries too), and one
+without private:modify may not write, change or interact with a post that is not public.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from node.clock import Clock, iso
 from node.errors import forbidden, not_found
 from node.ids import is_guid
-from node.services.principal import Principal
+from node.services.principal import PRIVATE_MODIFY, Principal
 from node.store import posts as post_store
 from node.store.db import Queryable
 from node.store.posts import Post
@@ -52,7 +53,23 @@ class Access:
         return post
 
     async def post_for(
-        self, q: Queryable, who: Principal, guid: str, perm: str = "can_read"
+        self,
+        q: Queryable,
+        who: Principal,
+        guid: str,
+        perm: str = "can_read",
+        needed_to: str | None = None,
     ) -> Post:
-        """The post as `who`'s token reaches it: only public ones without private:read."""
-        return await self.post(q, who.identity_guid, guid, perm, who.public_only)
+        """The post as `who`'s token reaches it: only public ones without private:read. With
+        `needed_to` (what the caller does with it: a change or an interaction), one that is
+        not public also needs private:modify."""
+        post = await self.post(q, who.identity_guid, guid, perm, who.public_only)
+        if needed_to is not None:
+            require_private_modify(who, post.visibility, needed_to)
+        return post
+
+
+def require_private_modify(who: Principal, visibility: str, needed_to: str) -> None:
+    """Writing, changing or interacting with a post that is not public needs private:modify."""
+    if visibility != "public":
+        who.require(PRIVATE_MODIFY, f"{needed_to} a post that is not public")

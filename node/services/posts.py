@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import new_guid
-from node.services.access import Access
+from node.services.access import Access, require_private_modify
 from node.services.composer import Composer
 from node.services.handles import find_identity
 from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
-from node.services.principal import Principal
+from node.services.principal import PRIVATE_MODIFY, Principal
 from node.services.spaces import space_to_post_in
 from node.services.viewer_marks import ViewerMarksCache
 from node.store import identities as identity_store
@@ -91,6 +91,12 @@ def _reply_visibility(asked: str | None, parent: Post) -> str:
             {"visibility": f"a reply is seen by no more people than its post ({parent.visibility})"}
         )
     return asked
+
+
+def _check_body(body: str | None) -> None:
+    """An edit's new text, if any, is not blank and not too long."""
+    if body is not None and (not body.strip() or len(body) > MAX_BODY):
+        raise validation({"body": f"1 to {MAX_BODY} characters"})
 
 
 class PostService:
@@ -257,10 +263,11 @@ class PostService:
             problems["attachmentIds"] = f"at most {MAX_ATTACHMENTS}"
         if problems:
             raise validation(problems)
-        await self._check_labels(who.identity_guid, label_ids or [])
+        if label_ids:
+            await self._check_labels(who, label_ids)
         parent = None
         if in_reply_to:
-            parent = await self._access.post_for(self._db, who, in_reply_to)
+            parent = await self._access.post_for(self._db, who, in_reply_to, needed_to="reply to")
         # A post in a space (a reply stays in its parent's) takes the space's visibility:
         # public in a public space, members only ('space') in a private one.
         space_guid = space_id or (parent.space_guid if parent else None)
@@ -280,6 +287,7 @@ class PostService:
             if visibility == "direct" and not recipients:
                 recipients = await self._thread_people(parent, who.identity_guid)
         visibility = visibility or "public"
+        require_private_modify(who, visibility, "write")
         targets = [
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
         ]
@@ -348,22 +356,33 @@ class PostService:
             ):
                 await self._notify(tx, parent.author_guid, "comment", post.author_guid, post.guid)
 
-    async def _check_labels(self, owner_guid: str, label_ids: list[str]) -> None:
+    async def _check_labels(self, who: Principal, label_ids: list[str]) -> None:
+        # Labels are private: setting a post's (even to none) needs private:modify.
+        who.require(PRIVATE_MODIFY, "label posts")
         # Someone else's label ids are refused like unknown ones: never a leak.
-        if set(label_ids) - await label_store.owned(self._db, owner_guid, label_ids):
+        if set(label_ids) - await label_store.owned(self._db, who.identity_guid, label_ids):
             raise validation({"labelIds": "unknown labels"})
 
     async def edit(
-        self, editor_guid: str, guid: str, body: str | None, label_ids: list[str] | None = None
-    ) -> Post:
-        """Change a post's text (its author, or a grantee with can_write) or its labels (author)."""
-        if body is not None and (not body.strip() or len(body) > MAX_BODY):
-            raise validation({"body": f"1 to {MAX_BODY} characters"})
-        post = await self._access.post(self._db, editor_guid, guid, "can_write")
+        self, who: Principal, guid: str, body: str | None, label_ids: list[str] | None = None
+    ) -> PostView:
+        """Change a post's text (its author, or a grantee with can_write) or its labels (author),
+        as the token's scopes allow."""
+        _check_body(body)
+        post = await self._access.post_for(self._db, who, guid, "can_write", needed_to="change")
         if label_ids is not None:
-            if post.author_guid != editor_guid:
+            if post.author_guid != who.identity_guid:
                 raise forbidden("Only the author labels a post.")
-            await self._check_labels(editor_guid, label_ids)
+            await self._check_labels(who, label_ids)
+        return await self.view(await self._edit(post, body, label_ids), who)
+
+    async def edit_for(self, editor_guid: str, guid: str, body: str | None) -> Post:
+        """Change a post's text for an identity (local or remote) with can_write on it."""
+        _check_body(body)
+        post = await self._access.post(self._db, editor_guid, guid, "can_write")
+        return await self._edit(post, body, None)
+
+    async def _edit(self, post: Post, body: str | None, label_ids: list[str] | None) -> Post:
         composed = await self._composer.compose(body) if body is not None else None
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
@@ -382,8 +401,17 @@ class PostService:
                 await self._publisher.post_updated(tx, updated, author)
         return updated
 
-    async def delete(self, deleter_guid: str, guid: str) -> None:
-        post = await self._access.post(self._db, deleter_guid, guid, "can_delete")
+    async def delete(self, who: Principal, guid: str) -> None:
+        """Delete a post (its author, or a grantee with can_delete), as the token's scopes allow."""
+        await self._delete(
+            await self._access.post_for(self._db, who, guid, "can_delete", needed_to="delete")
+        )
+
+    async def delete_for(self, deleter_guid: str, guid: str) -> None:
+        """Delete a post for an identity (local or remote) with can_delete on it."""
+        await self._delete(await self._access.post(self._db, deleter_guid, guid, "can_delete"))
+
+    async def _delete(self, post: Post) -> None:
         async with self._db.transaction() as tx:
             author = await identity_store.get(tx, post.author_guid)
             assert author is not None
@@ -394,7 +422,7 @@ class PostService:
             await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._access.post_for(self._db, who, guid)
+        post = await self._access.post_for(self._db, who, guid, needed_to=kind)
         if kind == "reshare" and post.visibility not in ("public",):
             raise ApiError(422, "not_reshareable", "Only public posts can be reshared.")
         item_guid = new_guid()
@@ -415,7 +443,7 @@ class PostService:
         return await self.view(post, who)
 
     async def undo_interaction(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._access.post_for(self._db, who, guid)
+        post = await self._access.post_for(self._db, who, guid, needed_to=f"undo a {kind} on")
         async with self._db.transaction() as tx:
             item = await interaction_store.find(tx, kind, post.guid, who.identity_guid)
             if item is None:

@@ -8,8 +8,9 @@ from node.errors import insufficient_scope
 
 # diaspora*-style scopes. Login sessions are first-party and hold all of them; app tokens hold
 # what was granted when they were issued. Posts that are not public (followers-only, direct,
-# in a private space) and what only their owner sees (bookmarks, labels) need private:read
-# besides the route's own scope: without it a token reads what anyone may read.
+# in a private space) and what only their owner sees (bookmarks, labels) need the private
+# scopes besides the route's own: without private:read a token reads what anyone may read,
+# and without private:modify it writes, changes and interacts with public posts only.
 SCOPES: tuple[str, ...] = (
     "profile",
     "profile:modify",
@@ -26,6 +27,7 @@ SCOPES: tuple[str, ...] = (
 )
 
 PRIVATE_READ = "private:read"
+PRIVATE_MODIFY = "private:modify"
 
 
 @dataclass(frozen=True)

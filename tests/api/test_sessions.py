@@ -437,6 +437,43 @@ async def test_bookmarks_and_labels_need_private_read(pod: Pod) -> None:
         assert out["labelIds"] == [label["id"]] and out["bookmarked"] is True
 
 
+async def test_without_private_modify_only_public_posts_are_written(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    token, _ = await app_token(pod, alice, {"public:modify"})
+    app = bearer(token)
+    for fields in ({"visibility": "direct", "recipients": ["bob"]}, {"visibility": "followers"}):
+        err = await write(pod, app, "private", expect=403, **fields)
+        assert err["error"] == "insufficient_scope" and "private:modify" in err["message"]
+    _, label = await pod.call("POST", "/api/v1/labels", alice, json={"name": "x"}, expect=201)
+    err = await write(pod, app, "labelled", expect=403, labelIds=[label["id"]])
+    assert err["error"] == "insufficient_scope"
+    _, mine = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}/posts", alice)
+    assert mine == []  # nothing was written
+    public = await write(pod, app, "public")
+    assert public["visibility"] == "public"
+    url = f"/api/v1/posts/{public['id']}"
+    await pod.call("PATCH", url, headers=app, json={"body": "edited"}, expect=200)
+    # A token that reads private posts still may not change or interact with them.
+    private = await write(pod, alice.auth, "followers", visibility="followers")
+    token, _ = await app_token(pod, alice, {"private:read", "public:modify", "interactions"})
+    app = bearer(token)
+    for method, path, body in [
+        ("PATCH", "", {"body": "edited"}),
+        ("DELETE", "", None),
+        ("POST", "/like", None),
+        ("PUT", "/reaction", {"emoji": "👍"}),
+    ]:
+        url = f"/api/v1/posts/{private['id']}{path}"
+        _, err = await pod.call(method, url, headers=app, json=body, expect=403)
+        assert err["error"] == "insufficient_scope" and "private:modify" in err["message"]
+    await write(pod, app, "a reply", expect=403, inReplyTo=private["id"])
+    await pod.call("POST", f"/api/v1/posts/{public['id']}/like", headers=app, expect=200)
+    token, _ = await app_token(pod, alice, {"public:modify", "private:modify"})
+    direct = await write(pod, bearer(token), "dm", visibility="direct", recipients=["bob"])
+    assert direct["visibility"] == "direct"
+
+
 async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
     make_pod: PodFactory,
 ) -> None:

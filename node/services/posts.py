@@ -323,6 +323,7 @@ class PostService:
                 # space may have gone private or the author left it.
                 space = await space_to_post_in(tx, who.identity_guid, space.guid)
                 post = replace(post, visibility="public" if space.public else "space")
+                require_private_modify(who, post.visibility, "write")
             # Checked in the transaction: the media cannot be deleted between check and use.
             media = await ready_media(tx, who.identity_guid, attachment_ids, "attachmentIds")
             await post_store.insert(tx, post, [t.guid for t in targets])

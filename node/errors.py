@@ -45,6 +45,12 @@ def forbidden(
     return ApiError(403, code, message)
 
 
+def insufficient_scope(scope: str, needed_to: str | None = None) -> ApiError:
+    """403 for a token without `scope`; `needed_to` says what it was needed for."""
+    why = f", needed to {needed_to}" if needed_to else ""
+    return ApiError(403, "insufficient_scope", f"This token lacks the '{scope}' scope{why}.")
+
+
 def not_found(what: str = "Resource") -> ApiError:
     return ApiError(404, "not_found", f"{what} not found.")
 

@@ -73,7 +73,11 @@ def build_openapi(
                     "scheme": "bearer",
                     "description": (
                         "A session token from POST /api/v1/sessions (first-party, every scope) "
-                        "or an app token carrying only the scopes it was granted."
+                        "or an app token carrying only the scopes it was granted. Posts that "
+                        "are not public, bookmarks and labels also need `private:read` to be "
+                        "seen (without it they are left out of lists and a single one is 404) "
+                        "and `private:modify` to be written, changed or interacted with (403 "
+                        "`insufficient_scope`)."
                     ),
                 }
             },

@@ -18,7 +18,7 @@ async def handle(inc: Incoming) -> None:
     local_post = inc.fed.urls.local_post_guid(target)
     if local_post is not None:
         # A grantee deleting one of our posts through a share: the access check decides.
-        await inc.fed.services.posts.delete(inc.ident.guid, local_post)
+        await inc.fed.services.posts.delete_for(inc.ident.guid, local_post)
         return
     if await shares.revoked(inc, target):
         return

@@ -23,7 +23,7 @@ async def handle(inc: Incoming) -> None:
     local_post = inc.fed.urls.local_post_guid(obj_id) if isinstance(obj_id, str) else None
     if local_post is not None:
         # A grantee editing one of our posts through a share: the access check decides.
-        await inc.fed.services.posts.edit(inc.ident.guid, local_post, _text_of(obj))
+        await inc.fed.services.posts.edit_for(inc.ident.guid, local_post, _text_of(obj))
         return
     if not isinstance(obj_id, str) or not same_origin(obj_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")

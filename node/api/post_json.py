@@ -11,6 +11,7 @@ from functools import lru_cache
 from aiohttp import web
 
 from node.appkeys import POST_JSON
+from node.services.principal import Principal
 from node.store.posts import NO_MARK, PostRef, ViewerMark
 
 from .context import post_out, services
@@ -40,13 +41,13 @@ def _viewer_part(mark: ViewerMark, labels: tuple[str, ...]) -> bytes:
     ).encode()
 
 
-async def render_posts(request: web.Request, refs: list[PostRef], viewer: str | None) -> RawJson:
+async def render_posts(request: web.Request, refs: list[PostRef], who: Principal) -> RawJson:
     """A JSON array of the posts, in order, as the viewer sees them."""
     if not refs:
         return RawJson(b"[]")
     svc = services(request).posts
     cache = request.app[POST_JSON]
-    page = await svc.marks(refs, viewer)
+    page = await svc.marks(refs, who)
     stamps = page.stamps
     shared: dict[str, bytes] = {}
     missing = []
@@ -58,7 +59,7 @@ async def render_posts(request: web.Request, refs: list[PostRef], viewer: str | 
         else:
             shared[r.guid] = found
     if missing:
-        for view in await svc.views_of(missing, viewer):
+        for view in await svc.views_of(missing, who.identity_guid):
             out = post_out(request, view).model_dump(mode="json", by_alias=True)
             for name in VIEWER_FIELDS:
                 del out[name]

@@ -35,17 +35,14 @@ async def get(request: web.Request) -> web.Response:
 
 async def edit(request: web.Request) -> web.Response:
     body = await read_json(request, PostPatch)
-    who = principal(request)
-    svc = services(request).posts
-    post = await svc.edit(who.identity_guid, request.match_info["guid"], body.body, body.label_ids)
-    view = (await svc.views([post], who.identity_guid))[0]
+    view = await services(request).posts.edit(
+        principal(request), request.match_info["guid"], body.body, body.label_ids
+    )
     return json_response(post_out(request, view))
 
 
 async def delete(request: web.Request) -> web.Response:
-    await services(request).posts.delete(
-        principal(request).identity_guid, request.match_info["guid"]
-    )
+    await services(request).posts.delete(principal(request), request.match_info["guid"])
     return web.Response(status=204)
 
 
@@ -67,7 +64,7 @@ async def main_stream(request: web.Request) -> web.Response:
     page = page_request(request)
     who = principal(request)
     posts, result = await services(request).posts.main_stream(who, page)
-    body = await render_posts(request, posts, who.identity_guid)
+    body = await render_posts(request, posts, who)
     return page_response(request, body, result, page.limit)
 
 
@@ -77,8 +74,8 @@ async def by_identity(request: web.Request) -> web.Response:
     svc = services(request)
     ident = await svc.identities.get(who.identity_guid if guid == "current" else guid)
     page = page_request(request)
-    posts, result = await svc.posts.by_author(who.identity_guid, ident.guid, page)
-    body = await render_posts(request, posts, who.identity_guid)
+    posts, result = await svc.posts.by_author(who, ident.guid, page)
+    body = await render_posts(request, posts, who)
     return page_response(request, body, result, page.limit)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from node.errors import ApiError, forbidden
+from node.errors import forbidden
 from node.services.principal import Principal
 
 from .auth import authenticate
@@ -51,10 +51,8 @@ def _guard(route: Route) -> Handler:
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         who = await authenticate(request)
-        if route.scope and not who.allows(route.scope):
-            raise ApiError(
-                403, "insufficient_scope", f"This token lacks the '{route.scope}' scope."
-            )
+        if route.scope:
+            who.require(route.scope)
         if route.first_party and not who.first_party:
             raise forbidden("Only first-party sessions may use this route.", "first_party_only")
         request[PRINCIPAL] = who

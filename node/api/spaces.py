@@ -153,7 +153,7 @@ async def posts(request: web.Request) -> web.Response:
     svc = services(request)
     who = principal(request)
     items, result = await svc.spaces.posts(who, _guid(request), page)
-    body = await render_posts(request, items, who.identity_guid)
+    body = await render_posts(request, items, who)
     return page_response(request, body, result, page.limit)
 
 

@@ -21,7 +21,7 @@ def _stream(name: str) -> Handler:
         page = page_request(request)
         who = principal(request)
         posts, result = await services(request).streams.stream(who, name, page)
-        body = await render_posts(request, posts, who.identity_guid)
+        body = await render_posts(request, posts, who)
         return page_response(request, body, result, page.limit)
 
     handler.__name__ = f"stream_{name}"
@@ -32,7 +32,7 @@ async def comments(request: web.Request) -> web.Response:
     page = page_request(request)
     who = principal(request)
     posts, result = await services(request).streams.comments(who, request.match_info["guid"], page)
-    body = await render_posts(request, posts, who.identity_guid)
+    body = await render_posts(request, posts, who)
     return page_response(request, body, result, page.limit)
 
 
@@ -40,7 +40,7 @@ async def tagged(request: web.Request) -> web.Response:
     page = page_request(request)
     who = principal(request)
     posts, result = await services(request).streams.tagged(who, request.match_info["tag"], page)
-    body = await render_posts(request, posts, who.identity_guid)
+    body = await render_posts(request, posts, who)
     return page_response(request, body, result, page.limit)
 
 
@@ -93,7 +93,9 @@ async def unfollow_tag(request: web.Request) -> web.Response:
 ROUTES = [
     *(
         Route("GET", f"/streams/{name}", _stream(name), f"The {name} stream, newest first",
-              "Streams", response=list[PostOut], scope="public:read", paginated=True)
+              "Streams", response=list[PostOut], paginated=True,
+              # Bookmarks are private data, whatever the posts bookmarked.
+              scope="private:read" if name == "bookmarks" else "public:read")
         for name in STREAMS
     ),
     Route("GET", "/posts/{guid}/comments", comments, "Comments on a post, newest first", "Posts",

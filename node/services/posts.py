@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import new_guid
-from node.services.access import Access
+from node.services.access import Access, require_private_modify
 from node.services.composer import Composer
 from node.services.handles import find_identity
 from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
-from node.services.principal import Principal
+from node.services.principal import PRIVATE_MODIFY, Principal
 from node.services.spaces import space_to_post_in
 from node.services.viewer_marks import ViewerMarksCache
 from node.store import identities as identity_store
@@ -93,6 +93,12 @@ def _reply_visibility(asked: str | None, parent: Post) -> str:
     return asked
 
 
+def _check_body(body: str | None) -> None:
+    """An edit's new text, if any, is not blank and not too long."""
+    if body is not None and (not body.strip() or len(body) > MAX_BODY):
+        raise validation({"body": f"1 to {MAX_BODY} characters"})
+
+
 class PostService:
     def __init__(
         self,
@@ -125,10 +131,10 @@ class PostService:
 
     # --- reading ---
 
-    async def _visible(self, viewer: str | None, guid: str) -> Post:
-        return await self._access.post(self._db, viewer, guid)
-
-    async def views(self, posts: list[Post], viewer: str | None) -> list[PostView]:
+    async def views(
+        self, posts: list[Post], viewer: str | None, private: bool = True
+    ) -> list[PostView]:
+        """`private`: with the viewer's private data (their bookmarks and labels)."""
         if not posts:
             return []
         guids = [p.guid for p in posts]
@@ -137,7 +143,8 @@ class PostService:
         db = self._db.inline  # a page's worth of point reads: cheaper here than in a thread
         facts = await post_store.facts(db, guids, viewer)
         # Labels are private: only the viewer's own posts show theirs.
-        labels = await label_store.of_posts(db, [p.guid for p in posts if p.author_guid == viewer])
+        own = [p.guid for p in posts if p.author_guid == viewer] if private else []
+        labels = await label_store.of_posts(db, own)
         authors = await identity_store.get_many(db, author_guids)
         attachments = await media_store.attachments_of(db, guids)
         avatars = await media_store.avatars_of(db, author_guids)
@@ -157,28 +164,35 @@ class PostService:
                     avatars.get(p.author_guid),
                     f.reactions,
                     f.my_reaction,
-                    f.bookmarked,
+                    f.bookmarked and private,
                     f.tags,
                 )
             )
         return views
 
-    async def marks(self, refs: list[PostRef], viewer: str | None) -> PageMarks:
-        """The stamp of what everyone sees of each post, and what only the viewer sees."""
+    async def view(self, post: Post, who: Principal) -> PostView:
+        """The post as `who` sees it, with their private data if the token may read it."""
+        return (await self.views([post], who.identity_guid, not who.public_only))[0]
+
+    async def marks(self, refs: list[PostRef], who: Principal) -> PageMarks:
+        """The stamp of what everyone sees of each post, and what only the viewer sees (without
+        their bookmarks and labels if the token may not read private data)."""
         db = self._db.inline
+        viewer = who.identity_guid
         stamps = {r.guid: r.stamp for r in refs if r.stamp is not None}
         if len(stamps) < len(refs):
             lacking = [r.guid for r in refs if r.stamp is None]
             stamps.update(await post_store.stamps(db, lacking))
-        known: dict[str, ViewerMark] = {}
-        if viewer is not None:
-            rev = refs[0].marks_rev
-            if rev is None:
-                rev = await post_store.marks_rev(db, viewer)
-            known = self._viewer_marks.of(viewer, rev)
-            unknown = [g for g in stamps if g not in known]
-            if unknown:
-                known.update(await post_store.viewer_marks(db, unknown, viewer))
+        rev = refs[0].marks_rev
+        if rev is None:
+            rev = await post_store.marks_rev(db, viewer)
+        known = self._viewer_marks.of(viewer, rev)
+        unknown = [g for g in stamps if g not in known]
+        if unknown:
+            known.update(await post_store.viewer_marks(db, unknown, viewer))
+        if who.public_only:
+            shown = {g: known[g]._replace(bookmarked=False) for g in stamps if g in known}
+            return PageMarks(stamps, shown, {})
         labels: dict[str, tuple[str, ...]] = {}
         own = [r.guid for r in refs if r.author_guid == viewer and r.guid in stamps]
         if own:
@@ -191,23 +205,29 @@ class PostService:
         return await self.views(await post_store.get_many(self._db.inline, guids), viewer)
 
     async def get(self, who: Principal, guid: str) -> PostView:
-        post = await self._visible(who.identity_guid, guid)
-        return (await self.views([post], who.identity_guid))[0]
+        post = await self._access.post_for(self._db, who, guid)
+        return await self.view(post, who)
 
     async def get_for(self, viewer: str | None, guid: str) -> Post:
         """A post as seen by an identity (local or remote) or anonymously; 404 if not visible."""
-        return await self._visible(viewer, guid)
+        return await self._access.post(self._db, viewer, guid)
 
     async def main_stream(self, who: Principal, page: PageRequest) -> tuple[list[PostRef], Page]:
         return await post_store.main_stream(
-            self._db.inline, who.identity_guid, self._access.now(), page
+            self._db.inline, who.identity_guid, self._access.now(), page, who.public_only
         )
 
     async def by_author(
-        self, viewer: str | None, author_guid: str, page: PageRequest
+        self, who: Principal, author_guid: str, page: PageRequest
     ) -> tuple[list[PostRef], Page]:
         return await post_store.by_author(
-            self._db, author_guid, viewer, self._access.now(), page, shape=post_store.REFS
+            self._db,
+            author_guid,
+            who.identity_guid,
+            self._access.now(),
+            page,
+            shape=post_store.REFS,
+            public_only=who.public_only,
         )
 
     async def shared(
@@ -243,8 +263,11 @@ class PostService:
             problems["attachmentIds"] = f"at most {MAX_ATTACHMENTS}"
         if problems:
             raise validation(problems)
-        await self._check_labels(who.identity_guid, label_ids or [])
-        parent = await self._visible(who.identity_guid, in_reply_to) if in_reply_to else None
+        if label_ids:
+            await self._check_labels(who, label_ids)
+        parent = None
+        if in_reply_to:
+            parent = await self._access.post_for(self._db, who, in_reply_to, needed_to="reply to")
         # A post in a space (a reply stays in its parent's) takes the space's visibility:
         # public in a public space, members only ('space') in a private one.
         space_guid = space_id or (parent.space_guid if parent else None)
@@ -264,6 +287,7 @@ class PostService:
             if visibility == "direct" and not recipients:
                 recipients = await self._thread_people(parent, who.identity_guid)
         visibility = visibility or "public"
+        require_private_modify(who, visibility, "write")
         targets = [
             await find_identity(self._db, self._directory, self._host, r) for r in recipients
         ]
@@ -299,6 +323,7 @@ class PostService:
                 # space may have gone private or the author left it.
                 space = await space_to_post_in(tx, who.identity_guid, space.guid)
                 post = replace(post, visibility="public" if space.public else "space")
+                require_private_modify(who, post.visibility, "write")
             # Checked in the transaction: the media cannot be deleted between check and use.
             media = await ready_media(tx, who.identity_guid, attachment_ids, "attachmentIds")
             await post_store.insert(tx, post, [t.guid for t in targets])
@@ -306,7 +331,7 @@ class PostService:
             await media_store.attach(tx, post.guid, [as_attachment(m) for m in media], new=True)
             await self._settle(tx, post, [m.guid for m in composed.mentions], composed.tags)
             await self._publisher.post_created(tx, post, author)
-        return (await self.views([post], who.identity_guid))[0]
+        return await self.view(post, who)
 
     async def _thread_people(self, parent: Post, replier: str) -> list[str]:
         """Whom a direct reply goes to when it names no one: its post's author and people."""
@@ -332,22 +357,33 @@ class PostService:
             ):
                 await self._notify(tx, parent.author_guid, "comment", post.author_guid, post.guid)
 
-    async def _check_labels(self, owner_guid: str, label_ids: list[str]) -> None:
+    async def _check_labels(self, who: Principal, label_ids: list[str]) -> None:
+        # Labels are private: setting a post's (even to none) needs private:modify.
+        who.require(PRIVATE_MODIFY, "label posts")
         # Someone else's label ids are refused like unknown ones: never a leak.
-        if set(label_ids) - await label_store.owned(self._db, owner_guid, label_ids):
+        if set(label_ids) - await label_store.owned(self._db, who.identity_guid, label_ids):
             raise validation({"labelIds": "unknown labels"})
 
     async def edit(
-        self, editor_guid: str, guid: str, body: str | None, label_ids: list[str] | None = None
-    ) -> Post:
-        """Change a post's text (its author, or a grantee with can_write) or its labels (author)."""
-        if body is not None and (not body.strip() or len(body) > MAX_BODY):
-            raise validation({"body": f"1 to {MAX_BODY} characters"})
-        post = await self._access.post(self._db, editor_guid, guid, "can_write")
+        self, who: Principal, guid: str, body: str | None, label_ids: list[str] | None = None
+    ) -> PostView:
+        """Change a post's text (its author, or a grantee with can_write) or its labels (author),
+        as the token's scopes allow."""
+        _check_body(body)
+        post = await self._access.post_for(self._db, who, guid, "can_write", needed_to="change")
         if label_ids is not None:
-            if post.author_guid != editor_guid:
+            if post.author_guid != who.identity_guid:
                 raise forbidden("Only the author labels a post.")
-            await self._check_labels(editor_guid, label_ids)
+            await self._check_labels(who, label_ids)
+        return await self.view(await self._edit(post, body, label_ids), who)
+
+    async def edit_for(self, editor_guid: str, guid: str, body: str | None) -> Post:
+        """Change a post's text for an identity (local or remote) with can_write on it."""
+        _check_body(body)
+        post = await self._access.post(self._db, editor_guid, guid, "can_write")
+        return await self._edit(post, body, None)
+
+    async def _edit(self, post: Post, body: str | None, label_ids: list[str] | None) -> Post:
         composed = await self._composer.compose(body) if body is not None else None
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
@@ -366,8 +402,17 @@ class PostService:
                 await self._publisher.post_updated(tx, updated, author)
         return updated
 
-    async def delete(self, deleter_guid: str, guid: str) -> None:
-        post = await self._access.post(self._db, deleter_guid, guid, "can_delete")
+    async def delete(self, who: Principal, guid: str) -> None:
+        """Delete a post (its author, or a grantee with can_delete), as the token's scopes allow."""
+        await self._delete(
+            await self._access.post_for(self._db, who, guid, "can_delete", needed_to="delete")
+        )
+
+    async def delete_for(self, deleter_guid: str, guid: str) -> None:
+        """Delete a post for an identity (local or remote) with can_delete on it."""
+        await self._delete(await self._access.post(self._db, deleter_guid, guid, "can_delete"))
+
+    async def _delete(self, post: Post) -> None:
         async with self._db.transaction() as tx:
             author = await identity_store.get(tx, post.author_guid)
             assert author is not None
@@ -378,7 +423,7 @@ class PostService:
             await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._visible(who.identity_guid, guid)
+        post = await self._access.post_for(self._db, who, guid, needed_to=kind)
         if kind == "reshare" and post.visibility not in ("public",):
             raise ApiError(422, "not_reshareable", "Only public posts can be reshared.")
         item_guid = new_guid()
@@ -396,10 +441,10 @@ class PostService:
                 assert actor is not None
                 await self._interacted(tx, item, post)
                 await self._publisher.interaction(tx, item, post, actor)
-        return (await self.views([post], who.identity_guid))[0]
+        return await self.view(post, who)
 
     async def undo_interaction(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._visible(who.identity_guid, guid)
+        post = await self._access.post_for(self._db, who, guid, needed_to=f"undo a {kind} on")
         async with self._db.transaction() as tx:
             item = await interaction_store.find(tx, kind, post.guid, who.identity_guid)
             if item is None:
@@ -409,7 +454,7 @@ class PostService:
             actor = await identity_store.get(tx, who.identity_guid)
             assert actor is not None
             await self._publisher.interaction_undone(tx, item, post, actor)
-        return (await self.views([post], who.identity_guid))[0]
+        return await self.view(post, who)
 
     async def _interacted(self, tx: Tx, item: Interaction, post: Post) -> None:
         await post_store.bump_activity(tx, post.guid, item.created_at)

@@ -54,7 +54,7 @@ class ReactionService:
     async def react(self, who: Principal, post_guid: str, emoji: str) -> None:
         if not is_single_emoji(emoji):
             raise validation({"emoji": "a single emoji"})
-        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        post = await self._access.post_for(self._db, who, post_guid, needed_to="react to")
         now = iso(self._clock.now())
         guid = new_guid()
         reaction = Reaction(
@@ -74,7 +74,7 @@ class ReactionService:
             await self._publisher.reaction(tx, reaction, post, me)
 
     async def unreact(self, who: Principal, post_guid: str) -> None:
-        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        post = await self._access.post_for(self._db, who, post_guid, needed_to="react to")
         async with self._db.transaction() as tx:
             old = await reaction_store.find(tx, post.guid, who.identity_guid)
             if old is None:
@@ -93,12 +93,12 @@ class ReactionService:
         )  # fmt: skip
 
     async def bookmark(self, who: Principal, post_guid: str) -> None:
-        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        post = await self._access.post_for(self._db, who, post_guid)
         async with self._db.transaction() as tx:
             await reaction_store.bookmark(tx, who.identity_guid, post.guid, iso(self._clock.now()))
 
     async def unbookmark(self, who: Principal, post_guid: str) -> None:
-        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        post = await self._access.post_for(self._db, who, post_guid)
         async with self._db.transaction() as tx:
             if not await reaction_store.unbookmark(tx, who.identity_guid, post.guid):
                 raise not_found("Bookmark")

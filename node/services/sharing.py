@@ -511,7 +511,7 @@ class SharedItemService:
         await self._covered(who, share, item)
         if not share.can_write:
             raise forbidden("This share does not let you change items.")
-        post = await self._posts.edit(who.identity_guid, item, body)
+        post = await self._posts.edit_for(who.identity_guid, item, body)
         return self._local(post, owner, host)
 
     async def delete(self, who: Principal, guid: str, item: str) -> None:
@@ -523,4 +523,4 @@ class SharedItemService:
         await self._covered(who, share, item)
         if not share.can_delete:
             raise forbidden("This share does not let you delete items.")
-        await self._posts.delete(who.identity_guid, item)
+        await self._posts.delete_for(who.identity_guid, item)

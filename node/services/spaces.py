@@ -196,7 +196,9 @@ class SpaceService:
         self, who: Principal, guid: str, page: PageRequest
     ) -> tuple[list[PostRef], Page]:
         space, _ = await self._visible(self._db, guid, who.identity_guid)
-        return await store.posts(self._db, space.guid, who.identity_guid, self._now(), page)
+        return await store.posts(
+            self._db, space.guid, who.identity_guid, self._now(), page, who.public_only
+        )
 
     # --- creating and changing ---
 

@@ -41,22 +41,27 @@ class StreamService:
         if name not in stream_store.NAMES:
             raise not_found("Stream")
         return await stream_store.stream(
-            self._db, name, who.identity_guid, self._access.now(), page
+            self._db, name, who.identity_guid, self._access.now(), page, who.public_only
         )
 
     async def comments(
         self, who: Principal, post_guid: str, page: PageRequest
     ) -> tuple[list[PostRef], Page]:
-        post = await self._access.post(self._db, who.identity_guid, post_guid)
+        post = await self._access.post_for(self._db, who, post_guid)
         return await stream_store.comments(
-            self._db, post.guid, who.identity_guid, self._access.now(), page
+            self._db, post.guid, who.identity_guid, self._access.now(), page, who.public_only
         )
 
     async def tagged(
         self, who: Principal, tag: str, page: PageRequest
     ) -> tuple[list[PostRef], Page]:
         return await stream_store.by_tag(
-            self._db, normal_tag(tag), who.identity_guid, self._access.now(), page
+            self._db,
+            normal_tag(tag),
+            who.identity_guid,
+            self._access.now(),
+            page,
+            who.public_only,
         )
 
     async def followed_tags(self, who: Principal) -> list[tuple[str, str]]:

@@ -306,10 +306,12 @@ async def readable_page(
     join: str = "",
     key: tuple[str, str] = ("p.created_at", "p.guid"),
     shape: Shape[T] = FULL,  # type: ignore[assignment]
+    public_only: bool = False,
 ) -> tuple[list[T], Page]:
-    """A keyset page of posts (`p`) matching `where` that the viewer may read: every post list
-    goes through here, so visibility is always applied in the query itself."""
-    readable, readable_params = post_permitted("can_read", viewer, now)
+    """A keyset page of posts (`p`) matching `where` that the viewer may read (`public_only`:
+    only what anyone may read): every post list goes through here, so visibility is always
+    applied in the query itself."""
+    readable, readable_params = post_permitted("can_read", None if public_only else viewer, now)
     result = await fetch_page(
         q,
         select=shape.select,
@@ -323,7 +325,7 @@ async def readable_page(
 
 
 async def main_stream(
-    q: Queryable, viewer: str, now: str, page: PageRequest
+    q: Queryable, viewer: str, now: str, page: PageRequest, public_only: bool = False
 ) -> tuple[list[PostRef], Page]:
     """Top-level posts by the viewer, the identities they follow, in the spaces they belong to
     and with the hashtags they follow, that the viewer may read (comments show under their
@@ -338,6 +340,7 @@ async def main_stream(
         join="JOIN main_feed mf ON mf.post_guid = p.guid",
         key=("mf.created_at", "mf.post_guid"),
         shape=stamped_refs(viewer),
+        public_only=public_only,
     )
 
 
@@ -348,8 +351,11 @@ async def by_author(
     now: str,
     page: PageRequest,
     shape: Shape[T] = FULL,  # type: ignore[assignment]
+    public_only: bool = False,
 ) -> tuple[list[T], Page]:
-    return await readable_page(q, viewer, now, page, "p.author_guid = ?", (author,), shape=shape)
+    return await readable_page(
+        q, viewer, now, page, "p.author_guid = ?", (author,), shape=shape, public_only=public_only
+    )
 
 
 async def shared_with(

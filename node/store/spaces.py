@@ -448,11 +448,18 @@ async def applications(
 
 
 async def posts(
-    q: Queryable, space_guid: str, viewer: str | None, now: str, page: PageRequest
+    q: Queryable,
+    space_guid: str,
+    viewer: str | None,
+    now: str,
+    page: PageRequest,
+    public_only: bool = False,
 ) -> tuple[list[PostRef], Page]:
     """Top-level posts of a space that the viewer may read, newest first."""
     where = "p.space_guid = ? AND p.in_reply_to_ap_id IS NULL"
-    return await readable_page(q, viewer, now, page, where, (space_guid,), shape=REFS)
+    return await readable_page(
+        q, viewer, now, page, where, (space_guid,), shape=REFS, public_only=public_only
+    )
 
 
 async def attach_post(tx: Tx, post_guid: str, space_guid: str) -> None:

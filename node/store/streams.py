@@ -62,24 +62,45 @@ NAMES = tuple(_STREAMS)
 
 
 async def stream(
-    q: Queryable, name: str, viewer: str, now: str, page: PageRequest
+    q: Queryable, name: str, viewer: str, now: str, page: PageRequest, public_only: bool = False
 ) -> tuple[list[PostRef], Page]:
     join, cond, n, key = _STREAMS[name]
     return await readable_page(
-        q, viewer, now, page, cond, [viewer] * n, join=join, key=key, shape=REFS
+        q,
+        viewer,
+        now,
+        page,
+        cond,
+        [viewer] * n,
+        join=join,
+        key=key,
+        shape=REFS,
+        public_only=public_only,
     )
 
 
 async def comments(
-    q: Queryable, post_guid: str, viewer: str, now: str, page: PageRequest
+    q: Queryable,
+    post_guid: str,
+    viewer: str,
+    now: str,
+    page: PageRequest,
+    public_only: bool = False,
 ) -> tuple[list[PostRef], Page]:
     return await readable_page(
-        q, viewer, now, page, "p.in_reply_to_guid = ?", (post_guid,), shape=REFS
+        q,
+        viewer,
+        now,
+        page,
+        "p.in_reply_to_guid = ?",
+        (post_guid,),
+        shape=REFS,
+        public_only=public_only,
     )
 
 
 async def by_tag(
-    q: Queryable, tag: str, viewer: str, now: str, page: PageRequest
+    q: Queryable, tag: str, viewer: str, now: str, page: PageRequest, public_only: bool = False
 ) -> tuple[list[PostRef], Page]:
     return await readable_page(
         q,
@@ -89,4 +110,5 @@ async def by_tag(
         "p.guid IN (SELECT t.post_guid FROM post_tags t WHERE t.tag = ?)",
         (tag,),
         shape=REFS,
+        public_only=public_only,
     )

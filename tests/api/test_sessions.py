@@ -379,6 +379,101 @@ async def test_app_tokens_can_expire(pod: Pod) -> None:
     await pod.call("GET", "/api/v1/identity/current", alice, expect=401)
 
 
+async def write(
+    pod: Pod, headers: dict[str, str], body: str, expect: int = 201, **fields: Any
+) -> Any:
+    _, out = await pod.call(
+        "POST", "/api/v1/posts", headers=headers, json={"body": body, **fields}, expect=expect
+    )
+    return out
+
+
+async def test_without_private_read_posts_that_are_not_public_are_absent(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    await pod.call("POST", "/api/v1/follows", bob, json={"target": "alice"}, expect=201)
+    public = [await write(pod, alice.auth, f"public {i}") for i in range(3)]
+    hidden = [
+        await write(pod, alice.auth, "for followers", visibility="followers"),
+        await write(pod, alice.auth, "for bob", visibility="direct", recipients=["bob"]),
+    ]
+    token, _ = await app_token(pod, bob, {"public:read"})
+    app = bearer(token)
+    for post in hidden:
+        _, err = await pod.call("GET", f"/api/v1/posts/{post['id']}", headers=app, expect=404)
+        assert err["error"] == "not_found"
+        await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+        await pod.call("GET", f"/api/v1/posts/{post['id']}/comments", headers=app, expect=404)
+    # Filtered in the query: the newest page is full of the public posts behind them.
+    newest_public = [p["id"] for p in reversed(public)]
+    for path in ("/api/v1/streams/main", f"/api/v1/identities/{alice.identity_id}/posts"):
+        params = {"per_page": "3"}
+        _, page = await pod.call("GET", path, headers=app, params=params, expect=200)
+        assert [p["id"] for p in page] == newest_public, path
+        _, page = await pod.call("GET", path, bob, params=params, expect=200)
+        assert hidden[0]["id"] in [p["id"] for p in page], path  # the session sees all
+
+
+async def test_bookmarks_and_labels_need_private_read(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, label = await pod.call("POST", "/api/v1/labels", alice, json={"name": "x"}, expect=201)
+    post = await write(pod, alice.auth, "labelled", labelIds=[label["id"]])
+    await pod.call("PUT", f"/api/v1/posts/{post['id']}/bookmark", alice, expect=200)
+    token, _ = await app_token(pod, alice, {"public:read"})
+    app = bearer(token)
+    _, err = await pod.call("GET", "/api/v1/streams/bookmarks", headers=app, expect=403)
+    assert err["error"] == "insufficient_scope" and "private:read" in err["message"]
+    _, seen = await pod.call("GET", f"/api/v1/posts/{post['id']}", headers=app, expect=200)
+    _, listed = await pod.call("GET", "/api/v1/streams/main", headers=app, expect=200)
+    for out in (seen, *listed):
+        assert out["labelIds"] == [] and out["bookmarked"] is False
+    # With private:read the token sees them, as the session does.
+    token, _ = await app_token(pod, alice, {"public:read", "private:read"})
+    reader = bearer(token)
+    _, marks = await pod.call("GET", "/api/v1/streams/bookmarks", headers=reader, expect=200)
+    assert [p["id"] for p in marks] == [post["id"]]
+    _, seen = await pod.call("GET", f"/api/v1/posts/{post['id']}", headers=reader, expect=200)
+    _, listed = await pod.call("GET", "/api/v1/streams/main", headers=reader, expect=200)
+    for out in (seen, *listed):
+        assert out["labelIds"] == [label["id"]] and out["bookmarked"] is True
+
+
+async def test_without_private_modify_only_public_posts_are_written(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    token, _ = await app_token(pod, alice, {"public:modify"})
+    app = bearer(token)
+    for fields in ({"visibility": "direct", "recipients": ["bob"]}, {"visibility": "followers"}):
+        err = await write(pod, app, "private", expect=403, **fields)
+        assert err["error"] == "insufficient_scope" and "private:modify" in err["message"]
+    _, label = await pod.call("POST", "/api/v1/labels", alice, json={"name": "x"}, expect=201)
+    err = await write(pod, app, "labelled", expect=403, labelIds=[label["id"]])
+    assert err["error"] == "insufficient_scope"
+    _, mine = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}/posts", alice)
+    assert mine == []  # nothing was written
+    public = await write(pod, app, "public")
+    assert public["visibility"] == "public"
+    url = f"/api/v1/posts/{public['id']}"
+    await pod.call("PATCH", url, headers=app, json={"body": "edited"}, expect=200)
+    # A token that reads private posts still may not change or interact with them.
+    private = await write(pod, alice.auth, "followers", visibility="followers")
+    token, _ = await app_token(pod, alice, {"private:read", "public:modify", "interactions"})
+    app = bearer(token)
+    for method, path, body in [
+        ("PATCH", "", {"body": "edited"}),
+        ("DELETE", "", None),
+        ("POST", "/like", None),
+        ("PUT", "/reaction", {"emoji": "👍"}),
+    ]:
+        url = f"/api/v1/posts/{private['id']}{path}"
+        _, err = await pod.call(method, url, headers=app, json=body, expect=403)
+        assert err["error"] == "insufficient_scope" and "private:modify" in err["message"]
+    await write(pod, app, "a reply", expect=403, inReplyTo=private["id"])
+    await pod.call("POST", f"/api/v1/posts/{public['id']}/like", headers=app, expect=200)
+    token, _ = await app_token(pod, alice, {"public:modify", "private:modify"})
+    direct = await write(pod, bearer(token), "dm", visibility="direct", recipients=["bob"])
+    assert direct["visibility"] == "direct"
+
+
 async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
     make_pod: PodFactory,
 ) -> None:

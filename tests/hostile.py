@@ -28,6 +28,20 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 AS_TYPE = "application/activity+json"
 AS_CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+# The pod's sharing terms (README, "Sharing vocabulary"), declared inline in share activities.
+SHARE_CONTEXT = {
+    "hearth": "https://w3id.org/hearth/ns#",
+    "Share": "hearth:Share",
+    "scope": "hearth:scope",
+    "labels": "hearth:labels",
+    "itemIds": "hearth:itemIds",
+    "canRead": "hearth:canRead",
+    "canWrite": "hearth:canWrite",
+    "canDelete": "hearth:canDelete",
+    "canShare": "hearth:canShare",
+    "expiresAt": {"@id": "hearth:expiresAt", "@type": "xsd:dateTime"},
+    "sharedItems": {"@id": "hearth:sharedItems", "@type": "@id"},
+}
 
 CAVAGE_COVERED = ("(request-target)", "host", "date", "digest", "content-type")
 RFC9421_COVERED = ("@method", "@target-uri", "host", "date", "content-digest", "content-type")
@@ -305,6 +319,28 @@ class HostilePod:
             "cc": [],
             **extra,
         }
+
+    def share(self, owner: str, to: str, **extra: Any) -> dict[str, Any]:
+        """A read-only Share of everything `owner` has, to the actor `to`."""
+        ap_id = self.new_id(owner, "shares")
+        return {
+            "id": ap_id,
+            "type": "Share",
+            "attributedTo": self.actor(owner),
+            "to": [to],
+            "scope": "all",
+            "canRead": True,
+            "canWrite": False,
+            "canDelete": False,
+            "canShare": False,
+            "expiresAt": None,
+            "sharedItems": f"{ap_id}/items",
+            **extra,
+        }
+
+    def share_activity(self, name: str, kind: str, obj: Any) -> dict[str, Any]:
+        """An activity by `name` about a share, with the sharing terms in its context."""
+        return {**self.activity(name, kind, obj), "@context": [*AS_CONTEXT, SHARE_CONTEXT]}
 
     def signed(
         self,

@@ -25,23 +25,11 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from federation.convert import SHARE_CONTEXT
+
 AS_TYPE = "application/activity+json"
 AS_CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-# The pod's sharing terms (README, "Sharing vocabulary"), declared inline in share activities.
-SHARE_CONTEXT = {
-    "hearth": "https://w3id.org/hearth/ns#",
-    "Share": "hearth:Share",
-    "scope": "hearth:scope",
-    "labels": "hearth:labels",
-    "itemIds": "hearth:itemIds",
-    "canRead": "hearth:canRead",
-    "canWrite": "hearth:canWrite",
-    "canDelete": "hearth:canDelete",
-    "canShare": "hearth:canShare",
-    "expiresAt": {"@id": "hearth:expiresAt", "@type": "xsd:dateTime"},
-    "sharedItems": {"@id": "hearth:sharedItems", "@type": "@id"},
-}
 
 CAVAGE_COVERED = ("(request-target)", "host", "date", "digest", "content-type")
 RFC9421_COVERED = ("@method", "@target-uri", "host", "date", "content-digest", "content-type")

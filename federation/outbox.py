@@ -259,7 +259,9 @@ class Outbox:
         )
 
     async def _share_activity(self, tx: Tx, kind: str, view: ShareView, obj: Any) -> None:
-        actor = await self.actor_uri(tx, view.granted_by)
+        # From the owner, whoever granted it (a re-share is made within the owner's grant):
+        # the grantee's pod takes a share only from the actor it is attributed to.
+        actor = await self.actor_uri(tx, view.owner)
         grantee = await self.actor_uri(tx, view.grantee)
         doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=[grantee])
         doc["@context"] = [*convert.OUR_CONTEXT, convert.SHARE_CONTEXT]

@@ -25,6 +25,8 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from federation.convert import SHARE_CONTEXT
+
 AS_TYPE = "application/activity+json"
 AS_CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -307,6 +309,28 @@ class HostilePod:
             "cc": [],
             **extra,
         }
+
+    def share(self, owner: str, to: str, **extra: Any) -> dict[str, Any]:
+        """A read-only Share of everything `owner` has, to the actor `to`."""
+        ap_id = self.new_id(owner, "shares")
+        return {
+            "id": ap_id,
+            "type": "Share",
+            "attributedTo": self.actor(owner),
+            "to": [to],
+            "scope": "all",
+            "canRead": True,
+            "canWrite": False,
+            "canDelete": False,
+            "canShare": False,
+            "expiresAt": None,
+            "sharedItems": f"{ap_id}/items",
+            **extra,
+        }
+
+    def share_activity(self, name: str, kind: str, obj: Any) -> dict[str, Any]:
+        """An activity by `name` about a share, with the sharing terms in its context."""
+        return {**self.activity(name, kind, obj), "@context": [*AS_CONTEXT, SHARE_CONTEXT]}
 
     def signed(
         self,

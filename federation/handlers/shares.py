@@ -1,5 +1,6 @@
 """Shares in this pod's vocabulary: a remote owner grants (Create), changes (Update) or revokes
-(Delete) a share to one of ours; one of our grantees' pods declines ours (Reject)."""
+(Delete) a share to one of ours; one of our grantees' pods declines ours (Reject). The sender
+must be that owner or that grantee: another actor, even on the same origin, gets 403."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def _parse(inc: Incoming, obj: dict[str, Any]) -> ShareDoc:
         raise ApiError(422, "invalid_object", str(exc)) from None
     if not same_origin(doc.ap_id, inc.actor.uri):
         raise forbidden("The share is not on its granter's origin.", "origin_mismatch")
+    if doc.owner != inc.actor.uri:
+        raise forbidden("Only the owner may grant or change a share.", "actor_mismatch")
     return doc
 
 
@@ -46,14 +49,12 @@ def _expiry(value: str | None) -> str | None:
         raise ApiError(422, "invalid_object", "expiresAt is not a time") from None
 
 
-def _copy(
-    doc: ShareDoc, owner: Identity, grantee: Identity, granted_by: Identity, now: str
-) -> Share:
+def _copy(doc: ShareDoc, owner: Identity, grantee: Identity, now: str) -> Share:
     return Share(
         guid=new_guid(),
         owner_guid=owner.guid,
         grantee_guid=grantee.guid,
-        granted_by_guid=granted_by.guid,
+        granted_by_guid=owner.guid,
         parent_guid=None,
         kind="grant",
         scope=doc.scope,
@@ -78,8 +79,8 @@ async def _received(inc: Incoming, obj: dict[str, Any], update: bool) -> None:
     grantee = await _grantee(inc, doc)
     if grantee is None:
         return
-    owner = await inc.fed.directory.resolve_uri(doc.owner)
-    share = _copy(doc, owner, grantee, inc.ident, iso(inc.fed.clock.now()))
+    owner = inc.ident  # the sender, as _parse checked
+    share = _copy(doc, owner, grantee, iso(inc.fed.clock.now()))
     sharing = inc.fed.services.sharing
 
     async def effect(tx: Tx) -> None:
@@ -105,7 +106,10 @@ async def revoked(inc: Incoming, ap_id: str) -> bool:
         return False
 
     async def effect(tx: Tx) -> None:
-        await inc.fed.services.sharing.remote_revoked(tx, inc.ident, ap_id)
+        if not await inc.fed.services.sharing.remote_revoked(tx, inc.ident, ap_id):
+            raise forbidden(
+                "Only a share's owner may revoke it, or its grantee decline it.", "actor_mismatch"
+            )
 
     await inc.apply(effect)
     return True

@@ -372,18 +372,21 @@ class SharingService:
         )
 
     async def remote_updated(
-        self, tx: Tx, owner: Identity, incoming: Share, label_names: dict[str, str]
+        self, tx: Tx, sender: Identity, incoming: Share, label_names: dict[str, str]
     ) -> None:
+        """An Update (or a repeated Create): `sender` must own the share held under its id."""
         existing = await share_store.by_ap_id(tx, incoming.ap_id)
-        if existing is None or existing.owner_guid != owner.guid or not existing.remote:
+        if existing is None:
             return
+        if not existing.remote or existing.owner_guid != sender.guid:
+            raise forbidden("Only the owner may change a share.", "actor_mismatch")
         updated = replace(
             incoming, guid=existing.guid, grantee_guid=existing.grantee_guid,
             created_at=existing.created_at,
         )  # fmt: skip
         await share_store.update(tx, updated, label_names)
         await notification_store.add(
-            tx, existing.grantee_guid, "share.changed", owner.guid, existing.guid, self.now()
+            tx, existing.grantee_guid, "share.changed", sender.guid, existing.guid, self.now()
         )
 
     async def remote_revoked(self, tx: Tx, sender: Identity, ap_id: str) -> bool:

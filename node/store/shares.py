@@ -52,9 +52,8 @@ COLS = (
 )
 
 
-def share_covers(share: str = "s", post: str = "p") -> str:
-    """SQL true when the grant `share` covers the post `post` by its scope (not its owner)."""
-    s, a = share, post
+def _scope_covers(s: str, a: str) -> str:
+    """SQL true when the share `s` takes in the post `a` by its own scope alone."""
     return (
         f"({s}.scope = 'all'"
         f" OR ({s}.scope = 'specific_tags' AND EXISTS (SELECT 1 FROM share_labels sl"
@@ -62,6 +61,24 @@ def share_covers(share: str = "s", post: str = "p") -> str:
         f"  WHERE sl.share_guid = {s}.guid AND pl.post_guid = {a}.guid))"
         f" OR ({s}.scope = 'specific_items' AND EXISTS (SELECT 1 FROM share_items si"
         f"  WHERE si.share_guid = {s}.guid AND si.item_guid = {a}.guid)))"
+    )
+
+
+def share_covers(share: str = "s", post: str = "p") -> str:
+    """SQL true when the grant `share` covers the post `post` (not checking its owner): by its
+    scope and, for a re-share, by the scope of every share above it. A re-share's scope is
+    checked against its parent's when made, but labels change afterwards: an item re-shared
+    from a labels share is covered only while the parent still covers it."""
+    s, a = share, post
+    # Walk up parent_guid (primary-key lookups; UNION ends even on a cycle) and look for an
+    # ancestor that does not cover the post. Shares without a parent skip it.
+    return (
+        f"({_scope_covers(s, a)} AND ({s}.parent_guid IS NULL OR NOT EXISTS ("
+        f"WITH RECURSIVE up(guid) AS (SELECT {s}.parent_guid"
+        f"  UNION SELECT u.parent_guid FROM shares u JOIN up ON u.guid = up.guid"
+        f"  WHERE u.parent_guid IS NOT NULL)"
+        f" SELECT 1 FROM up JOIN shares ps ON ps.guid = up.guid"
+        f" WHERE NOT {_scope_covers('ps', a)})))"
     )
 
 
@@ -83,8 +100,9 @@ def post_permitted(
 
     Reading: public posts, one's own, direct posts addressed to one, followers-only posts of
     identities one follows (their follow grant), posts in a space one belongs to, and whatever
-    an active grant covers. Writing and deleting: one's own, and what an active grant with that
-    permission covers. Grants never reach into spaces: a space's members decide who reads it.
+    an active grant covers (a re-share: only what its parent still covers). Writing and
+    deleting: one's own, and what an active grant with that permission covers. Grants never
+    reach into spaces: a space's members decide who reads it.
     """
     if viewer is None:
         return _permitted_sql(perm, alias, anonymous=True), []

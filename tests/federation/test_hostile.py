@@ -516,6 +516,80 @@ async def test_update_and_delete_by_another_actor_of_the_same_host(scene: Scene)
     assert await scene.post_body(note["id"]) is None
 
 
+# --- shares come from their owner -------------------------------------------------------------
+
+
+async def incoming_shares(scene: Scene) -> list[tuple[str, str, bool, bool]]:
+    """Alice's incoming shares: owner, granter, canWrite, canDelete."""
+    _, items = await scene.pod.call("GET", "/api/v1/sharing/incoming", scene.alice, expect=200)
+    return [
+        (s["owner"]["handle"], s["grantedBy"]["handle"], s["canWrite"], s["canDelete"])
+        for s in items
+    ]
+
+
+async def notified(scene: Scene) -> list[str]:
+    _, items = await scene.pod.call("GET", "/api/v1/notifications", scene.alice, expect=200)
+    return [n["kind"] for n in items]
+
+
+async def test_shares_in_another_actors_name_are_refused(scene: Scene) -> None:
+    hostile = scene.hostile
+    eve, mallory = hostile.handle("eve"), hostile.actor("mallory")
+    eves = hostile.share("eve", scene.alice_uri)
+    await scene.accepted(hostile.share_activity("eve", "Create", eves), signer="eve")
+    assert await incoming_shares(scene) == [(eve, eve, False, False)]
+    before, told = await scene.state(), await notified(scene)
+
+    # Same origin as eve, so only the actor check stands between mallory and eve's name.
+    wider = dict(eves, canWrite=True, canDelete=True)
+    refused = [
+        ("Create", hostile.share("eve", scene.alice_uri)),  # a new share in eve's name
+        ("Update", wider),  # eve's share, widened
+        ("Update", dict(wider, attributedTo=mallory)),  # eve's share id, claimed as mallory's
+        ("Create", dict(wider, attributedTo=mallory)),
+        ("Delete", eves["id"]),
+        ("Delete", {"id": eves["id"], "type": "Tombstone"}),
+        ("Reject", eves["id"]),
+    ]
+    for kind, obj in refused:
+        status, data = await scene.post(hostile.share_activity("mallory", kind, obj))
+        assert (status, _error(data)) == (403, "actor_mismatch"), (kind, obj)
+    assert await incoming_shares(scene) == [(eve, eve, False, False)]
+    assert await notified(scene) == told
+    assert await scene.state() == before
+
+    # Eve herself may change and revoke it.
+    await scene.accepted(hostile.share_activity("eve", "Update", wider), signer="eve")
+    assert await incoming_shares(scene) == [(eve, eve, True, True)]
+    await scene.accepted(hostile.share_activity("eve", "Delete", eves["id"]), signer="eve")
+    assert await incoming_shares(scene) == []
+
+
+async def test_our_share_is_declined_by_its_grantee_only(scene: Scene) -> None:
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    await pod.call("POST", "/api/v1/sharing", alice,
+                   json={"shared_with": hostile.handle("mallory"), "scope": "all"},
+                   expect=201)  # fmt: skip
+    ap_id = await pod.app[DB].fetchval("SELECT ap_id FROM shares WHERE kind = 'grant'")
+
+    async def outgoing() -> list[str]:
+        _, items = await pod.call("GET", "/api/v1/sharing/outgoing", alice, expect=200)
+        return [s["sharedWith"]["handle"] for s in items]
+
+    assert await outgoing() == [hostile.handle("mallory")]
+    before = await scene.state()
+    for kind in ("Reject", "Delete"):
+        status, data = await scene.post(hostile.share_activity("eve", kind, ap_id), signer="eve")
+        assert (status, _error(data)) == (403, "actor_mismatch"), kind
+    assert await outgoing() == [hostile.handle("mallory")]
+    assert await scene.state() == before
+
+    await scene.accepted(hostile.share_activity("mallory", "Reject", ap_id))
+    assert await outgoing() == []
+    assert "share.declined" in await notified(scene)
+
+
 # --- replays ----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from tests.sharing.helpers import (
     SHARING,
     app_user,
@@ -641,6 +643,54 @@ async def test_sub_share_survives_a_wider_parent_scope(trio: Trio) -> None:
     await pod.call("GET", f"{SHARING}/{child}", carol, expect=404)
     assert not await can_read(pod, carol, kids["id"])
     assert await can_read(pod, bob, desk["id"])
+
+
+async def _reads(trio: Trio, who: Any, share_id: str, item: dict) -> dict[str, Any]:
+    """What `who` gets of `item`: directly, in alice's posts, and through the share."""
+    pod, path = trio.pod, f"{SHARING}/{share_id}"
+    _, listed = await pod.call("GET", f"{path}/items", who, expect=200)
+    resp, _ = await pod.call("GET", f"{path}/item", who, params={"item": item["id"]})
+    return {
+        "post": await can_read(pod, who, item["id"]),
+        "stream": item["id"] in await author_stream(pod, who, trio.alice),
+        "items": [i["id"] for i in listed],
+        "item": resp.status,
+    }
+
+
+@pytest.mark.parametrize("how", ["unlabel", "delete_label"])
+async def test_item_re_share_ends_when_the_parent_no_longer_covers_it(trio: Trio, how: str) -> None:
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    family, _, kids, _, parent = await _family_setup(trio, can_write=True, can_share=True)
+    dave = await pod.register("dave")
+    child = (await share(pod, bob, carol, scope="specific_items", item_ids=[kids["id"]],
+                         parent_id=parent, can_write=True, can_share=True))["id"]  # fmt: skip
+    grandchild = (await share(pod, carol, dave, scope="specific_items", item_ids=[kids["id"]],
+                              parent_id=child))["id"]  # fmt: skip
+    covered = {"post": True, "stream": True, "items": [kids["id"]], "item": 200}
+    for who, sid in ((bob, parent), (carol, child), (dave, grandchild)):
+        assert await _reads(trio, who, sid, kids) == covered
+
+    # The item leaves the parent's scope: the re-shares of it stop granting it at once.
+    if how == "unlabel":
+        await pod.call("PATCH", f"/api/v1/posts/{kids['id']}", alice, json={"labelIds": []},
+                       expect=200)  # fmt: skip
+    else:
+        await pod.call("DELETE", f"/api/v1/labels/{family}", alice, expect=204)
+    gone = {"post": False, "stream": False, "items": [], "item": 404}
+    for who, sid in ((bob, parent), (carol, child), (dave, grandchild)):
+        assert await _reads(trio, who, sid, kids) == gone, who.username
+    path = f"/api/v1/posts/{kids['id']}"
+    await pod.call("PATCH", path, carol, json={"body": "carol's edit"}, expect=404)
+    await pod.call("PATCH", f"{SHARING}/{child}/item", carol, params={"item": kids["id"]},
+                   json={"body": "carol's edit"}, expect=404)  # fmt: skip
+    _, same = await pod.call("GET", path, alice, expect=200)
+    assert same["body"] == "kids"
+    # The re-shares themselves stay, and cover the item again once the parent does.
+    if how == "unlabel":
+        await pod.call("PATCH", path, alice, json={"labelIds": [family]}, expect=200)
+        for who, sid in ((bob, parent), (carol, child), (dave, grandchild)):
+            assert await _reads(trio, who, sid, kids) == covered
 
 
 # --- paging ---------------------------------------------------------------------------------

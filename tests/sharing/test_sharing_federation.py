@@ -129,3 +129,40 @@ async def test_write_grant_lets_a_remote_grantee_edit(make_pod) -> None:
         "DELETE", f"/api/v1/sharing/{sid}/item", bob, params={"item": post["uri"]}, expect=403
     )
     await a.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+
+
+async def test_re_share_to_another_pod_comes_from_the_owner(make_pod) -> None:
+    # The grantee's pod takes a share only from the actor it is attributed to (its owner).
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await a.register("bob")
+    carol = await b.register("carol")
+    family = await _label(a, alice, "family")
+    kids = await _post(a, alice, "the kids' drawings", [family], "followers")
+    _, parent = await a.call(
+        "POST", "/api/v1/sharing", alice,
+        json={"shared_with": bob.identity_id, "scope": "specific_tags", "tag_ids": [family],
+              "can_share": True},
+        expect=201,
+    )  # fmt: skip
+    _, child = await a.call(
+        "POST", "/api/v1/sharing", bob,
+        json={"shared_with": f"carol@{b.host}", "scope": "specific_items",
+              "item_ids": [kids["id"]], "parent_id": parent["id"]},
+        expect=201,
+    )  # fmt: skip
+
+    incoming = (await wait_for(lambda: _incoming(b, carol)))[0]
+    assert incoming["owner"]["handle"] == f"alice@{a.host}"
+    _, one = await b.call(
+        "GET", f"/api/v1/sharing/{incoming['id']}/item", carol, params={"item": kids["uri"]},
+        expect=200,
+    )  # fmt: skip
+    assert one["body"] == "the kids' drawings"
+
+    # Bob's revocation reaches carol's pod too.
+    await a.call("DELETE", f"/api/v1/sharing/{child['id']}", bob, expect=204)
+
+    async def copy_gone() -> bool:
+        return await _incoming(b, carol) == []
+
+    await wait_for(copy_gone)

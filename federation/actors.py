@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 from federation.client import JRD_ACCEPT, FederationClient, FetchError
 from federation.convert import ActorDoc, InvalidDocument, actor_from_as
 from federation.jsonld import normalize
-from federation.refetch import RefetchLimit
+from federation.refetch import FailedFetches, RefetchLimit
 from federation.urls import Urls, host_of, odd_authority, same_origin
 from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
@@ -40,6 +40,7 @@ class ActorDirectory:
         clock: Clock,
         try_http: bool,
         refetches: RefetchLimit,
+        failures: FailedFetches,
     ) -> None:
         self._db = db
         self._client = client
@@ -52,6 +53,7 @@ class ActorDirectory:
         # same few actors; a failed verification refetches, so staleness costs one retry.
         self._keys: OrderedDict[str, tuple[float, RemoteActor, Identity]] = OrderedDict()
         self._refetches = refetches  # how often a failed verification may fetch a key again
+        self._failures = failures  # hosts whose unknown keys are not fetched for a while
 
     async def resolve_handle(self, username: str, domain: str) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
@@ -190,14 +192,19 @@ class ActorDirectory:
         parts = urlsplit(owner)
         if parts.scheme not in ("http", "https") or not parts.netloc or odd_authority(owner):
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
+        host, now = host_of(owner), self._clock.now()
+        if not self._failures.allow(host, now):
+            raise ApiError(401, "signature_key_unknown", "Keys of this host cannot be fetched now.")
         try:
             ident = await self._fetch_shared(owner)
         except ApiError:
+            self._failures.failed(host, now)
             raise ApiError(
                 401, "signature_key_unknown", "The signing key cannot be fetched."
             ) from None
         actor = await actor_store.by_identity(self._db, ident.guid)
         if actor is None or actor.key_id != key_id:
+            self._failures.failed(host, now)
             raise ApiError(401, "signature_key_unknown", "The key is not the actor's key.")
         self._remember(key_id, actor, ident)
         return actor, ident

@@ -10,18 +10,26 @@ within it, whatever key ids are named (a large pod hosts many actors whose keys 
 the interval a failed verification is refused without a fetch. A real rotation is still picked up
 by the first failure after it, or, if a refetch came just before it, by the first failure once
 the interval has passed (senders retry a 401).
+
+Keys we never saw are fetched as they come, but each names a URL on someone's say: a stream of
+made-up key ids would be a stream of GETs to their host. So a host whose unknown keys failed to
+fetch ``HOST_FAILURES`` times within the interval gets no more fetches of unknown keys until it
+passes (`FailedFetches`).
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from datetime import datetime, timedelta
 
-__all__ = ("HOST_REFETCHES", "MAX_TRACKED", "RefetchLimit")
+__all__ = ("HOST_FAILURES", "HOST_REFETCHES", "MAX_TRACKED", "FailedFetches", "RefetchLimit")
 
 # Refetches of keys on one host within the interval: a real rotation concerns one actor, so a
 # few are plenty; this many at most keeps a flood of known key ids from one host cheap.
 HOST_REFETCHES = 10
+# Failed fetches of unknown keys on one host within the interval before its unknown keys are
+# refused unfetched; real actors' keys fetch fine, so these are typos, deletions or made up.
+HOST_FAILURES = 10
 # Key ids remembered at once; past this the oldest is forgotten early (memory stays bounded).
 MAX_TRACKED = 10_000
 
@@ -68,3 +76,34 @@ class RefetchLimit:
         self._per_host_now[host] -= 1
         if self._per_host_now[host] <= 0:
             del self._per_host_now[host]
+
+
+class FailedFetches:
+    """Hosts whose unknown keys keep failing to fetch; `allow` says whether to try one now."""
+
+    def __init__(
+        self, interval: timedelta, per_host: int = HOST_FAILURES, max_tracked: int = MAX_TRACKED
+    ) -> None:
+        self._interval = interval
+        self._per_host = per_host
+        self._max_tracked = max_tracked
+        # host → when its latest failures were (at most `per_host`), least recent host first.
+        self._hosts: OrderedDict[str, deque[datetime]] = OrderedDict()
+
+    def allow(self, host: str, now: datetime) -> bool:
+        times = self._hosts.get(host)
+        if times is None:
+            return True
+        while times and not now - self._interval < times[0] <= now:
+            times.popleft()
+        if not times:
+            del self._hosts[host]
+            return True
+        return len(times) < self._per_host
+
+    def failed(self, host: str, now: datetime) -> None:
+        times = self._hosts.setdefault(host, deque(maxlen=self._per_host))
+        times.append(now)
+        self._hosts.move_to_end(host)
+        while len(self._hosts) > self._max_tracked:
+            self._hosts.popitem(last=False)

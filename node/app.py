@@ -16,7 +16,7 @@ from federation.context import Federation
 from federation.delivery import DeliveryWorker
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
-from federation.refetch import RefetchLimit
+from federation.refetch import FailedFetches, RefetchLimit
 from federation.seen import SeenIds
 from federation.shared_items import RemoteSharedItems
 from federation.urls import Urls
@@ -53,9 +53,10 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     client = FederationClient(
         config.federation, urls, keys, clock, config.server.public_url, blocks.is_blocked
     )
+    refetch_interval = timedelta(seconds=config.federation.key_refetch_interval_seconds)
     directory = ActorDirectory(
         db, client, urls, clock, try_http=config.federation.allow_private_addresses,
-        refetches=RefetchLimit(timedelta(seconds=config.federation.key_refetch_interval_seconds)),
+        refetches=RefetchLimit(refetch_interval), failures=FailedFetches(refetch_interval),
     )  # fmt: skip
     worker = DeliveryWorker(db, client, clock, config.federation, blocks.is_blocked)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from federation.refetch import HOST_REFETCHES
+from federation.refetch import HOST_FAILURES, HOST_REFETCHES
 from node.appkeys import DB
 from node.clock import ManualClock
 from tests.conftest import PodFactory
@@ -803,6 +803,28 @@ async def test_key_rotation_refetches_once(
     await scene.accepted(scene.follow())
     assert hostile.fetches("/users/mallory") == 3
     assert await scene.followers() == [hostile.handle("mallory")]
+
+
+async def test_made_up_key_ids_fetch_a_host_a_bounded_number_of_times(
+    scene: Scene, other: HostilePod
+) -> None:
+    """Unknown key ids are fetched where they point; ids that keep failing there stop being
+    fetched for a while, so a stream of them is not a stream of GETs to that host."""
+    before = await scene.state()
+    for n in range(HOST_FAILURES + 10):
+        status, data = await scene.post(
+            scene.follow(), key_id=f"{other.actor(f'ghost{n}')}#main-key"
+        )
+        assert (status, _error(data)) == (401, "signature_key_unknown")
+    ghosts = [r for r in other.requests if r.startswith("GET /users/ghost")]
+    assert len(ghosts) == HOST_FAILURES
+    assert await scene.state() == before
+    # Another host is not held back; and once the interval has passed, the host is tried again.
+    await scene.accepted(scene.follow())
+    scene.pass_refetch_interval()
+    status, _ = await scene.post(scene.follow(), key_id=f"{other.actor('ghost')}#main-key")
+    assert status == 401
+    assert len([r for r in other.requests if r.startswith("GET /users/ghost")]) == HOST_FAILURES + 1
 
 
 async def _signed_get(scene: Scene, path: str, signer: str, key: RSAPrivateKey) -> tuple[int, Any]:

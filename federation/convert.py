@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from federation.jsonld import OUR_CONTEXT
 from federation.urls import AS_PUBLIC, PUBLIC_ALIASES, Urls, odd_authority, same_origin
+from node.services.text import render_plain
 from node.store.identities import Identity
 from node.store.media import Attachment
 from node.store.posts import Post
@@ -33,7 +35,8 @@ def person_to_as(
         "type": "Person",
         "preferredUsername": ident.username,
         "name": ident.display_name,
-        "summary": ident.bio,
+        # Others read both as HTML (Mastodon sanitises them so): ours are plain text.
+        "summary": render_plain(ident.bio),
         "url": actor,
         "inbox": urls.inbox(ident.username),
         "outbox": urls.outbox(ident.username),
@@ -44,7 +47,8 @@ def person_to_as(
         "discoverable": ident.discoverable,
         "published": ident.created_at,
         "attachment": [
-            {"type": "PropertyValue", "name": f["name"], "value": f["value"]} for f in ident.fields
+            {"type": "PropertyValue", "name": f["name"], "value": html.escape(f["value"])}
+            for f in ident.fields
         ],
         "publicKey": {"id": urls.key_id(actor), "owner": actor, "publicKeyPem": public_key_pem},
     }

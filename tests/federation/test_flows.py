@@ -269,11 +269,31 @@ async def test_a_profile_edit_reaches_the_pods_of_followers(make_pod) -> None:
         return ident["displayName"], ident["bio"]
 
     before = await profile()
-    changes = {"displayName": "Alice of A", "bio": "potter"}
+    # Plain text with what HTML would take as markup: it arrives as written.
+    bio = "I <3 clay & <b>glaze</b>\nsecond line"
+    changes = {"displayName": "Alice of A", "bio": bio}
     await a.call("PATCH", "/api/v1/identity/current", alice, json=changes, expect=200)
-    await wait_for(lambda: _equals(profile, ("Alice of A", "potter")))
-    assert before != ("Alice of A", "potter")
+    await wait_for(lambda: _equals(profile, ("Alice of A", bio)))
+    assert before != ("Alice of A", bio)
     assert await a.app[DB].fetchval("SELECT count(*) FROM outbox WHERE activity_type = 'Update'")
     # Nobody follows bob remotely: his edit is sent nowhere.
     await b.call("PATCH", "/api/v1/identity/current", bob, json={"bio": "b"}, expect=200)
     assert await b.app[DB].fetchval("SELECT count(*) FROM outbox") == 1  # his Follow only
+
+
+async def test_profile_text_is_sent_as_escaped_html(pod) -> None:
+    """Other servers read an actor's summary and field values as HTML: plain text is escaped,
+    its line breaks kept, and nothing in it becomes markup."""
+    alice = await pod.register("alice")
+    profile = {
+        "bio": 'x <img src=x onerror="alert(1)">\n\nnext',
+        "fields": [{"name": "site", "value": '<a href="javascript:alert(1)">me</a>'}],
+    }
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json=profile, expect=200)
+    async with pod.http.get(
+        f"{pod.url}/users/alice", headers={"Accept": "application/activity+json"}
+    ) as resp:
+        actor = await resp.json(content_type=None)
+    assert actor["summary"] == "<p>x &lt;img src=x onerror=&quot;alert(1)&quot;&gt;</p><p>next</p>"
+    [field] = actor["attachment"]
+    assert field["value"] == "&lt;a href=&quot;javascript:alert(1)&quot;&gt;me&lt;/a&gt;"

@@ -37,8 +37,9 @@ async def get_current(request: web.Request) -> web.Response:
 
 async def patch_current(request: web.Request) -> web.Response:
     body = await read_json(request, AccountPatch)
+    who = principal(request)
     account = await services(request).accounts.update(
-        principal(request).account_guid, body.current_password, body.email, body.password
+        who.account_guid, body.current_password, body.email, body.password, who.session_guid
     )
     return json_response(AccountOut.of(account))
 

@@ -16,6 +16,7 @@ from node.services.rules import email_problem, password_problem, username_proble
 from node.services.spaces import keep_an_admin
 from node.store import accounts as account_store
 from node.store import identities as identity_store
+from node.store import sessions as session_store
 from node.store import spaces as space_store
 from node.store.accounts import Account, AccountEvent
 from node.store.db import Database
@@ -78,12 +79,14 @@ class AccountService:
             updated_at=now,
         )
         async with self._db.transaction() as tx:
+            # The invite first: without one, nobody learns which emails have accounts here.
+            # Its use is undone with the rest if a check below refuses.
+            if mode == "invite" and not await account_store.use_invite(tx, invite_code or "", now):
+                raise forbidden("The invite code is unknown, used up or expired.", "invite_invalid")
             if await account_store.email_taken(tx, email):
                 raise conflict("An account with this email exists.", "email_taken")
             if await name_taken(tx, username):
                 raise conflict("This username is taken.", "username_taken")
-            if mode == "invite" and not await account_store.use_invite(tx, invite_code or "", now):
-                raise forbidden("The invite code is unknown, used up or expired.", "invite_invalid")
             await account_store.insert(tx, account)
             await identity_store.insert(tx, identity)
             await account_store.add_event(tx, account_guid, "account.created", now)
@@ -112,7 +115,10 @@ class AccountService:
         current_password: str,
         email: str | None = None,
         new_password: str | None = None,
+        session_guid: str | None = None,
     ) -> Account:
+        """Change the email or password. A new password ends every other login session (the
+        old one may be known to someone else); app tokens, issued by the operator, stay."""
         account = await self.get(account_guid)
         if not await self._passwords.verify(account.password_hash, current_password):
             raise forbidden("The current password is wrong.", "wrong_password")
@@ -135,7 +141,10 @@ class AccountService:
             if values:
                 await account_store.update(tx, account_guid, now, **values)
             if new_password is not None:
-                await account_store.add_event(tx, account_guid, "account.password_changed", now)
+                ended = await session_store.end_other_logins(tx, account_guid, session_guid)
+                await account_store.add_event(
+                    tx, account_guid, "account.password_changed", now, sessions_ended=ended
+                )
             if email is not None:
                 await account_store.add_event(tx, account_guid, "account.email_changed", now)
         return await self.get(account_guid)

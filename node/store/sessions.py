@@ -101,6 +101,14 @@ async def set_identity(tx: Tx, guid: str, identity_guid: str) -> None:
     await tx.execute("UPDATE sessions SET identity_guid = ? WHERE guid = ?", (identity_guid, guid))
 
 
+async def end_other_logins(tx: Tx, account_guid: str, keep: str | None) -> int:
+    """Delete the account's login sessions but `keep`; app tokens stay. How many went."""
+    return await tx.execute(
+        "DELETE FROM sessions WHERE account_guid = ? AND kind = 'login' AND guid IS NOT ?",
+        (account_guid, keep),
+    )
+
+
 async def delete(tx: Tx, account_guid: str, guid: str) -> bool:
     return (
         await tx.execute(

@@ -183,6 +183,11 @@ async def test_invite_only_registration(make_pod: PodFactory) -> None:
 
     code = await accounts.create_invite(2, 7)
     await pod.call("POST", "/api/v1/accounts", json=reg("alice", inviteCode=code), expect=201)
+    # Without a valid invite, nobody learns whether an email or a name has an account here.
+    taken = {"username": "alice2", "email": "alice@example.org", "password": PASSWORD}
+    for attempt in (reg("alice"), reg("alice", inviteCode="nope"), taken):
+        _, data = await pod.call("POST", "/api/v1/accounts", json=attempt, expect=403)
+        assert data["error"] in ("invite_required", "invite_invalid")
     # A failed registration (name taken) does not use up the invite.
     await pod.call("POST", "/api/v1/accounts", json=reg("alice", inviteCode=code), expect=409)
     await pod.call("POST", "/api/v1/accounts", json=reg("bob", inviteCode=code), expect=201)
@@ -274,6 +279,35 @@ async def test_change_password_needs_the_current_one(pod: Pod) -> None:
     await pod.login("alice", "a new password")
     kinds = [e["kind"] for e in await events(pod, alice)]
     assert kinds.count("account.password_changed") == 1
+
+
+async def test_a_new_password_ends_every_other_login_session(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    _, other = await pod.login("alice")  # say, a stolen one
+    elsewhere = {"Authorization": f"Bearer {other['token']}"}
+    token, _ = await pod.app[SERVICES].sessions.create_app_token(
+        alice.account_id, alice.identity_id, "backup app", frozenset({"profile"}), None
+    )
+    app = {"Authorization": f"Bearer {token}"}
+    await pod.call("GET", "/api/v1/accounts/current", headers=elsewhere, expect=200)
+
+    body = {"currentPassword": PASSWORD, "password": "a new password"}
+    await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=200)
+    await pod.call("GET", "/api/v1/identity/current", headers=elsewhere, expect=401)
+    await pod.call("GET", "/api/v1/identity/current", alice, expect=200)  # the one that changed it
+    await pod.call(
+        "GET", "/api/v1/identity/current", headers=app, expect=200
+    )  # issued by the operator
+    [changed] = [e for e in await events(pod, alice) if e["kind"] == "account.password_changed"]
+    assert changed["detail"] == {"sessions_ended": 1}
+    # An email change alone ends nothing.
+    _, again = await pod.login("alice", "a new password")
+    body = {"currentPassword": "a new password", "email": "new@example.org"}
+    await pod.call("PATCH", "/api/v1/accounts/current", alice, json=body, expect=200)
+    await pod.call(
+        "GET", "/api/v1/identity/current", headers={"Authorization": f"Bearer {again['token']}"},
+        expect=200,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

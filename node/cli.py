@@ -255,8 +255,8 @@ async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
                 print(name)
             return
         assert domain is not None
-        await admin.operations.set_block(domain, action == "block")
-    print(f"{domain} {'blocked' if action == 'block' else 'unblocked'}; restart the pod to apply")
+        key = await admin.operations.set_block(domain, action == "block")
+    print(f"{key} {'blocked' if action == 'block' else 'unblocked'}; restart the pod to apply")
 
 
 def cmd_domain(args: argparse.Namespace) -> None:
@@ -362,7 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
     for action, text in (("block", "refuse a domain both ways"), ("unblock", "lift a block")):
         p = domain.add_parser(action, help=text)
         _with_config(p)
-        p.add_argument("domain", help="host name; a block covers its subdomains")
+        p.add_argument(
+            "domain",
+            help="host name or IP address, optionally with :port; a block covers subdomains,"
+            " and every port unless it names one",
+        )
         p.set_defaults(func=cmd_domain)
     p = domain.add_parser("list", help="blocked domains (those in the config come on top)")
     _with_config(p)

@@ -30,7 +30,7 @@ from node.services.principal import SCOPES
 from node.services.rules import days_problem, invite_uses_problem, scopes_problem
 from node.services.sessions import SessionService
 from node.store import identities as identity_store
-from node.store.db import Database
+from node.store.db import Database, make_data_dir
 from node.store.migrate import migrate
 
 CONFIG_TEMPLATE = """\
@@ -70,11 +70,19 @@ class _Admin:
 
 
 @asynccontextmanager
-async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
-    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+async def _database(config: NodeConfig) -> AsyncIterator[Database]:
+    make_data_dir(config.storage.data_dir)
     db = Database(config.database_path)
     await db.open()
     try:
+        yield db
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
+    async with _database(config) as db:
         await migrate(db)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
@@ -86,8 +94,6 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
                 OperationsService(db, clock),
             ),
         )
-    finally:
-        await db.close()
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -114,7 +120,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         raise CliError(f"--public-url/--host: {exc}") from None
     try:
         target.mkdir(parents=True, exist_ok=True)
-        (target / "data").mkdir(exist_ok=True)
+        make_data_dir(target / "data")
         config_path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {config_path}: {exc.strerror or exc}") from None
@@ -127,6 +133,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     app = create_app(config)
     host, port = config.server.host, config.server.port
+    # What the pod writes (the database and its journals, uploaded media) is its user's alone.
+    umask = os.umask(0o077)
     # run_app stops cleanly on SIGINT and SIGTERM and runs the cleanup contexts.
     try:
         web.run_app(
@@ -144,16 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES) and not exc.filename:
             raise CliError(f"server.port: cannot listen on {host}:{port} ({exc})") from None
         raise CliError(f"cannot start: {exc}") from None
+    finally:
+        os.umask(umask)
 
 
 async def _migrate(config: NodeConfig) -> None:
-    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.database_path)
-    await db.open()
-    try:
+    async with _database(config) as db:
         applied = await migrate(db)
-    finally:
-        await db.close()
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
 
 

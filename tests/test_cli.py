@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -149,6 +150,40 @@ def test_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
     assert main(["migrate", "--config", str(path)]) == 0
     assert capsys.readouterr().out.strip() == "the database is up to date"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_the_data_folder_and_database_are_the_pods_users_alone(tmp_path: Path) -> None:
+    # They hold actor private keys, the media signing secret, password and token hashes.
+    target = tmp_path / "pod"
+    assert main(["init", str(target)]) == 0
+    data = target / "data"
+    assert mode(data) == 0o700
+    assert await run(["migrate", "--config", str(target / "config.toml")]) == 0
+    assert mode(data) == 0o700 and mode(data / "hearth.db") == 0o600
+    db = await Database(data / "hearth.db").open()  # the journals exist while it is open
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE probe (x)")
+        assert mode(data / "hearth.db-wal") == mode(data / "hearth.db-shm") == 0o600
+    finally:
+        await db.close()
+
+    # A pod made before: its folder and database are tightened; the folder above is the
+    # operator's and stays as it is.
+    old = tmp_path / "old"
+    path = write_config(old)
+    (old / "data").mkdir(mode=0o755)
+    (old / "data" / "hearth.db").touch(mode=0o644)
+    os.chmod(old / "data", 0o755)
+    os.chmod(old / "data" / "hearth.db", 0o644)
+    os.chmod(old, 0o751)
+    assert await run(["migrate", "--config", str(path)]) == 0
+    assert mode(old / "data") == 0o700 and mode(old / "data" / "hearth.db") == 0o600
+    assert mode(old) == 0o751
 
 
 def test_commands_report_a_missing_config(
@@ -350,7 +385,10 @@ async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     assert code == 0, output
     assert f"listening on http://127.0.0.1:{port}" in output
     assert "Traceback" not in output
-    assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
+    data = tmp_path / "pod" / "data"
+    assert (data / "hearth.db").is_file()
+    # Everything the pod wrote is its user's alone, the media it keeps too.
+    assert mode(data) == mode(data / "media") == 0o700 and mode(data / "hearth.db") == 0o600
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

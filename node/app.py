@@ -33,7 +33,7 @@ from node.media import routes as media_routes
 from node.services.media_worker import MediaWorker
 from node.services.registry import build_services
 from node.store import deliveries as delivery_store
-from node.store.db import Database
+from node.store.db import Database, make_data_dir
 from node.store.migrate import migrate
 from nodeinfo.routes import setup as setup_nodeinfo
 
@@ -74,7 +74,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     app[POST_JSON] = PostJsonCache(config.cache.post_json_entries)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        make_data_dir(config.storage.data_dir)
         await db.open()
         applied = await migrate(db)
         if applied:

@@ -16,20 +16,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 
 from node.clock import SystemClock
-from node.config import ConfigError, NodeConfig, build_config, load_config
+from node.config import MAX_DAYS, ConfigError, NodeConfig, build_config, load_config
 from node.errors import ApiError
 from node.services.accounts import AccountService
 from node.services.operations import OperationsService
 from node.services.passwords import Passwords
 from node.services.principal import SCOPES
+from node.services.rules import days_problem, invite_uses_problem, scopes_problem
 from node.services.sessions import SessionService
 from node.store import identities as identity_store
-from node.store.db import Database
+from node.store.db import Database, make_data_dir
 from node.store.migrate import migrate
 
 CONFIG_TEMPLATE = """\
@@ -69,11 +70,19 @@ class _Admin:
 
 
 @asynccontextmanager
-async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
-    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+async def _database(config: NodeConfig) -> AsyncIterator[Database]:
+    make_data_dir(config.storage.data_dir)
     db = Database(config.database_path)
     await db.open()
     try:
+        yield db
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
+    async with _database(config) as db:
         await migrate(db)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
@@ -85,8 +94,6 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
                 OperationsService(db, clock),
             ),
         )
-    finally:
-        await db.close()
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -113,7 +120,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         raise CliError(f"--public-url/--host: {exc}") from None
     try:
         target.mkdir(parents=True, exist_ok=True)
-        (target / "data").mkdir(exist_ok=True)
+        make_data_dir(target / "data")
         config_path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {config_path}: {exc.strerror or exc}") from None
@@ -126,6 +133,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     app = create_app(config)
     host, port = config.server.host, config.server.port
+    # What the pod writes (the database and its journals, uploaded media) is its user's alone.
+    umask = os.umask(0o077)
     # run_app stops cleanly on SIGINT and SIGTERM and runs the cleanup contexts.
     try:
         web.run_app(
@@ -143,16 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES) and not exc.filename:
             raise CliError(f"server.port: cannot listen on {host}:{port} ({exc})") from None
         raise CliError(f"cannot start: {exc}") from None
+    finally:
+        os.umask(umask)
 
 
 async def _migrate(config: NodeConfig) -> None:
-    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.database_path)
-    await db.open()
-    try:
+    async with _database(config) as db:
         applied = await migrate(db)
-    finally:
-        await db.close()
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
 
 
@@ -211,8 +217,7 @@ async def _token_create(
 
 
 def cmd_token_create(args: argparse.Namespace) -> None:
-    scopes = frozenset(s for s in args.scopes.replace(",", " ").split() if s)
-    asyncio.run(_token_create(_load(args), args.username, args.name, scopes, args.days))
+    asyncio.run(_token_create(_load(args), args.username, args.name, args.scopes, args.days))
 
 
 async def _deliveries_status(config: NodeConfig, dead: bool) -> None:
@@ -255,8 +260,8 @@ async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
                 print(name)
             return
         assert domain is not None
-        await admin.operations.set_block(domain, action == "block")
-    print(f"{domain} {'blocked' if action == 'block' else 'unblocked'}; restart the pod to apply")
+        key = await admin.operations.set_block(domain, action == "block")
+    print(f"{key} {'blocked' if action == 'block' else 'unblocked'}; restart the pod to apply")
 
 
 def cmd_domain(args: argparse.Namespace) -> None:
@@ -278,6 +283,41 @@ def cmd_media_gc(args: argparse.Namespace) -> None:
     asyncio.run(_media_gc(_load(args)))
 
 
+T = TypeVar("T")
+
+
+def _checked(
+    name: str, parse: Callable[[str], T], problem: Callable[[T], str | None]
+) -> Callable[[str], T]:
+    """An argparse type: `parse` the text (ValueError: "invalid NAME value"), then refuse what
+    `problem`, the rule the service applies too, finds wrong."""
+
+    def convert(text: str) -> T:
+        value = parse(text)
+        if found := problem(value):
+            raise argparse.ArgumentTypeError(found)
+        return value
+
+    convert.__name__ = name
+    return convert
+
+
+def _invite_days(text: str) -> float | None:
+    days = float(text)
+    return None if days == 0 else days  # 0: the code never expires
+
+
+def _scopes(text: str) -> frozenset[str]:
+    return frozenset(text.replace(",", " ").split())
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, as every other error of the command line; exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _with_config(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", default="config.toml", help="path to config.toml (default: ./config.toml)"
@@ -285,7 +325,7 @@ def _with_config(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hearth", description="Run and administer a Hearth pod.")
+    parser = _Parser(prog="hearth", description="Run and administer a Hearth pod.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="write DIR/config.toml and the data folder")
@@ -325,8 +365,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_account_create)
     p = account.add_parser("invite", help="print a registration invite code")
     _with_config(p)
-    p.add_argument("--max-uses", type=int, default=1)
-    p.add_argument("--days", type=float, default=7.0, help="valid for this many days (0: forever)")
+    p.add_argument(
+        "--max-uses",
+        type=_checked("int", int, invite_uses_problem),
+        default=1,
+        help="registrations the code allows (default: 1)",
+    )
+    p.add_argument(
+        "--days",
+        type=_checked("float", _invite_days, days_problem),
+        default=7.0,
+        help=f"valid for this many days, at most {MAX_DAYS} (default: 7; 0: forever)",
+    )
     p.set_defaults(func=cmd_account_invite)
 
     token = sub.add_parser("token", help="manage app tokens").add_subparsers(
@@ -338,10 +388,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="cli", help="a label for the token")
     p.add_argument(
         "--scopes",
+        type=_checked("scopes", _scopes, scopes_problem),
         default="profile public:read",
         help=f"space- or comma-separated; known: {' '.join(SCOPES)}",
     )
-    p.add_argument("--days", type=float, default=None, help="expire after this many days")
+    p.add_argument(
+        "--days",
+        type=_checked("float", float, days_problem),
+        default=None,
+        help=f"expire after this many days, at most {MAX_DAYS} (default: never)",
+    )
     p.set_defaults(func=cmd_token_create)
 
     deliveries = sub.add_parser("deliveries", help="the outgoing delivery queue").add_subparsers(
@@ -362,7 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     for action, text in (("block", "refuse a domain both ways"), ("unblock", "lift a block")):
         p = domain.add_parser(action, help=text)
         _with_config(p)
-        p.add_argument("domain", help="host name; a block covers its subdomains")
+        p.add_argument(
+            "domain",
+            help="host name or IP address, optionally with :port; a block covers subdomains,"
+            " and every port unless it names one",
+        )
         p.set_defaults(func=cmd_domain)
     p = domain.add_parser("list", help="blocked domains (those in the config come on top)")
     _with_config(p)

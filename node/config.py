@@ -26,6 +26,10 @@ from pydantic import (
 )
 
 ENV_PREFIX = "HEARTH_"
+# The longest anything stays valid, in days (ten years): login sessions, app tokens, invites.
+# Longer is forever in practice (app tokens and invites can say forever outright), and expiry
+# dates stay far from the year 9999 where Python's dates end: past it, every login failed.
+MAX_DAYS = 3650
 
 
 class ConfigError(Exception):
@@ -92,7 +96,7 @@ class InstanceConfig(_Section):
 
 
 class AuthConfig(_Section):
-    session_days: int = Field(90, ge=1)
+    session_days: int = Field(90, ge=1, le=MAX_DAYS)
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
     login_max_failures: int = Field(5, ge=1)

@@ -6,6 +6,8 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 # An http(s) URL whose host[:port] is plain ASCII and ends at a path, query, fragment or the
 # end: nearly every id an activity carries. urlsplit would give these the same scheme and
 # netloc (nothing here is stripped, unquoted or normalised by it), and reading them off is
@@ -37,3 +39,23 @@ def odd_authority(uri: str) -> bool:
     one host look like another."""
     parts = urlsplit(uri)
     return "@" in parts.netloc or (parts.hostname or "").endswith(".")
+
+
+@lru_cache(maxsize=4096)  # the same few actors and inboxes, over and over
+def host_port(where: str) -> tuple[str, int | None]:
+    """The host (ASCII, lower case, no trailing dot) and port of a URL or a host[:port]: the host
+    an HTTP client would connect to, which domain blocks are decided on."""
+    try:
+        url = URL(where if "://" in where else f"//{where}")
+        # A URL's port is its scheme's default when it names none.
+        return (url.raw_host or "").rstrip("."), url.port if url.scheme else url.explicit_port
+    except ValueError:  # no host a client could connect to either
+        return "", None
+
+
+def host_key(where: str) -> str:
+    """`host_port` as one text, host[:port] (an IPv6 host in brackets); "" without a host."""
+    host, port = host_port(where)
+    if ":" in host:
+        host = f"[{host}]"
+    return host if port is None or not host else f"{host}:{port}"

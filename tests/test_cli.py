@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from aiohttp import ClientError, ClientSession
 
 from node.cli import main
 from node.config import load_config
+from node.store.db import Database
 from tests.conftest import PodFactory
 from tests.support import free_port, wait_for
 
@@ -150,6 +152,40 @@ def test_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == "the database is up to date"
 
 
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_the_data_folder_and_database_are_the_pods_users_alone(tmp_path: Path) -> None:
+    # They hold actor private keys, the media signing secret, password and token hashes.
+    target = tmp_path / "pod"
+    assert main(["init", str(target)]) == 0
+    data = target / "data"
+    assert mode(data) == 0o700
+    assert await run(["migrate", "--config", str(target / "config.toml")]) == 0
+    assert mode(data) == 0o700 and mode(data / "hearth.db") == 0o600
+    db = await Database(data / "hearth.db").open()  # the journals exist while it is open
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE probe (x)")
+        assert mode(data / "hearth.db-wal") == mode(data / "hearth.db-shm") == 0o600
+    finally:
+        await db.close()
+
+    # A pod made before: its folder and database are tightened; the folder above is the
+    # operator's and stays as it is.
+    old = tmp_path / "old"
+    path = write_config(old)
+    (old / "data").mkdir(mode=0o755)
+    (old / "data" / "hearth.db").touch(mode=0o644)
+    os.chmod(old / "data", 0o755)
+    os.chmod(old / "data" / "hearth.db", 0o644)
+    os.chmod(old, 0o751)
+    assert await run(["migrate", "--config", str(path)]) == 0
+    assert mode(old / "data") == 0o700 and mode(old / "data" / "hearth.db") == 0o600
+    assert mode(old) == 0o751
+
+
 def test_commands_report_a_missing_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -245,10 +281,6 @@ async def test_account_and_token_errors(
         (create("Eve", "other@example.org"), "username is taken"),
         (create("eve2", "E@example.org"), "email exists"),
         (["token", "create", "--config", path, "--username", "nobody"], "no local identity"),
-        (
-            ["token", "create", "--config", path, "--username", "eve", "--scopes", "profile bogus"],
-            "unknown scopes: bogus",
-        ),
     ]
     for argv, message in cases:
         code = await run(argv)
@@ -259,6 +291,52 @@ async def test_account_and_token_errors(
         assert code == 1, argv
         assert message in one_line(captured.err), captured.err
         assert captured.out == ""
+
+
+async def test_bad_invite_and_token_values_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    monkeypatch.setenv("PW", PASSWORD)
+    argv = ["account", "create", "--config", path, "--username", "eve"]
+    assert await run([*argv, "--email", "e@example.org", "--password-env", "PW"]) == 0
+    invite = ["account", "invite", "--config", path]
+    token = ["token", "create", "--config", path, "--username", "eve"]
+    cases = [
+        ([*invite, "--max-uses", "0"], "--max-uses: a whole number from 1 to"),  # never usable
+        ([*invite, "--max-uses", "-3"], "--max-uses: a whole number from 1 to"),
+        ([*invite, "--max-uses", "99999999999999999999"], "--max-uses: a whole number from 1"),
+        ([*invite, "--days", "-2"], "--days: more than 0 and at most 3650 days"),  # expired
+        ([*invite, "--days", "1e12"], "--days: more than 0"),  # past the year 9999
+        ([*invite, "--days", "nan"], "--days: more than 0"),
+        ([*token, "--days", "0"], "--days: more than 0"),  # was a token that never expires
+        ([*token, "--days", "-1"], "--days: more than 0"),  # already expired
+        ([*token, "--days", "1e12"], "--days: more than 0"),
+        ([*token, "--days", "inf"], "--days: more than 0"),
+        ([*token, "--scopes", ""], "--scopes: at least one scope"),  # a token for nothing
+        ([*token, "--scopes", " , "], "--scopes: at least one scope"),
+        ([*token, "--scopes", "profile bogus"], "--scopes: unknown scopes: bogus"),
+    ]
+    capsys.readouterr()
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2, argv
+        captured = capsys.readouterr()
+        assert f"error: argument {message}" in one_line(captured.err), argv
+        assert captured.out == ""
+
+    # The bounds themselves are fine, and an invite's --days 0 still means it never expires.
+    assert await run([*invite, "--days", "0", "--max-uses", "10000"]) == 0
+    assert await run([*token, "--days", "3650", "--scopes", "profile"]) == 0
+    db = await Database(tmp_path / "pod" / "data" / "hearth.db").open()
+    try:
+        invites = await db.fetchall("SELECT max_uses, expires_at FROM registration_invites")
+        tokens = await db.fetchall("SELECT expires_at FROM sessions WHERE kind = 'app'")
+    finally:
+        await db.close()
+    assert [tuple(r) for r in invites] == [(10000, None)]
+    assert len(tokens) == 1 and tokens[0][0] is not None  # it expires
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -307,7 +385,10 @@ async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     assert code == 0, output
     assert f"listening on http://127.0.0.1:{port}" in output
     assert "Traceback" not in output
-    assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
+    data = tmp_path / "pod" / "data"
+    assert (data / "hearth.db").is_file()
+    # Everything the pod wrote is its user's alone, the media it keeps too.
+    assert mode(data) == mode(data / "media") == 0o700 and mode(data / "hearth.db") == 0o600
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from federation.blocks import DomainBlocks
 from federation.routes import FEDERATION
 from node.appkeys import DB
+from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
+from node.store.db import Database
 from tests.conftest import PodFactory
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod
-from tests.test_cli import run, write_config
+from tests.test_cli import one_line, run, write_config
 
 
 @pytest.fixture
@@ -42,6 +45,65 @@ async def test_domain_block_list_unblock(
     fed = pod.app[FEDERATION]
     assert fed.is_blocked("evil.example") and fed.is_blocked("a.evil.example:8443")
     assert not fed.is_blocked("spam.test")
+
+
+async def _blocks(path: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """What `hearth domain list` prints."""
+    capsys.readouterr()
+    assert await run(["domain", "list", "--config", path]) == 0
+    return capsys.readouterr().out.split()
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Evil.ORG.", "evil.org"),  # case and a trailing dot
+        ("\uff45vil\uff0eorg", "evil.org"),  # full-width e and dot, folded by IDNA
+        ("EVIL.org:8443", "evil.org:8443"),
+        ("\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444", "xn--e1afmkfd.xn--p1ai"),
+        ("[0:0::1]:8001", "[::1]:8001"),  # an IPv6 address, however written
+    ],
+)
+async def test_domain_blocks_are_kept_as_the_pod_reads_them(
+    tmp_path: Path, typed: str, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    assert await run(["domain", "block", "--config", path, typed]) == 0
+    assert capsys.readouterr().out.startswith(f"{key} blocked;")
+    assert await _blocks(path, capsys) == [key]
+    assert DomainBlocks(await _blocks(path, capsys)).is_blocked(typed)
+    # Unblocked in its canonical form, or as typed, the block is gone.
+    for spelling in (key, typed):
+        assert await run(["domain", "block", "--config", path, typed]) == 0
+        assert await run(["domain", "unblock", "--config", path, spelling]) == 0
+        assert await _blocks(path, capsys) == []
+
+
+async def test_unblock_lifts_a_block_stored_before_keys_were_canonical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    assert await run(["migrate", "--config", path]) == 0
+    db = await Database(tmp_path / "pod" / "data" / "hearth.db").open()
+    try:
+        async with db.transaction() as tx:
+            await delivery_store.set_blocked(tx, "evil.org.", True, "2024-01-01T00:00:00.000Z")
+    finally:
+        await db.close()
+    assert await _blocks(path, capsys) == ["evil.org"]
+    assert await run(["domain", "unblock", "--config", path, "evil.org"]) == 0
+    assert await _blocks(path, capsys) == []
+
+
+async def test_domain_block_refuses_what_is_not_a_host_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    for typed in ("https://evil.org/", "x@evil.org", "evil.org/inbox", "evil.org:99999",
+                  "evil..org", " ", "[zz]"):  # fmt: skip
+        assert await run(["domain", "block", "--config", path, typed]) == 1, typed
+        assert "domain: a host name" in one_line(capsys.readouterr().err)
+    assert await _blocks(path, capsys) == []
 
 
 Restart = Callable[[], Awaitable[Pod]]

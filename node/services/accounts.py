@@ -12,7 +12,14 @@ from node.errors import ApiError, conflict, forbidden, validation
 from node.ids import new_guid
 from node.services.handles import name_taken
 from node.services.passwords import Passwords
-from node.services.rules import email_problem, password_problem, username_problem
+from node.services.rules import (
+    check,
+    days_problem,
+    email_problem,
+    invite_uses_problem,
+    password_problem,
+    username_problem,
+)
 from node.services.spaces import keep_an_admin
 from node.store import accounts as account_store
 from node.store import identities as identity_store
@@ -53,17 +60,11 @@ class AccountService:
             raise forbidden("Registration on this pod is closed.", "registration_closed")
         if mode == "invite" and not invite_code:
             raise forbidden("Registration on this pod needs an invite code.", "invite_required")
-        problems = {
-            k: v
-            for k, v in {
-                "username": username_problem(username),
-                "email": email_problem(email),
-                "password": password_problem(password),
-            }.items()
-            if v
-        }
-        if problems:
-            raise validation(problems)
+        check(
+            username=username_problem(username),
+            email=email_problem(email),
+            password=password_problem(password),
+        )
         password_hash = await self._passwords.hash(password)
         now = iso(self._clock.now())
         account_guid, identity_guid = new_guid(), new_guid()
@@ -96,9 +97,11 @@ class AccountService:
         return Registration(account, identity)
 
     async def create_invite(self, max_uses: int, days: float | None) -> str:
+        """A code good for `max_uses` registrations within `days` (None: with no end)."""
+        check(max_uses=invite_uses_problem(max_uses), days=days_problem(days))
         now = self._clock.now()
         code = secrets.token_urlsafe(12)
-        expires = iso(now + timedelta(days=days)) if days else None
+        expires = iso(now + timedelta(days=days)) if days is not None else None
         async with self._db.transaction() as tx:
             await account_store.insert_invite(tx, code, max_uses, expires, iso(now))
         return code

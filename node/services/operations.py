@@ -3,12 +3,18 @@ blocks. Used by the CLI; a running pod reads blocks at start."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 from node.clock import Clock, iso
 from node.errors import validation
 from node.store import deliveries as delivery_store
 from node.store.db import Database
+from node.urls import host_key, host_port
+
+# A host name once IDNA has made it ASCII: dot-separated labels, none of them empty.
+HOST_NAME_RE = re.compile(r"(?:[a-z0-9_-]+\.)*[a-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,42 @@ class OperationsService:
         async with self._db.transaction() as tx:
             return await delivery_store.retry(tx, iso(self._clock.now()), host)
 
-    async def set_block(self, domain: str, blocked: bool) -> None:
-        domain = domain.strip().lower()
-        if not domain or any(c in domain for c in "/@ ?#"):
-            raise validation({"domain": "a host name such as example.org"})
+    async def set_block(self, domain: str, blocked: bool) -> str:
+        """Block or unblock `domain`, a host name or IP address with an optional port; returns
+        the host[:port] the pod decides blocks on, which is what is stored."""
+        key = block_key(domain)
+        now = iso(self._clock.now())
         async with self._db.transaction() as tx:
-            await delivery_store.set_blocked(tx, domain, blocked, iso(self._clock.now()))
+            hosts = {key}
+            if not blocked:  # rows stored before keys were canonical ("evil.org.") go too
+                hosts |= {h for h in await delivery_store.blocked_domains(tx) if host_key(h) == key}
+            for host in hosts:
+                await delivery_store.set_blocked(tx, host, blocked, now)
+        return key
 
     async def blocks(self) -> list[str]:
-        return sorted(await delivery_store.blocked_domains(self._db))
+        """The blocked domains as the pod reads them (rows that name no host block nothing)."""
+        return sorted({host_key(h) for h in await delivery_store.blocked_domains(self._db)} - {""})
+
+
+def block_key(domain: str) -> str:
+    """The host[:port] of a host name or IP address with an optional port, in the one form
+    blocks are decided on (node.urls.host_port): ASCII, lower case, no trailing dot. Anything
+    else (a URL, user info, a path, spaces) is refused rather than read as some other host."""
+    domain = domain.strip()
+    host, _ = host_port(domain)
+    if (
+        any(c in domain for c in "/\\@?#%")
+        or any(c.isspace() for c in domain)
+        or not (HOST_NAME_RE.fullmatch(host) or _is_ip(host))
+    ):
+        raise validation({"domain": "a host name such as example.org, with an optional :port"})
+    return host_key(domain)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True

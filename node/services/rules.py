@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set
+
+from node.config import MAX_DAYS
+from node.errors import validation
+from node.services.principal import SCOPES
 
 # `\Z`, not `$`: `$` also matches before a trailing newline ("alice\n").
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}\Z")
@@ -13,6 +18,8 @@ MAX_DISPLAY_NAME = 100
 MAX_BIO = 2000
 MAX_FIELDS = 4
 MAX_FIELD_TEXT = 255
+# Uses of one invite code: a code meant for more people than this is open registration.
+MAX_INVITE_USES = 10_000
 # Names a pod keeps for its own actors and paths.
 RESERVED_USERNAMES = frozenset({"actor", "admin", "api", "inbox", "instance", "root", "system"})
 
@@ -55,3 +62,32 @@ def profile_problems(
         ):
             out["fields"] = f"names and values of at most {MAX_FIELD_TEXT} characters"
     return out
+
+
+def check(**problems: str | None) -> None:
+    """Refuse (422) naming each field whose rule found a problem; None is no problem."""
+    found = {k: v for k, v in problems.items() if v}
+    if found:
+        raise validation(found)
+
+
+def days_problem(days: float | None) -> str | None:
+    """How long an app token or an invite stays valid, in days; None: with no end."""
+    if days is not None and not 0 < days <= MAX_DAYS:  # NaN fails too
+        return f"more than 0 and at most {MAX_DAYS} days"
+    return None
+
+
+def invite_uses_problem(max_uses: int) -> str | None:
+    if not 1 <= max_uses <= MAX_INVITE_USES:
+        return f"a whole number from 1 to {MAX_INVITE_USES}"
+    return None
+
+
+def scopes_problem(scopes: Set[str]) -> str | None:
+    unknown = scopes - set(SCOPES)
+    if unknown:
+        return f"unknown scopes: {', '.join(sorted(unknown))}"
+    if not scopes:
+        return "at least one scope"
+    return None

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 from node.clock import Clock, iso
 from node.config import NodeConfig
-from node.errors import ApiError, not_found, rate_limited, unauthorized, validation
+from node.errors import ApiError, not_found, rate_limited, unauthorized
 from node.ids import new_guid
 from node.services.passwords import Passwords
 from node.services.principal import SCOPES, Principal
+from node.services.rules import check, days_problem, scopes_problem
 from node.services.throttle import FailureThrottle
 from node.store import accounts as account_store
 from node.store import identities as identity_store
@@ -69,10 +70,9 @@ class SessionService:
         scopes: frozenset[str],
         days: float | None,
     ) -> tuple[str, Session]:
-        unknown = scopes - set(SCOPES)
-        if unknown:
-            raise validation({"scopes": f"unknown scopes: {', '.join(sorted(unknown))}"})
-        lifetime = timedelta(days=days) if days else None
+        """A token holding `scopes` that expires after `days` (None: never)."""
+        check(scopes=scopes_problem(scopes), days=days_problem(days))
+        lifetime = timedelta(days=days) if days is not None else None
         return await self._issue(account_guid, identity_guid, "app", name, scopes, "", lifetime)
 
     async def _issue(

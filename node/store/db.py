@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -43,6 +45,31 @@ _PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=5000",
 )
+
+
+def make_data_dir(path: Path) -> None:
+    """Make the pod's data folder (with any missing parents) and keep it to the pod's user: the
+    database in it holds actor private keys, the media signing secret, password and token
+    hashes. Folders above it are not changed."""
+    path.mkdir(parents=True, exist_ok=True)
+    _keep_private(path)
+
+
+def _keep_private(path: Path) -> None:
+    """Take group and other permissions off `path` (0700 for a folder, 0600 for a file), if
+    this user owns it; another user's file is theirs to set."""
+    with contextlib.suppress(FileNotFoundError):
+        st = path.stat()
+        if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+            path.chmod(0o700 if stat.S_ISDIR(st.st_mode) else 0o600)
+
+
+def _private_database(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (its -wal and -shm take the file's mode),
+    and tighten those of a database made before this rule."""
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _keep_private(name)
 
 
 def _connect_sync(path: Path | str) -> sqlite3.Connection:
@@ -175,6 +202,7 @@ class Database:
         self._commit_thread: ThreadPoolExecutor | None = None
 
     async def open(self) -> Database:
+        _private_database(Path(self.path))
         self._writer = _connect_sync(self.path)
         self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")
         inline = _connect_sync(self.path)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from node.appkeys import SERVICES
+from node.appkeys import DB, SERVICES
+from node.errors import ApiError
 from tests.conftest import PodFactory
 from tests.spaces.support import join, make_space
 from tests.support import GUID_RE, TIME_RE, Pod
@@ -202,6 +203,25 @@ async def test_invite_only_registration(make_pod: PodFactory) -> None:
     forever = await accounts.create_invite(1, None)
     pod.clock.advance(timedelta(days=3650))
     await pod.call("POST", "/api/v1/accounts", json=reg("carol", inviteCode=forever), expect=201)
+
+
+async def test_invites_that_could_never_be_used_are_refused(pod: Pod) -> None:
+    accounts = pod.app[SERVICES].accounts
+    cases = [
+        (0, 7),
+        (-3, 7),
+        (10_001, 7),
+        (2**63, 7),
+        (1, 0),
+        (1, -2),
+        (1, 1e12),
+        (1, float("nan")),
+    ]
+    for max_uses, days in cases:
+        with pytest.raises(ApiError) as info:
+            await accounts.create_invite(max_uses, days)
+        assert info.value.status == 422 and info.value.fields, (max_uses, days)
+    assert await pod.app[DB].fetchval("SELECT count(*) FROM registration_invites") == 0
 
 
 async def test_open_registration_ignores_invite_codes(pod: Pod) -> None:

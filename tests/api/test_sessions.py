@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-from node.appkeys import SERVICES
+from node.appkeys import DB, SERVICES
 from node.clock import parse_iso
+from node.errors import ApiError
 from node.services.principal import SCOPES
 from node.services.throttle import FailureThrottle
 from tests.conftest import PodFactory
@@ -263,6 +264,17 @@ async def test_revoke_another_session(pod: Pod) -> None:
     await pod.call("DELETE", f"/api/v1/sessions/{guid}", alice, expect=404)
     _, items = await pod.call("GET", "/api/v1/sessions", alice, expect=200)
     assert [s["id"] for s in items] != [] and guid not in [s["id"] for s in items]
+
+
+async def test_app_tokens_need_a_scope_and_a_lifetime_that_ends_in_time(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    cases = [(set(), None), ({"profile"}, 0), ({"profile"}, -1), ({"profile"}, 1e12),
+             ({"profile"}, float("inf")), ({"profile", "bogus"}, None)]  # fmt: skip
+    for scopes, days in cases:
+        with pytest.raises(ApiError) as info:
+            await app_token(pod, alice, scopes, days)
+        assert info.value.status == 422 and info.value.fields, (scopes, days)
+    assert await pod.app[DB].fetchval("SELECT count(*) FROM sessions WHERE kind = 'app'") == 0
 
 
 async def test_sessions_expire(make_pod: PodFactory) -> None:

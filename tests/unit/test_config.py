@@ -115,6 +115,8 @@ def test_missing_file_and_invalid_toml(tmp_path: Path) -> None:
         ({"storage": {"data_dir": 5}}, "storage.data_dir"),
         ({"instance": {"registration": "maybe"}}, "instance.registration"),
         ({"auth": {"session_days": 0}}, "auth.session_days"),
+        ({"auth": {"session_days": 3651}}, "auth.session_days"),  # past MAX_DAYS
+        ({"auth": {"session_days": 3_000_000}}, "auth.session_days"),  # past the year 9999
         ({"auth": {"argon2_time_cost": "three"}}, "auth.argon2_time_cost"),
         ({"federation": {"fetch_timeout_seconds": 0}}, "federation.fetch_timeout_seconds"),
         ({"federation": {"blocked_domains": "a.example"}}, "federation.blocked_domains"),

@@ -1,10 +1,13 @@
-"""Counts failed attempts per key in a sliding window; one instance per app, kept in memory."""
+"""Counts failed password attempts in a sliding window; one instance per app, kept in memory."""
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from node.errors import rate_limited
 
 
 class FailureThrottle:
@@ -42,6 +45,15 @@ class FailureThrottle:
         for key in keys:
             self._failures.setdefault(key, deque()).append(now)
 
+    def release(self, keys: list[str], at: datetime) -> None:
+        """Take back one failure counted at `at` for each of `keys`, where it is still counted."""
+        for key in keys:
+            times = self._failures.get(key)
+            if times and at in times:
+                times.remove(at)
+                if not times:
+                    del self._failures[key]
+
     def clear(self, keys: list[str]) -> None:
         for key in keys:
             self._failures.pop(key, None)
@@ -56,3 +68,41 @@ class FailureThrottle:
         self._swept = now
         for key in list(self._failures):
             self._recent(key, now)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A password check under way, counted as failed until it is known to have succeeded."""
+
+    login: str
+    address: str
+    at: datetime
+
+
+class PasswordThrottle:
+    """Who may have a password checked now: failures count per login and per client address.
+
+    An attempt counts from the moment it starts: the password is checked on another thread,
+    and a burst of concurrent guesses would all pass a limit read before any of them had
+    failed. A successful one is taken back and clears its login's failures; the address keeps
+    its other failures, or logging in to an account of one's own would reset them.
+    """
+
+    def __init__(self, max_failures: int, window: timedelta) -> None:
+        self._failures = FailureThrottle(max_failures, window)
+
+    def begin(self, address: str, now: datetime, login: str) -> Attempt:
+        """Count an attempt from `address` at `login`; 429 if it is one too many."""
+        attempt = Attempt(f"login:{login.lower()}", f"addr:{address}", now)
+        keys = [attempt.login, attempt.address]
+        wait = self._failures.retry_after(keys, now)
+        if wait:
+            raise rate_limited(wait)
+        self._failures.fail(keys, now)
+        return attempt
+
+    def end(self, attempt: Attempt, ok: bool) -> None:
+        """A failed attempt stays counted (as does one whose check never ended)."""
+        if ok:
+            self._failures.clear([attempt.login])
+            self._failures.release([attempt.address], attempt.at)

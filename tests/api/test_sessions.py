@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from multidict import CIMultiDict
 
 from node.appkeys import SERVICES
 from node.clock import parse_iso
+from node.services.passwords import Passwords
 from node.services.principal import SCOPES
 from node.services.throttle import FailureThrottle
 from tests.conftest import PodFactory
@@ -130,6 +132,26 @@ async def test_rate_limit_counts_per_address_too(make_pod: PodFactory) -> None:
     # Three different logins from one address: that address is throttled.
     resp, _ = await pod.login("alice", PASSWORD, expect=429)
     assert 0 < int(resp.headers["Retry-After"]) <= 60
+
+
+async def test_concurrent_guesses_cannot_all_pass_the_limit(
+    make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    await pod.register("alice")
+    verify = Passwords.verify
+
+    async def slow_verify(self: Passwords, password_hash: str | None, password: str) -> bool:
+        await asyncio.sleep(0.3)  # every guess of the burst is in flight at once
+        return await verify(self, password_hash, password)
+
+    monkeypatch.setattr(Passwords, "verify", slow_verify)
+    burst = [pod.login("alice", f"guess {n}", expect=None) for n in range(30)]
+    statuses = [resp.status for resp, _ in await asyncio.gather(*burst)]
+    assert sorted(statuses) == [401] * 3 + [429] * 27
+    await pod.login("alice", PASSWORD, expect=429)
+    pod.clock.advance(timedelta(seconds=60))
+    await pod.login("alice", PASSWORD, expect=201)
 
 
 def test_throttle_forgets_logins_whose_failures_have_expired() -> None:

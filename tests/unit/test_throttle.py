@@ -1,0 +1,39 @@
+"""PasswordThrottle: what counts against whom, and when an attempt is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from node.errors import ApiError
+from node.services.throttle import PasswordThrottle
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+HOME, AWAY = "198.51.100.7", "203.0.113.5"
+
+
+def refused(throttle: PasswordThrottle, address: str, login: str) -> int:
+    with pytest.raises(ApiError) as caught:
+        throttle.begin(address, NOW, login)
+    assert caught.value.status == 429
+    return int(caught.value.headers["Retry-After"])
+
+
+def test_attempts_count_while_they_are_checked() -> None:
+    throttle = PasswordThrottle(3, timedelta(seconds=60))
+    pending = [throttle.begin(AWAY, NOW, "alice") for _ in range(3)]
+    assert refused(throttle, AWAY, "alice") == 60
+    for attempt in pending:
+        throttle.end(attempt, ok=False)
+    assert refused(throttle, AWAY, "alice") == 60
+
+
+def test_a_success_is_not_a_failure_and_clears_its_logins() -> None:
+    throttle = PasswordThrottle(3, timedelta(seconds=60))
+    for _ in range(2):
+        throttle.end(throttle.begin(HOME, NOW, "alice"), ok=False)
+    throttle.end(throttle.begin(HOME, NOW, "alice"), ok=True)
+    # Alice's two failures are cleared; they still count for the address.
+    throttle.end(throttle.begin(HOME, NOW, "alice"), ok=False)
+    assert refused(throttle, HOME, "bob") == 60

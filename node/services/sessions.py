@@ -37,9 +37,7 @@ class SessionService:
         self._clock = clock
         self._passwords = passwords
         self._lifetime = timedelta(days=config.auth.session_days)
-        self._throttle = PasswordThrottle(
-            config.auth.login_max_failures, timedelta(seconds=config.auth.login_window_seconds)
-        )
+        self._throttle = PasswordThrottle.of(config.auth)
 
     async def login(
         self, login: str, password: str, user_agent: str, remote: str

@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from node.config import AuthConfig
 from node.errors import rate_limited
 
 
@@ -74,35 +75,49 @@ class FailureThrottle:
 class Attempt:
     """A password check under way, counted as failed until it is known to have succeeded."""
 
-    login: str
+    pair: str
     address: str
     at: datetime
 
 
 class PasswordThrottle:
-    """Who may have a password checked now: failures count per login and per client address.
+    """Who may have a password checked now.
+
+    Failures count per login and client address, and per client address across all logins
+    (a spray of logins from one place).
+
+    No limit counts an account's failures from every address: a limit that refuses there is
+    one anyone can reach to lock the owner out, however high it is set. A guesser spread over
+    many addresses is held by each address's own limits, and by the cost of Argon2.
 
     An attempt counts from the moment it starts: the password is checked on another thread,
     and a burst of concurrent guesses would all pass a limit read before any of them had
-    failed. A successful one is taken back and clears its login's failures; the address keeps
+    failed. A successful one is taken back and clears its pair's failures; the address keeps
     its other failures, or logging in to an account of one's own would reset them.
     """
 
-    def __init__(self, max_failures: int, window: timedelta) -> None:
-        self._failures = FailureThrottle(max_failures, window)
+    def __init__(self, max_failures: int, max_per_address: int, window: timedelta) -> None:
+        self._pairs = FailureThrottle(max_failures, window)
+        self._addresses = FailureThrottle(max_per_address, window)
+
+    @classmethod
+    def of(cls, auth: AuthConfig) -> PasswordThrottle:
+        window = timedelta(seconds=auth.login_window_seconds)
+        return cls(auth.login_max_failures, auth.login_max_failures_per_address, window)
 
     def begin(self, address: str, now: datetime, login: str) -> Attempt:
         """Count an attempt from `address` at `login`; 429 if it is one too many."""
-        attempt = Attempt(f"login:{login.lower()}", f"addr:{address}", now)
-        keys = [attempt.login, attempt.address]
-        wait = self._failures.retry_after(keys, now)
+        attempt = Attempt(f"login:{login.lower()} from {address}", f"addr:{address}", now)
+        pair, addr = [attempt.pair], [attempt.address]
+        wait = max(self._pairs.retry_after(pair, now), self._addresses.retry_after(addr, now))
         if wait:
             raise rate_limited(wait)
-        self._failures.fail(keys, now)
+        self._pairs.fail(pair, now)
+        self._addresses.fail(addr, now)
         return attempt
 
     def end(self, attempt: Attempt, ok: bool) -> None:
         """A failed attempt stays counted (as does one whose check never ended)."""
         if ok:
-            self._failures.clear([attempt.login])
-            self._failures.release([attempt.address], attempt.at)
+            self._pairs.clear([attempt.pair])
+            self._addresses.release([attempt.address], attempt.at)

@@ -67,6 +67,10 @@ async def test_login_by_another_identitys_username(pod: Pod) -> None:
     assert data["session"]["identityId"] == alice.identity_id  # the primary identity
 
 
+# Three failures per login and address, and three per address across all logins.
+TIGHT = {"login_max_failures": 3, "login_max_failures_per_address": 3, "login_window_seconds": 60}
+BEHIND_PROXY = {"trusted_proxies": ["127.0.0.1"]}
+
 FAILED_LOGINS: list[tuple[dict[str, Any], int]] = [
     ({"username": "alice", "password": "wrong password"}, 401),
     ({"username": "nobody", "password": PASSWORD}, 401),
@@ -125,7 +129,7 @@ async def test_repeated_failed_logins_are_rate_limited(make_pod: PodFactory) -> 
 
 
 async def test_rate_limit_counts_per_address_too(make_pod: PodFactory) -> None:
-    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    pod = await make_pod(auth=TIGHT)
     await pod.register("alice")
     for name in ("nobody", "someone", "anyone"):
         await pod.login(name, "wrong password", expect=401)
@@ -152,6 +156,23 @@ async def test_concurrent_guesses_cannot_all_pass_the_limit(
     await pod.login("alice", PASSWORD, expect=429)
     pod.clock.advance(timedelta(seconds=60))
     await pod.login("alice", PASSWORD, expect=201)
+
+
+async def test_failures_from_one_address_do_not_lock_the_account_out_elsewhere(
+    make_pod: PodFactory,
+) -> None:
+    pod = await make_pod(
+        auth={"login_max_failures": 3, "login_window_seconds": 60}, server=BEHIND_PROXY
+    )
+    await pod.register("alice")
+    attacker = {"X-Forwarded-For": "203.0.113.5"}
+    for _ in range(3):
+        await pod.login("alice", "wrong password", expect=401, headers=attacker)
+    await pod.login("alice", PASSWORD, expect=429, headers=attacker)
+    # From an address that did not fail, the right password logs alice in.
+    await pod.login("alice", PASSWORD, expect=201, headers={"X-Forwarded-For": "198.51.100.7"})
+    # The attacker's address may still try other logins, up to the limit per address.
+    await pod.login("nobody", "wrong password", expect=401, headers=attacker)
 
 
 def test_throttle_forgets_logins_whose_failures_have_expired() -> None:
@@ -499,10 +520,7 @@ async def test_without_private_modify_only_public_posts_are_written(pod: Pod) ->
 async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
     make_pod: PodFactory,
 ) -> None:
-    pod = await make_pod(
-        auth={"login_max_failures": 3, "login_window_seconds": 60},
-        server={"trusted_proxies": ["127.0.0.1"]},
-    )
+    pod = await make_pod(auth=TIGHT, server=BEHIND_PROXY)
     await pod.register("alice")
     attacker = {"X-Forwarded-For": "203.0.113.5"}
     for name in ("nobody", "someone", "anyone"):
@@ -519,7 +537,7 @@ async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
 
 
 async def test_forwarded_for_from_an_untrusted_peer_is_ignored(make_pod: PodFactory) -> None:
-    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    pod = await make_pod(auth=TIGHT)
     await pod.register("alice")
     for n, name in enumerate(("nobody", "someone", "anyone")):
         await pod.login(

@@ -21,7 +21,7 @@ def refused(throttle: PasswordThrottle, address: str, login: str) -> int:
 
 
 def test_attempts_count_while_they_are_checked() -> None:
-    throttle = PasswordThrottle(3, timedelta(seconds=60))
+    throttle = PasswordThrottle(3, 10, timedelta(seconds=60))
     pending = [throttle.begin(AWAY, NOW, "alice") for _ in range(3)]
     assert refused(throttle, AWAY, "alice") == 60
     for attempt in pending:
@@ -29,11 +29,28 @@ def test_attempts_count_while_they_are_checked() -> None:
     assert refused(throttle, AWAY, "alice") == 60
 
 
-def test_a_success_is_not_a_failure_and_clears_its_logins() -> None:
-    throttle = PasswordThrottle(3, timedelta(seconds=60))
+def test_a_success_is_not_a_failure_and_clears_its_pairs() -> None:
+    throttle = PasswordThrottle(3, 3, timedelta(seconds=60))
     for _ in range(2):
         throttle.end(throttle.begin(HOME, NOW, "alice"), ok=False)
     throttle.end(throttle.begin(HOME, NOW, "alice"), ok=True)
-    # Alice's two failures are cleared; they still count for the address.
+    # Alice's two failures are cleared from this address; they still count for the address.
     throttle.end(throttle.begin(HOME, NOW, "alice"), ok=False)
     assert refused(throttle, HOME, "bob") == 60
+
+
+def test_a_login_is_refused_only_from_where_it_failed() -> None:
+    throttle = PasswordThrottle(3, 10, timedelta(seconds=60))
+    for _ in range(3):
+        throttle.end(throttle.begin(AWAY, NOW, "alice"), ok=False)
+    refused(throttle, AWAY, "alice")
+    throttle.end(throttle.begin(HOME, NOW, "alice"), ok=True)
+    throttle.begin(AWAY, NOW, "bob")  # another login from there is still allowed
+
+
+def test_an_address_is_limited_across_logins() -> None:
+    throttle = PasswordThrottle(3, 5, timedelta(seconds=60))
+    for n in range(5):
+        throttle.end(throttle.begin(AWAY, NOW, f"user{n}"), ok=False)
+    assert refused(throttle, AWAY, "alice") == 60
+    throttle.begin(HOME, NOW, "alice")

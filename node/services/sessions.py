@@ -42,8 +42,10 @@ class SessionService:
     async def login(
         self, login: str, password: str, user_agent: str, remote: str
     ) -> tuple[str, Session]:
-        attempt = self._throttle.begin(remote, self._clock.now(), login)
         account = await account_store.find_by_login(self._db, login)
+        attempt = self._throttle.begin(
+            remote, self._clock.now(), account.guid if account else None, login
+        )
         ok = await self._passwords.verify(account.password_hash if account else None, password)
         self._throttle.end(attempt, ok)
         if not ok or account is None:

@@ -83,8 +83,10 @@ class Attempt:
 class PasswordThrottle:
     """Who may have a password checked now.
 
-    Failures count per login and client address, and per client address across all logins
-    (a spray of logins from one place).
+    Failures count per account and client address, and per client address across all
+    logins (a spray of logins from one place). The account is its guid, so its email and
+    the usernames of its identities share one allowance; a login that names no account counts
+    by the name typed.
 
     No limit counts an account's failures from every address: a limit that refuses there is
     one anyone can reach to lock the owner out, however high it is set. A guesser spread over
@@ -105,9 +107,12 @@ class PasswordThrottle:
         window = timedelta(seconds=auth.login_window_seconds)
         return cls(auth.login_max_failures, auth.login_max_failures_per_address, window)
 
-    def begin(self, address: str, now: datetime, login: str) -> Attempt:
-        """Count an attempt from `address` at `login`; 429 if it is one too many."""
-        attempt = Attempt(f"login:{login.lower()} from {address}", f"addr:{address}", now)
+    def begin(
+        self, address: str, now: datetime, account_guid: str | None, login: str = ""
+    ) -> Attempt:
+        """Count an attempt from `address` at an account (or an unknown login); 429 if too many."""
+        subject = f"account:{account_guid}" if account_guid else f"login:{login.lower()}"
+        attempt = Attempt(f"{subject} from {address}", f"addr:{address}", now)
         pair, addr = [attempt.pair], [attempt.address]
         wait = max(self._pairs.retry_after(pair, now), self._addresses.retry_after(addr, now))
         if wait:

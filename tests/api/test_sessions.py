@@ -67,7 +67,7 @@ async def test_login_by_another_identitys_username(pod: Pod) -> None:
     assert data["session"]["identityId"] == alice.identity_id  # the primary identity
 
 
-# Three failures per login and address, and three per address across all logins.
+# Three failures per account and address, and three per address across all logins.
 TIGHT = {"login_max_failures": 3, "login_max_failures_per_address": 3, "login_window_seconds": 60}
 BEHIND_PROXY = {"trusted_proxies": ["127.0.0.1"]}
 
@@ -173,6 +173,26 @@ async def test_failures_from_one_address_do_not_lock_the_account_out_elsewhere(
     await pod.login("alice", PASSWORD, expect=201, headers={"X-Forwarded-For": "198.51.100.7"})
     # The attacker's address may still try other logins, up to the limit per address.
     await pod.login("nobody", "wrong password", expect=401, headers=attacker)
+
+
+async def test_an_accounts_email_and_usernames_share_one_allowance(
+    make_pod: PodFactory,
+) -> None:
+    pod = await make_pod(
+        auth={"login_max_failures": 3, "login_window_seconds": 60}, server=BEHIND_PROXY
+    )
+    alice = await pod.register("alice")
+    await pod.call("POST", "/api/v1/identities", alice, json={"username": "ally"}, expect=201)
+    guesser = {"X-Forwarded-For": "203.0.113.5"}
+    for login in ("alice", "alice@example.org", "ALLY"):
+        await pod.login(login, "wrong password", expect=401, headers=guesser)
+    for login in ("alice", "Alice@Example.org", "ally"):
+        await pod.login(login, PASSWORD, expect=429, headers=guesser)
+    await pod.login("ally", PASSWORD, expect=201, headers={"X-Forwarded-For": "198.51.100.7"})
+    # A login that names no account has an allowance of its own.
+    for _ in range(3):
+        await pod.login("nobody", "wrong password", expect=401, headers=guesser)
+    await pod.login("nobody", "wrong password", expect=429, headers=guesser)
 
 
 def test_throttle_forgets_logins_whose_failures_have_expired() -> None:

@@ -25,9 +25,10 @@ from node.config import ConfigError, NodeConfig, build_config, load_config
 from node.errors import ApiError
 from node.services.accounts import AccountService
 from node.services.operations import OperationsService
-from node.services.passwords import Passwords
+from node.services.passwords import PasswordGate, Passwords
 from node.services.principal import SCOPES
 from node.services.sessions import SessionService
+from node.services.throttle import PasswordThrottle
 from node.store import identities as identity_store
 from node.store.db import Database
 from node.store.migrate import migrate
@@ -77,11 +78,12 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
         await migrate(db)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
+        gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
         yield (
             db,
             _Admin(
                 AccountService(db, config, clock, passwords),
-                SessionService(db, config, clock, passwords),
+                SessionService(db, config, clock, gate),
                 OperationsService(db, clock),
             ),
         )

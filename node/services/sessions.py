@@ -10,9 +10,8 @@ from node.clock import Clock, iso
 from node.config import NodeConfig
 from node.errors import ApiError, not_found, unauthorized, validation
 from node.ids import new_guid
-from node.services.passwords import Passwords
+from node.services.passwords import PasswordGate
 from node.services.principal import SCOPES, Principal
-from node.services.throttle import PasswordThrottle
 from node.store import accounts as account_store
 from node.store import identities as identity_store
 from node.store import sessions as session_store
@@ -30,25 +29,17 @@ def hash_token(token: str) -> str:
 
 
 class SessionService:
-    def __init__(
-        self, db: Database, config: NodeConfig, clock: Clock, passwords: Passwords
-    ) -> None:
+    def __init__(self, db: Database, config: NodeConfig, clock: Clock, gate: PasswordGate) -> None:
         self._db = db
         self._clock = clock
-        self._passwords = passwords
+        self._gate = gate
         self._lifetime = timedelta(days=config.auth.session_days)
-        self._throttle = PasswordThrottle.of(config.auth)
 
     async def login(
         self, login: str, password: str, user_agent: str, remote: str
     ) -> tuple[str, Session]:
         account = await account_store.find_by_login(self._db, login)
-        attempt = self._throttle.begin(
-            remote, self._clock.now(), account.guid if account else None, login
-        )
-        ok = await self._passwords.verify(account.password_hash if account else None, password)
-        self._throttle.end(attempt, ok)
-        if not ok or account is None:
+        if not await self._gate.check(account, password, remote, login) or account is None:
             raise ApiError(401, "invalid_credentials", "The login or the password is wrong.")
         identity_guid = account.primary_identity_guid
         assert identity_guid is not None

@@ -82,7 +82,7 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
         yield (
             db,
             _Admin(
-                AccountService(db, config, clock, passwords),
+                AccountService(db, config, clock, passwords, gate),
                 SessionService(db, config, clock, gate),
                 OperationsService(db, clock),
             ),

@@ -13,7 +13,7 @@ from node.models.accounts import (
     RegistrationOut,
 )
 
-from .context import identity_out, services
+from .context import client_of, identity_out, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
 from .routing import Route, principal
@@ -38,14 +38,20 @@ async def get_current(request: web.Request) -> web.Response:
 async def patch_current(request: web.Request) -> web.Response:
     body = await read_json(request, AccountPatch)
     account = await services(request).accounts.update(
-        principal(request).account_guid, body.current_password, body.email, body.password
+        principal(request).account_guid,
+        body.current_password,
+        body.email,
+        body.password,
+        remote=client_of(request),
     )
     return json_response(AccountOut.of(account))
 
 
 async def delete_current(request: web.Request) -> web.Response:
     body = await read_json(request, AccountDelete)
-    await services(request).accounts.delete(principal(request).account_guid, body.password)
+    await services(request).accounts.delete(
+        principal(request).account_guid, body.password, client_of(request)
+    )
     return web.Response(status=204)
 
 
@@ -88,7 +94,7 @@ ROUTES = [
         body=AccountPatch,
         response=AccountOut,
         first_party=True,
-        errors=(403, 409, 422),
+        errors=(403, 409, 422, 429),
     ),
     Route(
         "DELETE",
@@ -99,7 +105,7 @@ ROUTES = [
         body=AccountDelete,
         status=204,
         first_party=True,
-        errors=(403, 409),
+        errors=(403, 409, 429),
     ),
     Route(
         "GET",

@@ -81,7 +81,7 @@ class Attempt:
 
 
 class PasswordThrottle:
-    """Who may have a password checked now.
+    """Who may have a password checked now: logins and the checks of the current password.
 
     Failures count per account and client address, and per client address across all
     logins (a spray of logins from one place). The account is its guid, so its email and

@@ -25,10 +25,11 @@ from node.config import MAX_DAYS, ConfigError, NodeConfig, build_config, load_co
 from node.errors import ApiError
 from node.services.accounts import AccountService
 from node.services.operations import OperationsService
-from node.services.passwords import Passwords
+from node.services.passwords import PasswordGate, Passwords
 from node.services.principal import SCOPES
 from node.services.rules import days_problem, invite_uses_problem, scopes_problem
 from node.services.sessions import SessionService
+from node.services.throttle import PasswordThrottle
 from node.store import identities as identity_store
 from node.store.db import Database, make_data_dir
 from node.store.migrate import migrate
@@ -86,11 +87,12 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
         await migrate(db)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
+        gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
         yield (
             db,
             _Admin(
-                AccountService(db, config, clock, passwords),
-                SessionService(db, config, clock, passwords),
+                AccountService(db, config, clock, passwords, gate),
+                SessionService(db, config, clock, gate),
                 OperationsService(db, clock),
             ),
         )

@@ -100,6 +100,7 @@ class AuthConfig(_Section):
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
     login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_address: int = Field(20, ge=1)
     login_window_seconds: int = Field(900, ge=1)
 
 

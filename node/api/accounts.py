@@ -13,7 +13,7 @@ from node.models.accounts import (
     RegistrationOut,
 )
 
-from .context import identity_out, services
+from .context import client_of, identity_out, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
 from .routing import Route, principal
@@ -39,14 +39,21 @@ async def patch_current(request: web.Request) -> web.Response:
     body = await read_json(request, AccountPatch)
     who = principal(request)
     account = await services(request).accounts.update(
-        who.account_guid, body.current_password, body.email, body.password, who.session_guid
+        who.account_guid,
+        body.current_password,
+        body.email,
+        body.password,
+        who.session_guid,
+        remote=client_of(request),
     )
     return json_response(AccountOut.of(account))
 
 
 async def delete_current(request: web.Request) -> web.Response:
     body = await read_json(request, AccountDelete)
-    await services(request).accounts.delete(principal(request).account_guid, body.password)
+    await services(request).accounts.delete(
+        principal(request).account_guid, body.password, client_of(request)
+    )
     return web.Response(status=204)
 
 
@@ -89,7 +96,7 @@ ROUTES = [
         body=AccountPatch,
         response=AccountOut,
         first_party=True,
-        errors=(403, 409, 422),
+        errors=(403, 409, 422, 429),
     ),
     Route(
         "DELETE",
@@ -100,7 +107,7 @@ ROUTES = [
         body=AccountDelete,
         status=204,
         first_party=True,
-        errors=(403, 409),
+        errors=(403, 409, 429),
     ),
     Route(
         "GET",

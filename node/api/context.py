@@ -13,9 +13,19 @@ from node.services.registry import Services
 from node.store.identities import Identity
 from node.store.media import Attachment
 
+from .client_address import client_address
+
 
 def services(request: web.Request) -> Services:
     return request.app[SERVICES]
+
+
+def client_of(request: web.Request) -> str:
+    """The client's address, taken from X-Forwarded-For only behind a trusted proxy."""
+    proxies = request.app[CONFIG].server.proxy_networks
+    # Every line of the header: some proxies add their own line rather than extend the client's.
+    forwarded = ", ".join(request.headers.getall("X-Forwarded-For", ()))
+    return client_address(request.remote or "", forwarded or None, proxies)
 
 
 def identity_out(

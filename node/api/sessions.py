@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.appkeys import CONFIG
 from node.errors import forbidden, validation
 from node.models.accounts import LoginIn, LoginOut, SessionOut, SessionPatch
 
-from .client_address import client_address
-from .context import services
+from .context import client_of, services
 from .http import json_response, page_response, read_json
 from .pagination import page_request
 from .routing import Route, principal
-
-
-def _client(request: web.Request) -> str:
-    proxies = request.app[CONFIG].server.proxy_networks
-    # Every line of the header: some proxies add their own line rather than extend the client's.
-    forwarded = ", ".join(request.headers.getall("X-Forwarded-For", ()))
-    return client_address(request.remote or "", forwarded or None, proxies)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -28,7 +19,7 @@ async def login(request: web.Request) -> web.Response:
     if not name:
         raise validation({"username": "give a username or an email"})
     token, session = await services(request).sessions.login(
-        name, body.password, request.headers.get("User-Agent", ""), _client(request)
+        name, body.password, request.headers.get("User-Agent", ""), client_of(request)
     )
     return json_response(LoginOut(token=token, session=SessionOut.of(session, session.guid)), 201)
 

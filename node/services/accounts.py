@@ -11,7 +11,7 @@ from node.config import NodeConfig
 from node.errors import ApiError, conflict, forbidden, validation
 from node.ids import new_guid
 from node.services.handles import name_taken
-from node.services.passwords import Passwords
+from node.services.passwords import PasswordGate, Passwords
 from node.services.rules import (
     check,
     days_problem,
@@ -39,12 +39,18 @@ class Registration:
 
 class AccountService:
     def __init__(
-        self, db: Database, config: NodeConfig, clock: Clock, passwords: Passwords
+        self,
+        db: Database,
+        config: NodeConfig,
+        clock: Clock,
+        passwords: Passwords,
+        gate: PasswordGate,
     ) -> None:
         self._db = db
         self._config = config
         self._clock = clock
         self._passwords = passwords
+        self._gate = gate
 
     async def register(
         self,
@@ -119,11 +125,14 @@ class AccountService:
         email: str | None = None,
         new_password: str | None = None,
         session_guid: str | None = None,
+        *,
+        remote: str,
     ) -> Account:
         """Change the email or password. A new password ends every other login session (the
         old one may be known to someone else); app tokens, issued by the operator, stay."""
         account = await self.get(account_guid)
-        if not await self._passwords.verify(account.password_hash, current_password):
+        # Throttled as logins are: a stolen token must not make a password oracle.
+        if not await self._gate.check(account, current_password, remote):
             raise forbidden("The current password is wrong.", "wrong_password")
         problems: dict[str, str] = {}
         if email is not None and (p := email_problem(email)):
@@ -152,9 +161,9 @@ class AccountService:
                 await account_store.add_event(tx, account_guid, "account.email_changed", now)
         return await self.get(account_guid)
 
-    async def delete(self, account_guid: str, password: str) -> None:
+    async def delete(self, account_guid: str, password: str, remote: str) -> None:
         account = await self.get(account_guid)
-        if not await self._passwords.verify(account.password_hash, password):
+        if not await self._gate.check(account, password, remote):
             raise forbidden("The password is wrong.", "wrong_password")
         async with self._db.transaction() as tx:
             # Its identities leave every space, by the rule of leaving one: a space they alone

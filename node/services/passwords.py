@@ -1,4 +1,7 @@
-"""Password hashing with Argon2id (memory-hard); the work runs off the event loop."""
+"""Password hashing with Argon2id (memory-hard); the work runs off the event loop.
+
+Passwords are checked through a PasswordGate, which holds every check to the throttle.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import asyncio
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from node.clock import Clock
+from node.services.throttle import PasswordThrottle
+from node.store.accounts import Account
 
 
 class Passwords:
@@ -28,3 +35,25 @@ class Passwords:
                 return False
 
         return await asyncio.to_thread(check)
+
+
+class PasswordGate:
+    """Checks passwords under the throttle: logins, and the current password asked again."""
+
+    def __init__(self, passwords: Passwords, throttle: PasswordThrottle, clock: Clock) -> None:
+        self._passwords = passwords
+        self._throttle = throttle
+        self._clock = clock
+
+    async def check(
+        self, account: Account | None, password: str, remote: str, login: str = ""
+    ) -> bool:
+        """Whether `password` is the account's; 429, unchecked, if `remote` failed too often.
+
+        Without an account no password matches, and the attempt counts by the `login` typed.
+        """
+        guid, password_hash = (account.guid, account.password_hash) if account else (None, None)
+        attempt = self._throttle.begin(remote, self._clock.now(), guid, login)
+        ok = await self._passwords.verify(password_hash, password)
+        self._throttle.end(attempt, ok)
+        return ok

@@ -14,7 +14,7 @@ from node.services.labels import LabelService
 from node.services.media import MediaService, local_media_service
 from node.services.notifications import NotificationService
 from node.services.operations import OperationsService
-from node.services.passwords import Passwords
+from node.services.passwords import PasswordGate, Passwords
 from node.services.ports import Directory, Publisher, SharedItems
 from node.services.posts import PostService
 from node.services.reactions import ReactionService
@@ -23,6 +23,7 @@ from node.services.sharing import SharedItemService, SharingService
 from node.services.spaces import SpaceService
 from node.services.streams import StreamService
 from node.services.system import SystemService
+from node.services.throttle import PasswordThrottle
 from node.services.viewer_marks import ViewerMarksCache
 from node.store.db import Database
 
@@ -59,9 +60,10 @@ def build_services(
     posts = PostService(db, clock, access, publisher, directory, config.host, marks)
     passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
     follows = FollowService(db, clock, publisher, directory, config.host)
+    gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
     return Services(
-        accounts=AccountService(db, config, clock, passwords),
-        sessions=SessionService(db, config, clock, passwords),
+        accounts=AccountService(db, config, clock, passwords, gate),
+        sessions=SessionService(db, config, clock, gate),
         identities=IdentityService(db, clock, publisher),
         system=SystemService(db),
         follows=follows,

@@ -8,12 +8,11 @@ from datetime import timedelta
 
 from node.clock import Clock, iso
 from node.config import NodeConfig
-from node.errors import ApiError, not_found, rate_limited, unauthorized
+from node.errors import ApiError, not_found, unauthorized
 from node.ids import new_guid
-from node.services.passwords import Passwords
+from node.services.passwords import PasswordGate
 from node.services.principal import SCOPES, Principal
 from node.services.rules import check, days_problem, scopes_problem
-from node.services.throttle import FailureThrottle
 from node.store import accounts as account_store
 from node.store import identities as identity_store
 from node.store import sessions as session_store
@@ -31,31 +30,18 @@ def hash_token(token: str) -> str:
 
 
 class SessionService:
-    def __init__(
-        self, db: Database, config: NodeConfig, clock: Clock, passwords: Passwords
-    ) -> None:
+    def __init__(self, db: Database, config: NodeConfig, clock: Clock, gate: PasswordGate) -> None:
         self._db = db
         self._clock = clock
-        self._passwords = passwords
+        self._gate = gate
         self._lifetime = timedelta(days=config.auth.session_days)
-        self._throttle = FailureThrottle(
-            config.auth.login_max_failures, timedelta(seconds=config.auth.login_window_seconds)
-        )
 
     async def login(
         self, login: str, password: str, user_agent: str, remote: str
     ) -> tuple[str, Session]:
-        now = self._clock.now()
-        keys = [f"login:{login.lower()}", f"addr:{remote}"]
-        wait = self._throttle.retry_after(keys, now)
-        if wait:
-            raise rate_limited(wait)
         account = await account_store.find_by_login(self._db, login)
-        ok = await self._passwords.verify(account.password_hash if account else None, password)
-        if not ok or account is None:
-            self._throttle.fail(keys, now)
+        if not await self._gate.check(account, password, remote, login) or account is None:
             raise ApiError(401, "invalid_credentials", "The login or the password is wrong.")
-        self._throttle.clear(keys[:1])
         identity_guid = account.primary_identity_guid
         assert identity_guid is not None
         return await self._issue(

@@ -330,6 +330,36 @@ async def test_a_new_password_ends_every_other_login_session(pod: Pod) -> None:
     )  # fmt: skip
 
 
+async def test_guesses_of_the_current_password_are_throttled(make_pod: PodFactory) -> None:
+    pod = await make_pod(
+        auth={"login_max_failures": 3, "login_window_seconds": 60},
+        server={"trusted_proxies": ["127.0.0.1"]},
+    )
+    alice = await pod.register("alice")
+    path = "/api/v1/accounts/current"
+    thief = {"X-Forwarded-For": "203.0.113.5"}  # with a stolen token
+    for n in range(2):
+        body = {"currentPassword": f"guess {n}", "password": "the thief's password"}
+        await pod.call("PATCH", path, alice, json=body, headers=thief, expect=403)
+    await pod.call("DELETE", path, alice, json={"password": "guess 2"}, headers=thief, expect=403)
+    pod.clock.advance(timedelta(seconds=10))
+    # Even the right password is refused now, to these checks and to logins from there.
+    body = {"currentPassword": PASSWORD, "email": "thief@example.org"}
+    resp, data = await pod.call("PATCH", path, alice, json=body, headers=thief, expect=429)
+    assert data["error"] == "rate_limited" and resp.headers["Retry-After"] == "50"
+    resp, _ = await pod.call(
+        "DELETE", path, alice, json={"password": PASSWORD}, headers=thief, expect=429
+    )
+    assert resp.headers["Retry-After"] == "50"
+    await pod.login("alice", PASSWORD, expect=429, headers=thief)
+    # Alice, elsewhere, is not refused.
+    home = {"X-Forwarded-For": "198.51.100.7"}
+    body = {"currentPassword": PASSWORD, "password": "a new password"}
+    await pod.call("PATCH", path, alice, json=body, headers=home, expect=200)
+    _, data = await pod.call("GET", path, alice, expect=200)
+    assert data["email"] == "alice@example.org"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

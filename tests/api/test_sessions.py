@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from multidict import CIMultiDict
 from node.appkeys import DB, SERVICES
 from node.clock import parse_iso
 from node.errors import ApiError
+from node.services.passwords import Passwords
 from node.services.principal import SCOPES
 from node.services.throttle import FailureThrottle
 from tests.conftest import PodFactory
@@ -65,6 +67,10 @@ async def test_login_by_another_identitys_username(pod: Pod) -> None:
     _, data = await pod.login("ally")
     assert data["session"]["identityId"] == alice.identity_id  # the primary identity
 
+
+# Three failures per account and address, and three per address across all logins.
+TIGHT = {"login_max_failures": 3, "login_max_failures_per_address": 3, "login_window_seconds": 60}
+BEHIND_PROXY = {"trusted_proxies": ["127.0.0.1"]}
 
 FAILED_LOGINS: list[tuple[dict[str, Any], int]] = [
     ({"username": "alice", "password": "wrong password"}, 401),
@@ -124,13 +130,70 @@ async def test_repeated_failed_logins_are_rate_limited(make_pod: PodFactory) -> 
 
 
 async def test_rate_limit_counts_per_address_too(make_pod: PodFactory) -> None:
-    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    pod = await make_pod(auth=TIGHT)
     await pod.register("alice")
     for name in ("nobody", "someone", "anyone"):
         await pod.login(name, "wrong password", expect=401)
     # Three different logins from one address: that address is throttled.
     resp, _ = await pod.login("alice", PASSWORD, expect=429)
     assert 0 < int(resp.headers["Retry-After"]) <= 60
+
+
+async def test_concurrent_guesses_cannot_all_pass_the_limit(
+    make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    await pod.register("alice")
+    verify = Passwords.verify
+
+    async def slow_verify(self: Passwords, password_hash: str | None, password: str) -> bool:
+        await asyncio.sleep(0.3)  # every guess of the burst is in flight at once
+        return await verify(self, password_hash, password)
+
+    monkeypatch.setattr(Passwords, "verify", slow_verify)
+    burst = [pod.login("alice", f"guess {n}", expect=None) for n in range(30)]
+    statuses = [resp.status for resp, _ in await asyncio.gather(*burst)]
+    assert sorted(statuses) == [401] * 3 + [429] * 27
+    await pod.login("alice", PASSWORD, expect=429)
+    pod.clock.advance(timedelta(seconds=60))
+    await pod.login("alice", PASSWORD, expect=201)
+
+
+async def test_failures_from_one_address_do_not_lock_the_account_out_elsewhere(
+    make_pod: PodFactory,
+) -> None:
+    pod = await make_pod(
+        auth={"login_max_failures": 3, "login_window_seconds": 60}, server=BEHIND_PROXY
+    )
+    await pod.register("alice")
+    attacker = {"X-Forwarded-For": "203.0.113.5"}
+    for _ in range(3):
+        await pod.login("alice", "wrong password", expect=401, headers=attacker)
+    await pod.login("alice", PASSWORD, expect=429, headers=attacker)
+    # From an address that did not fail, the right password logs alice in.
+    await pod.login("alice", PASSWORD, expect=201, headers={"X-Forwarded-For": "198.51.100.7"})
+    # The attacker's address may still try other logins, up to the limit per address.
+    await pod.login("nobody", "wrong password", expect=401, headers=attacker)
+
+
+async def test_an_accounts_email_and_usernames_share_one_allowance(
+    make_pod: PodFactory,
+) -> None:
+    pod = await make_pod(
+        auth={"login_max_failures": 3, "login_window_seconds": 60}, server=BEHIND_PROXY
+    )
+    alice = await pod.register("alice")
+    await pod.call("POST", "/api/v1/identities", alice, json={"username": "ally"}, expect=201)
+    guesser = {"X-Forwarded-For": "203.0.113.5"}
+    for login in ("alice", "alice@example.org", "ALLY"):
+        await pod.login(login, "wrong password", expect=401, headers=guesser)
+    for login in ("alice", "Alice@Example.org", "ally"):
+        await pod.login(login, PASSWORD, expect=429, headers=guesser)
+    await pod.login("ally", PASSWORD, expect=201, headers={"X-Forwarded-For": "198.51.100.7"})
+    # A login that names no account has an allowance of its own.
+    for _ in range(3):
+        await pod.login("nobody", "wrong password", expect=401, headers=guesser)
+    await pod.login("nobody", "wrong password", expect=429, headers=guesser)
 
 
 def test_throttle_forgets_logins_whose_failures_have_expired() -> None:
@@ -489,10 +552,7 @@ async def test_without_private_modify_only_public_posts_are_written(pod: Pod) ->
 async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
     make_pod: PodFactory,
 ) -> None:
-    pod = await make_pod(
-        auth={"login_max_failures": 3, "login_window_seconds": 60},
-        server={"trusted_proxies": ["127.0.0.1"]},
-    )
+    pod = await make_pod(auth=TIGHT, server=BEHIND_PROXY)
     await pod.register("alice")
     attacker = {"X-Forwarded-For": "203.0.113.5"}
     for name in ("nobody", "someone", "anyone"):
@@ -509,7 +569,7 @@ async def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
 
 
 async def test_forwarded_for_from_an_untrusted_peer_is_ignored(make_pod: PodFactory) -> None:
-    pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
+    pod = await make_pod(auth=TIGHT)
     await pod.register("alice")
     for n, name in enumerate(("nobody", "someone", "anyone")):
         await pod.login(

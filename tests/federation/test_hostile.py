@@ -35,6 +35,7 @@ from tests.hostile import (
     sign_cavage,
 )
 from tests.support import Pod, User, wait_for
+from tests.unit.dialects import LEMMY_CONTEXT, litepub_context
 
 # Tables an accepted activity writes to; a refused one must leave all of them as they were.
 EFFECT_TABLES = ("follows", "posts", "interactions", "tombstones", "inbox_seen", "outbox")
@@ -195,6 +196,40 @@ async def test_other_signature_flavours_are_accepted(
     status, data = await scene.post(scene.follow(), url=url, **options)
     assert status == 202, data
     assert await scene.followers() == [scene.hostile.handle("mallory")]
+
+
+# --- other servers' documents are read as they mean them ---------------------------------
+
+
+def pleroma_style(hostile: HostilePod) -> dict[str, Any]:
+    """What a Pleroma (or Akkoma) actor document has that ours do not, its context first."""
+    return {
+        "@context": litepub_context(hostile.host),
+        "capabilities": {"acceptsChatMessages": True},
+        "alsoKnownAs": [],
+        "vcard:bday": None,
+    }
+
+
+def lemmy_style(hostile: HostilePod) -> dict[str, Any]:
+    return {
+        "@context": LEMMY_CONTEXT,
+        "matrixUserId": "@friend:matrix.example",
+        "source": {"content": "Hi *there*", "mediaType": "text/markdown"},
+    }
+
+
+@pytest.mark.parametrize("style", [pleroma_style, lemmy_style], ids=["pleroma", "lemmy"])
+async def test_follows_from_actors_naming_contexts_we_do_not_ship(
+    scene: Scene,
+    keys: tuple[RSAPrivateKey, RSAPrivateKey],
+    style: Callable[[HostilePod], dict[str, Any]],
+) -> None:
+    hostile = scene.hostile
+    extra = style(hostile)
+    hostile.add_actor("friend", keys[0], **extra)
+    await scene.accepted({**scene.follow("friend"), "@context": extra["@context"]}, "friend")
+    assert await scene.followers() == [hostile.handle("friend")]
 
 
 # --- signatures that must be refused ------------------------------------------------------

@@ -283,6 +283,21 @@ def _icon(value: Any) -> tuple[str, str] | None:
     return url, media_type[:100]
 
 
+def _natural(obj: dict[str, Any], prop: str) -> str | None:
+    """A natural-language property (`name`, `summary`, `content`): its plain string, else one
+    from its language map (`nameMap`...), preferring "und" (no language given), then "en",
+    then the first."""
+    value = obj.get(prop)
+    if isinstance(value, str) and value:
+        return value
+    texts = obj.get(prop + "Map")
+    if isinstance(texts, dict):
+        for lang in ("und", "en", *texts):
+            if isinstance(texts.get(lang), str):
+                return texts[lang]
+    return value if isinstance(value, str) else None
+
+
 def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     uri = _http_url(doc.get("id"), "id")
     if odd_authority(uri):  # its inbox and key are on its origin: they are refused with it
@@ -315,8 +330,8 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     for name in ("inbox",):
         if not same_origin(inbox, uri):
             raise InvalidDocument(f"{name} is on another origin than the actor")
-    name = doc.get("name")
-    summary = doc.get("summary")
+    name = _natural(doc, "name")
+    summary = _natural(doc, "summary")
     outbox = doc.get("outbox")
     followers = doc.get("followers")
     return ActorDoc(
@@ -372,9 +387,7 @@ def note_from_as(obj: Any) -> NoteDoc:
     author = ref(obj.get("attributedTo"))
     if not author:
         raise InvalidDocument("object has no attributedTo")
-    content = obj.get("content", "")
-    if not isinstance(content, str):
-        content = ""
+    content = _natural(obj, "content") or ""
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
     published = obj.get("published")

@@ -1,0 +1,47 @@
+"""Unit tests for federation.convert on documents as Pleroma, Akkoma, Lemmy and GoToSocial send
+them, read after federation.jsonld.normalize as the inbox reads them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from federation.convert import actor_from_as, note_from_as
+from federation.jsonld import normalize
+from tests.unit import dialects
+
+
+def note(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "https://remote.example/notes/1",
+        "type": "Note",
+        "attributedTo": "https://remote.example/users/bob",
+        "to": [dialects.PUBLIC],
+        **fields,
+    }
+
+
+def test_akkoma_note() -> None:
+    doc = dialects.akkoma_note()
+    parsed = note_from_as(normalize(doc))
+    assert parsed.content_html == doc["content"]
+    assert parsed.mentions == ("https://pleroma.example/users/lain",)
+    assert parsed.hashtags == ("akkoma",)
+    assert parsed.visibility(f"{doc['actor']}/followers") == "public"
+
+
+def test_language_maps_stand_in_for_missing_plain_values() -> None:
+    def content(**fields: Any) -> str:
+        return note_from_as(note(**fields)).content_html
+
+    assert content(contentMap={"de": "<p>Hallo</p>", "en": "<p>Hello</p>"}) == "<p>Hello</p>"
+    assert content(contentMap={"en": "<p>Hello</p>", "und": "<p>Hi</p>"}) == "<p>Hi</p>"
+    assert content(contentMap={"de": "<p>Hallo</p>", "fr": "<p>Salut</p>"}) == "<p>Hallo</p>"
+    assert content(content="", contentMap={"fr": "<p>Salut</p>"}) == "<p>Salut</p>"
+    assert content(content="<p>plain</p>", contentMap={"en": "<p>map</p>"}) == "<p>plain</p>"
+    assert content(contentMap={"en": 7}) == ""
+
+    actor = dialects.lemmy_person()
+    del actor["name"], actor["summary"]
+    actor.update(nameMap={"und": "Picard"}, summaryMap={"fr": "<p>Capitaine</p>"})
+    parsed = actor_from_as(actor)
+    assert (parsed.display_name, parsed.summary_html) == ("Picard", "<p>Capitaine</p>")

@@ -406,10 +406,15 @@ def note_from_as(obj: Any) -> NoteDoc:
 
 
 def _tag_values(tags: Any, kind: str) -> list[str]:
-    """Mention hrefs or hashtag names from a Note's `tag` list (at most 50 of each)."""
+    """Mention hrefs or hashtag names from a Note's `tag` list (at most 50 of each).
+
+    The type may be spelt as a compact or full IRI too: JSON-LD compaction writes `as:Hashtag`
+    for the Hashtag a sender's context defined, as ours does not define it.
+    """
+    names = (kind, f"as:{kind}", f"{AS_CONTEXT_ONLY}#{kind}")
     out: list[str] = []
     for tag in tags if isinstance(tags, list) else [tags]:
-        if not isinstance(tag, dict) or tag.get("type") != kind:
+        if not isinstance(tag, dict) or tag.get("type") not in names:
             continue
         if kind == "Mention" and isinstance(tag.get("href"), str):
             out.append(tag["href"])

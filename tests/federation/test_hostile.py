@@ -35,7 +35,7 @@ from tests.hostile import (
     sign_cavage,
 )
 from tests.support import Pod, User, wait_for
-from tests.unit.dialects import LEMMY_CONTEXT, litepub_context
+from tests.unit.dialects import GOTOSOCIAL_CONTEXT, LEMMY_CONTEXT, litepub_context
 
 # Tables an accepted activity writes to; a refused one must leave all of them as they were.
 EFFECT_TABLES = ("follows", "posts", "interactions", "tombstones", "inbox_seen", "outbox")
@@ -230,6 +230,25 @@ async def test_follows_from_actors_naming_contexts_we_do_not_ship(
     hostile.add_actor("friend", keys[0], **extra)
     await scene.accepted({**scene.follow("friend"), "@context": extra["@context"]}, "friend")
     assert await scene.followers() == [hostile.handle("friend")]
+
+
+async def _post_of(scene: Scene, uri: str) -> dict[str, Any]:
+    guid = await scene.pod.app[DB].fetchval("SELECT guid FROM posts WHERE ap_id = ?", (uri,))
+    _, post = await scene.pod.call("GET", f"/api/v1/posts/{guid}", scene.alice, expect=200)
+    return post
+
+
+async def test_a_gotosocial_note_keeps_its_hashtag(scene: Scene) -> None:
+    hostile = scene.hostile
+    tag = {"type": "Hashtag", "name": "#Cats", "href": f"{hostile.base}/tags/cats"}
+    note = hostile.note("mallory", "look #Cats", [AS_PUBLIC, scene.alice_uri], tag=tag)
+    await scene.accepted(
+        {**hostile.activity("mallory", "Create", note), "@context": GOTOSOCIAL_CONTEXT}
+    )
+    post = await _post_of(scene, note["id"])
+    assert post["tags"] == ["cats"]
+    _, tagged = await scene.pod.call("GET", "/api/v1/tags/cats/posts", scene.alice, expect=200)
+    assert [p["id"] for p in tagged] == [post["id"]]
 
 
 # --- signatures that must be refused ------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from federation.convert import actor_from_as, note_from_as
 from federation.jsonld import normalize
 from tests.unit import dialects
+from tests.unit.dialects import AS, GOTOSOCIAL_CONTEXT
 
 
 def note(**fields: Any) -> dict[str, Any]:
@@ -27,6 +28,35 @@ def test_akkoma_note() -> None:
     assert parsed.mentions == ("https://pleroma.example/users/lain",)
     assert parsed.hashtags == ("akkoma",)
     assert parsed.visibility(f"{doc['actor']}/followers") == "public"
+
+
+def test_gotosocial_note_keeps_its_hashtag() -> None:
+    parsed = note_from_as(normalize(dialects.gotosocial_note()))
+    assert parsed.hashtags == ("cats",)
+    assert parsed.to == [dialects.PUBLIC]
+
+
+def test_tag_types_may_be_compact_or_full_iris() -> None:
+    tags = [
+        {"type": "as:Hashtag", "name": "#one"},
+        {"type": f"{AS}#Hashtag", "name": "#two"},
+        {"type": "as:Mention", "href": "https://remote.example/users/carol"},
+        {"type": f"{AS}#Mention", "href": "https://remote.example/users/dave"},
+        {"type": "toot:Hashtag", "name": "#not_ours"},
+    ]
+    parsed = note_from_as(note(content="<p>hi</p>", tag=tags))
+    assert parsed.hashtags == ("one", "two")
+    assert parsed.mentions == (
+        "https://remote.example/users/carol",
+        "https://remote.example/users/dave",
+    )
+    # Processing a GoToSocial note (made necessary here by an inline alias) writes the
+    # Hashtag its context defines as `as:Hashtag`: it is still a hashtag.
+    doc = dialects.gotosocial_note()
+    doc["@context"] = [*GOTOSOCIAL_CONTEXT, {"by": "as:attributedTo"}]
+    processed = normalize(doc)
+    assert processed["tag"]["type"] == "as:Hashtag"
+    assert note_from_as(processed).hashtags == ("cats",)
 
 
 def test_language_maps_stand_in_for_missing_plain_values() -> None:

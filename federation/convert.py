@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -377,6 +378,7 @@ class NoteDoc:
 
 
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
+TITLED_TYPES = frozenset({"Article", "Page"})  # the name is a title (Lemmy posts are Pages)
 MAX_CONTENT = 100_000
 
 
@@ -388,6 +390,8 @@ def note_from_as(obj: Any) -> NoteDoc:
     if not author:
         raise InvalidDocument("object has no attributedTo")
     content = _natural(obj, "content") or ""
+    if obj["type"] in TITLED_TYPES:
+        content = _titled(obj, content)
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
     published = obj.get("published")
@@ -403,6 +407,25 @@ def note_from_as(obj: Any) -> NoteDoc:
         mentions=tuple(_tag_values(obj.get("tag"), "Mention")),
         hashtags=tuple(_tag_values(obj.get("tag"), "Hashtag")),
     )
+
+
+def _titled(obj: dict[str, Any], content: str) -> str:
+    """An Article's or Page's body: its title, a link to what it links to (`url`, or a Link
+    attachment, which is where Lemmy puts a link post's link), then its content, if any.
+
+    Mastodon shows only the title and the link; we keep the content too, as a Lemmy post's
+    text or a blog article is the post itself, not a preview of one.
+    """
+    name = _natural(obj, "name")
+    url, attached = obj.get("url"), obj.get("attachment")
+    urls = url if isinstance(url, list) else [url]
+    attached = attached if isinstance(attached, list) else [attached]
+    links = [a for a in attached if isinstance(a, dict) and a.get("type") == "Link"]
+    link, _ = _attachment_url([*urls, *links])
+    head = f"<p><strong>{html.escape(name)}</strong></p>" if name else ""
+    if link:
+        head += f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>'
+    return head + content
 
 
 def _tag_values(tags: Any, kind: str) -> list[str]:

@@ -251,6 +251,29 @@ async def test_a_gotosocial_note_keeps_its_hashtag(scene: Scene) -> None:
     assert [p["id"] for p in tagged] == [post["id"]]
 
 
+async def test_a_lemmy_link_post_keeps_its_title_and_link(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    hostile.add_actor("picard", keys[0], **{"@context": LEMMY_CONTEXT})
+    page = {
+        "id": hostile.new_id("picard", "post"),
+        "type": "Page",
+        "attributedTo": hostile.actor("picard"),
+        "to": [scene.alice_uri, AS_PUBLIC],
+        "cc": [],
+        "name": "Warp cores & how they fail",
+        "attachment": [{"type": "Link", "href": "https://example.org/warp-cores"}],
+        "mediaType": "text/html",
+        "sensitive": False,
+    }
+    create = {**hostile.activity("picard", "Create", page), "@context": LEMMY_CONTEXT}
+    await scene.accepted(create, "picard")
+    post = await _post_of(scene, page["id"])
+    assert post["body"] == "Warp cores & how they fail\n\nhttps://example.org/warp-cores"
+    assert 'href="https://example.org/warp-cores"' in post["html"]
+
+
 # --- signatures that must be refused ------------------------------------------------------
 
 

@@ -75,3 +75,37 @@ def test_language_maps_stand_in_for_missing_plain_values() -> None:
     actor.update(nameMap={"und": "Picard"}, summaryMap={"fr": "<p>Capitaine</p>"})
     parsed = actor_from_as(actor)
     assert (parsed.display_name, parsed.summary_html) == ("Picard", "<p>Capitaine</p>")
+
+
+def test_lemmy_link_post_without_text_has_its_title_and_link() -> None:
+    parsed = note_from_as(normalize(dialects.lemmy_page()))
+    assert parsed.content_html == (
+        "<p><strong>Warp cores &amp; how they fail</strong></p>"
+        '<p><a href="https://example.org/warp-cores">https://example.org/warp-cores</a></p>'
+    )
+    assert parsed.attachments == ()  # the Link is the post's link, not media
+
+
+def test_titled_posts_keep_their_text_after_the_title() -> None:
+    # A Lemmy text post: a title and a body, no link.
+    text = dialects.lemmy_page(content="<p>They do not.</p>\n", mediaType="text/html")
+    del text["attachment"]
+    assert note_from_as(text).content_html == (
+        "<p><strong>Warp cores &amp; how they fail</strong></p><p>They do not.</p>\n"
+    )
+    # An Article (a blog post) whose `url` is its page on the web: title, link, text.
+    article = note(
+        type="Article",
+        name="On <b>escaping</b>",
+        url={"type": "Link", "href": "https://blog.example/on-escaping?a=1&b=2"},
+        content="<p>Body.</p>",
+    )
+    assert note_from_as(article).content_html == (
+        "<p><strong>On &lt;b&gt;escaping&lt;/b&gt;</strong></p>"
+        '<p><a href="https://blog.example/on-escaping?a=1&amp;b=2">'
+        "https://blog.example/on-escaping?a=1&amp;b=2</a></p><p>Body.</p>"
+    )
+    # Links that are not http(s) are left out; a Note's name is not a title.
+    odd = dialects.lemmy_page(attachment=[{"type": "Link", "href": "javascript:alert(1)"}])
+    assert "javascript" not in note_from_as(odd).content_html
+    assert note_from_as(note(name="x", content="<p>y</p>")).content_html == "<p>y</p>"

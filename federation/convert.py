@@ -287,6 +287,21 @@ def _icon(value: Any) -> tuple[str, str] | None:
     return url, media_type[:100]
 
 
+def _natural(obj: dict[str, Any], prop: str) -> str | None:
+    """A natural-language property (`name`, `summary`, `content`): its plain string, else one
+    from its language map (`nameMap`...), preferring "und" (no language given), then "en",
+    then the first."""
+    value = obj.get(prop)
+    if isinstance(value, str) and value:
+        return value
+    texts = obj.get(prop + "Map")
+    if isinstance(texts, dict):
+        for lang in ("und", "en", *texts):
+            if isinstance(texts.get(lang), str):
+                return texts[lang]
+    return value if isinstance(value, str) else None
+
+
 def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     uri = _http_url(doc.get("id"), "id")
     if odd_authority(uri):  # its inbox and key are on its origin: they are refused with it
@@ -319,8 +334,8 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     for name in ("inbox",):
         if not same_origin(inbox, uri):
             raise InvalidDocument(f"{name} is on another origin than the actor")
-    name = doc.get("name")
-    summary = doc.get("summary")
+    name = _natural(doc, "name")
+    summary = _natural(doc, "summary")
     outbox = doc.get("outbox")
     followers = doc.get("followers")
     return ActorDoc(
@@ -366,6 +381,7 @@ class NoteDoc:
 
 
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
+TITLED_TYPES = frozenset({"Article", "Page"})  # the name is a title (Lemmy posts are Pages)
 MAX_CONTENT = 100_000
 
 
@@ -376,9 +392,9 @@ def note_from_as(obj: Any) -> NoteDoc:
     author = ref(obj.get("attributedTo"))
     if not author:
         raise InvalidDocument("object has no attributedTo")
-    content = obj.get("content", "")
-    if not isinstance(content, str):
-        content = ""
+    content = _natural(obj, "content") or ""
+    if obj["type"] in TITLED_TYPES:
+        content = _titled(obj, content)
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
     published = obj.get("published")
@@ -396,11 +412,35 @@ def note_from_as(obj: Any) -> NoteDoc:
     )
 
 
+def _titled(obj: dict[str, Any], content: str) -> str:
+    """An Article's or Page's body: its title, a link to what it links to (`url`, or a Link
+    attachment, which is where Lemmy puts a link post's link), then its content, if any.
+
+    Mastodon shows only the title and the link; we keep the content too, as a Lemmy post's
+    text or a blog article is the post itself, not a preview of one.
+    """
+    name = _natural(obj, "name")
+    url, attached = obj.get("url"), obj.get("attachment")
+    urls = url if isinstance(url, list) else [url]
+    attached = attached if isinstance(attached, list) else [attached]
+    links = [a for a in attached if isinstance(a, dict) and a.get("type") == "Link"]
+    link, _ = _attachment_url([*urls, *links])
+    head = f"<p><strong>{html.escape(name)}</strong></p>" if name else ""
+    if link:
+        head += f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>'
+    return head + content
+
+
 def _tag_values(tags: Any, kind: str) -> list[str]:
-    """Mention hrefs or hashtag names from a Note's `tag` list (at most 50 of each)."""
+    """Mention hrefs or hashtag names from a Note's `tag` list (at most 50 of each).
+
+    The type may be spelt as a compact or full IRI too: JSON-LD compaction writes `as:Hashtag`
+    for the Hashtag a sender's context defined, as ours does not define it.
+    """
+    names = (kind, f"as:{kind}", f"{AS_CONTEXT_ONLY}#{kind}")
     out: list[str] = []
     for tag in tags if isinstance(tags, list) else [tags]:
-        if not isinstance(tag, dict) or tag.get("type") != kind:
+        if not isinstance(tag, dict) or tag.get("type") not in names:
             continue
         if kind == "Mention" and isinstance(tag.get("href"), str):
             out.append(tag["href"])

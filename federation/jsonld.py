@@ -1,7 +1,9 @@
 """JSON-LD for incoming documents: packaged contexts only, a plain-JSON fast path, pyld otherwise.
 
-Contexts are never fetched: the ActivityStreams and security contexts ship with the package, and
-a document naming any other remote context has that context dropped (its terms stay unknown).
+Contexts are never fetched: the ActivityStreams and security contexts ship with the package. Any
+other remote context a document names (Pleroma's litepub, Lemmy's, GoToSocial's namespace) is
+taken to define nothing we rely on, as Mastodon and GoToSocial take it: those servers' contexts
+only add their own terms, or repeat the ActivityStreams and security ones.
 """
 
 from __future__ import annotations
@@ -61,14 +63,17 @@ def _entries(ctx: Any) -> list[Any]:
 
 
 def _is_plain(doc: dict[str, Any]) -> bool:
+    """Whether reading the document as plain JSON gives our terms their usual meanings.
+
+    Remote contexts (known or not) and inline ones that leave our terms alone do; so does a
+    default `@language`, which only tags strings. Inline definitions of our terms, or of other
+    names for them, need JSON-LD processing.
+    """
     for entry in _entries(doc.get("@context")):
-        if isinstance(entry, str):
-            if _ALIASES.get(entry, entry) not in _FILES:
-                return False
-        elif isinstance(entry, dict):
+        if isinstance(entry, dict):
             if _CORE_TERMS & entry.keys() or any(_aliases_as(k, v) for k, v in entry.items()):
                 return False
-        else:
+        elif not isinstance(entry, str):
             return False
     return True
 
@@ -84,24 +89,30 @@ def _aliases_as(term: str, definition: Any) -> bool:
     return False
 
 
-def _known_only(ctx: Any) -> list[Any]:
-    return [
-        e
-        for e in _entries(ctx)
-        if isinstance(e, dict) or (isinstance(e, str) and _ALIASES.get(e, e) in _FILES)
-    ]
+def _processable(ctx: Any) -> list[Any]:
+    """The document's context as pyld reads it: the packaged contexts first, standing in for
+    the remote ones we do not ship (dropped), then its own entries in order, with no default
+    `@language` (it would turn strings into language-tagged values and `name` into `nameMap`).
+    """
+    out: list[Any] = list(OUR_CONTEXT)
+    for entry in _entries(ctx):
+        if isinstance(entry, str) and _ALIASES.get(entry, entry) in _FILES:
+            out.append(entry)
+        elif isinstance(entry, dict):
+            out.append({k: v for k, v in entry.items() if k != "@language"})
+    return out
 
 
 def normalize(doc: dict[str, Any]) -> dict[str, Any]:
     """The document in our compact ActivityStreams form.
 
-    Documents using the standard contexts (nearly all) are returned as they are; others are
-    expanded with their own (known) contexts and compacted into ours.
+    Documents that leave our terms alone (nearly all) are returned as they are; others are
+    expanded with their inline contexts over the packaged ones and compacted into ours.
     """
     if _is_plain(doc):
         return doc
     source = dict(doc)
-    source["@context"] = _known_only(doc.get("@context")) or [AS_CONTEXT]
+    source["@context"] = _processable(doc.get("@context"))
     try:
         out = jsonld.compact(source, {"@context": OUR_CONTEXT}, {"documentLoader": _loader})
     except (jsonld.JsonLdError, RecursionError) as exc:

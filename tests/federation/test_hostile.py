@@ -35,6 +35,7 @@ from tests.hostile import (
     sign_cavage,
 )
 from tests.support import Pod, User, wait_for
+from tests.unit.dialects import GOTOSOCIAL_CONTEXT, LEMMY_CONTEXT, litepub_context
 
 # Tables an accepted activity writes to; a refused one must leave all of them as they were.
 EFFECT_TABLES = ("follows", "posts", "interactions", "tombstones", "inbox_seen", "outbox")
@@ -195,6 +196,82 @@ async def test_other_signature_flavours_are_accepted(
     status, data = await scene.post(scene.follow(), url=url, **options)
     assert status == 202, data
     assert await scene.followers() == [scene.hostile.handle("mallory")]
+
+
+# --- other servers' documents are read as they mean them ---------------------------------
+
+
+def pleroma_style(hostile: HostilePod) -> dict[str, Any]:
+    """What a Pleroma (or Akkoma) actor document has that ours do not, its context first."""
+    return {
+        "@context": litepub_context(hostile.host),
+        "capabilities": {"acceptsChatMessages": True},
+        "alsoKnownAs": [],
+        "vcard:bday": None,
+    }
+
+
+def lemmy_style(hostile: HostilePod) -> dict[str, Any]:
+    return {
+        "@context": LEMMY_CONTEXT,
+        "matrixUserId": "@friend:matrix.example",
+        "source": {"content": "Hi *there*", "mediaType": "text/markdown"},
+    }
+
+
+@pytest.mark.parametrize("style", [pleroma_style, lemmy_style], ids=["pleroma", "lemmy"])
+async def test_follows_from_actors_naming_contexts_we_do_not_ship(
+    scene: Scene,
+    keys: tuple[RSAPrivateKey, RSAPrivateKey],
+    style: Callable[[HostilePod], dict[str, Any]],
+) -> None:
+    hostile = scene.hostile
+    extra = style(hostile)
+    hostile.add_actor("friend", keys[0], **extra)
+    await scene.accepted({**scene.follow("friend"), "@context": extra["@context"]}, "friend")
+    assert await scene.followers() == [hostile.handle("friend")]
+
+
+async def _post_of(scene: Scene, uri: str) -> dict[str, Any]:
+    guid = await scene.pod.app[DB].fetchval("SELECT guid FROM posts WHERE ap_id = ?", (uri,))
+    _, post = await scene.pod.call("GET", f"/api/v1/posts/{guid}", scene.alice, expect=200)
+    return post
+
+
+async def test_a_gotosocial_note_keeps_its_hashtag(scene: Scene) -> None:
+    hostile = scene.hostile
+    tag = {"type": "Hashtag", "name": "#Cats", "href": f"{hostile.base}/tags/cats"}
+    note = hostile.note("mallory", "look #Cats", [AS_PUBLIC, scene.alice_uri], tag=tag)
+    await scene.accepted(
+        {**hostile.activity("mallory", "Create", note), "@context": GOTOSOCIAL_CONTEXT}
+    )
+    post = await _post_of(scene, note["id"])
+    assert post["tags"] == ["cats"]
+    _, tagged = await scene.pod.call("GET", "/api/v1/tags/cats/posts", scene.alice, expect=200)
+    assert [p["id"] for p in tagged] == [post["id"]]
+
+
+async def test_a_lemmy_link_post_keeps_its_title_and_link(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    hostile.add_actor("picard", keys[0], **{"@context": LEMMY_CONTEXT})
+    page = {
+        "id": hostile.new_id("picard", "post"),
+        "type": "Page",
+        "attributedTo": hostile.actor("picard"),
+        "to": [scene.alice_uri, AS_PUBLIC],
+        "cc": [],
+        "name": "Warp cores & how they fail",
+        "attachment": [{"type": "Link", "href": "https://example.org/warp-cores"}],
+        "mediaType": "text/html",
+        "sensitive": False,
+    }
+    create = {**hostile.activity("picard", "Create", page), "@context": LEMMY_CONTEXT}
+    await scene.accepted(create, "picard")
+    post = await _post_of(scene, page["id"])
+    assert post["body"] == "Warp cores & how they fail\n\nhttps://example.org/warp-cores"
+    assert 'href="https://example.org/warp-cores"' in post["html"]
 
 
 # --- signatures that must be refused ------------------------------------------------------

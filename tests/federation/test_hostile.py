@@ -1156,3 +1156,49 @@ async def test_remote_reshares_spread_only_public_posts(scene: Scene) -> None:
         assert seen["counts"]["reshares"] == reshares
     _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
     assert [n["kind"] for n in notes if n["kind"] == "reshare"] == ["reshare"]
+
+
+# --- what other servers need of what we send -------------------------------------------------
+
+
+async def _created(hostile: HostilePod, n: int) -> dict[str, dict[str, Any]]:
+    """The Notes of the first `n` Creates delivered to the hostile pod, by id."""
+
+    async def arrived() -> dict[str, dict[str, Any]] | None:
+        sent = [json.loads(body) for _, body in hostile.received]
+        notes = {a["object"]["id"]: a["object"] for a in sent if a["type"] == "Create"}
+        return notes if len(notes) >= n else None
+
+    return await wait_for(arrived)
+
+
+async def test_notes_mention_everyone_they_address(scene: Scene) -> None:
+    """GoToSocial keeps a post only if it mentions its receiver or they follow its author: a
+    direct post's recipients and the author a reply answers are mentioned, named or not."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    mallory, eve = hostile.actor("mallory"), hostile.actor("eve")
+
+    def mention(name: str) -> dict[str, str]:
+        return {"type": "Mention", "href": hostile.actor(name), "name": f"@{hostile.handle(name)}"}
+
+    async def write(body: str, **fields: Any) -> str:
+        _, out = await pod.call(
+            "POST", "/api/v1/posts", alice, json={"body": body, **fields}, expect=201
+        )
+        return out["uri"]
+
+    direct = await write("just us", visibility="direct", recipients=[hostile.handle("mallory")])
+    question = hostile.note("mallory", "anyone?", [AS_PUBLIC, scene.alice_uri])
+    await scene.accepted(hostile.activity("mallory", "Create", question))
+    parent = await pod.app[DB].fetchval("SELECT guid FROM posts WHERE ap_id = ?", (question["id"],))
+    reply = await write("me!", inReplyTo=parent)
+    # A direct reply to others is not addressed to the author it answers.
+    aside = await write("psst", inReplyTo=parent, visibility="direct",
+                        recipients=[hostile.handle("eve")])  # fmt: skip
+
+    notes = await _created(hostile, 3)
+    assert (notes[direct]["to"], notes[direct]["tag"]) == ([mallory], [mention("mallory")])
+    assert notes[reply]["inReplyTo"] == question["id"]
+    assert mallory in notes[reply]["cc"] and mention("mallory") in notes[reply]["tag"]
+    assert (notes[aside]["to"], notes[aside]["cc"]) == ([eve], [])
+    assert notes[aside]["tag"] == [mention("eve")]

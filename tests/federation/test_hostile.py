@@ -1202,3 +1202,35 @@ async def test_notes_mention_everyone_they_address(scene: Scene) -> None:
     assert mallory in notes[reply]["cc"] and mention("mallory") in notes[reply]["tag"]
     assert (notes[aside]["to"], notes[aside]["cc"]) == ([eve], [])
     assert notes[aside]["tag"] == [mention("eve")]
+
+
+MISSKEY_CONTEXT = [
+    *AS_CONTEXT,
+    {"misskey": "https://misskey-hub.net/ns#", "_misskey_reaction": "misskey:_misskey_reaction"},
+]
+
+
+async def test_misskey_reactions_are_reactions(scene: Scene) -> None:
+    """Misskey sends an emoji reaction as a Like with `_misskey_reaction` (and `content`), and
+    takes it back with an Undo of that Like. A custom `:name:` emoji is not kept: a like."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    _, target = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+
+    async def seen() -> tuple[list[dict[str, Any]], int]:
+        _, post = await pod.call("GET", f"/api/v1/posts/{target['id']}", alice, expect=200)
+        return post["reactions"], post["counts"]["likes"]
+
+    def like(name: str, emoji: str) -> dict[str, Any]:
+        doc = hostile.activity(name, "Like", target["uri"], content=emoji, _misskey_reaction=emoji)
+        return {**doc, "@context": MISSKEY_CONTEXT}
+
+    reaction = like("mallory", "👍")
+    await scene.accepted(reaction)
+    await scene.accepted(like("eve", ":blobcat:"), signer="eve")
+    assert await seen() == ([{"emoji": "👍", "count": 1}], 1)
+    _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert sorted(n["kind"] for n in notes) == ["like", "reaction"]
+
+    undo = hostile.activity("mallory", "Undo", {k: v for k, v in reaction.items() if k[0] != "@"})
+    await scene.accepted({**undo, "@context": MISSKEY_CONTEXT})
+    assert await seen() == ([], 1)

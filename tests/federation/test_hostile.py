@@ -1234,3 +1234,34 @@ async def test_misskey_reactions_are_reactions(scene: Scene) -> None:
     undo = hostile.activity("mallory", "Undo", {k: v for k, v in reaction.items() if k[0] != "@"})
     await scene.accepted({**undo, "@context": MISSKEY_CONTEXT})
     assert await seen() == ([], 1)
+
+
+async def test_unknown_actors_deleting_themselves_cost_nothing(scene: Scene) -> None:
+    """Mastodon sends Delete{actor == object} to every inbox it knows when an account goes.
+    From an actor we never stored it is answered 202 without fetching its key (gone: 410) or
+    counting a failed fetch against its host; nothing else is taken unverified."""
+    hostile = scene.hostile
+
+    def delete(name: str, obj: str | None = None) -> dict[str, Any]:
+        actor = hostile.actor(name)
+        return hostile.activity(name, "Delete", obj or actor, to=[AS_PUBLIC])
+
+    before = await scene.state()
+    for n in range(HOST_FAILURES + 1):
+        name = f"gone{n}"
+        status, data = await scene.post(delete(name), key_id=hostile.key_id(name))
+        assert status == 202, data
+    assert hostile.requests == []
+    assert await scene.state() == before
+    # Not a failed fetch of that host: a new actor from it is fetched and heard.
+    await scene.accepted(scene.follow())
+    assert await scene.followers() == [hostile.handle("mallory")]
+
+    # Its twins are verified: a Delete of something else by an unknown actor fetches the key...
+    gone = hostile.actor("gone")
+    status, data = await scene.post(delete("gone", f"{gone}/notes/1"), key_id=f"{gone}#main-key")
+    assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert hostile.fetches("/users/gone") == 1
+    # ...and a known actor deleting itself is heard.
+    await scene.accepted(delete("mallory"))
+    assert await scene.followers() == []

@@ -88,6 +88,11 @@ def audience(
     return list(recipient_uris), []
 
 
+def mention(actor_uri: str, username: str, domain: str) -> dict[str, str]:
+    """A Mention tag of an actor, named `@user@host` as Mastodon and GoToSocial write it."""
+    return {"type": "Mention", "href": actor_uri, "name": f"@{username}@{domain}"}
+
+
 # Mastodon's term for blurhash, added to the @context of documents that carry one.
 BLURHASH_CONTEXT: dict[str, str] = {
     "toot": "http://joinmastodon.org/ns#",

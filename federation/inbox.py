@@ -1,5 +1,6 @@
 """POST to an inbox: limits → signature → the signer is the actor → origin rules → dedupe →
-dispatch by type, in one transaction → 202."""
+dispatch by type, in one transaction → 202. The one exception: a Delete of an unknown actor by
+itself is answered 202 once the signature header parses, unverified and unstored."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
 from node.errors import ApiError, bad_request, forbidden
+from node.store import remote_actors as actor_store
 from node.store.identities import Identity
 from node.store.remote_actors import RemoteActor
 
@@ -67,6 +69,21 @@ async def verified_signer(
     return again
 
 
+async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: str) -> bool:
+    """A Delete of its own actor by an actor we never stored (as Mastodon's
+    InboxesController#skip_unknown_actor_activity skips): Mastodon sends one to every inbox it
+    knows when an account goes. We have nothing of it to delete, and checking the signature
+    would fetch a key that is gone (410) and answer 401, which Mastodon retries, each failure
+    counting towards refusing that host's unknown keys for a while."""
+    if doc.get("type") != "Delete":
+        return False
+    actor = ref(doc.get("actor"))
+    if actor is None or actor != ref(doc.get("object")):
+        return False
+    known = await actor_store.by_key_id(fed.db, key_id) or await actor_store.by_uri(fed.db, actor)
+    return known is None
+
+
 async def receive(
     fed: Federation, request: web.Request, target_username: str | None
 ) -> web.Response:
@@ -108,6 +125,9 @@ async def receive(
         raise bad_request("An activity is a JSON object.", "malformed_json")
     if too_deep(doc, raw=body):
         raise bad_request("The activity is nested too deeply.", "malformed_json")
+
+    if await _deletes_unknown_self(fed, doc, pending.key_id):
+        return web.Response(status=202)
 
     actor, ident = await verified_signer(fed, pending)
 

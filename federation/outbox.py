@@ -110,51 +110,67 @@ class Outbox:
 
     async def post_audience(
         self, tx: Queryable, post: Post, author: Identity
-    ) -> tuple[list[str], list[str], list[str]]:
-        """(to, cc, inboxes) of a local post."""
+    ) -> tuple[list[str], list[str], list[str], dict[str, Identity]]:
+        """(to, cc, inboxes, addressed) of a local post; `addressed` maps the actor URI of each
+        person in to or cc to their identity."""
         recipient_guids = await post_store.recipients(tx, post.guid)
-        recipients = [await identity_store.get(tx, g) for g in recipient_guids]
-        recipient_uris = [await self.actor_uri(tx, r) for r in recipients if r is not None]
+        recipients = await self._actors(tx, recipient_guids)
         to, cc = convert.audience(
             post,
             self._urls.actor(author.username),
             self._urls,
             self._urls.followers(author.username),
-            recipient_uris,
+            list(recipients),
         )
-        mentioned = [
-            g for g in await post_store.mentions(tx, post.guid) if g not in recipient_guids
-        ]
-        for guid in mentioned:
-            ident = await identity_store.get(tx, guid)
-            if ident is not None:
-                cc.append(await self.actor_uri(tx, ident))
-        inboxes = await actor_store.inboxes_of(tx, recipient_guids + mentioned)
+        others = [g for g in await post_store.mentions(tx, post.guid) if g not in recipient_guids]
+        parent = await post_store.get(tx, post.in_reply_to_guid) if post.in_reply_to_guid else None
+        parent_author = await identity_store.get(tx, parent.author_guid) if parent else None
+        if parent_author is not None and await self._answers(
+            tx, post, author, parent_author, recipient_guids + others
+        ):
+            others.append(parent_author.guid)
+        mentioned = await self._actors(tx, others)
+        cc += list(mentioned)
+        inboxes = await actor_store.inboxes_of(tx, recipient_guids + others)
         if post.visibility in ("public", "followers"):
             inboxes += await actor_store.follower_inboxes(tx, author.guid)
-        if post.in_reply_to_guid:
-            parent = await post_store.get(tx, post.in_reply_to_guid)
-            if parent is not None and not parent.local:
-                parent_author = await identity_store.get(tx, parent.author_guid)
-                if parent_author is not None:
-                    inboxes += await self._inbox(tx, parent_author)
         if post.space_guid:
             to, inboxes = await self._space_audience(tx, post.space_guid, to, inboxes)
-        return to, cc, inboxes
+        return to, cc, inboxes, recipients | mentioned
+
+    async def _answers(
+        self, q: Queryable, post: Post, author: Identity, parent_author: Identity, named: list[str]
+    ) -> bool:
+        """Whether a reply is addressed (and sent, and mentioned) to its parent's author besides
+        those it names: GoToSocial keeps a post only from someone its receiver follows or that
+        mentions them. Only if they may read it: a reply reaches no one its audience leaves out."""
+        if parent_author.guid == author.guid or parent_author.guid in named:
+            return False
+        now = iso(self._clock.now())
+        return await post_store.permitted(q, post.guid, parent_author.guid, "can_read", now)
+
+    async def _actors(self, q: Queryable, guids: list[str]) -> dict[str, Identity]:
+        """The identities still there of these guids, by actor URI, in order."""
+        out: dict[str, Identity] = {}
+        for guid in guids:
+            ident = await identity_store.get(q, guid)
+            if ident is not None:
+                out[await self.actor_uri(q, ident)] = ident
+        return out
 
     async def note(
         self, q: Queryable, post: Post, author: Identity
     ) -> tuple[dict[str, Any], list[str]]:
-        """A local post as a Note (audience, attachments, mentions, hashtags) and its inboxes."""
-        to, cc, inboxes = await self.post_audience(q, post, author)
-        tags: list[dict[str, Any]] = []
-        for guid in await post_store.mentions(q, post.guid):
-            ident = await identity_store.get(q, guid)
-            if ident is not None:
-                handle = f"@{ident.username}@{ident.domain or self._urls.host}"
-                tags.append(
-                    {"type": "Mention", "href": await self.actor_uri(q, ident), "name": handle}
-                )
+        """A local post as a Note (audience, attachments, mentions, hashtags) and its inboxes.
+
+        Everyone in to or cc is mentioned, not only the names in the text: GoToSocial keeps a
+        post (a direct one above all) only if it mentions its receiver or they follow its author.
+        """
+        to, cc, inboxes, addressed = await self.post_audience(q, post, author)
+        tags: list[dict[str, Any]] = [
+            convert.mention(uri, ident.username, ident.domain or self._urls.host)
+            for uri, ident in addressed.items()
+        ]
         for tag in (await post_store.tags(q, [post.guid])).get(post.guid, []):
             tags.append({"type": "Hashtag", "href": self._urls.tag(tag), "name": f"#{tag}"})
         note = convert.note_to_as(

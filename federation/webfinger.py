@@ -1,6 +1,8 @@
-"""WebFinger (RFC 7033) and host-meta (RFC 6415) for this pod's local identities.
+"""WebFinger (RFC 7033) and host-meta (RFC 6415) for this pod's local actors.
 
-Local actors live at `{public_url}/users/{username}`; their handle is `username@{config.host}`.
+Local identities live at `{public_url}/users/{username}`; their handle is
+`username@{config.host}`. The same namespace answers for the instance actor (`/actor`, named
+after the host: `{host}@{host}`) and for the spaces' Groups (`{space name}@{host}`).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ def parse_resource(resource: str, host: str, public_url: str) -> str | None:
     """The username a WebFinger resource names on this pod.
 
     Accepts `acct:name@host`, `name@host` (as Mastodon does) and the actor URL
-    `{public_url}/users/{name}`. Returns None for a well-formed resource that is not ours
-    (another host, another path); raises MalformedResource otherwise.
+    `{public_url}/users/{name}`; the instance actor's name is the host itself. Returns None
+    for a well-formed resource that is not ours (another host, another path); raises
+    MalformedResource otherwise.
     """
     resource = resource.strip()
     if not resource:
@@ -56,7 +59,8 @@ def parse_resource(resource: str, host: str, public_url: str) -> str | None:
     user, sep, domain = handle.partition("@")
     if not sep or "@" in domain:
         raise MalformedResource("The resource must be acct:name@host or an actor URL.")
-    if not _USERPART_RE.match(user) or not _HOST_RE.match(domain):
+    instance = user.lower() == host.lower()
+    if not (_USERPART_RE.match(user) or instance) or not _HOST_RE.match(domain):
         raise MalformedResource("The resource has characters a handle cannot have.")
     if domain.lower() != host.lower():
         return None
@@ -128,22 +132,35 @@ async def webfinger(request: web.Request) -> web.Response:
         username = parse_resource(resources[0], config.host, config.server.public_url)
     except MalformedResource as exc:
         raise ApiError(400, "invalid_resource", str(exc)) from None
-    ident = None
-    if username is not None:
-        ident = await identity_store.get_by_handle(request.app[DB], username, None)
-    if ident is not None:
-        answer = jrd(ident.username, config.host, config.server.public_url)
-    else:
-        # A public space answers for its Group, so other pods can join it by name@host.
-        space = await space_store.by_name(request.app[DB], username, None) if username else None
-        if space is None or not space.local or not space.public:
-            raise not_found("Resource")
-        group = Urls(config.server.public_url).group(space.guid)
-        answer = jrd(space.name, config.host, config.server.public_url, actor=group)
+    answer = await _answer(request.app, username) if username is not None else None
+    if answer is None:
+        raise not_found("Resource")
     rels = request.query.getall("rel", [])
     if rels:  # RFC 7033 §4.3: `rel` narrows the links, never the rest
         answer["links"] = [link for link in answer["links"] if link["rel"] in rels]
     return _respond(json.dumps(answer), JRD)
+
+
+async def _answer(app: web.Application, name: str) -> dict[str, Any] | None:
+    """The JRD of a local name: an identity's first (names are one namespace), then the
+    instance actor's, then a space's Group's."""
+    config, db = app[CONFIG], app[DB]
+    public_url = config.server.public_url
+    ident = await identity_store.get_by_handle(db, name, None)
+    if ident is not None:
+        return jrd(ident.username, config.host, public_url)
+    urls = Urls(public_url)
+    if name.lower() == config.host.lower():
+        # Mastodon checks the WebFinger of `preferredUsername@host` whenever it fetches a key,
+        # ours too: without an answer it refuses every fetch the pod signs.
+        return jrd(config.host, config.host, public_url, actor=urls.instance_actor)
+    space = await space_store.by_name(db, name, None)
+    if space is None or not space.local:
+        return None
+    # Every Group answers, so other pods can join a public one by name@host and Mastodon can
+    # verify the Accept and Announce of any. A private one's answer shows only its actor URL,
+    # which its Accept has already given the pods of its members.
+    return jrd(space.name, config.host, public_url, actor=urls.group(space.guid))
 
 
 async def host_meta(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""Undo of a Follow, Like or Announce, only by the actor who did it."""
+"""Undo of a Follow, Like, EmojiReact or Announce, only by the actor who did it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ async def handle(inc: Incoming) -> None:
             if follow is not None:
                 await services.follows.remote_unfollow(tx, follow)
                 return
-        if kind in (None, "EmojiReact") and await services.reactions.remote_unreact(
+        # A Like may have been a reaction (Misskey's): undone like an EmojiReact.
+        if kind in (None, "EmojiReact", "Like") and await services.reactions.remote_unreact(
             tx, inc.ident, undone
         ):
             return

@@ -343,19 +343,22 @@ class PostService:
         activity, and notifications for whom it mentions or answers."""
         await post_store.set_mentions(tx, post.guid, mentions, new=True)
         await post_store.set_tags(tx, post.guid, tags, new=True)
-        # Nobody is told of a post they may not read (a mention in a private space's post).
-        for guid in mentions:
-            if await self._access.may(tx, guid, post.guid, "can_read"):
-                await self._notify(tx, guid, "mention", post.author_guid, post.guid)
+        parent = None
         if post.in_reply_to_guid:
             await post_store.bump_activity(tx, post.in_reply_to_guid, post.created_at)
             parent = await post_store.get(tx, post.in_reply_to_guid)
-            if (
-                parent is not None
-                and parent.author_guid not in mentions
-                and await self._access.may(tx, parent.author_guid, post.guid, "can_read")
-            ):
-                await self._notify(tx, parent.author_guid, "comment", post.author_guid, post.guid)
+        # The author a reply answers is told of a comment; of a local one that names them, once,
+        # as a mention. Replies from other pods mention whom they answer to address them (ours
+        # do too), so from there it is a comment all the same. Nobody is told of a post they
+        # may not read (a mention in a private space's post).
+        answered = parent.author_guid if parent is not None else None
+        if post.local and answered in mentions:
+            answered = None
+        for guid in mentions:
+            if guid != answered and await self._access.may(tx, guid, post.guid, "can_read"):
+                await self._notify(tx, guid, "mention", post.author_guid, post.guid)
+        if answered is not None and await self._access.may(tx, answered, post.guid, "can_read"):
+            await self._notify(tx, answered, "comment", post.author_guid, post.guid)
 
     async def _check_labels(self, who: Principal, label_ids: list[str]) -> None:
         # Labels are private: setting a post's (even to none) needs private:modify.

@@ -1233,3 +1233,112 @@ async def test_remote_reshares_spread_only_public_posts(scene: Scene) -> None:
         assert seen["counts"]["reshares"] == reshares
     _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
     assert [n["kind"] for n in notes if n["kind"] == "reshare"] == ["reshare"]
+
+
+# --- what other servers need of what we send -------------------------------------------------
+
+
+async def _created(hostile: HostilePod, n: int) -> dict[str, dict[str, Any]]:
+    """The Notes of the first `n` Creates delivered to the hostile pod, by id."""
+
+    async def arrived() -> dict[str, dict[str, Any]] | None:
+        sent = [json.loads(body) for _, body in hostile.received]
+        notes = {a["object"]["id"]: a["object"] for a in sent if a["type"] == "Create"}
+        return notes if len(notes) >= n else None
+
+    return await wait_for(arrived)
+
+
+async def test_notes_mention_everyone_they_address(scene: Scene) -> None:
+    """GoToSocial keeps a post only if it mentions its receiver or they follow its author: a
+    direct post's recipients and the author a reply answers are mentioned, named or not."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    mallory, eve = hostile.actor("mallory"), hostile.actor("eve")
+
+    def mention(name: str) -> dict[str, str]:
+        return {"type": "Mention", "href": hostile.actor(name), "name": f"@{hostile.handle(name)}"}
+
+    async def write(body: str, **fields: Any) -> str:
+        _, out = await pod.call(
+            "POST", "/api/v1/posts", alice, json={"body": body, **fields}, expect=201
+        )
+        return out["uri"]
+
+    direct = await write("just us", visibility="direct", recipients=[hostile.handle("mallory")])
+    question = hostile.note("mallory", "anyone?", [AS_PUBLIC, scene.alice_uri])
+    await scene.accepted(hostile.activity("mallory", "Create", question))
+    parent = await pod.app[DB].fetchval("SELECT guid FROM posts WHERE ap_id = ?", (question["id"],))
+    reply = await write("me!", inReplyTo=parent)
+    # A direct reply to others is not addressed to the author it answers.
+    aside = await write("psst", inReplyTo=parent, visibility="direct",
+                        recipients=[hostile.handle("eve")])  # fmt: skip
+
+    notes = await _created(hostile, 3)
+    assert (notes[direct]["to"], notes[direct]["tag"]) == ([mallory], [mention("mallory")])
+    assert notes[reply]["inReplyTo"] == question["id"]
+    assert mallory in notes[reply]["cc"] and mention("mallory") in notes[reply]["tag"]
+    assert (notes[aside]["to"], notes[aside]["cc"]) == ([eve], [])
+    assert notes[aside]["tag"] == [mention("eve")]
+
+
+MISSKEY_CONTEXT = [
+    *AS_CONTEXT,
+    {"misskey": "https://misskey-hub.net/ns#", "_misskey_reaction": "misskey:_misskey_reaction"},
+]
+
+
+async def test_misskey_reactions_are_reactions(scene: Scene) -> None:
+    """Misskey sends an emoji reaction as a Like with `_misskey_reaction` (and `content`), and
+    takes it back with an Undo of that Like. A custom `:name:` emoji is not kept: a like."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    _, target = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+
+    async def seen() -> tuple[list[dict[str, Any]], int]:
+        _, post = await pod.call("GET", f"/api/v1/posts/{target['id']}", alice, expect=200)
+        return post["reactions"], post["counts"]["likes"]
+
+    def like(name: str, emoji: str) -> dict[str, Any]:
+        doc = hostile.activity(name, "Like", target["uri"], content=emoji, _misskey_reaction=emoji)
+        return {**doc, "@context": MISSKEY_CONTEXT}
+
+    reaction = like("mallory", "👍")
+    await scene.accepted(reaction)
+    await scene.accepted(like("eve", ":blobcat:"), signer="eve")
+    assert await seen() == ([{"emoji": "👍", "count": 1}], 1)
+    _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert sorted(n["kind"] for n in notes) == ["like", "reaction"]
+
+    undo = hostile.activity("mallory", "Undo", {k: v for k, v in reaction.items() if k[0] != "@"})
+    await scene.accepted({**undo, "@context": MISSKEY_CONTEXT})
+    assert await seen() == ([], 1)
+
+
+async def test_unknown_actors_deleting_themselves_cost_nothing(scene: Scene) -> None:
+    """Mastodon sends Delete{actor == object} to every inbox it knows when an account goes.
+    From an actor we never stored it is answered 202 without fetching its key (gone: 410) or
+    counting a failed fetch against its host; nothing else is taken unverified."""
+    hostile = scene.hostile
+
+    def delete(name: str, obj: str | None = None) -> dict[str, Any]:
+        actor = hostile.actor(name)
+        return hostile.activity(name, "Delete", obj or actor, to=[AS_PUBLIC])
+
+    before = await scene.state()
+    for n in range(HOST_FAILURES + 1):
+        name = f"gone{n}"
+        status, data = await scene.post(delete(name), key_id=hostile.key_id(name))
+        assert status == 202, data
+    assert hostile.requests == []
+    assert await scene.state() == before
+    # Not a failed fetch of that host: a new actor from it is fetched and heard.
+    await scene.accepted(scene.follow())
+    assert await scene.followers() == [hostile.handle("mallory")]
+
+    # Its twins are verified: a Delete of something else by an unknown actor fetches the key...
+    gone = hostile.actor("gone")
+    status, data = await scene.post(delete("gone", f"{gone}/notes/1"), key_id=f"{gone}#main-key")
+    assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert hostile.fetches("/users/gone") == 1
+    # ...and a known actor deleting itself is heard.
+    await scene.accepted(delete("mallory"))
+    assert await scene.followers() == []

@@ -26,6 +26,9 @@ XRD_NS = "{http://docs.oasis-open.org/ns/xri/xrd-1.0}"
         ("  acct:alice@pod.example:8443 ", "alice"),
         ("https://pod.example:8443/users/alice", "alice"),
         ("HTTPS://POD.EXAMPLE:8443/users/bob_2", "bob_2"),
+        # The instance actor is named after the host, port and all.
+        ("acct:pod.example:8443@pod.example:8443", "pod.example:8443"),
+        ("acct:POD.example:8443@pod.example:8443", "POD.example:8443"),
     ],
 )
 def test_parse_local_resources(resource: str, username: str) -> None:
@@ -38,6 +41,7 @@ def test_parse_local_resources(resource: str, username: str) -> None:
         "acct:alice@other.example",
         "acct:alice@pod.example",  # same name, other port: another authority
         "acct:alice@pod.example:8444",
+        "acct:pod.example:8443@other.example",
         "http://pod.example:8443/users/alice",  # other scheme, other origin
         "https://other.example/users/alice",
         "https://pod.example:8443/@alice",
@@ -65,6 +69,7 @@ def test_parse_resources_that_are_not_ours(resource: str) -> None:
         "acct:al<i>ce@pod.example:8443",
         "acct:alice@pod example",
         "acct:alice@pod.example:port",
+        "acct:other.example:8443@pod.example:8443",  # a host's name, but not ours
         "mailto:alice@pod.example:8443",
         "acct:" + "a" * 500 + "@pod.example:8443",
         "https://",
@@ -134,6 +139,38 @@ async def test_actor_url_resolves(pod: Pod) -> None:
     body = await finger(pod, f"{pod.url}/users/alice", 200)
     assert body["subject"] == f"acct:alice@{pod.host}"
     assert body["aliases"] == [f"{pod.url}/users/alice"]
+
+
+async def test_instance_actor_resolves(pod: Pod) -> None:
+    """Mastodon reads `acct:{preferredUsername}@{host}` of every actor whose key it fetches,
+    ours included, and wants it to point back at the actor."""
+    _, actor = await pod.call("GET", "/actor", expect=200)
+    handle = f"{actor['preferredUsername']}@{pod.host}"
+    assert handle == f"{pod.host}@{pod.host}"
+    body = await finger(pod, f"acct:{handle}", 200)
+    assert body["subject"] == f"acct:{handle}"
+    assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [actor["id"]]
+
+
+async def test_every_space_resolves_to_its_group(pod: Pod) -> None:
+    """Private spaces too: Mastodon verifies a Group's Accept and Announce by its WebFinger.
+    Identities come first in the namespace the names share."""
+    alice = await pod.register("alice")
+    groups = {}
+    for name, visibility in (("garden", "public"), ("hidden", "private")):
+        _, space = await pod.call(
+            "POST", "/api/v1/spaces", alice,
+            json={"displayName": name.title(), "name": name, "visibility": visibility},
+            expect=201,
+        )  # fmt: skip
+        groups[name] = space["uri"]
+    for name, uri in groups.items():
+        body = await finger(pod, f"acct:{name}@{pod.host}", 200)
+        assert body["subject"] == f"acct:{name}@{pod.host}"
+        assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [uri]
+    assert (await finger(pod, f"acct:alice@{pod.host}", 200))["aliases"] == [
+        f"{pod.url}/users/alice"
+    ]
 
 
 async def test_rel_narrows_links(pod: Pod) -> None:

@@ -135,6 +135,9 @@ def note_to_as(
         note["inReplyTo"] = post.in_reply_to_ap_id
     if attachments:
         note["attachment"] = attachments
+    if post.content_warning:
+        note["summary"] = html.escape(post.content_warning)  # HTML, as ActivityStreams has it
+    note["sensitive"] = post.sensitive
     return note
 
 
@@ -373,6 +376,8 @@ class NoteDoc:
     attachments: tuple[AttachmentDoc, ...] = ()
     mentions: tuple[str, ...] = ()  # actor URIs named in Mention tags
     hashtags: tuple[str, ...] = ()  # lower case, without '#'
+    summary_html: str = ""  # a content warning, as Mastodon sends one
+    sensitive: bool = False
 
     def visibility(self, author_followers: str | None) -> str:
         everyone = set(self.to) | set(self.cc)
@@ -403,6 +408,7 @@ def note_from_as(obj: Any) -> NoteDoc:
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
     published = obj.get("published")
+    summary = obj.get("summary")
     return NoteDoc(
         ap_id=ap_id,
         author=author,
@@ -414,6 +420,9 @@ def note_from_as(obj: Any) -> NoteDoc:
         attachments=attachments_from_as(obj.get("attachment")),
         mentions=tuple(_tag_values(obj.get("tag"), "Mention")),
         hashtags=tuple(_tag_values(obj.get("tag"), "Hashtag")),
+        summary_html=summary[:5000] if isinstance(summary, str) else "",
+        # Spelt out with its prefix when a document's own context had to be compacted into ours.
+        sensitive=any(obj.get(k) is True for k in ("sensitive", "as:sensitive")),
     )
 
 

@@ -29,6 +29,20 @@ from node.store.spaces import Space
 if TYPE_CHECKING:
     from node.services.sharing import ShareView
 
+# Mastodon's term for a post's sensitive flag, which the ActivityStreams context leaves out.
+SENSITIVE_CONTEXT: dict[str, str] = {"sensitive": "as:sensitive"}
+
+
+def note_context(obj: Any) -> list[Any]:
+    """The @context of a document carrying `obj`: ours, and the terms of Mastodon's that a
+    Note uses (none for a Tombstone)."""
+    context: list[Any] = [*convert.OUR_CONTEXT]
+    if isinstance(obj, dict) and "sensitive" in obj:
+        context.append(SENSITIVE_CONTEXT)
+    if isinstance(obj, dict) and "attachment" in obj:
+        context.append(convert.BLURHASH_CONTEXT)
+    return context
+
 
 class Outbox:
     def __init__(
@@ -189,8 +203,7 @@ class Outbox:
         if kind == "Delete":
             obj = {"id": post.ap_id, "type": "Tombstone"}
         doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=to, cc=cc)
-        if "attachment" in obj:
-            doc["@context"] = [*doc["@context"], convert.BLURHASH_CONTEXT]
+        doc["@context"] = note_context(obj)
         if kind == "Create":
             doc["published"] = post.created_at
         await self._send(tx, doc, inboxes)
@@ -396,8 +409,7 @@ class Outbox:
         doc = convert.activity(
             self.activity_id(new_guid()), "Announce", group, inner, to=to, cc=[members]
         )
-        if isinstance(obj, dict) and "attachment" in obj:
-            doc["@context"] = [*doc["@context"], convert.BLURHASH_CONTEXT]
+        doc["@context"] = note_context(obj)
         # The author's pod has the post already; everyone else hears it from the Group.
         await self._send(
             tx, doc, await space_store.remote_member_inboxes(tx, space.guid, [author.guid])

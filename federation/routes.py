@@ -9,6 +9,7 @@ from aiohttp import web
 from federation import convert, groups, httpsig
 from federation.context import Federation
 from federation.inbox import receive, verified_signer
+from federation.outbox import note_context
 from federation.urls import Urls
 from node.api.pagination import decode_cursor, encode_cursor
 from node.clock import iso
@@ -82,7 +83,7 @@ async def post_object(request: web.Request) -> web.Response:
     author = await identity_store.get(fed.db, post.author_guid)
     assert author is not None
     note, _ = await fed.outbox.note(fed.db, post, author)
-    return as_response({"@context": convert.OUR_CONTEXT, **note})
+    return as_response({"@context": note_context(note), **note})
 
 
 def _page_url(uri: str, cursor: str) -> str:

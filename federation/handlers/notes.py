@@ -43,6 +43,8 @@ async def remote_post(
     q: Queryable, fed: Federation, note: NoteDoc, author: RemoteActor
 ) -> RemotePost:
     safe = sanitize_html(note.content_html)
+    warning = html_to_text(sanitize_html(note.summary_html))
+    warning = warning[: post_store.MAX_CONTENT_WARNING].rstrip()
     return RemotePost(
         ap_id=note.ap_id,
         html=safe,
@@ -54,6 +56,8 @@ async def remote_post(
         attachments=[_attachment(a) for a in note.attachments],
         mentions=await local_recipients(q, fed, note, list(note.mentions)),
         tags=list(note.hashtags),
+        content_warning=warning,
+        sensitive=note.sensitive or bool(warning),
     )
 
 

@@ -73,4 +73,6 @@ def post_out(request: web.Request, view: PostView) -> PostOut:
         bookmarked=view.bookmarked,
         tags=view.tags,
         space_id=p.space_guid,
+        content_warning=p.content_warning,
+        sensitive=p.sensitive,
     )

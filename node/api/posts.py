@@ -24,6 +24,8 @@ async def create(request: web.Request) -> web.Response:
         body.label_ids,
         body.attachment_ids,
         space_id=body.space_id,
+        content_warning=body.content_warning,
+        sensitive=body.sensitive,
     )
     return json_response(post_out(request, view), status=201)
 
@@ -36,7 +38,12 @@ async def get(request: web.Request) -> web.Response:
 async def edit(request: web.Request) -> web.Response:
     body = await read_json(request, PostPatch)
     view = await services(request).posts.edit(
-        principal(request), request.match_info["guid"], body.body, body.label_ids
+        principal(request),
+        request.match_info["guid"],
+        body.body,
+        body.label_ids,
+        body.content_warning,
+        body.sensitive,
     )
     return json_response(post_out(request, view))
 

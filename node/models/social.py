@@ -9,6 +9,12 @@ from pydantic import Field
 from node.models.accounts import IdentityOut
 from node.models.base import ApiInput, ApiModel
 from node.models.media import AttachmentOut
+from node.store.posts import MAX_CONTENT_WARNING
+
+_WARNING = (
+    "A content warning: plain text shown in place of the post until the reader opens it"
+    " (Mastodon's spoiler text, ActivityPub's `summary`); empty for none"
+)
 
 
 class FollowIn(ApiInput):
@@ -37,11 +43,27 @@ class PostIn(ApiInput):
         default_factory=list, max_length=4, description="Your own ready media, in order"
     )
     space_id: str | None = Field(None, max_length=32, description="Post in this space (members)")
+    content_warning: str = Field(
+        "", max_length=MAX_CONTENT_WARNING, description=f"{_WARNING}. Kept stripped"
+    )
+    sensitive: bool = Field(
+        False, description="Mark the post and its media sensitive; always so with a warning"
+    )
 
 
 class PostPatch(ApiInput):
     body: str | None = Field(None, max_length=20_000)
     label_ids: list[str] | None = Field(None, max_length=50)
+    content_warning: str | None = Field(
+        None,
+        max_length=MAX_CONTENT_WARNING,
+        description=f"{_WARNING}. Kept stripped; unchanged when not given",
+    )
+    sensitive: bool | None = Field(
+        None,
+        description="Unchanged when neither it nor `contentWarning` is given; otherwise what is"
+        " given (false when not given), and always true while there is a warning",
+    )
 
 
 class PostCounts(ApiModel):
@@ -77,3 +99,5 @@ class PostOut(ApiModel):
     bookmarked: bool
     tags: list[str]
     space_id: str | None = Field(None, description="The space it was posted in")
+    content_warning: str = Field(description=_WARNING)
+    sensitive: bool = Field(description="The post and its media are sensitive (hide media)")

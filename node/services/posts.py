@@ -27,7 +27,14 @@ from node.store.identities import Identity
 from node.store.interactions import Interaction
 from node.store.media import Attachment
 from node.store.paging import Page, PageRequest
-from node.store.posts import Post, PostFacts, PostRef, PostStats, ViewerMark
+from node.store.posts import (
+    MAX_CONTENT_WARNING,
+    Post,
+    PostFacts,
+    PostRef,
+    PostStats,
+    ViewerMark,
+)
 
 MAX_BODY = 20_000
 MAX_RECIPIENTS = 50
@@ -77,6 +84,8 @@ class RemotePost:
     mentions: list[Identity] = field(default_factory=list)  # ours, named in its Mention tags
     tags: list[str] = field(default_factory=list)
     space_guid: str | None = None  # set by the space service for posts in a space
+    content_warning: str = ""  # plain text
+    sensitive: bool = False  # true whenever there is a warning
 
 
 def _reply_visibility(asked: str | None, parent: Post) -> str:
@@ -97,6 +106,28 @@ def _check_body(body: str | None) -> None:
     """An edit's new text, if any, is not blank and not too long."""
     if body is not None and (not body.strip() or len(body) > MAX_BODY):
         raise validation({"body": f"1 to {MAX_BODY} characters"})
+
+
+def _check_warning(text: str | None) -> str | None:
+    """A content warning as given (None: not given) as it is kept: stripped, '' for none, and
+    not too long."""
+    if text is not None:
+        text = text.strip()
+        if len(text) > MAX_CONTENT_WARNING:
+            raise validation({"contentWarning": f"at most {MAX_CONTENT_WARNING} characters"})
+    return text
+
+
+def _edited_warning(
+    post: Post, text: str | None, sensitive: bool | None
+) -> tuple[str, bool] | None:
+    """A post's warning and sensitive flag after an edit, or None when the edit gives neither.
+    As Mastodon has it: an edit giving either sets the flag to what it gives (false when not
+    given), and a warning always sets it."""
+    if text is None and sensitive is None:
+        return None
+    text = post.content_warning if text is None else text
+    return text, bool(sensitive) or bool(text)
 
 
 class PostService:
@@ -248,9 +279,12 @@ class PostService:
         label_ids: list[str] | None = None,
         attachment_ids: list[str] | None = None,
         space_id: str | None = None,
+        content_warning: str | None = None,
+        sensitive: bool = False,
     ) -> PostView:
         problems: dict[str, str] = {}
         attachment_ids = attachment_ids or []
+        warning = _check_warning(content_warning) or ""
         if not body.strip() and not attachment_ids:  # a picture alone is a post
             problems["body"] = "must not be empty"
         elif len(body) > MAX_BODY:
@@ -316,6 +350,8 @@ class PostService:
             created_at=now,
             updated_at=now,
             space_guid=space.guid if space else None,
+            content_warning=warning,
+            sensitive=sensitive or bool(warning),
         )
         async with self._db.transaction() as tx:
             if space is not None:
@@ -368,17 +404,25 @@ class PostService:
             raise validation({"labelIds": "unknown labels"})
 
     async def edit(
-        self, who: Principal, guid: str, body: str | None, label_ids: list[str] | None = None
+        self,
+        who: Principal,
+        guid: str,
+        body: str | None,
+        label_ids: list[str] | None = None,
+        content_warning: str | None = None,
+        sensitive: bool | None = None,
     ) -> PostView:
-        """Change a post's text (its author, or a grantee with can_write) or its labels (author),
-        as the token's scopes allow."""
+        """Change a post's text and content warning (its author, or a grantee with can_write)
+        or its labels (author), as the token's scopes allow."""
         _check_body(body)
+        text = _check_warning(content_warning)
         post = await self._access.post_for(self._db, who, guid, "can_write", needed_to="change")
         if label_ids is not None:
             if post.author_guid != who.identity_guid:
                 raise forbidden("Only the author labels a post.")
             await self._check_labels(who, label_ids)
-        return await self.view(await self._edit(post, body, label_ids), who)
+        warning = _edited_warning(post, text, sensitive)
+        return await self.view(await self._edit(post, body, label_ids, warning), who)
 
     async def edit_for(self, editor_guid: str, guid: str, body: str | None) -> Post:
         """Change a post's text for an identity (local or remote) with can_write on it."""
@@ -386,17 +430,27 @@ class PostService:
         post = await self._access.post(self._db, editor_guid, guid, "can_write")
         return await self._edit(post, body, None)
 
-    async def _edit(self, post: Post, body: str | None, label_ids: list[str] | None) -> Post:
+    async def _edit(
+        self,
+        post: Post,
+        body: str | None,
+        label_ids: list[str] | None,
+        warning: tuple[str, bool] | None = None,
+    ) -> Post:
+        """`warning`: the new content warning and sensitive flag, if they change."""
         composed = await self._composer.compose(body) if body is not None else None
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             if label_ids is not None:
                 await label_store.set_for_post(tx, post.guid, label_ids)
-            if body is None:
+            if body is None and warning is None:
                 return post
-            await post_store.update_content(tx, post.guid, body, composed.html, now)
-            await post_store.set_mentions(tx, post.guid, [m.guid for m in composed.mentions])
-            await post_store.set_tags(tx, post.guid, composed.tags)
+            if body is not None and composed is not None:
+                await post_store.update_content(tx, post.guid, body, composed.html, now)
+                await post_store.set_mentions(tx, post.guid, [m.guid for m in composed.mentions])
+                await post_store.set_tags(tx, post.guid, composed.tags)
+            if warning is not None:
+                await post_store.set_warning(tx, post.guid, *warning, now)
             updated = await post_store.get(tx, post.guid)
             author = await identity_store.get(tx, post.author_guid)
             assert updated is not None and author is not None
@@ -486,6 +540,8 @@ class PostService:
             created_at=data.published,
             updated_at=data.published,
             space_guid=data.space_guid,
+            content_warning=data.content_warning,
+            sensitive=data.sensitive,
         )
         await post_store.insert(tx, post, [r.guid for r in data.recipients])
         await media_store.attach(tx, post.guid, data.attachments, new=True)
@@ -505,7 +561,9 @@ class PostService:
         post = await post_store.by_ap_id(tx, data.ap_id)
         if post is None or post.author_guid != author.guid:
             return False
-        await post_store.update_content(tx, post.guid, data.text, data.html, iso(self._clock.now()))
+        now = iso(self._clock.now())
+        await post_store.update_content(tx, post.guid, data.text, data.html, now)
+        await post_store.set_warning(tx, post.guid, data.content_warning, data.sensitive, now)
         await media_store.attach(tx, post.guid, data.attachments)  # an Update carries them all
         await post_store.set_mentions(tx, post.guid, [m.guid for m in data.mentions])
         await post_store.set_tags(tx, post.guid, data.tags)

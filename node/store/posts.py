@@ -11,6 +11,8 @@ from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
 from node.store.shares import post_permitted, share_covers
 
+MAX_CONTENT_WARNING = 500  # characters, local or remote
+
 
 @dataclass(frozen=True)
 class Post:
@@ -26,6 +28,8 @@ class Post:
     created_at: str
     updated_at: str
     space_guid: str | None = None  # the space it was posted in
+    content_warning: str = ""  # plain text shown in place of the post; '' for none
+    sensitive: bool = False  # the post and its media; always so with a warning
 
     @classmethod
     def of(cls, row: Row) -> Post:
@@ -42,6 +46,8 @@ class Post:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             space_guid=row["space_guid"],
+            content_warning=row["content_warning"],
+            sensitive=bool(row["sensitive"]),
         )
 
 
@@ -54,14 +60,15 @@ class PostStats:
 
 COLS = (
     "p.guid, p.author_guid, p.ap_id, p.local, p.body, p.html, p.visibility, p.in_reply_to_guid,"
-    " p.in_reply_to_ap_id, p.created_at, p.updated_at, p.space_guid"
+    " p.in_reply_to_ap_id, p.created_at, p.updated_at, p.space_guid, p.content_warning,"
+    " p.sensitive"
 )
 
 
 async def insert(tx: Tx, post: Post, recipients: list[str]) -> None:
     await tx.execute(
         f"INSERT INTO posts ({COLS.replace('p.', '')}, last_activity_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             post.guid,
             post.author_guid,
@@ -75,6 +82,8 @@ async def insert(tx: Tx, post: Post, recipients: list[str]) -> None:
             post.created_at,
             post.updated_at,
             post.space_guid,
+            post.content_warning,
+            int(post.sensitive),
             post.created_at,
         ),
     )
@@ -113,6 +122,14 @@ async def update_content(tx: Tx, guid: str, body: str, html: str, now: str) -> N
     await tx.execute(
         "UPDATE posts SET body = ?, html = ?, updated_at = ? WHERE guid = ?",
         (body, html, now, guid),
+    )
+
+
+async def set_warning(tx: Tx, guid: str, content_warning: str, sensitive: bool, now: str) -> None:
+    """Change a post's content warning and sensitive flag (an edit, like one of its text)."""
+    await tx.execute(
+        "UPDATE posts SET content_warning = ?, sensitive = ?, updated_at = ? WHERE guid = ?",
+        (content_warning, int(sensitive), now, guid),
     )
 
 

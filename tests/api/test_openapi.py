@@ -148,6 +148,22 @@ async def test_request_body_reflects_the_model(pod: Pod) -> None:
     assert patch_body["required"] == ["currentPassword"]
 
 
+async def test_content_warnings_are_described_on_posts(pod: Pod) -> None:
+    doc = await fetch_doc(pod)
+    create = operation(doc, "post", "/api/v1/posts")
+    post_in = schema_of(doc, create["requestBody"]["content"]["application/json"]["schema"])
+    assert post_in["properties"]["contentWarning"]["maxLength"] == 500
+    assert post_in["properties"]["sensitive"]["type"] == "boolean"
+    edit = operation(doc, "patch", "/api/v1/posts/{guid}")
+    patch = schema_of(doc, edit["requestBody"]["content"]["application/json"]["schema"])
+    assert {"maxLength": 500, "type": "string"} in patch["properties"]["contentWarning"]["anyOf"]
+    assert {"type": "boolean"} in patch["properties"]["sensitive"]["anyOf"]
+    post_out = schema_of(doc, create["responses"]["201"]["content"]["application/json"]["schema"])
+    assert {"contentWarning", "sensitive"} <= set(post_out["required"])
+    for name in ("contentWarning", "sensitive"):
+        assert post_out["properties"][name]["description"]
+
+
 async def test_response_schemas_use_camel_case_and_arrays(pod: Pod) -> None:
     doc = await fetch_doc(pod)
     op = operation(doc, "post", "/api/v1/accounts")

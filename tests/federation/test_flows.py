@@ -79,6 +79,37 @@ async def test_follow_post_edit_delete_propagate(make_pod) -> None:
     await a.call("GET", f"/api/v1/posts/{remote['id']}", alice, expect=404)
 
 
+async def test_content_warnings_travel_in_create_and_update(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    await follow_accepted(a, alice, f"bob@{b.host}")
+    warning = "the <end> & all"
+    _, post = await b.call(
+        "POST", "/api/v1/posts", bob, json={"body": "the twist", "contentWarning": warning},
+        expect=201,
+    )  # fmt: skip
+
+    async def on_a() -> tuple[str, bool] | None:
+        found = [p for p in await stream(a, alice) if p["uri"] == post["uri"]]
+        return (found[0]["contentWarning"], found[0]["sensitive"]) if found else None
+
+    await wait_for(lambda: _equals(on_a, (warning, True)))
+    # As Mastodon sends it: the warning as HTML text in `summary`, and `sensitive`.
+    fed_a = a.app[FEDERATION]
+    doc = await fed_a.client.get_json(post["uri"])
+    assert (doc["summary"], doc["sensitive"]) == ("the &lt;end&gt; &amp; all", True)
+    assert {"sensitive": "as:sensitive"} in doc["@context"]
+
+    edits = [
+        ({"contentWarning": "", "sensitive": True}, ("", True)),  # the flag alone
+        ({"contentWarning": "still the end"}, ("still the end", True)),
+        ({"contentWarning": ""}, ("", False)),
+    ]
+    for change, expected in edits:
+        await b.call("PATCH", f"/api/v1/posts/{post['id']}", bob, json=change, expect=200)
+        await wait_for(lambda expected=expected: _equals(on_a, expected))
+
+
 async def test_locked_identity_approves_remote_follow(make_pod) -> None:
     a, b = await make_pod(), await make_pod()
     alice, bob = await a.register("alice"), await b.register("bob")

@@ -120,13 +120,18 @@ class Scene:
     async def state(self) -> dict[str, int]:
         return await effects(self.pod)
 
-    async def post_body(self, uri: str) -> str | None:
-        """The body of the post with this ActivityPub id as alice reads it, None if absent."""
+    async def post_json(self, uri: str) -> dict[str, Any] | None:
+        """The post with this ActivityPub id as alice reads it, None if absent."""
         guid = await self.pod.app[DB].fetchval("SELECT guid FROM posts WHERE ap_id = ?", (uri,))
         if guid is None:
             return None
         _, post = await self.pod.call("GET", f"/api/v1/posts/{guid}", self.alice, expect=200)
-        return post["body"]
+        return post
+
+    async def post_body(self, uri: str) -> str | None:
+        """The body of the post with this ActivityPub id as alice reads it, None if absent."""
+        post = await self.post_json(uri)
+        return None if post is None else post["body"]
 
 
 async def effects(pod: Pod) -> dict[str, int]:
@@ -1060,6 +1065,31 @@ async def test_out_of_range_dates_in_a_note_are_not_a_crash(scene: Scene) -> Non
         note = hostile.note("mallory", published, [scene.alice_uri], published=published)
         await scene.accepted(hostile.activity("mallory", "Create", note))
         assert await scene.post_body(note["id"]) == published
+
+
+async def test_content_warnings_are_read_as_plain_text(scene: Scene) -> None:
+    hostile = scene.hostile
+    mastodon = [*AS_CONTEXT, {"toot": "http://joinmastodon.org/ns#", "sensitive": "as:sensitive"}]
+
+    async def warning_of(note: dict[str, Any], kind: str = "Create") -> tuple[str, bool]:
+        activity = {**hostile.activity("mallory", kind, note), "@context": mastodon}
+        await scene.accepted(activity)
+        post = await scene.post_json(note["id"])
+        assert post is not None
+        return post["contentWarning"], post["sensitive"]
+
+    # As Mastodon sends a warning: HTML in `summary`, and `sensitive`.
+    note = hostile.note("mallory", "the twist", [scene.alice_uri])
+    note |= {"summary": "<p>spoilers</p>", "sensitive": True}
+    assert await warning_of(note) == ("spoilers", True)
+    # An Update carries them again: markup and scripts are dropped, the text is capped.
+    note |= {"summary": "<script>alert(1)</script><b>bold</b> &amp; " + "y" * 600}
+    assert await warning_of(note, "Update") == (("bold & " + "y" * 600)[:500], True)
+    # `sensitive` counts only as a boolean; a `summary` that is not text is none.
+    note |= {"summary": {"en": "<p>spoilers</p>"}, "sensitive": "true"}
+    assert await warning_of(note, "Update") == ("", False)
+    flagged = hostile.note("mallory", "a picture", [scene.alice_uri], sensitive=True)
+    assert await warning_of(flagged) == ("", True)
 
 
 async def test_hostile_actor_documents_are_refused(

@@ -150,6 +150,8 @@ class AccountService:
             # request (which tells its remote members); it is never a side effect here.
             mine = await identity_store.guids_for_account(tx, account_guid)
             await keep_an_admin(tx, await space_store.administered_by(tx, mine), mine)
+            # Other pods still know the actors by these names: never given out again.
+            await identity_store.retire_names(tx, mine, iso(self._clock.now()))
             await account_store.delete(tx, account_guid)
 
     async def changelog(

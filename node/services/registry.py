@@ -60,7 +60,7 @@ def build_services(
     passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
     follows = FollowService(db, clock, publisher, directory, config.host)
     return Services(
-        accounts=AccountService(db, config, clock, passwords),
+        accounts=AccountService(db, config, clock, passwords, publisher),
         sessions=SessionService(db, config, clock, passwords),
         identities=IdentityService(db, clock, publisher),
         system=SystemService(db),

@@ -348,6 +348,20 @@ class Outbox:
         doc = convert.person_to_as(ident, self._urls, pem, avatar)
         await self._actor_updated(tx, doc, self._urls.followers(ident.username), inboxes)
 
+    async def identity_deleted(self, tx: Tx, ident: Identity) -> None:
+        uri = self._urls.actor(ident.username)
+        # Nothing the actor queued goes out any more, and nothing it sent stays stored.
+        await delivery_store.forget_actor(tx, uri)
+        # Pods that know the actor read it, and serving it made its key: without one nobody
+        # else knows it. The key stays to sign the Delete (its retries too); the name is
+        # retired with the identity, so no one else ever holds the actor or its key.
+        if await stored_public_pem(tx, uri) is None:
+            return
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Delete", uri, uri, to=[convert.AS_PUBLIC]
+        )
+        await self._send(tx, doc, await actor_store.acquainted_inboxes(tx, ident.guid))
+
     async def _actor_updated(
         self, tx: Tx, actor: dict[str, Any], audience: str, inboxes: list[str]
     ) -> None:

@@ -38,6 +38,8 @@ def as_response(doc: dict, status: int = 200) -> web.Response:
 async def _local(fed: Federation, username: str) -> Identity:
     ident = await identity_store.get_by_handle(fed.db, username, None)
     if ident is None:
+        if await identity_store.name_retired(fed.db, username):
+            raise ApiError(410, "gone", "This actor was deleted.")
         raise not_found("Actor")
     return ident
 

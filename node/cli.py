@@ -63,7 +63,7 @@ def _load(args: argparse.Namespace) -> NodeConfig:
 
 @dataclass(frozen=True)
 class _Admin:
-    """The services the operator's commands use (no federation wiring needed for these)."""
+    """The services the operator's commands use (no delivery worker: the pod's sends)."""
 
     accounts: AccountService
     sessions: SessionService
@@ -88,10 +88,17 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
         gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
+        from federation.blocks import DomainBlocks
+        from federation.outbox import Outbox
+        from federation.urls import Urls
+
+        # What the commands queue is delivered by the running pod's worker.
+        blocks = DomainBlocks(config.federation.blocked_domains)
+        outbox = Outbox(Urls(config.server.public_url), clock, lambda: None, blocks.is_blocked)
         yield (
             db,
             _Admin(
-                AccountService(db, config, clock, passwords, gate),
+                AccountService(db, config, clock, passwords, gate, outbox),
                 SessionService(db, config, clock, gate),
                 OperationsService(db, clock),
             ),

@@ -24,10 +24,14 @@ async def handle(inc: Incoming) -> None:
         return
     if not same_origin(target, inc.actor.uri):
         raise forbidden("Only the author may delete an object.", "origin_mismatch")
+    if target != inc.actor.uri and await actor_store.by_uri(inc.fed.db, target) is not None:
+        # Another actor of the same pod: only an actor itself says it is gone.
+        raise forbidden("Only an actor may delete itself.", "actor_mismatch")
 
     async def effect(tx: Tx) -> None:
         if target == inc.actor.uri:
-            # The account is gone: stop delivering to it and drop its follows.
+            # The account is gone: stop delivering to it, drop its follows both ways, its
+            # shares and its posts (Mastodon deletes a deleted remote account's data too).
             await actor_store.mark_gone(tx, inc.actor.inbox, iso(inc.fed.clock.now()))
             await tx.execute(
                 "DELETE FROM follows WHERE follower_guid = ? OR followee_guid = ?",
@@ -37,6 +41,7 @@ async def handle(inc: Incoming) -> None:
                 "DELETE FROM shares WHERE owner_guid = ? OR grantee_guid = ?",
                 (inc.ident.guid, inc.ident.guid),
             )
+            await inc.fed.services.posts.remote_author_deleted(tx, inc.ident)
             return
         await inc.fed.services.posts.remote_delete(tx, inc.ident, target)
 

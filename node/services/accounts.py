@@ -12,6 +12,7 @@ from node.errors import ApiError, conflict, forbidden, validation
 from node.ids import new_guid
 from node.services.handles import name_taken
 from node.services.passwords import PasswordGate, Passwords
+from node.services.ports import Publisher
 from node.services.rules import (
     check,
     days_problem,
@@ -45,12 +46,14 @@ class AccountService:
         clock: Clock,
         passwords: Passwords,
         gate: PasswordGate,
+        publisher: Publisher,
     ) -> None:
         self._db = db
         self._config = config
         self._clock = clock
         self._passwords = passwords
         self._gate = gate
+        self._publisher = publisher
 
     async def register(
         self,
@@ -171,6 +174,11 @@ class AccountService:
             # request (which tells its remote members); it is never a side effect here.
             mine = await identity_store.guids_for_account(tx, account_guid)
             await keep_an_admin(tx, await space_store.administered_by(tx, mine), mine)
+            # Other pods hear of it while the follows and memberships that say who they are
+            # still exist; the names are never given out again.
+            for ident in (await identity_store.get_many(tx, mine)).values():
+                await self._publisher.identity_deleted(tx, ident)
+            await identity_store.retire_names(tx, mine, iso(self._clock.now()))
             await account_store.delete(tx, account_guid)
 
     async def changelog(

@@ -29,9 +29,12 @@ async def name_taken(q: Queryable, name: str) -> bool:
     """Whether a local identity or space holds `name`, ignoring case. Both are `name@host` to
     other pods (WebFinger answers for either, identities first), so they share one namespace:
     identity and account usernames and space names are each refused when the other holds them.
-    Private spaces too: they may become public, and their name is already their Group's."""
+    Private spaces too: they may become public, and their name is already their Group's.
+    A deleted identity's name stays taken: other pods still know its actor by that name."""
     return bool(
-        await identity_store.get_by_handle(q, name, None) or await space_store.by_name(q, name)
+        await identity_store.get_by_handle(q, name, None)
+        or await space_store.by_name(q, name)
+        or await identity_store.name_retired(q, name)
     )
 
 

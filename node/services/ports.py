@@ -83,6 +83,12 @@ class Publisher(Protocol):
         its followers, which then read it again."""
         ...
 
+    async def identity_deleted(self, tx: Tx, ident: Identity) -> None:
+        """One of our identities is being deleted (its rows are still there): what it queued is
+        dropped, and a Delete of its actor goes to the pods of everyone it follows, is followed
+        by or shares a space with, signed with its key, which is kept for that."""
+        ...
+
     # --- spaces (each one a Group actor, FEP-1b12) ---
 
     def group_id(self, space_guid: str) -> str:

@@ -476,8 +476,12 @@ class PostService:
             if post.local:
                 # The publisher reads the audience before the post and its rows are gone.
                 await self._publisher.post_deleted(tx, post, author)
-            await self._notify.forget_post(tx, post.guid)
-            await post_store.delete(tx, post, iso(self._clock.now()))
+            await self._remove(tx, post)
+
+    async def _remove(self, tx: Tx, post: Post) -> None:
+        """Delete a post and its notifications, leaving a tombstone."""
+        await self._notify.forget_post(tx, post.guid)
+        await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
         post = await self._access.post_for(self._db, who, guid, needed_to=kind)
@@ -579,9 +583,13 @@ class PostService:
             return False
         if post.author_guid != author.guid:
             return False
-        await self._notify.forget_post(tx, post.guid)
-        await post_store.delete(tx, post, iso(self._clock.now()))
+        await self._remove(tx, post)
         return True
+
+    async def remote_author_deleted(self, tx: Tx, author: Identity) -> None:
+        """A remote actor deleted itself: all its posts go, each leaving a tombstone."""
+        for post in await post_store.all_by(tx, author.guid):
+            await self._remove(tx, post)
 
     async def remote_interaction(
         self, tx: Tx, actor: Identity, kind: str, post_ap_id: str, ap_id: str

@@ -62,7 +62,7 @@ def build_services(
     follows = FollowService(db, clock, publisher, directory, config.host)
     gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
     return Services(
-        accounts=AccountService(db, config, clock, passwords, gate),
+        accounts=AccountService(db, config, clock, passwords, gate, publisher),
         sessions=SessionService(db, config, clock, gate),
         identities=IdentityService(db, clock, publisher),
         system=SystemService(db),

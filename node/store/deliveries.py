@@ -55,6 +55,12 @@ async def enqueue(
     return len(rows)
 
 
+async def forget_actor(tx: Tx, actor_uri: str) -> int:
+    """Drop everything an actor sent or was to send: its activities and their deliveries,
+    whatever their state. A delivery in flight finishes, and its outcome updates nothing."""
+    return await tx.execute("DELETE FROM outbox WHERE actor_uri = ?", (actor_uri,))
+
+
 async def claim(
     tx: Tx,
     now: str,

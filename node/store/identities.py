@@ -112,6 +112,21 @@ async def guids_for_account(q: Queryable, account_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def retire_names(tx: Tx, guids: list[str], now: str) -> None:
+    """Keep the names of these local identities, about to be deleted, from ever coming back."""
+    marks = ",".join("?" * len(guids)) or "NULL"
+    await tx.execute(
+        "INSERT OR IGNORE INTO retired_names (name, retired_at) SELECT username, ?"
+        f" FROM identities WHERE guid IN ({marks}) AND domain IS NULL",
+        (now, *guids),
+    )
+
+
+async def name_retired(q: Queryable, name: str) -> bool:
+    """Whether `name` was a local identity's, since deleted (ignoring case)."""
+    return bool(await q.fetchval("SELECT 1 FROM retired_names WHERE name = ?", (name,)))
+
+
 async def update(tx: Tx, guid: str, now: str, values: dict[str, Any]) -> None:
     encoded = {
         k: json.dumps(v) if k == "fields" else int(v) if isinstance(v, bool) else v

@@ -111,6 +111,12 @@ async def by_ap_id(q: Queryable, ap_id: str) -> Post | None:
     return Post.of(row) if row else None
 
 
+async def all_by(q: Queryable, author_guid: str) -> list[Post]:
+    """Every post of an author, whoever may read it."""
+    rows = await q.fetchall(f"SELECT {COLS} FROM posts p WHERE p.author_guid = ?", (author_guid,))
+    return [Post.of(r) for r in rows]
+
+
 async def recipients(q: Queryable, post_guid: str) -> list[str]:
     rows = await q.fetchall(
         "SELECT identity_guid FROM post_recipients WHERE post_guid = ?", (post_guid,)

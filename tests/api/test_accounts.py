@@ -414,6 +414,32 @@ async def test_delete_account(pod: Pod) -> None:
     assert data["id"] == bob.account_id
 
 
+async def test_a_deleted_accounts_names_are_never_given_out_again(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    bob = await pod.register("bob")
+    await pod.call("POST", "/api/v1/identities", alice, json={"username": "alice_work"}, expect=201)
+    actor = {"Accept": "application/activity+json"}
+    await pod.call("GET", "/users/alice_work", headers=actor, expect=200)
+    await pod.call(
+        "DELETE", "/api/v1/accounts/current", alice, json={"password": PASSWORD}, expect=204
+    )
+    # Other pods know these actors: they are gone, and nobody becomes them, whatever the case.
+    for name in ("alice", "alice_work"):
+        await pod.call("GET", f"/users/{name}", headers=actor, expect=410)
+        await pod.call("GET", f"/users/{name}/followers", headers=actor, expect=410)
+    await pod.call("GET", "/users/nobody", headers=actor, expect=404)
+    _, data = await pod.call("POST", "/api/v1/accounts", json=reg("ALICE"), expect=409)
+    assert data["error"] == "username_taken"
+    _, data = await pod.call(
+        "POST", "/api/v1/identities", bob, json={"username": "Alice_Work"}, expect=409
+    )
+    assert data["error"] == "username_taken"
+    body = {"displayName": "Alice", "name": "alice"}
+    _, data = await pod.call("POST", "/api/v1/spaces", bob, json=body, expect=409)
+    assert data["error"] == "name_taken"
+    await pod.call("POST", "/api/v1/accounts", json=reg("alicia"), expect=201)
+
+
 async def _roles(pod: Pod, user: Any, space_id: str) -> dict[str, str]:
     _, items = await pod.call("GET", f"/api/v1/spaces/{space_id}/members", user, expect=200)
     return {m["identity"]["username"]: m["role"] for m in items}

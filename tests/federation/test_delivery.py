@@ -300,3 +300,28 @@ async def test_a_delivery_cut_short_is_claimed_again_when_its_lease_runs_out(
 
 async def _arrived(remote: RemoteServer, n: int) -> bool:
     return len(remote.received) == n
+
+
+async def test_a_deleted_accounts_queue_is_dropped_but_its_delete(
+    make_pod, remote: RemoteServer
+) -> None:
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    remote.answers = [Answer(503)]  # the follower's pod is down
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await pod.app[FEDERATION].worker.run_once()
+    assert (await _create_row(pod))["state"] == "pending"
+    await pod.call(
+        "DELETE", "/api/v1/accounts/current", alice,
+        json={"password": alice.password}, expect=204,
+    )  # fmt: skip
+    # Back up later: it hears of the deletion, and of nothing else she had queued.
+    pod.clock.advance(timedelta(days=1))
+    await pod.app[FEDERATION].worker.run_once()
+    assert [a["type"] for a in remote.received] == ["Accept", "Create", "Delete"]
+    delete = remote.received[-1]
+    assert delete["actor"] == delete["object"] == f"{pod.url}/users/alice"
+    states = await pod.app[DB].fetchall(
+        "SELECT o.activity_type, d.state FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
+    )
+    assert [tuple(r) for r in states] == [("Delete", "delivered")]

@@ -598,6 +598,29 @@ async def test_update_and_delete_by_another_actor_of_the_same_host(scene: Scene)
     assert await scene.post_body(note["id"]) is None
 
 
+async def test_only_an_actor_may_delete_itself(scene: Scene) -> None:
+    hostile = scene.hostile
+    eve = hostile.actor("eve")
+    await scene.accepted(scene.follow("eve"), signer="eve")
+    note = hostile.note("eve", "by eve", [scene.alice_uri])
+    await scene.accepted(hostile.activity("eve", "Create", note), signer="eve")
+    before = await scene.state()
+
+    # Mallory, on eve's origin, says eve is gone; then says it in eve's name with her own key.
+    status, data = await scene.post(hostile.activity("mallory", "Delete", eve))
+    assert (status, _error(data)) == (403, "actor_mismatch")
+    status, data = await scene.post(hostile.activity("eve", "Delete", eve), signer="mallory")
+    assert (status, _error(data)) == (403, "actor_mismatch")
+    assert await scene.state() == before
+    assert await scene.followers() == [hostile.handle("eve")]
+    assert await scene.post_body(note["id"]) == "by eve"
+
+    # Eve herself may: her follow and her posts go with her.
+    await scene.accepted(hostile.activity("eve", "Delete", eve), signer="eve")
+    assert await scene.followers() == []
+    assert await scene.post_body(note["id"]) is None
+
+
 # --- shares come from their owner -------------------------------------------------------------
 
 

@@ -1,0 +1,121 @@
+"""Deleting an account tells other pods (a signed Delete of each of its actors), sends nothing
+else it had queued, and retires its names, so no one else becomes the actor they know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.appkeys import DB
+from tests.federation.test_flows import follow_accepted, stream
+from tests.spaces.support import join, make_space, post_in, space_posts
+from tests.support import Pod, User, wait_for
+
+AS = {"Accept": "application/activity+json"}
+PASSWORD = "correct horse battery"
+
+
+async def _delete_account(pod: Pod, user: User) -> None:
+    await pod.call(
+        "DELETE", "/api/v1/accounts/current", user, json={"password": PASSWORD}, expect=204
+    )
+
+
+async def _handles(pod: Pod, user: User, side: str) -> list[str]:
+    _, items = await pod.call("GET", f"/api/v1/identities/current/{side}", user, expect=200)
+    return [f["identity"]["handle"] for f in items]
+
+
+async def _without(pod: Pod, user: User, handle: str) -> bool:
+    known = await _handles(pod, user, "followers") + await _handles(pod, user, "following")
+    return handle not in known
+
+
+async def test_other_pods_forget_a_deleted_account_and_its_name_stays_taken(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    handle = f"alice@{a.host}"
+    await follow_accepted(a, alice, f"bob@{b.host}")
+    await follow_accepted(b, bob, handle)
+    _, post = await a.call("POST", "/api/v1/posts", alice, json={"body": "by alice"}, expect=201)
+
+    async def copy_on_b() -> list[dict[str, Any]]:
+        return [p for p in await stream(b, bob) if p["uri"] == post["uri"]]
+
+    copy = (await wait_for(copy_on_b))[0]
+    _, old_actor = await a.call("GET", "/users/alice", headers=AS, expect=200)
+
+    await _delete_account(a, alice)
+    # B forgets her both ways, and her posts.
+    await wait_for(lambda: _without(b, bob, handle))
+    assert await copy_on_b() == []
+    await b.call("GET", f"/api/v1/posts/{copy['id']}", bob, expect=404)
+    assert not await b.app[DB].fetchval(
+        "SELECT count(*) FROM posts p JOIN remote_actors a ON a.identity_guid = p.author_guid"
+        " WHERE a.uri = ?",
+        (old_actor["id"],),
+    )
+
+    # The Delete was signed with her key and accepted; nothing else of hers is kept to send.
+    async def sent() -> list[tuple[str, str, str]]:
+        rows = await a.app[DB].fetchall(
+            "SELECT o.activity_type, json_extract(o.body, '$.object'), d.state FROM outbox o"
+            " JOIN deliveries d ON d.outbox_guid = o.guid WHERE o.actor_uri = ?",
+            (old_actor["id"],),
+        )
+        return [tuple(r) for r in rows]
+
+    await wait_for(lambda: _equals(sent, [("Delete", old_actor["id"], "delivered")]))
+
+    # On A the actor is gone, and the name cannot be taken again, by an account or identity.
+    await a.call("GET", "/users/alice", headers=AS, expect=410)
+    resp, _ = await a.call("GET", f"/.well-known/webfinger?resource=acct:{handle}")
+    assert resp.status in (404, 410)
+    _, err = await a.call(
+        "POST", "/api/v1/accounts",
+        json={"username": "Alice", "email": "new@example.org", "password": PASSWORD},
+        expect=409,
+    )  # fmt: skip
+    assert err["error"] == "username_taken"
+    carol = await a.register("carol")
+    _, err = await a.call(
+        "POST", "/api/v1/identities", carol, json={"username": "alice"}, expect=409
+    )
+    assert err["error"] == "username_taken"
+
+
+async def test_members_of_her_spaces_on_other_pods_hear_of_it(make_pod) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, dave, carol = (
+        await a.register("alice"),
+        await a.register("dave"),
+        await c.register("carol"),
+    )
+    space = await make_space(a, dave, displayName="Potters")
+    await join(a, alice, space["id"])
+    await c.call("POST", "/api/v1/spaces/join", carol, json={"target": space["uri"]}, expect=202)
+
+    async def on_c() -> str | None:
+        _, spaces = await c.call("GET", "/api/v1/spaces", carol, expect=200)
+        return next((s["id"] for s in spaces if s["uri"] == space["uri"]), None)
+
+    space_on_c = await wait_for(on_c)
+
+    async def bodies() -> list[str]:
+        return [p["body"] for p in await space_posts(c, carol, space_on_c)]
+
+    await post_in(a, alice, space["id"], "glazes")
+    await wait_for(lambda: _contains(bodies, "glazes"))
+    await _delete_account(a, alice)
+    await wait_for(lambda: _lacks(bodies, "glazes"))
+
+
+async def _equals(get: Any, expected: Any) -> bool:
+    return await get() == expected
+
+
+async def _contains(get: Any, item: Any) -> bool:
+    return item in await get()
+
+
+async def _lacks(get: Any, item: Any) -> bool:
+    return item not in await get()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -59,6 +60,8 @@ SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "
 NATURAL_OUTPUT = {**SOURCE_FORMAT, "image/gif": "png"}
 FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}  # values of `fm`
 FIT_ALIASES = {"contain": "clip", "max": "clip"}  # clip never enlarges either
+# ASCII digits only: str.isdigit() is true of "²" too, which int() then refuses.
+EXPIRES_RE = re.compile(r"[0-9]{1,12}\Z")
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,7 @@ class MediaService:
         chunks: AsyncIterator[bytes],
     ) -> Media:
         invalid = ApiError(403, "upload_url_invalid", "This upload URL is not valid.")
-        if not is_guid(guid) or not expires.isdigit() or len(expires) > 12:
+        if not is_guid(guid) or not EXPIRES_RE.match(expires):
             raise invalid
         media = await media_store.get(self._db, guid)
         if media is None:

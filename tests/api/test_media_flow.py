@@ -304,6 +304,19 @@ async def test_reused_and_tampered_urls_are_refused(pod: Pod) -> None:
     assert resp.status == 200
 
 
+async def test_expires_must_be_ascii_digits(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice)
+    base = ticket["uploadUrl"].split("?")[0]
+    signature = ticket["uploadUrl"].split("signature=")[1]
+    for expires in ("%C2%B2", "%D9%A3%D9%A3", "%EF%BC%91", "-1", "+1", "1e9", ""):
+        bad = f"{base}?expires={expires}&signature={signature}"
+        resp, err = await put(pod, {**ticket, "uploadUrl": bad}, image_bytes())
+        assert resp.status == 403 and err["error"] == "upload_url_invalid", expires
+    resp, _ = await put(pod, ticket, image_bytes())
+    assert resp.status == 200
+
+
 async def test_only_the_uploader_reads_changes_or_deletes_media(pod: Pod) -> None:
     alice, bob = await pod.register("alice"), await pod.register("bob")
     item = await upload(pod, alice)

@@ -41,8 +41,9 @@ from node.media.names import (
     type_of_extension,
 )
 from node.media.storage import LocalMediaStorage, MediaStorage, VariantCache, stream_file
+from node.services.access import require_private_modify
 from node.services.ports import Publisher
-from node.services.principal import Principal
+from node.services.principal import PRIVATE_MODIFY, Principal
 from node.store import identities as identity_store
 from node.store import media as media_store
 from node.store import posts as post_store
@@ -264,6 +265,7 @@ class MediaService:
         media = await self._mine(who, guid)
         async with self._db.transaction() as tx:
             posts, _ = await media_store.users(tx, media.guid)
+            await self._may_change(tx, who, posts)
             await media_store.set_description(tx, media.guid, description.strip(), self._now())
             await self._republish(tx, posts, [])  # the alt text travels with the posts
         return await self._mine(who, guid)
@@ -272,11 +274,23 @@ class MediaService:
         media = await self._mine(who, guid)
         async with self._db.transaction() as tx:
             posts, wearers = await media_store.users(tx, media.guid)
+            await self._may_change(tx, who, posts)
             await media_store.delete(tx, media.guid)  # attachments and avatars using it go too
             if media.blob_hash:
                 await self._drop_blob_if_unused(tx, media.blob_hash)
             await self._republish(tx, posts, wearers)
         await self._remove_temp(media.guid)
+
+    @staticmethod
+    async def _may_change(tx: Tx, who: Principal, posts: list[str]) -> None:
+        """Changing media attached to posts changes those posts: one that is not public needs
+        private:modify, as editing it directly does."""
+        if who.allows(PRIVATE_MODIFY):
+            return
+        for guid in posts:
+            post = await post_store.get(tx, guid)
+            if post is not None:
+                require_private_modify(who, post.visibility, "change the attachments of")
 
     async def _republish(self, tx: Tx, posts: list[str], wearers: list[str]) -> None:
         """Send Updates of the posts and profiles that show changed media, so that other pods

@@ -183,13 +183,14 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
     """Write the variant `spec` of the stored image at `source` to `target`.
 
     Animated images give a still of their first frame. No result is larger than the source
-    unless `fit=scale` or `fit=fill` asks for an exact box (both bounded by the caller's cap).
+    unless `fit=scale` or `fit=fill` asks for an exact box of both sides (bounded by the
+    caller's cap); with one side given, nothing is enlarged (see `box`).
     """
     with _open(source, content_type, max_pixels) as im:
         orientation = im.getexif().get(0x0112, 1)
-        box = _draft_box(spec, orientation)
-        if im.format == "JPEG" and box:
-            im.draft("RGB", box)  # decode at a reduced scale when the result is small
+        draft = _draft_box(spec, orientation)
+        if im.format == "JPEG" and draft:
+            im.draft("RGB", draft)  # decode at a reduced scale when the result is small
         im.seek(0)
         im.load()
         frame = _upright(im, orientation if isinstance(orientation, int) else 1)
@@ -207,6 +208,34 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
         out.save(target, spec.output.upper(), **options)
 
 
+def box(
+    source: tuple[int, int], width: int | None, height: int | None, fit: str, cap: int
+) -> tuple[int | None, int | None, str]:
+    """The box (width, height, fit) a variant of a `source`-sized picture is rendered to.
+
+    With one side given, every fit keeps the aspect ratio, so it becomes `clip` of that side
+    alone: never more than the source's (nothing is enlarged), and when the side that follows
+    would pass `cap`, the box is that side at `cap` instead (both scaled down to fit).
+    """
+    if width is None or height is None:
+        if width is None and height is None:
+            return None, None, fit
+        return (*_one_side(source, width, height, cap), "clip")
+    return width, height, fit
+
+
+def _one_side(
+    source: tuple[int, int], width: int | None, height: int | None, cap: int
+) -> tuple[int | None, int | None]:
+    sw, sh = source
+    if width is not None:
+        width = min(width, sw)
+        return (width, None) if sh * width <= cap * sw else (None, cap)
+    assert height is not None
+    height = min(height, sh)
+    return (None, height) if sw * height <= cap * sh else (cap, None)
+
+
 def _draft_box(spec: Variant, orientation: object) -> tuple[int, int] | None:
     if spec.width is None and spec.height is None:
         return None
@@ -218,17 +247,18 @@ def _draft_box(spec: Variant, orientation: object) -> tuple[int, int] | None:
 
 def _fit(im: Image.Image, spec: Variant) -> Image.Image:
     sw, sh = im.size
-    w, h = spec.width, spec.height
+    # The caller normalised the box with its cap; here it is only kept within the source.
+    w, h, fit = box(im.size, spec.width, spec.height, spec.fit, max(sw, sh))
+    resample = Image.Resampling.LANCZOS
     if w is None and h is None:
         return im
-    if w is None:
-        w = max(1, round(sw * h / sh))  # type: ignore[operator]
-    if h is None:
-        h = max(1, round(sh * w / sw))
-    resample = Image.Resampling.LANCZOS
-    if spec.fit == "scale":
+    if w is None or h is None:  # one side; the other follows the aspect ratio
+        scale = w / sw if w is not None else h / sh  # type: ignore[operator]
+        size = (max(1, round(sw * scale)), max(1, round(sh * scale)))
+        return im if size == im.size else im.resize(size, resample, reducing_gap=3.0)
+    if fit == "scale":
         return im.resize((w, h), resample, reducing_gap=3.0)
-    if spec.fit == "crop":
+    if fit == "crop":
         scale = max(w / sw, h / sh)
         if scale > 1:  # never enlarge: shrink the box to what the source can fill
             w, h = max(1, min(sw, round(w / scale))), max(1, min(sh, round(h / scale)))
@@ -236,7 +266,7 @@ def _fit(im: Image.Image, spec: Variant) -> Image.Image:
     scale = min(w / sw, h / sh, 1.0)
     size = (max(1, round(sw * scale)), max(1, round(sh * scale)))
     fitted = im if size == im.size else im.resize(size, resample, reducing_gap=3.0)
-    if spec.fit != "fill":
+    if fit != "fill":
         return fitted
     background = (255, 255, 255, 0) if im.mode == "RGBA" else (255, 255, 255)
     canvas = Image.new(im.mode, (w, h), background)

@@ -572,8 +572,7 @@ class MediaService:
         if fit not in FITS:
             raise bad_request(f"fit: one of {', '.join(FITS)}", "invalid_transformation")
         fit = FIT_ALIASES.get(fit, fit)
-        if (width is None or height is None) and fit != "scale":
-            fit = "clip"  # with one side given, every fit but scale gives the same picture
+        width, height, fit = images.box((blob.width, blob.height), width, height, fit, cap)
         quality = _int_param(query, "q", 1, 100)
         auto = {a.strip() for a in query.get("auto", "").split(",")}
         vary = "format" in auto

@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.api.test_media_flow import image_bytes, upload
 from tests.support import Pod
+from tests.unit.test_media_images import refuse_huge_resizes  # noqa: F401
 
 
 async def fetch(pod: Pod, url: str, **headers: str) -> tuple[int, CIMultiDict[str], bytes]:
@@ -128,6 +129,23 @@ async def test_variants_are_capped_and_cached(make_pod: Any) -> None:
     # A different q on a PNG output changes nothing: one cached file.
     await fetch(pod, f"{url}?w=5000&h=5000&fit=scale&q=10")
     assert len([p for p in cached[0].parent.iterdir()]) == 1
+
+
+async def test_scale_of_one_side_stays_within_the_source_and_the_cap(
+    make_pod: Any,
+    refuse_huge_resizes: list[tuple[int, int]],  # noqa: F811
+) -> None:
+    pod = await make_pod(media={"max_transform_dimension": 1024})
+    alice = await pod.register("alice")
+    item = await upload(pod, alice, image_bytes("PNG", (2000, 1)))
+    url = item["publicDownloadUrl"]
+    # The width that follows h=2048 would be 4,096,000: the cap binds it instead.
+    status, headers, body = await fetch(pod, f"{url}?h=2048&fit=scale")
+    assert status == 200 and size_of(body) == (1024, 1)
+    for query in ("w=5000", "w=1024&fit=scale", "h=1&fit=crop"):
+        status, again, body = await fetch(pod, f"{url}?{query}")
+        assert status == 200 and again["ETag"] == headers["ETag"], query
+    assert max(w * h for w, h in refuse_huge_resizes) <= 2000
 
 
 async def test_gif_stays_a_gif_unless_resized(pod: Pod) -> None:

@@ -25,6 +25,7 @@ PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "im
 OUTPUT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 FITS = ("clip", "contain", "max", "crop", "fill", "scale")
 BLURHASH_SIDE = 64  # blurhash is computed on a thumbnail: fast, and it loses nothing visible
+RESAMPLE = Image.Resampling.LANCZOS
 
 
 class ImageRejected(Exception):
@@ -183,8 +184,7 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
     """Write the variant `spec` of the stored image at `source` to `target`.
 
     Animated images give a still of their first frame. No result is larger than the source
-    unless `fit=scale` or `fit=fill` asks for an exact box of both sides (bounded by the
-    caller's cap); with one side given, nothing is enlarged (see `box`).
+    (see `box`), so none has more than the `max_pixels` the source was checked against.
     """
     with _open(source, content_type, max_pixels) as im:
         orientation = im.getexif().get(0x0112, 1)
@@ -208,32 +208,45 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
         out.save(target, spec.output.upper(), **options)
 
 
+def step(side: int) -> int:
+    """`side` rounded up to one of eight steps per doubling (16, 18, ..., 30, 32, 36, ...,
+    64, 72, ..., 2048, 2304, ...; exact below 16): at most an eighth more than asked, and so
+    few sizes that a picture has few variants to render and keep."""
+    unit = 1 << max(0, side.bit_length() - 4)
+    return -(-side // unit) * unit
+
+
 def box(
     source: tuple[int, int], width: int | None, height: int | None, fit: str, cap: int
 ) -> tuple[int | None, int | None, str]:
-    """The box (width, height, fit) a variant of a `source`-sized picture is rendered to.
+    """The box (width, height, fit) a variant of a `source`-sized picture is rendered to,
+    normalised so that one picture has one name: nothing is ever enlarged.
 
-    With one side given, every fit keeps the aspect ratio, so it becomes `clip` of that side
-    alone: never more than the source's (nothing is enlarged), and when the side that follows
-    would pass `cap`, the box is that side at `cap` instead (both scaled down to fit).
+    When the aspect ratio is kept (one side given, or `clip`), only the side that binds is
+    named, at most the source's; when the side that follows would pass `cap`, the box is that
+    side at `cap` instead (both scaled down to fit). An exact box (`crop`, `fill`, `scale` of
+    both sides) larger than the source is scaled down, its own aspect ratio kept, until it fits.
     """
-    if width is None or height is None:
-        if width is None and height is None:
-            return None, None, fit
-        return (*_one_side(source, width, height, cap), "clip")
-    return width, height, fit
-
-
-def _one_side(
-    source: tuple[int, int], width: int | None, height: int | None, cap: int
-) -> tuple[int | None, int | None]:
+    if width is None and height is None:
+        return None, None, fit
+    if width is not None and height is not None and fit != "clip":
+        return (*_within(source, width, height), fit)
     sw, sh = source
-    if width is not None:
+    if width is not None and (height is None or width * sh <= height * sw):
         width = min(width, sw)
-        return (width, None) if sh * width <= cap * sw else (None, cap)
-    assert height is not None
-    height = min(height, sh)
-    return (None, height) if sw * height <= cap * sh else (cap, None)
+    elif height is not None and height < sh:
+        return (None, height, "clip") if sw * height <= cap * sh else (cap, None, "clip")
+    else:  # the whole picture: named by its width, however it was asked for
+        width = min(sw, cap)
+    return (width, None, "clip") if sh * width <= cap * sw else (None, cap, "clip")
+
+
+def _within(source: tuple[int, int], width: int, height: int) -> tuple[int, int]:
+    sw, sh = source
+    scale = max(width / sw, height / sh)
+    if scale <= 1:
+        return width, height
+    return max(1, min(sw, round(width / scale))), max(1, min(sh, round(height / scale)))
 
 
 def _draft_box(spec: Variant, orientation: object) -> tuple[int, int] | None:
@@ -249,26 +262,21 @@ def _fit(im: Image.Image, spec: Variant) -> Image.Image:
     sw, sh = im.size
     # The caller normalised the box with its cap; here it is only kept within the source.
     w, h, fit = box(im.size, spec.width, spec.height, spec.fit, max(sw, sh))
-    resample = Image.Resampling.LANCZOS
     if w is None and h is None:
         return im
-    if w is None or h is None:  # one side; the other follows the aspect ratio
-        scale = w / sw if w is not None else h / sh  # type: ignore[operator]
-        size = (max(1, round(sw * scale)), max(1, round(sh * scale)))
-        return im if size == im.size else im.resize(size, resample, reducing_gap=3.0)
+    if w is None or h is None:  # clip: one side binds, the other follows the aspect ratio
+        return _resize(im, w / sw if w is not None else h / sh)  # type: ignore[operator]
     if fit == "scale":
-        return im.resize((w, h), resample, reducing_gap=3.0)
+        return im.resize((w, h), RESAMPLE, reducing_gap=3.0)
     if fit == "crop":
-        scale = max(w / sw, h / sh)
-        if scale > 1:  # never enlarge: shrink the box to what the source can fill
-            w, h = max(1, min(sw, round(w / scale))), max(1, min(sh, round(h / scale)))
-        return ImageOps.fit(im, (w, h), resample)
-    scale = min(w / sw, h / sh, 1.0)
-    size = (max(1, round(sw * scale)), max(1, round(sh * scale)))
-    fitted = im if size == im.size else im.resize(size, resample, reducing_gap=3.0)
-    if fit != "fill":
-        return fitted
+        return ImageOps.fit(im, (w, h), RESAMPLE)
+    fitted = _resize(im, min(w / sw, h / sh))  # fill: all of the picture, centred in the box
     background = (255, 255, 255, 0) if im.mode == "RGBA" else (255, 255, 255)
     canvas = Image.new(im.mode, (w, h), background)
-    canvas.paste(fitted, ((w - size[0]) // 2, (h - size[1]) // 2))
+    canvas.paste(fitted, ((w - fitted.width) // 2, (h - fitted.height) // 2))
     return canvas
+
+
+def _resize(im: Image.Image, scale: float) -> Image.Image:
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im if size == im.size else im.resize(size, RESAMPLE, reducing_gap=3.0)

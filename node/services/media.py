@@ -174,6 +174,7 @@ class MediaService:
         value = await media_store.secret(self._db)
         assert value is not None
         self._secret = bytes.fromhex(value)
+        await self._variants.load()
         interrupted = await media_store.with_status(self._db, ("uploading",))
         if interrupted:
             async with self._db.transaction() as tx:
@@ -555,8 +556,7 @@ class MediaService:
                 vary,
                 partial(self._storage.stream, blob.hash),
             )
-        path = await self._render(blob, spec)
-        size = (await asyncio.to_thread(path.stat)).st_size
+        path, size = await self._render(blob, spec)
         return PublicFile(
             spec.content_type, size, f'"{blob.hash}-{spec.key}"', vary, partial(stream_file, path)
         )
@@ -593,10 +593,13 @@ class MediaService:
             quality = self._cfg.default_quality
         return Variant(width, height, fit, output, quality), vary
 
-    async def _render(self, blob: Blob, spec: Variant) -> Path:
+    async def _render(self, blob: Blob, spec: Variant) -> tuple[Path, int]:
+        """The cached file of the variant, rendered first if need be, and its size."""
         path = self._variants.path(blob.hash, spec.key)
-        if await asyncio.to_thread(path.is_file):
-            return path
+        with contextlib.suppress(FileNotFoundError):
+            size = (await asyncio.to_thread(path.stat)).st_size
+            await self._variants.used(path, size)
+            return path, size
         key = f"{blob.hash}/{spec.key}"
         pending = self._rendering.get(key)
         if pending is not None:  # someone is rendering it right now: wait for theirs
@@ -604,7 +607,7 @@ class MediaService:
                 await asyncio.shield(pending)
             except (FileNotFoundError, ImageRejected):
                 raise not_found("Media") from None
-            return path
+            return await self._render(blob, spec)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._rendering[key] = future
         tmp = path.with_name(f".{new_guid()}.tmp")
@@ -617,6 +620,8 @@ class MediaService:
                 images.render, source, tmp, blob.content_type, spec, self._cfg.max_pixels
             )
             await asyncio.to_thread(os.replace, tmp, path)
+            size = (await asyncio.to_thread(path.stat)).st_size
+            await self._variants.used(path, size)
             future.set_result(None)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
@@ -628,7 +633,7 @@ class MediaService:
             raise
         finally:
             del self._rendering[key]
-        return path
+        return path, size
 
     # --- avatars, for presenting identities ---
 
@@ -641,10 +646,10 @@ def local_media_service(
 ) -> MediaService:
     """The default set-up: blobs, variants and temporary files in the media folder."""
     root = config.media_path
+    variants = VariantCache(root / "variants", config.media.variant_cache_bytes)
     return MediaService(
-        db, config, clock, LocalMediaStorage(root / "blobs"), VariantCache(root / "variants"),
-        root / "tmp", publisher,
-    )  # fmt: skip
+        db, config, clock, LocalMediaStorage(root / "blobs"), variants, root / "tmp", publisher
+    )
 
 
 def _int_param(query: Mapping[str, str], name: str, low: int, high: int) -> int | None:
@@ -661,5 +666,6 @@ def _int_param(query: Mapping[str, str], name: str, low: int, high: int) -> int 
 
 
 def _dimension(query: Mapping[str, str], name: str, cap: int) -> int | None:
+    """A side asked for, rounded up to a step and capped (as imgix does, not refused)."""
     value = _int_param(query, name, 1, 1_000_000)
-    return None if value is None else min(value, cap)  # capped, as imgix does, not refused
+    return None if value is None else min(images.step(value), cap)

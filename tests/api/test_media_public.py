@@ -73,15 +73,19 @@ async def test_unknown_or_malformed_names_are_404(pod: Pod, picture: dict[str, A
 async def test_resizing_and_fits(pod: Pod, picture: dict[str, Any]) -> None:
     url = picture["publicDownloadUrl"]
     cases = {
-        "w=100": (100, 75),
-        "h=150": (200, 150),
-        "w=100&h=100": (100, 75),  # clip (default): fits inside
-        "w=100&h=100&fit=contain": (100, 75),
-        "w=100&h=100&fit=crop": (100, 100),
-        "w=100&h=100&fit=fill": (100, 100),
+        "w=96": (96, 72),
+        "h=144": (192, 144),
+        "w=100": (104, 78),  # rounded up to a step: 96, 104, 112, ...
+        "w=96&h=96": (96, 72),  # clip (default): fits inside
+        "w=96&h=96&fit=contain": (96, 72),
+        "w=96&h=96&fit=crop": (96, 96),
+        "w=96&h=96&fit=fill": (96, 96),
         "w=120&h=40&fit=scale": (120, 40),
         "w=4000": (400, 300),  # never enlarged
-        "w=800&h=800&fit=crop": (300, 300),  # the crop box shrinks to what the source fills
+        # An exact box larger than the source shrinks, its aspect ratio kept, until it fits.
+        "w=800&h=800&fit=crop": (300, 300),
+        "w=800&h=800&fit=fill": (300, 300),
+        "w=800&h=100&fit=scale": (400, 50),
     }
     for query, expected in cases.items():
         status, headers, body = await fetch(pod, f"{url}?{query}")
@@ -90,6 +94,38 @@ async def test_resizing_and_fits(pod: Pod, picture: dict[str, Any]) -> None:
         assert size_of(body) == expected, query
         assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert headers["ETag"] != f'"{url.rsplit("/", 1)[1].split(".")[0]}"'
+
+
+async def test_sizes_asked_for_share_few_variants(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    item = await upload(pod, alice, image_bytes("JPEG", (100, 80)), "image/jpeg", "a.jpg")
+    url = item["publicDownloadUrl"]
+    tags = set()
+    for query in [f"w={w}" for w in range(100, 240, 7)] + ["w=100&h=80", "w=900&h=81", "h=80"]:
+        status, headers, body = await fetch(pod, f"{url}?{query}")
+        assert status == 200 and size_of(body) == (100, 80), query  # never enlarged
+        tags.add(headers["ETag"])
+    for w in range(53, 57):  # one step: 56
+        status, headers, body = await fetch(pod, f"{url}?w={w}")
+        assert status == 200 and size_of(body) == (56, 45)
+        tags.add(headers["ETag"])
+    assert len(tags) == 2
+    variants = [p for p in pod.config.media_path.rglob("*") if "variants" in p.parts]
+    assert len([p for p in variants if p.is_file()]) == 2
+
+
+async def test_variants_on_disk_stay_within_their_bound(make_pod: Any) -> None:
+    pod = await make_pod(media={"variant_cache_bytes": 0})  # only the last one rendered stays
+    alice = await pod.register("alice")
+    item = await upload(pod, alice, image_bytes("JPEG", (300, 200)), "image/jpeg", "a.jpg")
+    url = item["publicDownloadUrl"]
+    for w in (32, 48, 64, 48, 32):
+        status, _, body = await fetch(pod, f"{url}?w={w}")
+        assert status == 200 and size_of(body)[0] == w
+        cached = [
+            p for p in pod.config.media_path.rglob("*") if p.is_file() and "variants" in p.parts
+        ]
+        assert [p.name for p in cached] == [f"w{w}-h0-clip-q80.jpeg"]
 
 
 async def test_formats_quality_and_caps(pod: Pod, picture: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from node.media import images
-from node.media.images import FITS, Variant, box
+from node.media.images import FITS, Variant, box, step
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def png(size: tuple[int, int]) -> bytes:
 def test_one_side_never_enlarges_and_the_other_side_is_capped() -> None:
     for fit in FITS:
         # h=2048 of a 2000x1 picture asked for 4,096,000x2048 pixels before.
-        assert box((2000, 1), None, 2048, fit, 2048) == (None, 1, "clip")
+        assert box((2000, 1), None, 2048, fit, 2048) == (2000, None, "clip")
         assert box((2000, 1), 5000, None, fit, 2048) == (2000, None, "clip")
         # When the side that follows would pass the cap, it is the side at the cap.
         assert box((4000, 1), None, 1, fit, 2048) == (2048, None, "clip")
@@ -60,6 +60,29 @@ def test_scale_of_one_side_renders_within_the_source(
     assert all(w * h <= 2000 for w, h in refuse_huge_resizes)
 
 
+def test_sides_are_rounded_up_to_eight_steps_per_doubling() -> None:
+    assert [step(n) for n in (1, 15, 16, 17, 31, 32, 33, 100, 104, 105)] == [
+        1, 15, 16, 18, 32, 32, 36, 104, 104, 112,
+    ]  # fmt: skip
+    assert [step(n) for n in (1000, 1025, 2000, 2048, 2049)] == [1024, 1152, 2048, 2048, 2304]
+    assert len({step(n) for n in range(1, 2049)}) == 15 + 7 * 8 + 1  # 1-15, 16-30, ..., 2048
+    assert all(n <= step(n) <= n * 9 / 8 for n in range(1, 5000))
+
+
+def test_one_picture_gets_one_box() -> None:
+    source = (400, 300)
+    # Whatever asks for the whole picture names it by its width.
+    for asked in ((4000, None), (None, 300), (None, 5000), (400, 300), (800, 9000), (400, 900)):
+        assert box(source, *asked, "clip", 2048) == (400, None, "clip"), asked
+    # clip of two sides is the side that binds.
+    assert box(source, 100, 100, "clip", 2048) == (100, None, "clip")
+    assert box(source, 800, 150, "clip", 2048) == (None, 150, "clip")
+    # Exact boxes larger than the source shrink into it, keeping their own aspect ratio.
+    assert box(source, 800, 800, "crop", 2048) == (300, 300, "crop")
+    assert box(source, 800, 100, "scale", 2048) == (400, 50, "scale")
+    assert box(source, 100, 100, "fill", 2048) == (100, 100, "fill")
+
+
 sides = st.one_of(st.none(), st.integers(1, 300))
 
 
@@ -71,7 +94,7 @@ sides = st.one_of(st.none(), st.integers(1, 300))
     fit=st.sampled_from(FITS),
     cap=st.integers(16, 200),
 )
-def test_rendered_sides_stay_within_the_cap(
+def test_rendered_sides_stay_within_the_cap_and_the_source(
     source: tuple[int, int], width: int | None, height: int | None, fit: str, cap: int
 ) -> None:
     assume(width is not None or height is not None)  # no box: the source as it is
@@ -80,5 +103,4 @@ def test_rendered_sides_stay_within_the_cap(
     assert box(source, w, h, normal, cap) == (w, h, normal)  # one name for one picture
     out = images._fit(Image.new("RGB", source), Variant(w, h, normal, "png", 0))
     assert max(out.size) <= cap
-    if width is None or height is None:
-        assert out.width <= source[0] and out.height <= source[1]
+    assert out.width <= source[0] and out.height <= source[1]  # never enlarged

@@ -56,6 +56,12 @@ def _orientation_exif(orientation: int) -> bytes:
 # --- JPEG -----------------------------------------------------------------------------------
 
 _JFIF = b"JFIF\x00"
+# Every scan of a progressive JPEG makes the decoder pass over all the image's coefficients
+# again, even an empty scan: a file repeating one thousands of times takes hours to decode.
+# Encoders write about 10 (libjpeg's standard progression: 10 for colour, 6 for grey), rarely
+# more than a few dozen; libjpeg-turbo leaves the limit to the application (TJPARAM_SCANLIMIT,
+# off by default), so it is checked here.
+MAX_SCANS = 100
 _ICC = b"ICC_PROFILE\x00"
 _ADOBE = b"Adobe"
 
@@ -66,6 +72,7 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
     out = io.BytesIO()
     out.write(b"\xff\xd8")
     orientation = 1
+    scans = 0
     pos = 2
     size = len(data)
     while True:
@@ -103,6 +110,9 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
             continue
         out.write(segment)
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
+            scans += 1
+            if scans > MAX_SCANS:
+                raise InvalidImage(f"the JPEG has more than {MAX_SCANS} scans")
             end = _scan_end(data, pos)
             out.write(data[pos:end])
             pos = end

@@ -376,6 +376,18 @@ async def test_corrupt_image_fails_processing_with_a_reason(pod: Pod) -> None:
     assert item["publicDownloadUrl"] is None
 
 
+async def test_a_jpeg_of_thousands_of_scans_fails_processing(pod: Pod) -> None:
+    from tests.api.test_media_strip import progressive_jpeg
+
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice, "scans.jpg", "image/jpeg")
+    resp, body = await put(pod, ticket, progressive_jpeg(5000))
+    assert resp.status == 200, body
+    item = await wait_ready(pod, alice, ticket["media"]["id"])
+    assert item["status"] == "failed" and "scans" in item["failureReason"]
+    assert item["publicDownloadUrl"] is None
+
+
 async def test_identical_uploads_share_storage(pod: Pod) -> None:
     alice, bob = await pod.register("alice"), await pod.register("bob")
     data = image_bytes(color=(5, 6, 7))

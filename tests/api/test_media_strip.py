@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from node.media.strip import InvalidImage, strip
+from node.media.strip import MAX_SCANS, InvalidImage, strip
 from tests.api.test_media_flow import gps_exif
 
 
@@ -95,3 +95,19 @@ def test_truncated_or_foreign_data_is_invalid(fmt: str, ctype: str) -> None:
         strip(whole[: len(whole) // 2], ctype)
     with pytest.raises(InvalidImage):
         strip(b"not an image at all", ctype)
+
+
+def progressive_jpeg(extra_scans: int) -> bytes:
+    """A progressive JPEG whose last (empty) scan is repeated `extra_scans` more times."""
+    data = encode(photo(), "JPEG", progressive=True)
+    last, end = data.rindex(b"\xff\xda"), data.rindex(b"\xff\xd9")
+    return data[:end] + data[last:end] * extra_scans + data[end:]
+
+
+def test_a_jpeg_of_too_many_scans_is_refused() -> None:
+    scans = encode(photo(), "JPEG", progressive=True).count(b"\xff\xda")
+    assert scans < 20
+    allowed = progressive_jpeg(MAX_SCANS - scans)
+    assert strip(allowed, "image/jpeg")[0] == allowed
+    with pytest.raises(InvalidImage, match="scans"):
+        strip(progressive_jpeg(MAX_SCANS - scans + 1), "image/jpeg")

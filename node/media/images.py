@@ -18,7 +18,7 @@ import blurhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from node.media.names import sniff
-from node.media.strip import InvalidImage, strip
+from node.media.strip import MAX_ICC_BYTES, InvalidImage, strip
 
 # Content type -> the one Pillow decoder allowed to open it (no guessing among plugins).
 PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
@@ -198,9 +198,10 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
         alpha = _has_alpha(frame) and spec.output != "jpeg"
         frame = frame.convert("RGBA") if alpha else _flatten(frame)
         out = _fit(frame, spec)
-        options: dict[str, object] = {}
-        if icc:
-            options["icc_profile"] = icc
+        # None larger than uploads keep (files stored before they dropped them), and always
+        # named: PNG would otherwise take the one the frame carries.
+        small = icc and len(icc) <= MAX_ICC_BYTES
+        options: dict[str, object] = {"icc_profile": icc if small else None}
         if spec.output in ("jpeg", "webp"):
             options["quality"] = spec.quality
         if spec.output == "png":

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from PIL import Image
 
 ORIENTATION_TAG = 0x0112
+# Colour profiles are kept up to this size: sRGB, Display P3 or a camera's are a few KiB, while
+# a large one would be copied into the stored file and every variant made of it.
+MAX_ICC_BYTES = 64 * 1024
 
 
 class InvalidImage(ValueError):
@@ -73,6 +76,9 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
     out.write(b"\xff\xd8")
     orientation = 1
     scans = 0
+    icc: list[bytes] = []  # the profile's segments, written where the first was if small
+    icc_at: int | None = None
+    icc_bytes = 0
     pos = 2
     size = len(data)
     while True:
@@ -98,11 +104,14 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
             if payload.startswith(b"Exif\x00\x00"):
                 orientation = _orientation(payload)
             continue
+        if marker == 0xE2 and payload.startswith(_ICC):  # colour profile, maybe in parts
+            icc_at = out.tell() if icc_at is None else icc_at
+            icc.append(segment)
+            icc_bytes += len(payload) - len(_ICC) - 2  # after the part number and count
+            continue
         if 0xE0 <= marker <= 0xEF:  # APPn: keep only what decoding needs
-            if (
-                (marker == 0xE0 and payload.startswith(_JFIF))
-                or (marker == 0xE2 and payload.startswith(_ICC))
-                or (marker == 0xEE and payload.startswith(_ADOBE))
+            if (marker == 0xE0 and payload.startswith(_JFIF)) or (
+                marker == 0xEE and payload.startswith(_ADOBE)
             ):
                 out.write(segment)
             continue
@@ -117,6 +126,8 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
             out.write(data[pos:end])
             pos = end
     body = out.getvalue()
+    if icc_at is not None and icc_bytes <= MAX_ICC_BYTES:
+        body = body[:icc_at] + b"".join(icc) + body[icc_at:]
     if orientation != 1:
         exif = b"Exif\x00\x00" + _orientation_exif(orientation)
         app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
@@ -174,6 +185,8 @@ def _png(data: bytes) -> tuple[bytes, int]:
         if kind == b"eXIf":
             orientation = _orientation(chunk[8:-4])
             continue
+        if kind == b"iCCP" and not _small_iccp(chunk[8:-4]):
+            continue
         critical = not kind[0] & 0x20
         if critical or kind in _PNG_KEEP:
             chunks.append((kind, chunk))
@@ -188,6 +201,18 @@ def _png(data: bytes) -> tuple[bytes, int]:
             exif_pending = False
         out.write(chunk)
     return out.getvalue(), orientation
+
+
+def _small_iccp(body: bytes) -> bool:
+    """Whether an iCCP chunk (name, NUL, method, zlib data) holds a profile we keep."""
+    name_end = body.find(b"\x00")
+    if name_end < 0:
+        return False
+    try:  # inflated no further than the limit: a small chunk can hold a huge profile
+        profile = zlib.decompressobj().decompress(body[name_end + 2 :], MAX_ICC_BYTES + 1)
+    except zlib.error:
+        return False  # unreadable: of no use to anyone
+    return len(profile) <= MAX_ICC_BYTES
 
 
 # --- GIF ------------------------------------------------------------------------------------
@@ -239,6 +264,7 @@ def _gif(data: bytes) -> tuple[bytes, int]:
 # --- WebP -----------------------------------------------------------------------------------
 
 _WEBP_KEEP = frozenset({b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
+_VP8X_ICC = 0x20
 _VP8X_EXIF = 0x08
 _VP8X_XMP = 0x04
 
@@ -262,7 +288,7 @@ def _webp(data: bytes) -> tuple[bytes, int]:
         pos = body_end + (length & 1)
         if kind == b"EXIF":
             orientation = _orientation(body)
-        elif kind in _WEBP_KEEP:
+        elif kind in _WEBP_KEEP and not (kind == b"ICCP" and len(body) > MAX_ICC_BYTES):
             chunks.append((kind, body))
     if not chunks:
         raise InvalidImage("the WebP file holds no image")
@@ -272,7 +298,9 @@ def _webp(data: bytes) -> tuple[bytes, int]:
     out = io.BytesIO()
     for kind, body in chunks:
         if kind == b"VP8X":
-            flags = body[0] & ~(_VP8X_EXIF | _VP8X_XMP)
+            flags = body[0] & ~(_VP8X_ICC | _VP8X_EXIF | _VP8X_XMP)
+            if any(k == b"ICCP" for k, _ in chunks):
+                flags |= _VP8X_ICC
             if orientation != 1:
                 flags |= _VP8X_EXIF
             body = bytes((flags,)) + body[1:]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import pytest
 from multidict import CIMultiDict
 from PIL import Image
 
-from tests.api.test_media_flow import image_bytes, upload
+from tests.api.test_media_flow import MB, image_bytes, upload
 from tests.support import Pod
 from tests.unit.test_media_images import refuse_huge_resizes  # noqa: F401
 
@@ -182,6 +183,19 @@ async def test_scale_of_one_side_stays_within_the_source_and_the_cap(
         status, again, body = await fetch(pod, f"{url}?{query}")
         assert status == 200 and again["ETag"] == headers["ETag"], query
     assert max(w * h for w, h in refuse_huge_resizes) <= 2000
+
+
+async def test_a_large_icc_profile_is_not_copied_into_every_file(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(out, "JPEG", icc_profile=os.urandom(3 * MB))
+    item = await upload(pod, alice, out.getvalue(), "image/jpeg", "icc.jpg")
+    assert item["size"] < 10_000
+    url = item["publicDownloadUrl"]
+    for query in ("", "?w=4&fm=webp", "?w=5&fm=png", "?w=6"):
+        status, _, body = await fetch(pod, url + query)
+        assert status == 200 and len(body) < 10_000, query
+        assert Image.open(io.BytesIO(body)).info.get("icc_profile") is None, query
 
 
 async def test_gif_stays_a_gif_unless_resized(pod: Pod) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from PIL import Image
 
-from node.media.strip import MAX_SCANS, InvalidImage, strip
+from node.media.strip import MAX_ICC_BYTES, MAX_SCANS, InvalidImage, strip
 from tests.api.test_media_flow import gps_exif
 
 
@@ -63,6 +64,28 @@ def test_icc_profile_is_kept() -> None:
     for fmt, ctype in (("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")):
         stripped, _ = strip(encode(photo(), fmt, icc_profile=icc), ctype)
         assert Image.open(io.BytesIO(stripped)).info.get("icc_profile") == icc, fmt
+
+
+def test_large_icc_profiles_go() -> None:
+    large = os.urandom(MAX_ICC_BYTES + 1)
+    for fmt, ctype, profile in (
+        ("JPEG", "image/jpeg", os.urandom(3 * 1024 * 1024)),  # in 48 segments
+        ("JPEG", "image/jpeg", large),
+        ("PNG", "image/png", bytes(1024 * 1024)),  # a few KiB compressed
+        ("PNG", "image/png", large),
+        ("WEBP", "image/webp", large),
+    ):
+        original = encode(photo(), fmt, icc_profile=profile)
+        assert Image.open(io.BytesIO(original)).info.get("icc_profile") == profile
+        stripped, _ = strip(original, ctype)
+        assert len(stripped) < 10_000, fmt
+        im = Image.open(io.BytesIO(stripped))
+        assert im.info.get("icc_profile") is None, fmt
+        assert im.tobytes() == Image.open(io.BytesIO(original)).tobytes()
+    profile = os.urandom(MAX_ICC_BYTES)  # at the limit: kept
+    for fmt, ctype in (("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")):
+        stripped, _ = strip(encode(photo(), fmt, icc_profile=profile), ctype)
+        assert Image.open(io.BytesIO(stripped)).info.get("icc_profile") == profile, fmt
 
 
 def test_gif_comments_go_and_animation_stays() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from node.media import images
 from node.media.images import FITS, Variant, box, step
+from node.media.strip import MAX_ICC_BYTES
 
 
 @pytest.fixture
@@ -81,6 +83,18 @@ def test_one_picture_gets_one_box() -> None:
     assert box(source, 800, 800, "crop", 2048) == (300, 300, "crop")
     assert box(source, 800, 100, "scale", 2048) == (400, 50, "scale")
     assert box(source, 100, 100, "fill", 2048) == (100, 100, "fill")
+
+
+def test_variants_carry_no_large_icc_profile(tmp_path: Path) -> None:
+    """Files stored before uploads dropped large profiles still give variants without them."""
+    small, large = os.urandom(3000), os.urandom(MAX_ICC_BYTES + 1)
+    for profile, kept in ((small, small), (large, None)):
+        source = tmp_path / "stored.jpg"
+        Image.new("RGB", (8, 8), (10, 20, 30)).save(source, "JPEG", icc_profile=profile)
+        for output in ("jpeg", "webp", "png"):
+            target = tmp_path / f"out.{output}"
+            images.render(source, target, "image/jpeg", Variant(4, None, "clip", output, 80), 100)
+            assert Image.open(target).info.get("icc_profile") == kept, output
 
 
 sides = st.one_of(st.none(), st.integers(1, 300))

@@ -26,6 +26,10 @@ OUTPUT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 FITS = ("clip", "contain", "max", "crop", "fill", "scale")
 BLURHASH_SIDE = 64  # blurhash is computed on a thumbnail: fast, and it loses nothing visible
 RESAMPLE = Image.Resampling.LANCZOS
+# Showing an animation decodes each frame onto the whole canvas: frames x canvas pixels is its
+# cost, as width x height is a still's, so it is bounded the same way, at what ten of the
+# largest stills cost.
+ANIMATION_PIXELS = 10  # times max_pixels
 
 
 class ImageRejected(Exception):
@@ -119,11 +123,18 @@ def process(source: Path, target: Path, content_type: str, max_pixels: int) -> P
     if sniff(data[:16]) != content_type:
         raise mismatch(content_type, sniff(data[:16]))
     try:
-        stripped, orientation = strip(data, content_type)
+        stripped, orientation, frames = strip(data, content_type)
     except InvalidImage as exc:
         raise ImageRejected(415, "not_an_image", str(exc)) from None
     del data
     with _open(io.BytesIO(stripped), content_type, max_pixels) as im:
+        if frames * im.width * im.height > ANIMATION_PIXELS * max_pixels:
+            raise ImageRejected(
+                422,
+                "image_too_large",
+                f"The animation is larger than {ANIMATION_PIXELS * max_pixels} pixels when all"
+                " its frames are decoded.",
+            )
         try:
             im.seek(0)
             im.load()  # a full decode of the first frame: truncated or corrupt data fails here

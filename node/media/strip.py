@@ -12,6 +12,7 @@ import io
 import struct
 import zlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -25,9 +26,14 @@ class InvalidImage(ValueError):
     """The container is malformed or truncated; the message is safe to show."""
 
 
-def strip(data: bytes, content_type: str) -> tuple[bytes, int]:
-    """(the bytes without metadata, the EXIF orientation found, 1 when none)."""
-    strippers: dict[str, Callable[[bytes], tuple[bytes, int]]] = {
+class Stripped(NamedTuple):
+    data: bytes  # the image without metadata
+    orientation: int  # the EXIF orientation found, 1 when none
+    frames: int  # the frames of an animation (GIF, APNG, WebP), 1 for a still
+
+
+def strip(data: bytes, content_type: str) -> Stripped:
+    strippers: dict[str, Callable[[bytes], Stripped]] = {
         "image/jpeg": _jpeg,
         "image/png": _png,
         "image/gif": _gif,
@@ -69,7 +75,7 @@ _ICC = b"ICC_PROFILE\x00"
 _ADOBE = b"Adobe"
 
 
-def _jpeg(data: bytes) -> tuple[bytes, int]:
+def _jpeg(data: bytes) -> Stripped:
     if not data.startswith(b"\xff\xd8"):
         raise InvalidImage("not a JPEG file")
     out = io.BytesIO()
@@ -132,7 +138,7 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
         exif = b"Exif\x00\x00" + _orientation_exif(orientation)
         app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
         body = body[:2] + app1 + body[2:]
-    return body, orientation
+    return Stripped(body, orientation, 1)
 
 
 def _scan_end(data: bytes, pos: int) -> int:
@@ -166,11 +172,12 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _png(data: bytes) -> tuple[bytes, int]:
+def _png(data: bytes) -> Stripped:
     if not data.startswith(PNG_SIGNATURE):
         raise InvalidImage("not a PNG file")
     chunks: list[tuple[bytes, bytes]] = []
     orientation = 1
+    declared = found = 0  # APNG: the frames acTL announces, and those (fcTL) found
     pos = len(PNG_SIGNATURE)
     while True:
         if pos + 12 > len(data):
@@ -187,6 +194,9 @@ def _png(data: bytes) -> tuple[bytes, int]:
             continue
         if kind == b"iCCP" and not _small_iccp(chunk[8:-4]):
             continue
+        if kind == b"acTL" and length >= 4:
+            declared = int.from_bytes(chunk[8:12], "big")
+        found += kind == b"fcTL"
         critical = not kind[0] & 0x20
         if critical or kind in _PNG_KEEP:
             chunks.append((kind, chunk))
@@ -200,7 +210,7 @@ def _png(data: bytes) -> tuple[bytes, int]:
             out.write(_png_chunk(b"eXIf", _orientation_exif(orientation)))
             exif_pending = False
         out.write(chunk)
-    return out.getvalue(), orientation
+    return Stripped(out.getvalue(), orientation, max(declared, found, 1))
 
 
 def _small_iccp(body: bytes) -> bool:
@@ -230,19 +240,21 @@ def _skip_sub_blocks(data: bytes, pos: int) -> int:
             raise InvalidImage("the GIF data is truncated")
 
 
-def _gif(data: bytes) -> tuple[bytes, int]:
+def _gif(data: bytes) -> Stripped:
     if data[:6] not in (b"GIF87a", b"GIF89a"):
         raise InvalidImage("not a GIF file")
     flags = data[10]
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
     out = io.BytesIO()
     out.write(data[:pos])
+    frames = 0
     while pos < len(data):
         block = data[pos]
         if block == 0x3B:  # trailer: what follows is dropped
             break
         start = pos
-        if block == 0x2C:  # image descriptor, local colour table, LZW data
+        if block == 0x2C:  # image descriptor, local colour table, LZW data: a frame
+            frames += 1
             flags = data[pos + 9]
             pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
             pos = _skip_sub_blocks(data, pos + 1)
@@ -258,7 +270,7 @@ def _gif(data: bytes) -> tuple[bytes, int]:
     if pos > len(data):
         raise InvalidImage("the GIF data is truncated")
     out.write(b"\x3b")
-    return out.getvalue(), 1
+    return Stripped(out.getvalue(), 1, max(frames, 1))
 
 
 # --- WebP -----------------------------------------------------------------------------------
@@ -269,7 +281,7 @@ _VP8X_EXIF = 0x08
 _VP8X_XMP = 0x04
 
 
-def _webp(data: bytes) -> tuple[bytes, int]:
+def _webp(data: bytes) -> Stripped:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise InvalidImage("not a WebP file")
     end = 8 + int.from_bytes(data[4:8], "little")
@@ -308,7 +320,8 @@ def _webp(data: bytes) -> tuple[bytes, int]:
     if orientation != 1:
         out.write(_riff_chunk(b"EXIF", _orientation_exif(orientation)))
     riff = b"WEBP" + out.getvalue()
-    return b"RIFF" + len(riff).to_bytes(4, "little") + riff, orientation
+    frames = max(1, sum(kind == b"ANMF" for kind, _ in chunks))
+    return Stripped(b"RIFF" + len(riff).to_bytes(4, "little") + riff, orientation, frames)
 
 
 def _riff_chunk(kind: bytes, body: bytes) -> bytes:

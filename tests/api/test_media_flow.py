@@ -264,6 +264,35 @@ async def test_pixel_bombs_are_refused(pod: Pod) -> None:
     assert leftovers(pod) == []
 
 
+def many_frame_gif(side: int, frames: int) -> bytes:
+    """A GIF of a `side` x `side` canvas and `frames` frames of one pixel each."""
+    head = b"GIF89a" + struct.pack("<HHBBB", side, side, 0x80, 0, 0) + b"\x00" * 3 + b"\xff" * 3
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return head + frame * frames + b"\x3b"
+
+
+async def test_animations_are_bounded_by_frames_times_canvas(make_pod: Any) -> None:
+    pod = await make_pod(media={"max_pixels": 1_000_000})  # animations: 10,000,000 in all
+    alice = await pod.register("alice")
+    await upload(pod, alice, many_frame_gif(1000, 10), "image/gif", "ten.gif")
+    ticket = await announce(pod, alice, "eleven.gif", "image/gif")
+    resp, body = await put(pod, ticket, many_frame_gif(1000, 11))
+    assert resp.status == 200, body
+    item = await wait_ready(pod, alice, ticket["media"]["id"])
+    assert item["status"] == "failed" and "10000000 pixels" in item["failureReason"]
+
+
+async def test_a_gif_of_100000_frames_on_a_large_canvas_fails_processing(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    data = many_frame_gif(6000, 100_000)
+    assert len(data) < 3 * MB
+    ticket = await announce(pod, alice, "frames.gif", "image/gif")
+    resp, body = await put(pod, ticket, data)
+    assert resp.status == 200, body
+    item = await wait_ready(pod, alice, ticket["media"]["id"])
+    assert item["status"] == "failed" and "frames" in item["failureReason"]
+
+
 async def test_pixel_limit_is_configurable(make_pod: Any) -> None:
     pod = await make_pod(media={"max_pixels": 1000})
     alice = await pod.register("alice")

@@ -137,6 +137,7 @@ class MediaConfig(_Section):
     default_quality: int = Field(80, ge=1, le=100)
     variant_cache_bytes: int = Field(1024 * 1024 * 1024, ge=0)
     image_workers: int = Field(2, ge=1)
+    variant_wait_seconds: float = Field(5.0, ge=0)
 
     @field_validator("folder")
     @classmethod

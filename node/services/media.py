@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import re
 import secrets
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from node.clock import Clock, iso
 from node.config import NodeConfig
@@ -53,7 +54,6 @@ from node.store.paging import Page, PageRequest
 
 log = logging.getLogger("hearth.media")
 
-T = TypeVar("T")
 MAX_ATTACHMENTS = 4
 STRAY_FILE_SECONDS = 300  # temp files younger than this may belong to an upload just starting
 SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
@@ -156,7 +156,9 @@ class MediaService:
         self._tmp = work_dir
         self._secret: bytes | None = None
         self._work = asyncio.Event()
-        self._images = asyncio.Semaphore(config.media.image_workers)
+        # Variants only: uploads are processed one at a time by the worker, in a thread of
+        # their own, so that however many variants are asked for, uploads never wait on them.
+        self._renders = asyncio.Semaphore(config.media.image_workers)
         self._rendering: dict[str, asyncio.Future[None]] = {}  # variants being rendered now
 
     @property
@@ -430,10 +432,6 @@ class MediaService:
 
     # --- processing (the worker calls this) ---
 
-    async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self._images:  # bounded: image work is CPU-bound and memory-hungry
-            return await asyncio.to_thread(fn, *args)
-
     async def process_next(self) -> bool:
         """Process the oldest received upload; False when there is none."""
         media = await media_store.next_processing(self._db)
@@ -442,7 +440,7 @@ class MediaService:
         received = self._tmp / f"{media.guid}.upload"
         out = self._tmp / f"{media.guid}.out"
         try:
-            result = await self._cpu(
+            result = await asyncio.to_thread(
                 images.process, received, out, media.content_type, self._cfg.max_pixels
             )
         except FileNotFoundError:
@@ -616,7 +614,7 @@ class MediaService:
             if source is None:
                 raise NotImplementedError("variants of remotely stored media")
             await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-            await self._cpu(
+            await self._in_a_render_slot(
                 images.render, source, tmp, blob.content_type, spec, self._cfg.max_pixels
             )
             await asyncio.to_thread(os.replace, tmp, path)
@@ -634,6 +632,25 @@ class MediaService:
         finally:
             del self._rendering[key]
         return path, size
+
+    async def _in_a_render_slot(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run `fn` in a thread once one of `image_workers` slots is free (image work is
+        CPU-bound and memory-hungry); 503 when none frees within `variant_wait_seconds`."""
+        wait = self._cfg.variant_wait_seconds
+        try:
+            async with asyncio.timeout(wait):
+                await self._renders.acquire()
+        except TimeoutError:
+            raise ApiError(
+                503,
+                "busy",
+                "Too many pictures are being resized; retry shortly.",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            ) from None
+        try:
+            await asyncio.to_thread(fn, *args)
+        finally:
+            self._renders.release()
 
     # --- avatars, for presenting identities ---
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import os
+import threading
 from typing import Any
 
 import pytest
 from multidict import CIMultiDict
 from PIL import Image
 
+from node.media import images
 from tests.api.test_media_flow import MB, image_bytes, upload
 from tests.support import Pod
 from tests.unit.test_media_images import refuse_huge_resizes  # noqa: F401
@@ -196,6 +200,37 @@ async def test_a_large_icc_profile_is_not_copied_into_every_file(pod: Pod) -> No
         status, _, body = await fetch(pod, url + query)
         assert status == 200 and len(body) < 10_000, query
         assert Image.open(io.BytesIO(body)).info.get("icc_profile") is None, query
+
+
+async def test_busy_renders_answer_503_and_never_hold_up_uploads(
+    make_pod: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pod = await make_pod(media={"image_workers": 1, "variant_wait_seconds": 0.2})
+    alice = await pod.register("alice")
+    item = await upload(pod, alice, image_bytes("JPEG", (300, 200)), "image/jpeg", "a.jpg")
+    url = item["publicDownloadUrl"]
+    started, release = threading.Event(), threading.Event()
+    render = images.render
+
+    def slow_render(*args: Any) -> None:
+        started.set()
+        release.wait(10)
+        render(*args)
+
+    monkeypatch.setattr(images, "render", slow_render)
+    first = asyncio.create_task(fetch(pod, f"{url}?w=64"))
+    assert await asyncio.to_thread(started.wait, 10)
+    try:
+        status, headers, body = await fetch(pod, f"{url}?w=32")
+        assert status == 503 and headers["Retry-After"] == "1"
+        assert json.loads(body)["error"] == "busy"
+        await upload(pod, alice, image_bytes(color=(1, 2, 3)))  # processed meanwhile
+    finally:
+        release.set()
+    status, _, body = await first
+    assert status == 200 and size_of(body) == (64, 43)
+    status, _, body = await fetch(pod, f"{url}?w=32")
+    assert status == 200 and size_of(body) == (32, 21)
 
 
 async def test_gif_stays_a_gif_unless_resized(pod: Pod) -> None:

@@ -28,6 +28,13 @@ def size_of(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
 
 
+async def public_url(pod: Pod, data: bytes, content_type: str = "image/jpeg") -> str:
+    """The public URL of `data`, uploaded by a new person."""
+    alice = await pod.register("alice")
+    name = "picture." + content_type.split("/")[1]
+    return str((await upload(pod, alice, data, content_type, name))["publicDownloadUrl"])
+
+
 @pytest.fixture
 async def picture(pod: Pod) -> dict[str, Any]:
     alice = await pod.register("alice")
@@ -102,9 +109,7 @@ async def test_resizing_and_fits(pod: Pod, picture: dict[str, Any]) -> None:
 
 
 async def test_sizes_asked_for_share_few_variants(pod: Pod) -> None:
-    alice = await pod.register("alice")
-    item = await upload(pod, alice, image_bytes("JPEG", (100, 80)), "image/jpeg", "a.jpg")
-    url = item["publicDownloadUrl"]
+    url = await public_url(pod, image_bytes("JPEG", (100, 80)))
     tags = set()
     for query in [f"w={w}" for w in range(100, 240, 7)] + ["w=100&h=80", "w=900&h=81", "h=80"]:
         status, headers, body = await fetch(pod, f"{url}?{query}")
@@ -121,9 +126,7 @@ async def test_sizes_asked_for_share_few_variants(pod: Pod) -> None:
 
 async def test_variants_on_disk_stay_within_their_bound(make_pod: Any) -> None:
     pod = await make_pod(media={"variant_cache_bytes": 0})  # only the last one rendered stays
-    alice = await pod.register("alice")
-    item = await upload(pod, alice, image_bytes("JPEG", (300, 200)), "image/jpeg", "a.jpg")
-    url = item["publicDownloadUrl"]
+    url = await public_url(pod, image_bytes("JPEG", (300, 200)))
     for w in (32, 48, 64, 48, 32):
         status, _, body = await fetch(pod, f"{url}?w={w}")
         assert status == 200 and size_of(body)[0] == w
@@ -156,9 +159,7 @@ async def test_formats_quality_and_caps(pod: Pod, picture: dict[str, Any]) -> No
 
 async def test_variants_are_capped_and_cached(make_pod: Any) -> None:
     pod = await make_pod(media={"max_transform_dimension": 64})
-    alice = await pod.register("alice")
-    item = await upload(pod, alice, image_bytes("PNG", (300, 200)))
-    url = item["publicDownloadUrl"]
+    url = await public_url(pod, image_bytes("PNG", (300, 200)), "image/png")
     status, headers, body = await fetch(pod, f"{url}?w=5000&h=5000&fit=scale")
     assert status == 200 and size_of(body) == (64, 64)
     cached = [p for p in pod.config.media_path.rglob("*") if p.is_file() and "variants" in p.parts]
@@ -177,9 +178,7 @@ async def test_scale_of_one_side_stays_within_the_source_and_the_cap(
     refuse_huge_resizes: list[tuple[int, int]],  # noqa: F811
 ) -> None:
     pod = await make_pod(media={"max_transform_dimension": 1024})
-    alice = await pod.register("alice")
-    item = await upload(pod, alice, image_bytes("PNG", (2000, 1)))
-    url = item["publicDownloadUrl"]
+    url = await public_url(pod, image_bytes("PNG", (2000, 1)), "image/png")
     # The width that follows h=2048 would be 4,096,000: the cap binds it instead.
     status, headers, body = await fetch(pod, f"{url}?h=2048&fit=scale")
     assert status == 200 and size_of(body) == (1024, 1)
@@ -190,13 +189,10 @@ async def test_scale_of_one_side_stays_within_the_source_and_the_cap(
 
 
 async def test_a_large_icc_profile_is_not_copied_into_every_file(pod: Pod) -> None:
-    alice = await pod.register("alice")
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 20, 30)).save(out, "JPEG", icc_profile=os.urandom(3 * MB))
-    item = await upload(pod, alice, out.getvalue(), "image/jpeg", "icc.jpg")
-    assert item["size"] < 10_000
-    url = item["publicDownloadUrl"]
-    for query in ("", "?w=4&fm=webp", "?w=5&fm=png", "?w=6"):
+    url = await public_url(pod, out.getvalue())
+    for query in ("", "?w=4&fm=webp", "?w=5&fm=png", "?w=6"):  # the upload, and variants
         status, _, body = await fetch(pod, url + query)
         assert status == 200 and len(body) < 10_000, query
         assert Image.open(io.BytesIO(body)).info.get("icc_profile") is None, query
@@ -206,9 +202,7 @@ async def test_busy_renders_answer_503_and_never_hold_up_uploads(
     make_pod: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pod = await make_pod(media={"image_workers": 1, "variant_wait_seconds": 0.2})
-    alice = await pod.register("alice")
-    item = await upload(pod, alice, image_bytes("JPEG", (300, 200)), "image/jpeg", "a.jpg")
-    url = item["publicDownloadUrl"]
+    url = await public_url(pod, image_bytes("JPEG", (300, 200)))
     started, release = threading.Event(), threading.Event()
     render = images.render
 
@@ -224,7 +218,7 @@ async def test_busy_renders_answer_503_and_never_hold_up_uploads(
         status, headers, body = await fetch(pod, f"{url}?w=32")
         assert status == 503 and headers["Retry-After"] == "1"
         assert json.loads(body)["error"] == "busy"
-        await upload(pod, alice, image_bytes(color=(1, 2, 3)))  # processed meanwhile
+        await upload(pod, await pod.register("bob"), image_bytes())  # processed meanwhile
     finally:
         release.set()
     status, _, body = await first

@@ -140,7 +140,9 @@ class MediaConfig(_Section):
     gc_interval_minutes: float = Field(60.0, gt=0)
     max_transform_dimension: int = Field(2048, ge=16, le=8192)
     default_quality: int = Field(80, ge=1, le=100)
+    variant_cache_bytes: int = Field(1024 * 1024 * 1024, ge=0)
     image_workers: int = Field(2, ge=1)
+    variant_wait_seconds: float = Field(5.0, ge=0)
 
     @field_validator("folder")
     @classmethod

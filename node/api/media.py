@@ -94,7 +94,8 @@ ROUTES = [
         "PATCH",
         "/media/{guid}",
         patch,
-        "Set the description (alt text) of one of your uploads",
+        "Set the description (alt text) of one of your uploads (attached to posts that are not"
+        " public, it needs private:modify too)",
         "Media",
         body=MediaPatch,
         response=MediaOut,
@@ -105,7 +106,8 @@ ROUTES = [
         "DELETE",
         "/media/{guid}",
         delete,
-        "Delete one of your uploads (it leaves the posts it was attached to)",
+        "Delete one of your uploads (it leaves the posts it was attached to; from posts that"
+        " are not public, only with private:modify)",
         "Media",
         status=204,
         scope="media",

@@ -18,13 +18,18 @@ import blurhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from node.media.names import sniff
-from node.media.strip import InvalidImage, strip
+from node.media.strip import MAX_ICC_BYTES, InvalidImage, strip
 
 # Content type -> the one Pillow decoder allowed to open it (no guessing among plugins).
 PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
 OUTPUT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 FITS = ("clip", "contain", "max", "crop", "fill", "scale")
 BLURHASH_SIDE = 64  # blurhash is computed on a thumbnail: fast, and it loses nothing visible
+RESAMPLE = Image.Resampling.LANCZOS
+# Showing an animation decodes each frame onto the whole canvas: frames x canvas pixels is its
+# cost, as width x height is a still's, so it is bounded the same way, at what ten of the
+# largest stills cost.
+ANIMATION_PIXELS = 10  # times max_pixels
 
 
 class ImageRejected(Exception):
@@ -118,11 +123,18 @@ def process(source: Path, target: Path, content_type: str, max_pixels: int) -> P
     if sniff(data[:16]) != content_type:
         raise mismatch(content_type, sniff(data[:16]))
     try:
-        stripped, orientation = strip(data, content_type)
+        stripped, orientation, frames = strip(data, content_type)
     except InvalidImage as exc:
         raise ImageRejected(415, "not_an_image", str(exc)) from None
     del data
     with _open(io.BytesIO(stripped), content_type, max_pixels) as im:
+        if frames * im.width * im.height > ANIMATION_PIXELS * max_pixels:
+            raise ImageRejected(
+                422,
+                "image_too_large",
+                f"The animation is larger than {ANIMATION_PIXELS * max_pixels} pixels when all"
+                " its frames are decoded.",
+            )
         try:
             im.seek(0)
             im.load()  # a full decode of the first frame: truncated or corrupt data fails here
@@ -183,13 +195,13 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
     """Write the variant `spec` of the stored image at `source` to `target`.
 
     Animated images give a still of their first frame. No result is larger than the source
-    unless `fit=scale` or `fit=fill` asks for an exact box (both bounded by the caller's cap).
+    (see `box`), so none has more than the `max_pixels` the source was checked against.
     """
     with _open(source, content_type, max_pixels) as im:
         orientation = im.getexif().get(0x0112, 1)
-        box = _draft_box(spec, orientation)
-        if im.format == "JPEG" and box:
-            im.draft("RGB", box)  # decode at a reduced scale when the result is small
+        draft = _draft_box(spec, orientation)
+        if im.format == "JPEG" and draft:
+            im.draft("RGB", draft)  # decode at a reduced scale when the result is small
         im.seek(0)
         im.load()
         frame = _upright(im, orientation if isinstance(orientation, int) else 1)
@@ -197,14 +209,56 @@ def render(source: Path, target: Path, content_type: str, spec: Variant, max_pix
         alpha = _has_alpha(frame) and spec.output != "jpeg"
         frame = frame.convert("RGBA") if alpha else _flatten(frame)
         out = _fit(frame, spec)
-        options: dict[str, object] = {}
-        if icc:
-            options["icc_profile"] = icc
+        # None larger than uploads keep (files stored before they dropped them), and always
+        # named: PNG would otherwise take the one the frame carries.
+        small = icc and len(icc) <= MAX_ICC_BYTES
+        options: dict[str, object] = {"icc_profile": icc if small else None}
         if spec.output in ("jpeg", "webp"):
             options["quality"] = spec.quality
         if spec.output == "png":
             options["compress_level"] = 6
         out.save(target, spec.output.upper(), **options)
+
+
+def step(side: int) -> int:
+    """`side` rounded up to one of eight steps per doubling (16, 18, ..., 30, 32, 36, ...,
+    64, 72, ..., 2048, 2304, ...; exact below 16): at most an eighth more than asked, and so
+    few sizes that a picture has few variants to render and keep."""
+    unit = 1 << max(0, side.bit_length() - 4)
+    return -(-side // unit) * unit
+
+
+def box(
+    source: tuple[int, int], width: int | None, height: int | None, fit: str, cap: int
+) -> tuple[int | None, int | None, str]:
+    """The box (width, height, fit) a variant of a `source`-sized picture is rendered to,
+    normalised so that one picture has one name: nothing is ever enlarged.
+
+    When the aspect ratio is kept (one side given, or `clip`), only the side that binds is
+    named, at most the source's; when the side that follows would pass `cap`, the box is that
+    side at `cap` instead (both scaled down to fit). An exact box (`crop`, `fill`, `scale` of
+    both sides) larger than the source is scaled down, its own aspect ratio kept, until it fits.
+    """
+    if width is None and height is None:
+        return None, None, fit
+    if width is not None and height is not None and fit != "clip":
+        return (*_within(source, width, height), fit)
+    sw, sh = source
+    if width is not None and (height is None or width * sh <= height * sw):
+        width = min(width, sw)
+    elif height is not None and height < sh:
+        return (None, height, "clip") if sw * height <= cap * sh else (cap, None, "clip")
+    else:  # the whole picture: named by its width, however it was asked for
+        width = min(sw, cap)
+    return (width, None, "clip") if sh * width <= cap * sw else (None, cap, "clip")
+
+
+def _within(source: tuple[int, int], width: int, height: int) -> tuple[int, int]:
+    sw, sh = source
+    scale = max(width / sw, height / sh)
+    if scale <= 1:
+        return width, height
+    return max(1, min(sw, round(width / scale))), max(1, min(sh, round(height / scale)))
 
 
 def _draft_box(spec: Variant, orientation: object) -> tuple[int, int] | None:
@@ -218,27 +272,23 @@ def _draft_box(spec: Variant, orientation: object) -> tuple[int, int] | None:
 
 def _fit(im: Image.Image, spec: Variant) -> Image.Image:
     sw, sh = im.size
-    w, h = spec.width, spec.height
+    # The caller normalised the box with its cap; here it is only kept within the source.
+    w, h, fit = box(im.size, spec.width, spec.height, spec.fit, max(sw, sh))
     if w is None and h is None:
         return im
-    if w is None:
-        w = max(1, round(sw * h / sh))  # type: ignore[operator]
-    if h is None:
-        h = max(1, round(sh * w / sw))
-    resample = Image.Resampling.LANCZOS
-    if spec.fit == "scale":
-        return im.resize((w, h), resample, reducing_gap=3.0)
-    if spec.fit == "crop":
-        scale = max(w / sw, h / sh)
-        if scale > 1:  # never enlarge: shrink the box to what the source can fill
-            w, h = max(1, min(sw, round(w / scale))), max(1, min(sh, round(h / scale)))
-        return ImageOps.fit(im, (w, h), resample)
-    scale = min(w / sw, h / sh, 1.0)
-    size = (max(1, round(sw * scale)), max(1, round(sh * scale)))
-    fitted = im if size == im.size else im.resize(size, resample, reducing_gap=3.0)
-    if spec.fit != "fill":
-        return fitted
+    if w is None or h is None:  # clip: one side binds, the other follows the aspect ratio
+        return _resize(im, w / sw if w is not None else h / sh)  # type: ignore[operator]
+    if fit == "scale":
+        return im.resize((w, h), RESAMPLE, reducing_gap=3.0)
+    if fit == "crop":
+        return ImageOps.fit(im, (w, h), RESAMPLE)
+    fitted = _resize(im, min(w / sw, h / sh))  # fill: all of the picture, centred in the box
     background = (255, 255, 255, 0) if im.mode == "RGBA" else (255, 255, 255)
     canvas = Image.new(im.mode, (w, h), background)
-    canvas.paste(fitted, ((w - size[0]) // 2, (h - size[1]) // 2))
+    canvas.paste(fitted, ((w - fitted.width) // 2, (h - fitted.height) // 2))
     return canvas
+
+
+def _resize(im: Image.Image, scale: float) -> Image.Image:
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im if size == im.size else im.resize(size, RESAMPLE, reducing_gap=3.0)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
@@ -95,16 +96,79 @@ async def stream_file(path: Path, start: int = 0, end: int | None = None) -> Asy
 
 class VariantCache:
     """Transformed variants on local disk, root/<hh>/<hash>/<variant key>. A cache, never the
-    only copy of anything, so it stays local whatever the storage backend is."""
+    only copy of anything, so it stays local whatever the storage backend is.
 
-    def __init__(self, root: Path) -> None:
+    At most `max_bytes` in all: each file served or written is marked used, and a new one past
+    the limit removes the least recently used first. The order lives in memory; on start
+    (`load`) it is taken from the files' modification times, oldest first.
+    """
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
+        self.max_bytes = max_bytes
+        self._sizes: OrderedDict[Path, int] = OrderedDict()  # least recently used first
+        self.total = 0  # bytes in the files above
 
     def path(self, blob_hash: str, variant_key: str) -> Path:
         if not HASH_RE.match(blob_hash) or "/" in variant_key or variant_key.startswith("."):
             raise ValueError("not a variant name")
         return self.root / blob_hash[:2] / blob_hash / variant_key
 
+    async def load(self) -> None:
+        """Take stock of the files an earlier run left, and remove its unfinished renders."""
+        found = await asyncio.to_thread(self._scan)
+        self._sizes.clear()
+        self.total = 0
+        for path, size in found:
+            self._remember(path, size)
+        await self._evict()
+
+    def _scan(self) -> list[tuple[Path, int]]:
+        found = []
+        for path in self.root.glob("*/*/*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.name.startswith("."):  # a temporary file: its render never finished
+                    path.unlink()
+                    continue
+                stat = path.stat()
+                found.append((stat.st_mtime_ns, path, stat.st_size))
+        found.sort()
+        return [(path, size) for _, path, size in found]
+
+    async def used(self, path: Path, size: int) -> None:
+        """`path` (`size` bytes) was just served or written: the last to be removed."""
+        self._remember(path, size)
+        await self._evict()
+
+    def _remember(self, path: Path, size: int) -> None:
+        self.total += size - self._sizes.pop(path, 0)
+        self._sizes[path] = size
+
+    async def _evict(self) -> None:
+        victims = []
+        while self.total > self.max_bytes and len(self._sizes) > 1:  # the newest stays
+            path, size = self._sizes.popitem(last=False)
+            self.total -= size
+            victims.append(path)
+        if victims:
+            await asyncio.to_thread(_unlink_all, victims)
+
     async def purge(self, blob_hash: str) -> None:
         folder = self.path(blob_hash, "x").parent
-        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+        def remove() -> list[Path]:
+            try:
+                paths = list(folder.iterdir())
+            except FileNotFoundError:
+                return []
+            shutil.rmtree(folder, True)
+            return paths
+
+        for path in await asyncio.to_thread(remove):
+            self.total -= self._sizes.pop(path, 0)
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

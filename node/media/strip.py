@@ -12,19 +12,28 @@ import io
 import struct
 import zlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PIL import Image
 
 ORIENTATION_TAG = 0x0112
+# Colour profiles are kept up to this size: sRGB, Display P3 or a camera's are a few KiB, while
+# a large one would be copied into the stored file and every variant made of it.
+MAX_ICC_BYTES = 64 * 1024
 
 
 class InvalidImage(ValueError):
     """The container is malformed or truncated; the message is safe to show."""
 
 
-def strip(data: bytes, content_type: str) -> tuple[bytes, int]:
-    """(the bytes without metadata, the EXIF orientation found, 1 when none)."""
-    strippers: dict[str, Callable[[bytes], tuple[bytes, int]]] = {
+class Stripped(NamedTuple):
+    data: bytes  # the image without metadata
+    orientation: int  # the EXIF orientation found, 1 when none
+    frames: int  # the frames of an animation (GIF, APNG, WebP), 1 for a still
+
+
+def strip(data: bytes, content_type: str) -> Stripped:
+    strippers: dict[str, Callable[[bytes], Stripped]] = {
         "image/jpeg": _jpeg,
         "image/png": _png,
         "image/gif": _gif,
@@ -56,16 +65,26 @@ def _orientation_exif(orientation: int) -> bytes:
 # --- JPEG -----------------------------------------------------------------------------------
 
 _JFIF = b"JFIF\x00"
+# Every scan of a progressive JPEG makes the decoder pass over all the image's coefficients
+# again, even an empty scan: a file repeating one thousands of times takes hours to decode.
+# Encoders write about 10 (libjpeg's standard progression: 10 for colour, 6 for grey), rarely
+# more than a few dozen; libjpeg-turbo leaves the limit to the application (TJPARAM_SCANLIMIT,
+# off by default), so it is checked here.
+MAX_SCANS = 100
 _ICC = b"ICC_PROFILE\x00"
 _ADOBE = b"Adobe"
 
 
-def _jpeg(data: bytes) -> tuple[bytes, int]:
+def _jpeg(data: bytes) -> Stripped:
     if not data.startswith(b"\xff\xd8"):
         raise InvalidImage("not a JPEG file")
     out = io.BytesIO()
     out.write(b"\xff\xd8")
     orientation = 1
+    scans = 0
+    icc: list[bytes] = []  # the profile's segments, written where the first was if small
+    icc_at: int | None = None
+    icc_bytes = 0
     pos = 2
     size = len(data)
     while True:
@@ -91,11 +110,14 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
             if payload.startswith(b"Exif\x00\x00"):
                 orientation = _orientation(payload)
             continue
+        if marker == 0xE2 and payload.startswith(_ICC):  # colour profile, maybe in parts
+            icc_at = out.tell() if icc_at is None else icc_at
+            icc.append(segment)
+            icc_bytes += len(payload) - len(_ICC) - 2  # after the part number and count
+            continue
         if 0xE0 <= marker <= 0xEF:  # APPn: keep only what decoding needs
-            if (
-                (marker == 0xE0 and payload.startswith(_JFIF))
-                or (marker == 0xE2 and payload.startswith(_ICC))
-                or (marker == 0xEE and payload.startswith(_ADOBE))
+            if (marker == 0xE0 and payload.startswith(_JFIF)) or (
+                marker == 0xEE and payload.startswith(_ADOBE)
             ):
                 out.write(segment)
             continue
@@ -103,15 +125,20 @@ def _jpeg(data: bytes) -> tuple[bytes, int]:
             continue
         out.write(segment)
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
+            scans += 1
+            if scans > MAX_SCANS:
+                raise InvalidImage(f"the JPEG has more than {MAX_SCANS} scans")
             end = _scan_end(data, pos)
             out.write(data[pos:end])
             pos = end
     body = out.getvalue()
+    if icc_at is not None and icc_bytes <= MAX_ICC_BYTES:
+        body = body[:icc_at] + b"".join(icc) + body[icc_at:]
     if orientation != 1:
         exif = b"Exif\x00\x00" + _orientation_exif(orientation)
         app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
         body = body[:2] + app1 + body[2:]
-    return body, orientation
+    return Stripped(body, orientation, 1)
 
 
 def _scan_end(data: bytes, pos: int) -> int:
@@ -145,11 +172,12 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _png(data: bytes) -> tuple[bytes, int]:
+def _png(data: bytes) -> Stripped:
     if not data.startswith(PNG_SIGNATURE):
         raise InvalidImage("not a PNG file")
     chunks: list[tuple[bytes, bytes]] = []
     orientation = 1
+    declared = found = 0  # APNG: the frames acTL announces, and those (fcTL) found
     pos = len(PNG_SIGNATURE)
     while True:
         if pos + 12 > len(data):
@@ -164,6 +192,11 @@ def _png(data: bytes) -> tuple[bytes, int]:
         if kind == b"eXIf":
             orientation = _orientation(chunk[8:-4])
             continue
+        if kind == b"iCCP" and not _small_iccp(chunk[8:-4]):
+            continue
+        if kind == b"acTL" and length >= 4:
+            declared = int.from_bytes(chunk[8:12], "big")
+        found += kind == b"fcTL"
         critical = not kind[0] & 0x20
         if critical or kind in _PNG_KEEP:
             chunks.append((kind, chunk))
@@ -177,7 +210,19 @@ def _png(data: bytes) -> tuple[bytes, int]:
             out.write(_png_chunk(b"eXIf", _orientation_exif(orientation)))
             exif_pending = False
         out.write(chunk)
-    return out.getvalue(), orientation
+    return Stripped(out.getvalue(), orientation, max(declared, found, 1))
+
+
+def _small_iccp(body: bytes) -> bool:
+    """Whether an iCCP chunk (name, NUL, method, zlib data) holds a profile we keep."""
+    name_end = body.find(b"\x00")
+    if name_end < 0:
+        return False
+    try:  # inflated no further than the limit: a small chunk can hold a huge profile
+        profile = zlib.decompressobj().decompress(body[name_end + 2 :], MAX_ICC_BYTES + 1)
+    except zlib.error:
+        return False  # unreadable: of no use to anyone
+    return len(profile) <= MAX_ICC_BYTES
 
 
 # --- GIF ------------------------------------------------------------------------------------
@@ -195,19 +240,21 @@ def _skip_sub_blocks(data: bytes, pos: int) -> int:
             raise InvalidImage("the GIF data is truncated")
 
 
-def _gif(data: bytes) -> tuple[bytes, int]:
+def _gif(data: bytes) -> Stripped:
     if data[:6] not in (b"GIF87a", b"GIF89a"):
         raise InvalidImage("not a GIF file")
     flags = data[10]
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
     out = io.BytesIO()
     out.write(data[:pos])
+    frames = 0
     while pos < len(data):
         block = data[pos]
         if block == 0x3B:  # trailer: what follows is dropped
             break
         start = pos
-        if block == 0x2C:  # image descriptor, local colour table, LZW data
+        if block == 0x2C:  # image descriptor, local colour table, LZW data: a frame
+            frames += 1
             flags = data[pos + 9]
             pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
             pos = _skip_sub_blocks(data, pos + 1)
@@ -223,17 +270,18 @@ def _gif(data: bytes) -> tuple[bytes, int]:
     if pos > len(data):
         raise InvalidImage("the GIF data is truncated")
     out.write(b"\x3b")
-    return out.getvalue(), 1
+    return Stripped(out.getvalue(), 1, max(frames, 1))
 
 
 # --- WebP -----------------------------------------------------------------------------------
 
 _WEBP_KEEP = frozenset({b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
+_VP8X_ICC = 0x20
 _VP8X_EXIF = 0x08
 _VP8X_XMP = 0x04
 
 
-def _webp(data: bytes) -> tuple[bytes, int]:
+def _webp(data: bytes) -> Stripped:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise InvalidImage("not a WebP file")
     end = 8 + int.from_bytes(data[4:8], "little")
@@ -252,7 +300,7 @@ def _webp(data: bytes) -> tuple[bytes, int]:
         pos = body_end + (length & 1)
         if kind == b"EXIF":
             orientation = _orientation(body)
-        elif kind in _WEBP_KEEP:
+        elif kind in _WEBP_KEEP and not (kind == b"ICCP" and len(body) > MAX_ICC_BYTES):
             chunks.append((kind, body))
     if not chunks:
         raise InvalidImage("the WebP file holds no image")
@@ -262,7 +310,9 @@ def _webp(data: bytes) -> tuple[bytes, int]:
     out = io.BytesIO()
     for kind, body in chunks:
         if kind == b"VP8X":
-            flags = body[0] & ~(_VP8X_EXIF | _VP8X_XMP)
+            flags = body[0] & ~(_VP8X_ICC | _VP8X_EXIF | _VP8X_XMP)
+            if any(k == b"ICCP" for k, _ in chunks):
+                flags |= _VP8X_ICC
             if orientation != 1:
                 flags |= _VP8X_EXIF
             body = bytes((flags,)) + body[1:]
@@ -270,7 +320,8 @@ def _webp(data: bytes) -> tuple[bytes, int]:
     if orientation != 1:
         out.write(_riff_chunk(b"EXIF", _orientation_exif(orientation)))
     riff = b"WEBP" + out.getvalue()
-    return b"RIFF" + len(riff).to_bytes(4, "little") + riff, orientation
+    frames = max(1, sum(kind == b"ANMF" for kind, _ in chunks))
+    return Stripped(b"RIFF" + len(riff).to_bytes(4, "little") + riff, orientation, frames)
 
 
 def _riff_chunk(kind: bytes, body: bytes) -> bytes:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from node.clock import Clock, iso
 from node.config import NodeConfig
@@ -40,8 +42,9 @@ from node.media.names import (
     type_of_extension,
 )
 from node.media.storage import LocalMediaStorage, MediaStorage, VariantCache, stream_file
+from node.services.access import require_private_modify
 from node.services.ports import Publisher
-from node.services.principal import Principal
+from node.services.principal import PRIVATE_MODIFY, Principal
 from node.store import identities as identity_store
 from node.store import media as media_store
 from node.store import posts as post_store
@@ -51,7 +54,6 @@ from node.store.paging import Page, PageRequest
 
 log = logging.getLogger("hearth.media")
 
-T = TypeVar("T")
 MAX_ATTACHMENTS = 4
 STRAY_FILE_SECONDS = 300  # temp files younger than this may belong to an upload just starting
 SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
@@ -59,6 +61,8 @@ SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "
 NATURAL_OUTPUT = {**SOURCE_FORMAT, "image/gif": "png"}
 FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}  # values of `fm`
 FIT_ALIASES = {"contain": "clip", "max": "clip"}  # clip never enlarges either
+# ASCII digits only: str.isdigit() is true of "²" too, which int() then refuses.
+EXPIRES_RE = re.compile(r"[0-9]{1,12}\Z")
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,9 @@ class MediaService:
         self._tmp = work_dir
         self._secret: bytes | None = None
         self._work = asyncio.Event()
-        self._images = asyncio.Semaphore(config.media.image_workers)
+        # Variants only: uploads are processed one at a time by the worker, in a thread of
+        # their own, so that however many variants are asked for, uploads never wait on them.
+        self._renders = asyncio.Semaphore(config.media.image_workers)
         self._rendering: dict[str, asyncio.Future[None]] = {}  # variants being rendered now
 
     @property
@@ -170,6 +176,7 @@ class MediaService:
         value = await media_store.secret(self._db)
         assert value is not None
         self._secret = bytes.fromhex(value)
+        await self._variants.load()
         interrupted = await media_store.with_status(self._db, ("uploading",))
         if interrupted:
             async with self._db.transaction() as tx:
@@ -261,6 +268,7 @@ class MediaService:
         media = await self._mine(who, guid)
         async with self._db.transaction() as tx:
             posts, _ = await media_store.users(tx, media.guid)
+            await self._may_change(tx, who, posts)
             await media_store.set_description(tx, media.guid, description.strip(), self._now())
             await self._republish(tx, posts, [])  # the alt text travels with the posts
         return await self._mine(who, guid)
@@ -269,11 +277,23 @@ class MediaService:
         media = await self._mine(who, guid)
         async with self._db.transaction() as tx:
             posts, wearers = await media_store.users(tx, media.guid)
+            await self._may_change(tx, who, posts)
             await media_store.delete(tx, media.guid)  # attachments and avatars using it go too
             if media.blob_hash:
                 await self._drop_blob_if_unused(tx, media.blob_hash)
             await self._republish(tx, posts, wearers)
         await self._remove_temp(media.guid)
+
+    @staticmethod
+    async def _may_change(tx: Tx, who: Principal, posts: list[str]) -> None:
+        """Changing media attached to posts changes those posts: one that is not public needs
+        private:modify, as editing it directly does."""
+        if who.allows(PRIVATE_MODIFY):
+            return
+        for guid in posts:
+            post = await post_store.get(tx, guid)
+            if post is not None:
+                require_private_modify(who, post.visibility, "change the attachments of")
 
     async def _republish(self, tx: Tx, posts: list[str], wearers: list[str]) -> None:
         """Send Updates of the posts and profiles that show changed media, so that other pods
@@ -307,7 +327,7 @@ class MediaService:
         chunks: AsyncIterator[bytes],
     ) -> Media:
         invalid = ApiError(403, "upload_url_invalid", "This upload URL is not valid.")
-        if not is_guid(guid) or not expires.isdigit() or len(expires) > 12:
+        if not is_guid(guid) or not EXPIRES_RE.match(expires):
             raise invalid
         media = await media_store.get(self._db, guid)
         if media is None:
@@ -412,10 +432,6 @@ class MediaService:
 
     # --- processing (the worker calls this) ---
 
-    async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self._images:  # bounded: image work is CPU-bound and memory-hungry
-            return await asyncio.to_thread(fn, *args)
-
     async def process_next(self) -> bool:
         """Process the oldest received upload; False when there is none."""
         media = await media_store.next_processing(self._db)
@@ -424,7 +440,7 @@ class MediaService:
         received = self._tmp / f"{media.guid}.upload"
         out = self._tmp / f"{media.guid}.out"
         try:
-            result = await self._cpu(
+            result = await asyncio.to_thread(
                 images.process, received, out, media.content_type, self._cfg.max_pixels
             )
         except FileNotFoundError:
@@ -538,8 +554,7 @@ class MediaService:
                 vary,
                 partial(self._storage.stream, blob.hash),
             )
-        path = await self._render(blob, spec)
-        size = (await asyncio.to_thread(path.stat)).st_size
+        path, size = await self._render(blob, spec)
         return PublicFile(
             spec.content_type, size, f'"{blob.hash}-{spec.key}"', vary, partial(stream_file, path)
         )
@@ -555,8 +570,7 @@ class MediaService:
         if fit not in FITS:
             raise bad_request(f"fit: one of {', '.join(FITS)}", "invalid_transformation")
         fit = FIT_ALIASES.get(fit, fit)
-        if (width is None or height is None) and fit != "scale":
-            fit = "clip"  # with one side given, every fit but scale gives the same picture
+        width, height, fit = images.box((blob.width, blob.height), width, height, fit, cap)
         quality = _int_param(query, "q", 1, 100)
         auto = {a.strip() for a in query.get("auto", "").split(",")}
         vary = "format" in auto
@@ -577,10 +591,13 @@ class MediaService:
             quality = self._cfg.default_quality
         return Variant(width, height, fit, output, quality), vary
 
-    async def _render(self, blob: Blob, spec: Variant) -> Path:
+    async def _render(self, blob: Blob, spec: Variant) -> tuple[Path, int]:
+        """The cached file of the variant, rendered first if need be, and its size."""
         path = self._variants.path(blob.hash, spec.key)
-        if await asyncio.to_thread(path.is_file):
-            return path
+        with contextlib.suppress(FileNotFoundError):
+            size = (await asyncio.to_thread(path.stat)).st_size
+            await self._variants.used(path, size)
+            return path, size
         key = f"{blob.hash}/{spec.key}"
         pending = self._rendering.get(key)
         if pending is not None:  # someone is rendering it right now: wait for theirs
@@ -588,7 +605,7 @@ class MediaService:
                 await asyncio.shield(pending)
             except (FileNotFoundError, ImageRejected):
                 raise not_found("Media") from None
-            return path
+            return await self._render(blob, spec)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._rendering[key] = future
         tmp = path.with_name(f".{new_guid()}.tmp")
@@ -597,10 +614,12 @@ class MediaService:
             if source is None:
                 raise NotImplementedError("variants of remotely stored media")
             await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-            await self._cpu(
+            await self._in_a_render_slot(
                 images.render, source, tmp, blob.content_type, spec, self._cfg.max_pixels
             )
             await asyncio.to_thread(os.replace, tmp, path)
+            size = (await asyncio.to_thread(path.stat)).st_size
+            await self._variants.used(path, size)
             future.set_result(None)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
@@ -612,7 +631,26 @@ class MediaService:
             raise
         finally:
             del self._rendering[key]
-        return path
+        return path, size
+
+    async def _in_a_render_slot(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run `fn` in a thread once one of `image_workers` slots is free (image work is
+        CPU-bound and memory-hungry); 503 when none frees within `variant_wait_seconds`."""
+        wait = self._cfg.variant_wait_seconds
+        try:
+            async with asyncio.timeout(wait):
+                await self._renders.acquire()
+        except TimeoutError:
+            raise ApiError(
+                503,
+                "busy",
+                "Too many pictures are being resized; retry shortly.",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            ) from None
+        try:
+            await asyncio.to_thread(fn, *args)
+        finally:
+            self._renders.release()
 
     # --- avatars, for presenting identities ---
 
@@ -625,10 +663,10 @@ def local_media_service(
 ) -> MediaService:
     """The default set-up: blobs, variants and temporary files in the media folder."""
     root = config.media_path
+    variants = VariantCache(root / "variants", config.media.variant_cache_bytes)
     return MediaService(
-        db, config, clock, LocalMediaStorage(root / "blobs"), VariantCache(root / "variants"),
-        root / "tmp", publisher,
-    )  # fmt: skip
+        db, config, clock, LocalMediaStorage(root / "blobs"), variants, root / "tmp", publisher
+    )
 
 
 def _int_param(query: Mapping[str, str], name: str, low: int, high: int) -> int | None:
@@ -645,5 +683,6 @@ def _int_param(query: Mapping[str, str], name: str, low: int, high: int) -> int 
 
 
 def _dimension(query: Mapping[str, str], name: str, cap: int) -> int | None:
+    """A side asked for, rounded up to a step and capped (as imgix does, not refused)."""
     value = _int_param(query, name, 1, 1_000_000)
-    return None if value is None else min(value, cap)  # capped, as imgix does, not refused
+    return None if value is None else min(images.step(value), cap)

@@ -264,6 +264,35 @@ async def test_pixel_bombs_are_refused(pod: Pod) -> None:
     assert leftovers(pod) == []
 
 
+def many_frame_gif(side: int, frames: int) -> bytes:
+    """A GIF of a `side` x `side` canvas and `frames` frames of one pixel each."""
+    head = b"GIF89a" + struct.pack("<HHBBB", side, side, 0x80, 0, 0) + b"\x00" * 3 + b"\xff" * 3
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return head + frame * frames + b"\x3b"
+
+
+async def test_animations_are_bounded_by_frames_times_canvas(make_pod: Any) -> None:
+    pod = await make_pod(media={"max_pixels": 1_000_000})  # animations: 10,000,000 in all
+    alice = await pod.register("alice")
+    await upload(pod, alice, many_frame_gif(1000, 10), "image/gif", "ten.gif")
+    ticket = await announce(pod, alice, "eleven.gif", "image/gif")
+    resp, body = await put(pod, ticket, many_frame_gif(1000, 11))
+    assert resp.status == 200, body
+    item = await wait_ready(pod, alice, ticket["media"]["id"])
+    assert item["status"] == "failed" and "10000000 pixels" in item["failureReason"]
+
+
+async def test_a_gif_of_100000_frames_on_a_large_canvas_fails_processing(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    data = many_frame_gif(6000, 100_000)
+    assert len(data) < 3 * MB
+    ticket = await announce(pod, alice, "frames.gif", "image/gif")
+    resp, body = await put(pod, ticket, data)
+    assert resp.status == 200, body
+    item = await wait_ready(pod, alice, ticket["media"]["id"])
+    assert item["status"] == "failed" and "frames" in item["failureReason"]
+
+
 async def test_pixel_limit_is_configurable(make_pod: Any) -> None:
     pod = await make_pod(media={"max_pixels": 1000})
     alice = await pod.register("alice")
@@ -301,6 +330,19 @@ async def test_reused_and_tampered_urls_are_refused(pod: Pod) -> None:
         resp, err = await put(pod, {**other, "uploadUrl": bad}, image_bytes())
         assert resp.status == 403 and err["error"] == "upload_url_invalid", bad
     resp, _ = await put(pod, other, image_bytes())
+    assert resp.status == 200
+
+
+async def test_expires_must_be_ascii_digits(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice)
+    base = ticket["uploadUrl"].split("?")[0]
+    signature = ticket["uploadUrl"].split("signature=")[1]
+    for expires in ("%C2%B2", "%D9%A3%D9%A3", "%EF%BC%91", "-1", "+1", "1e9", ""):
+        bad = f"{base}?expires={expires}&signature={signature}"
+        resp, err = await put(pod, {**ticket, "uploadUrl": bad}, image_bytes())
+        assert resp.status == 403 and err["error"] == "upload_url_invalid", expires
+    resp, _ = await put(pod, ticket, image_bytes())
     assert resp.status == 200
 
 
@@ -360,6 +402,18 @@ async def test_corrupt_image_fails_processing_with_a_reason(pod: Pod) -> None:
     item = await wait_ready(pod, alice, ticket["media"]["id"])
     assert item["status"] == "failed"
     assert "truncated" in item["failureReason"]
+    assert item["publicDownloadUrl"] is None
+
+
+async def test_a_jpeg_of_thousands_of_scans_fails_processing(pod: Pod) -> None:
+    from tests.api.test_media_strip import progressive_jpeg
+
+    alice = await pod.register("alice")
+    ticket = await announce(pod, alice, "scans.jpg", "image/jpeg")
+    resp, body = await put(pod, ticket, progressive_jpeg(5000))
+    assert resp.status == 200, body
+    item = await wait_ready(pod, alice, ticket["media"]["id"])
+    assert item["status"] == "failed" and "scans" in item["failureReason"]
     assert item["publicDownloadUrl"] is None
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from tests.api.test_media_flow import announce, image_bytes, put, upload
+from tests.api.test_sessions import app_token
 from tests.support import Pod, User
 
 
@@ -93,6 +95,41 @@ async def test_deleting_media_removes_it_from_posts(pod: Pod) -> None:
     assert again["attachments"] == []
     async with pod.http.get(item["publicDownloadUrl"]) as got:
         assert got.status == 404
+
+
+async def test_media_of_posts_that_are_not_public_needs_private_modify(pod: Pod) -> None:
+    """Alt text and removal change the posts showing the media, so they need what changing
+    those posts needs."""
+    alice, _ = await pod.register("alice"), await pod.register("bob")
+    hidden = [await upload(pod, alice, image_bytes(color=(i, 2, 3))) for i in range(2)]
+    shown = await upload(pod, alice, image_bytes(color=(4, 5, 6)))
+    loose = await upload(pod, alice, image_bytes(color=(7, 8, 9)))
+    direct = await post(pod, alice, body="for @bob", visibility="direct",
+                        attachmentIds=[hidden[0]["id"]])  # fmt: skip
+    followers = await post(pod, alice, body="friends", visibility="followers",
+                           attachmentIds=[hidden[1]["id"]])  # fmt: skip
+    await post(pod, alice, body="everyone", attachmentIds=[shown["id"]])
+    token, _ = await app_token(pod, alice, {"media"})
+    app = replace(alice, token=token)
+    for item in hidden:
+        for method, kw in (("PATCH", {"json": {"description": "changed"}}), ("DELETE", {})):
+            _, err = await pod.call(method, f"/api/v1/media/{item['id']}", app, expect=403, **kw)
+            assert err["error"] == "insufficient_scope" and "private:modify" in err["message"]
+    for created in (direct, followers):
+        _, again = await pod.call("GET", f"/api/v1/posts/{created['id']}", alice, expect=200)
+        assert again["attachments"] == created["attachments"]  # untouched
+    # Media on public posts only, or on none, takes the media scope alone.
+    for item in (shown, loose):
+        path = f"/api/v1/media/{item['id']}"
+        await pod.call("PATCH", path, app, json={"description": "fine"}, expect=200)
+        await pod.call("DELETE", path, app, expect=204)
+    token, _ = await app_token(pod, alice, {"media", "private:modify"})
+    app = replace(alice, token=token)
+    await pod.call("PATCH", f"/api/v1/media/{hidden[0]['id']}", app, json={"description": "ok"},
+                   expect=200)  # fmt: skip
+    await pod.call("DELETE", f"/api/v1/media/{hidden[1]['id']}", app, expect=204)
+    _, again = await pod.call("GET", f"/api/v1/posts/{followers['id']}", alice, expect=200)
+    assert again["attachments"] == []
 
 
 async def test_avatar(pod: Pod) -> None:

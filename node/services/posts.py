@@ -331,6 +331,12 @@ class PostService:
             # in its cc), so whoever is named and notified may read it.
             known = {t.guid for t in targets}
             targets += [m for m in composed.mentions if m.guid not in known]
+            if visibility == "followers" and parent is not None:
+                # A followers-only reply also reaches whom it answers, who may not follow.
+                known |= {t.guid for t in targets}
+                if parent.author_guid not in known and parent.author_guid != who.identity_guid:
+                    answered = await identity_store.get(self._db, parent.author_guid)
+                    targets += [answered] if answered is not None else []
         if visibility == "direct" and not targets:
             raise validation({"recipients": "a direct post needs a recipient or a mention"})
         author = await identity_store.get(self._db, who.identity_guid)

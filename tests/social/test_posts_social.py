@@ -172,8 +172,7 @@ async def test_comments_thread_count_and_notify(trio: Trio) -> None:
 async def test_a_reply_is_seen_by_no_more_people_than_its_post(make_pod: Any) -> None:
     pod = await make_pod()
     alice, bob, carol, dave = [await pod.register(n) for n in ("alice", "bob", "carol", "dave")]
-    await follow(pod, bob, "alice")
-    await follow(pod, alice, "bob")
+    await follow(pod, bob, "alice")  # alice does not follow bob: she reads his reply all the same
     private = await post(pod, alice, "for followers", visibility="followers")
     # Not asked for: the reply takes its post's visibility; carol, who follows neither, sees
     # neither the post nor the reply, anywhere.
@@ -184,6 +183,7 @@ async def test_a_reply_is_seen_by_no_more_people_than_its_post(make_pod: Any) ->
         p["id"] for p in await items(pod, carol, f"/identities/{bob.identity_id}/posts")
     ]
     assert (await get_post(pod, alice, reply["id"]))["body"] == "agreed"
+    assert ("comment", "bob") in await kinds(pod, alice)
     # Asked for a wider audience: refused, and nothing is stored.
     resp, err = await pod.call(
         "POST", f"{API}/posts", bob,

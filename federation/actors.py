@@ -53,7 +53,7 @@ class ActorDirectory:
         # same few actors; a failed verification refetches, so staleness costs one retry.
         self._keys: OrderedDict[str, tuple[float, RemoteActor, Identity]] = OrderedDict()
         self._refetches = refetches  # how often a failed verification may fetch a key again
-        self._failures = failures  # hosts whose unknown keys are not fetched for a while
+        self._failures = failures  # unknown key ids that failed to fetch lately
 
     async def resolve_handle(self, username: str, domain: str) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
@@ -192,19 +192,19 @@ class ActorDirectory:
         parts = urlsplit(owner)
         if parts.scheme not in ("http", "https") or not parts.netloc or odd_authority(owner):
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
-        host, now = host_of(owner), self._clock.now()
-        if not self._failures.allow(host, now):
-            raise ApiError(401, "signature_key_unknown", "Keys of this host cannot be fetched now.")
+        now = self._clock.now()
+        if not self._failures.allow(key_id, now):
+            raise ApiError(401, "signature_key_unknown", "The signing key cannot be fetched.")
         try:
             ident = await self._fetch_shared(owner)
         except ApiError:
-            self._failures.failed(host, now)
+            self._failures.failed(key_id, now)
             raise ApiError(
                 401, "signature_key_unknown", "The signing key cannot be fetched."
             ) from None
         actor = await actor_store.by_identity(self._db, ident.guid)
         if actor is None or actor.key_id != key_id:
-            self._failures.failed(host, now)
+            self._failures.failed(key_id, now)
             raise ApiError(401, "signature_key_unknown", "The key is not the actor's key.")
         self._remember(key_id, actor, ident)
         return actor, ident

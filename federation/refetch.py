@@ -11,25 +11,23 @@ the interval a failed verification is refused without a fetch. A real rotation i
 by the first failure after it, or, if a refetch came just before it, by the first failure once
 the interval has passed (senders retry a 401).
 
-Keys we never saw are fetched as they come, but each names a URL on someone's say: a stream of
-made-up key ids would be a stream of GETs to their host. So a host whose unknown keys failed to
-fetch ``HOST_FAILURES`` times within the interval gets no more fetches of unknown keys until it
-passes (`FailedFetches`).
+Keys we never saw are fetched as they come (as Mastodon does: each costs the sender a request
+of its own). A key id whose fetch failed is not fetched again within the interval
+(`FailedFetches`), so repeating one made-up id costs its host nothing more. Nothing is refused
+for a whole host: anyone may name any host's key ids, and a host-wide refusal would let them
+keep that host's new actors out.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from datetime import datetime, timedelta
 
-__all__ = ("HOST_FAILURES", "HOST_REFETCHES", "MAX_TRACKED", "FailedFetches", "RefetchLimit")
+__all__ = ("HOST_REFETCHES", "MAX_TRACKED", "FailedFetches", "RefetchLimit")
 
 # Refetches of keys on one host within the interval: a real rotation concerns one actor, so a
 # few are plenty; this many at most keeps a flood of known key ids from one host cheap.
 HOST_REFETCHES = 10
-# Failed fetches of unknown keys on one host within the interval before its unknown keys are
-# refused unfetched; real actors' keys fetch fine, so these are typos, deletions or made up.
-HOST_FAILURES = 10
 # Key ids remembered at once; past this the oldest is forgotten early (memory stays bounded).
 MAX_TRACKED = 10_000
 
@@ -79,31 +77,24 @@ class RefetchLimit:
 
 
 class FailedFetches:
-    """Hosts whose unknown keys keep failing to fetch; `allow` says whether to try one now."""
+    """Key ids whose fetch failed lately; `allow` says whether to fetch one now."""
 
-    def __init__(
-        self, interval: timedelta, per_host: int = HOST_FAILURES, max_tracked: int = MAX_TRACKED
-    ) -> None:
+    def __init__(self, interval: timedelta, max_tracked: int = MAX_TRACKED) -> None:
         self._interval = interval
-        self._per_host = per_host
         self._max_tracked = max_tracked
-        # host → when its latest failures were (at most `per_host`), least recent host first.
-        self._hosts: OrderedDict[str, deque[datetime]] = OrderedDict()
+        self._failed: OrderedDict[str, datetime] = OrderedDict()  # key id → when, oldest first
 
-    def allow(self, host: str, now: datetime) -> bool:
-        times = self._hosts.get(host)
-        if times is None:
+    def allow(self, key_id: str, now: datetime) -> bool:
+        when = self._failed.get(key_id)
+        if when is None:
             return True
-        while times and not now - self._interval < times[0] <= now:
-            times.popleft()
-        if not times:
-            del self._hosts[host]
-            return True
-        return len(times) < self._per_host
+        if now - self._interval < when <= now:
+            return False
+        del self._failed[key_id]
+        return True
 
-    def failed(self, host: str, now: datetime) -> None:
-        times = self._hosts.setdefault(host, deque(maxlen=self._per_host))
-        times.append(now)
-        self._hosts.move_to_end(host)
-        while len(self._hosts) > self._max_tracked:
-            self._hosts.popitem(last=False)
+    def failed(self, key_id: str, now: datetime) -> None:
+        self._failed.pop(key_id, None)
+        self._failed[key_id] = now
+        while len(self._failed) > self._max_tracked:
+            self._failed.popitem(last=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from federation.refetch import HOST_FAILURES, HOST_REFETCHES, FailedFetches, RefetchLimit
+from federation.refetch import HOST_REFETCHES, FailedFetches, RefetchLimit
 
 NOW = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
 MINUTE = timedelta(seconds=60)
@@ -67,20 +67,18 @@ def test_memory_is_bounded() -> None:
     assert not limit.allow(key(9), "a.example", NOW)
 
 
-def test_a_host_whose_unknown_keys_keep_failing_is_left_alone_for_the_interval() -> None:
+def test_a_key_id_that_failed_to_fetch_is_not_fetched_again_within_the_interval() -> None:
     failures = FailedFetches(MINUTE)
-    for n in range(HOST_FAILURES):
-        assert failures.allow("a.example", NOW + timedelta(seconds=n))
-        failures.failed("a.example", NOW + timedelta(seconds=n))
-    assert not failures.allow("a.example", NOW + timedelta(seconds=30))
-    assert failures.allow("b.example", NOW + timedelta(seconds=30))  # others are not held back
-    # As its oldest failure leaves the interval, it may be tried again.
-    assert not failures.allow("a.example", NOW + MINUTE - timedelta(seconds=0.5))
-    assert failures.allow("a.example", NOW + MINUTE + timedelta(seconds=0.5))
+    assert failures.allow(key(1), NOW)
+    failures.failed(key(1), NOW)
+    assert not failures.allow(key(1), NOW + timedelta(seconds=59))
+    # Other key ids, on the same host too, are not held back: nobody can shut a host out.
+    assert all(failures.allow(key(n), NOW) for n in range(2, 50))
+    assert failures.allow(key(1), NOW + MINUTE)
 
 
-def test_failed_fetches_remember_a_bounded_number_of_hosts() -> None:
-    failures = FailedFetches(MINUTE, per_host=1, max_tracked=3)
+def test_failed_fetches_remember_a_bounded_number_of_key_ids() -> None:
+    failures = FailedFetches(MINUTE, max_tracked=3)
     for n in range(5):
-        failures.failed(f"h{n}.example", NOW)
-    assert [failures.allow(f"h{n}.example", NOW) for n in range(5)] == [True, True] + [False] * 3
+        failures.failed(key(n), NOW)
+    assert [failures.allow(key(n), NOW) for n in range(5)] == [True, True] + [False] * 3

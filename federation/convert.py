@@ -408,7 +408,8 @@ def note_from_as(obj: Any) -> NoteDoc:
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
     published = obj.get("published")
-    summary = obj.get("summary")
+    # An Article's or Page's summary is an excerpt, not a warning (Mastodon reads it so too).
+    summary = None if obj["type"] in TITLED_TYPES else _natural(obj, "summary")
     return NoteDoc(
         ap_id=ap_id,
         author=author,

@@ -43,7 +43,7 @@ async def remote_post(
     q: Queryable, fed: Federation, note: NoteDoc, author: RemoteActor
 ) -> RemotePost:
     safe = sanitize_html(note.content_html)
-    warning = html_to_text(sanitize_html(note.summary_html))
+    warning = html_to_text(sanitize_html(note.summary_html)) if note.summary_html else ""
     warning = warning[: post_store.MAX_CONTENT_WARNING].rstrip()
     return RemotePost(
         ap_id=note.ap_id,

@@ -69,3 +69,12 @@ def test_sensitive_survives_a_document_compacted_into_our_context() -> None:
     }
     doc = note_from_as(normalize(activity)["object"])
     assert (doc.summary_html, doc.sensitive) == ("<p>spoilers</p>", True)
+
+
+def test_an_articles_or_pages_summary_is_an_excerpt_not_a_warning() -> None:
+    for kind in ("Article", "Page"):
+        doc = note_from_as(_note(type=kind, name="Title", summary="<p>A short excerpt</p>"))
+        assert (doc.summary_html, doc.sensitive) == ("", False)
+    # A Note's summary in a language map is its warning all the same.
+    doc = note_from_as(_note(summaryMap={"en": "spoilers"}))
+    assert doc.summary_html == "spoilers"

@@ -155,11 +155,10 @@ async def _answer(app: web.Application, name: str) -> dict[str, Any] | None:
         # ours too: without an answer it refuses every fetch the pod signs.
         return jrd(config.host, config.host, public_url, actor=urls.instance_actor)
     space = await space_store.by_name(db, name, None)
-    if space is None or not space.local:
+    # Public spaces answer, so other pods can join them by name@host. A private one does not:
+    # its name, and that it exists, are for its members.
+    if space is None or not space.local or not space.public:
         return None
-    # Every Group answers, so other pods can join a public one by name@host and Mastodon can
-    # verify the Accept and Announce of any. A private one's answer shows only its actor URL,
-    # which its Accept has already given the pods of its members.
     return jrd(space.name, config.host, public_url, actor=urls.group(space.guid))
 
 

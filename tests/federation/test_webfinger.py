@@ -152,9 +152,11 @@ async def test_instance_actor_resolves(pod: Pod) -> None:
     assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [actor["id"]]
 
 
-async def test_every_space_resolves_to_its_group(pod: Pod) -> None:
-    """Private spaces too: Mastodon verifies a Group's Accept and Announce by its WebFinger.
-    Identities come first in the namespace the names share."""
+async def test_public_spaces_resolve_to_their_group_and_private_ones_to_nothing(
+    pod: Pod,
+) -> None:
+    """Identities come first in the namespace the names share; a private space's name tells
+    nobody that it exists."""
     alice = await pod.register("alice")
     groups = {}
     for name, visibility in (("garden", "public"), ("hidden", "private")):
@@ -164,10 +166,10 @@ async def test_every_space_resolves_to_its_group(pod: Pod) -> None:
             expect=201,
         )  # fmt: skip
         groups[name] = space["uri"]
-    for name, uri in groups.items():
-        body = await finger(pod, f"acct:{name}@{pod.host}", 200)
-        assert body["subject"] == f"acct:{name}@{pod.host}"
-        assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [uri]
+    body = await finger(pod, f"acct:garden@{pod.host}", 200)
+    assert body["subject"] == f"acct:garden@{pod.host}"
+    assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [groups["garden"]]
+    await finger(pod, f"acct:hidden@{pod.host}", 404)
     assert (await finger(pod, f"acct:alice@{pod.host}", 200))["aliases"] == [
         f"{pod.url}/users/alice"
     ]

@@ -275,20 +275,22 @@ async def test_group_actor_document(make_pod) -> None:
     await a.call("GET", "/groups/nope", headers=accept, expect=404)
 
 
-async def test_webfinger_answers_for_every_group(make_pod) -> None:
+async def test_webfinger_answers_for_public_groups_only(make_pod) -> None:
     a = await make_pod()
     alice = await a.register("alice")
     public = await make_space(a, alice, displayName="Gardeners")
     private = await make_space(a, alice, displayName="Secret Garden", visibility="private")
-    # A private one too (Mastodon verifies its Accept by it), with nothing but its actor URL.
-    for space in (public, private):
-        async with a.http.get(
-            f"{a.url}/.well-known/webfinger", params={"resource": f"acct:{space['handle']}"}
-        ) as resp:
-            assert resp.status == 200
-            jrd = await resp.json(content_type=None)
-        assert jrd["aliases"] == [space["uri"]]
-        assert {link["href"] for link in jrd["links"]} == {space["uri"]}
+    async with a.http.get(
+        f"{a.url}/.well-known/webfinger", params={"resource": f"acct:{public['handle']}"}
+    ) as resp:
+        assert resp.status == 200
+        jrd = await resp.json(content_type=None)
+    assert jrd["aliases"] == [public["uri"]]
+    assert {link["href"] for link in jrd["links"]} == {public["uri"]}
+    async with a.http.get(
+        f"{a.url}/.well-known/webfinger", params={"resource": f"acct:{private['handle']}"}
+    ) as resp:
+        assert resp.status == 404
 
 
 async def _settings(pod: Pod, user: User, space_id: str) -> tuple[str, str, str]:

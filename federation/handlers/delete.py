@@ -32,7 +32,7 @@ async def handle(inc: Incoming) -> None:
         if target == inc.actor.uri:
             # The account is gone: stop delivering to it, drop its follows both ways, its
             # shares and its posts (Mastodon deletes a deleted remote account's data too).
-            await actor_store.mark_gone(tx, inc.actor.inbox, iso(inc.fed.clock.now()))
+            await actor_store.mark_identity_gone(tx, inc.ident.guid, iso(inc.fed.clock.now()))
             await tx.execute(
                 "DELETE FROM follows WHERE follower_guid = ? OR followee_guid = ?",
                 (inc.ident.guid, inc.ident.guid),

@@ -113,6 +113,14 @@ async def mark_gone(tx: Tx, inbox: str, now: str) -> None:
     )
 
 
+async def mark_identity_gone(tx: Tx, identity_guid: str, now: str) -> None:
+    """The actor said itself that it is gone (a Delete of itself)."""
+    await tx.execute(
+        "UPDATE remote_actors SET gone_at = ? WHERE identity_guid = ? AND gone_at IS NULL",
+        (now, identity_guid),
+    )
+
+
 async def follower_inboxes(q: Queryable, followee_guid: str) -> list[str]:
     """Distinct delivery inboxes (shared where known) of an identity's remote followers."""
     rows = await q.fetchall(

@@ -1395,3 +1395,19 @@ async def test_unknown_actors_deleting_themselves_cost_nothing(scene: Scene) -> 
     # ...and a known actor deleting itself is heard.
     await scene.accepted(delete("mallory"))
     assert await scene.followers() == []
+
+
+async def test_an_actor_deleting_itself_is_gone_whatever_its_inbox(scene: Scene) -> None:
+    """An actor whose own inbox is its pod's shared inbox (some servers give one inbox for all)
+    is marked gone by its own Delete; the others using that inbox are not."""
+    hostile = scene.hostile
+    hostile.overrides["mallory"]["inbox"] = f"{hostile.base}/inbox"
+    await scene.accepted(scene.follow())
+    await scene.accepted(scene.follow("eve"), signer="eve")
+    delete = hostile.activity("mallory", "Delete", hostile.actor("mallory"), to=[AS_PUBLIC])
+    await scene.accepted(delete)
+    rows = await scene.pod.app[DB].fetchall("SELECT uri, gone_at IS NOT NULL FROM remote_actors")
+    assert sorted((uri, bool(gone)) for uri, gone in rows) == sorted(
+        [(hostile.actor("mallory"), True), (hostile.actor("eve"), False)]
+    )
+    assert await scene.followers() == [hostile.handle("eve")]

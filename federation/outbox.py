@@ -33,13 +33,14 @@ if TYPE_CHECKING:
 SENSITIVE_CONTEXT: dict[str, str] = {"sensitive": "as:sensitive"}
 
 
-def note_context(obj: Any) -> list[Any]:
-    """The @context of a document carrying `obj`: ours, and the terms of Mastodon's that a
-    Note uses (none for a Tombstone)."""
+def note_context(*objs: Any) -> list[Any]:
+    """The @context of a document carrying `objs` (one Note, or a page of them): ours, and the
+    terms of Mastodon's that they use (none for a Tombstone)."""
+    notes = [o for o in objs if isinstance(o, dict)]
     context: list[Any] = [*convert.OUR_CONTEXT]
-    if isinstance(obj, dict) and "sensitive" in obj:
+    if any("sensitive" in o for o in notes):
         context.append(SENSITIVE_CONTEXT)
-    if isinstance(obj, dict) and "attachment" in obj:
+    if any("attachment" in o for o in notes):
         context.append(convert.BLURHASH_CONTEXT)
     return context
 

@@ -164,7 +164,9 @@ async def outbox(request: web.Request) -> web.Response:
     next_uri = (
         _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
     )
-    return as_response(convert.collection_page(_page_url(uri, token), uri, items, next_uri, None))
+    doc = convert.collection_page(_page_url(uri, token), uri, items, next_uri, None)
+    doc["@context"] = note_context(*(item["object"] for item in items))
+    return as_response(doc)
 
 
 async def shared_items(request: web.Request) -> web.Response:
@@ -193,6 +195,7 @@ async def shared_items(request: web.Request) -> web.Response:
     doc = convert.collection_page(
         _page_url(uri, token) if token else uri, uri, items, next_uri, None
     )
+    doc["@context"] = note_context(*items)
     return as_response(doc)
 
 

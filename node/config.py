@@ -30,6 +30,10 @@ ENV_PREFIX = "HEARTH_"
 # Longer is forever in practice (app tokens and invites can say forever outright), and expiry
 # dates stay far from the year 9999 where Python's dates end: past it, every login failed.
 MAX_DAYS = 3650
+# Other durations are bounded by the same ten years, so no date they are added to overflows.
+MAX_SECONDS = MAX_DAYS * 86400
+MAX_MINUTES = MAX_DAYS * 1440
+MAX_HOURS = MAX_DAYS * 24
 
 
 class ConfigError(Exception):
@@ -101,23 +105,23 @@ class AuthConfig(_Section):
     argon2_memory_kib: int = Field(65536, ge=8)
     login_max_failures: int = Field(5, ge=1)
     login_max_failures_per_address: int = Field(20, ge=1)
-    login_window_seconds: int = Field(900, ge=1)
+    login_window_seconds: int = Field(900, ge=1, le=MAX_SECONDS)
 
 
 class FederationConfig(_Section):
     allow_private_addresses: bool = False
-    signature_window_seconds: int = Field(3600, ge=1)
+    signature_window_seconds: int = Field(3600, ge=1, le=MAX_SECONDS)
     max_inbox_bytes: int = Field(1_048_576, ge=1024)
     fetch_max_bytes: int = Field(1_048_576, ge=1024)
-    fetch_timeout_seconds: float = Field(10.0, gt=0)
+    fetch_timeout_seconds: float = Field(10.0, gt=0, le=MAX_SECONDS)
     fetch_max_redirects: int = Field(3, ge=0)
     delivery_workers: int = Field(16, ge=1)
     delivery_per_host: int = Field(4, ge=1)
-    delivery_timeout_seconds: float = Field(15.0, gt=0)
-    domain_pause_hours: float = Field(24.0, gt=0)
+    delivery_timeout_seconds: float = Field(15.0, gt=0, le=MAX_SECONDS)
+    domain_pause_hours: float = Field(24.0, gt=0, le=MAX_HOURS)
     blocked_domains: list[str] = Field(default_factory=list)
-    inbox_seen_hours: float = Field(168.0, gt=0)
-    key_refetch_interval_seconds: float = Field(60.0, gt=0)
+    inbox_seen_hours: float = Field(168.0, gt=0, le=MAX_HOURS)
+    key_refetch_interval_seconds: float = Field(60.0, gt=0, le=MAX_SECONDS)
 
     @model_validator(mode="after")
     def _seen_outlasts_the_window(self) -> FederationConfig:
@@ -135,14 +139,14 @@ class MediaConfig(_Section):
     folder: str = "media"
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_pixels: int = Field(40_000_000, ge=1)
-    upload_url_minutes: float = Field(15.0, gt=0)
-    pending_hours: float = Field(24.0, gt=0)
-    gc_interval_minutes: float = Field(60.0, gt=0)
+    upload_url_minutes: float = Field(15.0, gt=0, le=MAX_MINUTES)
+    pending_hours: float = Field(24.0, gt=0, le=MAX_HOURS)
+    gc_interval_minutes: float = Field(60.0, gt=0, le=MAX_MINUTES)
     max_transform_dimension: int = Field(2048, ge=16, le=8192)
     default_quality: int = Field(80, ge=1, le=100)
     variant_cache_bytes: int = Field(1024 * 1024 * 1024, ge=0)
     image_workers: int = Field(2, ge=1)
-    variant_wait_seconds: float = Field(5.0, ge=0)
+    variant_wait_seconds: float = Field(5.0, ge=0, le=MAX_SECONDS)
 
     @field_validator("folder")
     @classmethod

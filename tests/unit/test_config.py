@@ -119,6 +119,12 @@ def test_missing_file_and_invalid_toml(tmp_path: Path) -> None:
         ({"auth": {"session_days": 3_000_000}}, "auth.session_days"),  # past the year 9999
         ({"auth": {"argon2_time_cost": "three"}}, "auth.argon2_time_cost"),
         ({"federation": {"fetch_timeout_seconds": 0}}, "federation.fetch_timeout_seconds"),
+        # Durations past ten years would overflow the dates they are added to.
+        ({"auth": {"login_window_seconds": 10**14}}, "auth.login_window_seconds"),
+        ({"federation": {"inbox_seen_hours": 1e14}}, "federation.inbox_seen_hours"),
+        ({"federation": {"domain_pause_hours": 1e9}}, "federation.domain_pause_hours"),
+        ({"media": {"pending_hours": 1e9}}, "media.pending_hours"),
+        ({"media": {"upload_url_minutes": 1e12}}, "media.upload_url_minutes"),
         ({"federation": {"blocked_domains": "a.example"}}, "federation.blocked_domains"),
         (
             {"federation": {"allow_private_addresses": "sometimes"}},

@@ -218,6 +218,27 @@ def refs(value: Any) -> list[str]:
     return out
 
 
+# Recipients an object or activity may name in each addressing list, and Mention tags it may
+# carry. Followers are addressed as one collection URI, so only people named one by one count:
+# a 500-character Mastodon post names at most about 170 ("@a " each), and no server sends one
+# inbox thousands. Past this a document is refused rather than resolved entry by entry.
+MAX_ADDRESSES = 500
+ADDRESSING = ("to", "cc", "bto", "bcc", "audience")
+
+
+def check_addressing(doc: dict[str, Any]) -> None:
+    """InvalidDocument when `doc` names more than MAX_ADDRESSES recipients in one list."""
+    for key in ADDRESSING:
+        value = doc.get(key)
+        if isinstance(value, list) and len(value) > MAX_ADDRESSES:
+            raise InvalidDocument(f"{key} names more than {MAX_ADDRESSES} recipients")
+    tags = doc.get("tag")
+    if isinstance(tags, list) and len(tags) > MAX_ADDRESSES:
+        mentions = sum(1 for t in tags if isinstance(t, dict) and _is_tag(t, "Mention"))
+        if mentions > MAX_ADDRESSES:
+            raise InvalidDocument(f"tag names more than {MAX_ADDRESSES} mentions")
+
+
 # Nesting (objects and arrays) allowed in a remote document. Real activities stay well under
 # ten levels; JSON-LD processing recurses per level and would hit Python's recursion limit
 # (a 500, not a refusal) a few hundred levels down.
@@ -407,6 +428,7 @@ def note_from_as(obj: Any) -> NoteDoc:
         content = _titled(obj, content)
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
+    check_addressing(obj)
     published = obj.get("published")
     # An Article's or Page's summary is an excerpt, not a warning (Mastodon reads it so too).
     summary = None if obj["type"] in TITLED_TYPES else _natural(obj, "summary")
@@ -452,10 +474,9 @@ def _tag_values(tags: Any, kind: str) -> list[str]:
     The type may be spelt as a compact or full IRI too: JSON-LD compaction writes `as:Hashtag`
     for the Hashtag a sender's context defined, as ours does not define it.
     """
-    names = (kind, f"as:{kind}", f"{AS_CONTEXT_ONLY}#{kind}")
     out: list[str] = []
     for tag in tags if isinstance(tags, list) else [tags]:
-        if not isinstance(tag, dict) or tag.get("type") not in names:
+        if not isinstance(tag, dict) or not _is_tag(tag, kind):
             continue
         if kind == "Mention" and isinstance(tag.get("href"), str):
             out.append(tag["href"])
@@ -464,6 +485,10 @@ def _tag_values(tags: Any, kind: str) -> list[str]:
             if 0 < len(name) <= 100 and name.replace("_", "").isalnum():
                 out.append(name)
     return list(dict.fromkeys(out))[:50]
+
+
+def _is_tag(tag: dict[str, Any], kind: str) -> bool:
+    return tag.get("type") in (kind, f"as:{kind}", f"{AS_CONTEXT_ONLY}#{kind}")
 
 
 @dataclass(frozen=True)
@@ -609,6 +634,7 @@ def share_from_as(obj: Any) -> ShareDoc:
     owner = ref(obj.get("attributedTo"))
     if not owner:
         raise InvalidDocument("share has no owner")
+    check_addressing(obj)
     scope = obj.get("scope")
     if scope not in SHARE_SCOPES:
         raise InvalidDocument("unknown share scope")

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from federation import httpsig
 from federation.context import Federation
-from federation.convert import ref, too_deep
+from federation.convert import InvalidDocument, check_addressing, ref, too_deep
 from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
@@ -146,6 +146,13 @@ async def receive(
     kind = activity.get("type")
     if not isinstance(kind, str):
         raise bad_request("The activity has no type.", "invalid_activity")
+
+    try:
+        check_addressing(activity)
+        if isinstance(activity.get("object"), dict):
+            check_addressing(activity["object"])
+    except InvalidDocument as exc:
+        raise ApiError(422, "invalid_object", str(exc)) from None
 
     # We heard from this host: if its deliveries were paused, resume them.
     await fed.worker.heard_from(host_of(actor.uri))

@@ -30,13 +30,9 @@ def _published(value: str | None, now: datetime) -> str:
 async def local_recipients(
     q: Queryable, fed: Federation, note: NoteDoc, uris: list[str] | None = None
 ) -> list[Identity]:
-    out = []
-    for uri in dict.fromkeys(uris if uris is not None else [*note.to, *note.cc]):
-        name = fed.urls.local_username(uri)
-        ident = await identity_store.get_by_handle(q, name, None) if name else None
-        if ident is not None:
-            out.append(ident)
-    return out
+    """The local identities a note names, each once (`a?1` and `A` are one user): one query."""
+    names = map(fed.urls.local_username, uris if uris is not None else [*note.to, *note.cc])
+    return await identity_store.local_by_usernames(q, [n for n in names if n])
 
 
 async def remote_post(

@@ -32,12 +32,10 @@ def _parse(inc: Incoming, obj: dict[str, Any]) -> ShareDoc:
 
 
 async def _grantee(inc: Incoming, doc: ShareDoc) -> Identity | None:
-    for uri in doc.recipients:
-        name = inc.fed.urls.local_username(uri)
-        ident = await identity_store.get_by_handle(inc.fed.db, name, None) if name else None
-        if ident is not None:
-            return ident
-    return None
+    """The first local identity the share names (one query, as share_from_as bounds them)."""
+    names = [n for n in map(inc.fed.urls.local_username, doc.recipients) if n]
+    found = await identity_store.local_by_usernames(inc.fed.db, names)
+    return found[0] if found else None
 
 
 def _expiry(value: str | None) -> str | None:

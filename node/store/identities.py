@@ -93,6 +93,22 @@ async def get_by_handle(q: Queryable, username: str, domain: str | None) -> Iden
     return Identity.of(row) if row else None
 
 
+async def local_by_usernames(q: Queryable, usernames: list[str]) -> list[Identity]:
+    """The local identities with these usernames (any case), in the order given; one query.
+
+    Callers bound the list (the inbox allows MAX_ADDRESSES per addressing list)."""
+    names = list(dict.fromkeys(u.lower() for u in usernames))
+    if not names:
+        return []
+    rows = await q.fetchall(
+        f"SELECT {COLS} FROM identities WHERE lower(username) IN ({', '.join('?' * len(names))})"
+        " AND coalesce(domain, '') = ''",
+        names,
+    )
+    found = {r["username"].lower(): Identity.of(r) for r in rows}
+    return [found[n] for n in names if n in found]
+
+
 async def list_for_account(
     q: Queryable, account_guid: str, page: PageRequest
 ) -> tuple[list[Identity], Page]:

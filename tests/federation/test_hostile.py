@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from federation.convert import MAX_ADDRESSES
 from federation.refetch import HOST_REFETCHES
 from node.appkeys import DB
 from node.clock import ManualClock
@@ -487,6 +488,42 @@ async def test_size_and_media_type_limits(scene: Scene) -> None:
     assert await scene.state() == before
     assert await scene.followers() == []
     await scene.accepted(follow)  # the same activity, small and typed right
+
+
+async def test_floods_of_recipients_are_refused(scene: Scene) -> None:
+    hostile, alice = scene.hostile, scene.alice_uri
+    # Every entry names alice, spelt differently: each would cost a look-up.
+    many = [f"{alice}?{i}" for i in range(MAX_ADDRESSES + 1)]
+    mentions = [{"type": "Mention", "href": uri} for uri in many]
+    share = hostile.share("mallory", alice)
+    floods = [
+        hostile.activity("mallory", "Create", hostile.note("mallory", "to", many)),
+        hostile.activity("mallory", "Create", hostile.note("mallory", "cc", [alice], cc=many)),
+        hostile.activity("mallory", "Create", hostile.note("mallory", "a", [alice], audience=many)),
+        hostile.activity("mallory", "Create", hostile.note("mallory", "t", [alice], tag=mentions)),
+        hostile.activity("mallory", "Create", hostile.note("mallory", "x", [alice]), to=many),
+        hostile.activity("mallory", "Update", hostile.note("mallory", "x", [alice]), bcc=many),
+        hostile.share_activity("mallory", "Create", dict(share, to=many)),
+    ]
+    before = await scene.state()
+    for activity in floods:
+        status, data = await scene.post(activity)
+        assert (status, _error(data)) == (422, "invalid_object"), data
+    assert await scene.state() == before
+    assert await incoming_shares(scene) == []
+
+    # The most a list may hold is accepted; alice, named 500 ways, is one recipient.
+    note = hostile.note("mallory", "to all of alice", many[:MAX_ADDRESSES], cc=[alice],
+                        tag=mentions[:MAX_ADDRESSES])  # fmt: skip
+    await scene.accepted(hostile.activity("mallory", "Create", note))
+    db = scene.pod.app[DB]
+    guid = await db.fetchval("SELECT guid FROM posts WHERE ap_id = ?", (note["id"],))
+    assert guid is not None
+    recipients = "SELECT count(*) FROM post_recipients WHERE post_guid = ?"
+    assert await db.fetchval(recipients, (guid,)) == 1
+    share = dict(share, to=many[:MAX_ADDRESSES])
+    await scene.accepted(hostile.share_activity("mallory", "Create", share))
+    assert len(await incoming_shares(scene)) == 1
 
 
 # --- objects must come from their author ----------------------------------------------------

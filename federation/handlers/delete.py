@@ -18,7 +18,10 @@ async def handle(inc: Incoming) -> None:
     local_post = inc.fed.urls.local_post_guid(target)
     if local_post is not None:
         # A grantee deleting one of our posts through a share: the access check decides.
-        await inc.fed.services.posts.delete_for(inc.ident.guid, local_post)
+        async def deleted(tx: Tx) -> None:
+            await inc.fed.services.posts.delete_for_tx(tx, inc.ident.guid, local_post)
+
+        await inc.apply(deleted)
         return
     if await shares.revoked(inc, target):
         return

@@ -23,7 +23,13 @@ async def handle(inc: Incoming) -> None:
     local_post = inc.fed.urls.local_post_guid(obj_id) if isinstance(obj_id, str) else None
     if local_post is not None:
         # A grantee editing one of our posts through a share: the access check decides.
-        await inc.fed.services.posts.edit_for(inc.ident.guid, local_post, _text_of(obj))
+        posts = inc.fed.services.posts
+        edit = await posts.prepare_edit_for(inc.ident.guid, local_post, _text_of(obj))
+
+        async def edited(tx: Tx) -> None:
+            await posts.edit_for_tx(tx, edit)
+
+        await inc.apply(edited)
         return
     if not isinstance(obj_id, str) or not same_origin(obj_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")

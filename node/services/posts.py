@@ -9,7 +9,7 @@ from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import new_guid
 from node.services.access import Access, require_private_modify
-from node.services.composer import Composer
+from node.services.composer import Composed, Composer
 from node.services.handles import find_identity
 from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
@@ -86,6 +86,16 @@ class RemotePost:
     space_guid: str | None = None  # set by the space service for posts in a space
     content_warning: str = ""  # plain text
     sensitive: bool = False  # true whenever there is a warning
+
+
+@dataclass(frozen=True)
+class EditFor:
+    """An edit by a grantee, checked and composed, for `edit_for_tx` to apply."""
+
+    editor_guid: str
+    guid: str
+    body: str | None
+    composed: Composed | None
 
 
 def _reply_visibility(asked: str | None, parent: Post) -> str:
@@ -432,9 +442,22 @@ class PostService:
 
     async def edit_for(self, editor_guid: str, guid: str, body: str | None) -> Post:
         """Change a post's text for an identity (local or remote) with can_write on it."""
+        edit = await self.prepare_edit_for(editor_guid, guid, body)
+        async with self._db.transaction() as tx:
+            return await self.edit_for_tx(tx, edit)
+
+    async def prepare_edit_for(self, editor_guid: str, guid: str, body: str | None) -> EditFor:
+        """What `edit_for_tx` applies: checked (403/404 now) and composed outside the writer,
+        as composing may look mentioned people up on their pods."""
         _check_body(body)
-        post = await self._access.post(self._db, editor_guid, guid, "can_write")
-        return await self._edit(post, body, None)
+        await self._access.post(self._db, editor_guid, guid, "can_write")
+        composed = await self._composer.compose(body) if body is not None else None
+        return EditFor(editor_guid, guid, body, composed)
+
+    async def edit_for_tx(self, tx: Tx, edit: EditFor) -> Post:
+        """`edit_for` in the caller's transaction (the inbox's, with its dedupe mark)."""
+        post = await self._access.post(tx, edit.editor_guid, edit.guid, "can_write")
+        return await self._edit_tx(tx, post, edit.body, edit.composed, None)
 
     async def _edit(
         self,
@@ -445,44 +468,59 @@ class PostService:
     ) -> Post:
         """`warning`: the new content warning and sensitive flag, if they change."""
         composed = await self._composer.compose(body) if body is not None else None
-        now = iso(self._clock.now())
         async with self._db.transaction() as tx:
-            if label_ids is not None:
-                await label_store.set_for_post(tx, post.guid, label_ids)
-            if body is None and warning is None:
-                return post
-            if body is not None and composed is not None:
-                await post_store.update_content(tx, post.guid, body, composed.html, now)
-                await post_store.set_mentions(tx, post.guid, [m.guid for m in composed.mentions])
-                await post_store.set_tags(tx, post.guid, composed.tags)
-            if warning is not None:
-                await post_store.set_warning(tx, post.guid, *warning, now)
-            updated = await post_store.get(tx, post.guid)
-            author = await identity_store.get(tx, post.author_guid)
-            assert updated is not None and author is not None
-            if post.local:
-                # The author's pod speaks for the post, whoever changed it here.
-                await self._publisher.post_updated(tx, updated, author)
+            return await self._edit_tx(tx, post, body, composed, label_ids, warning)
+
+    async def _edit_tx(
+        self,
+        tx: Tx,
+        post: Post,
+        body: str | None,
+        composed: Composed | None,
+        label_ids: list[str] | None,
+        warning: tuple[str, bool] | None = None,
+    ) -> Post:
+        if label_ids is not None:
+            await label_store.set_for_post(tx, post.guid, label_ids)
+        if body is None and warning is None:
+            return post
+        now = iso(self._clock.now())
+        if body is not None and composed is not None:
+            await post_store.update_content(tx, post.guid, body, composed.html, now)
+            await post_store.set_mentions(tx, post.guid, [m.guid for m in composed.mentions])
+            await post_store.set_tags(tx, post.guid, composed.tags)
+        if warning is not None:
+            await post_store.set_warning(tx, post.guid, *warning, now)
+        updated = await post_store.get(tx, post.guid)
+        author = await identity_store.get(tx, post.author_guid)
+        assert updated is not None and author is not None
+        if post.local:
+            # The author's pod speaks for the post, whoever changed it here.
+            await self._publisher.post_updated(tx, updated, author)
         return updated
 
     async def delete(self, who: Principal, guid: str) -> None:
         """Delete a post (its author, or a grantee with can_delete), as the token's scopes allow."""
-        await self._delete(
-            await self._access.post_for(self._db, who, guid, "can_delete", needed_to="delete")
-        )
+        post = await self._access.post_for(self._db, who, guid, "can_delete", needed_to="delete")
+        async with self._db.transaction() as tx:
+            await self._delete_tx(tx, post)
 
     async def delete_for(self, deleter_guid: str, guid: str) -> None:
         """Delete a post for an identity (local or remote) with can_delete on it."""
-        await self._delete(await self._access.post(self._db, deleter_guid, guid, "can_delete"))
-
-    async def _delete(self, post: Post) -> None:
         async with self._db.transaction() as tx:
-            author = await identity_store.get(tx, post.author_guid)
-            assert author is not None
-            if post.local:
-                # The publisher reads the audience before the post and its rows are gone.
-                await self._publisher.post_deleted(tx, post, author)
-            await self._remove(tx, post)
+            await self.delete_for_tx(tx, deleter_guid, guid)
+
+    async def delete_for_tx(self, tx: Tx, deleter_guid: str, guid: str) -> None:
+        """`delete_for` in the caller's transaction (the inbox's, with its dedupe mark)."""
+        await self._delete_tx(tx, await self._access.post(tx, deleter_guid, guid, "can_delete"))
+
+    async def _delete_tx(self, tx: Tx, post: Post) -> None:
+        author = await identity_store.get(tx, post.author_guid)
+        assert author is not None
+        if post.local:
+            # The publisher reads the audience before the post and its rows are gone.
+            await self._publisher.post_deleted(tx, post, author)
+        await self._remove(tx, post)
 
     async def _remove(self, tx: Tx, post: Post) -> None:
         """Delete a post and its notifications, leaving a tombstone."""

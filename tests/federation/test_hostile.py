@@ -732,6 +732,41 @@ async def test_our_share_is_declined_by_its_grantee_only(scene: Scene) -> None:
     assert "share.declined" in await notified(scene)
 
 
+async def test_share_edits_and_deletes_of_our_posts_apply_once(scene: Scene) -> None:
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    await scene.accepted(scene.follow())  # mallory follows alice: an edit is sent back to her
+    _, mine = await pod.call("POST", "/api/v1/posts", alice, json={"body": "by alice"}, expect=201)
+    await pod.call("POST", "/api/v1/sharing", alice,
+                   json={"shared_with": hostile.handle("mallory"), "scope": "all",
+                         "can_write": True, "can_delete": True},
+                   expect=201)  # fmt: skip
+    note = {"id": mine["uri"], "type": "Note", "attributedTo": scene.alice_uri}
+
+    # Eve holds no share: refused, and not even marked as seen.
+    before = await scene.state()
+    eves = hostile.activity("eve", "Update", dict(note, content="<p>by eve</p>"))
+    status, data = await scene.post(eves, signer="eve")
+    assert (status, _error(data)) == (403, "forbidden")
+    assert await scene.state() == before
+
+    update = hostile.activity("mallory", "Update", dict(note, content="<p>by mallory</p>"))
+    await scene.accepted(update)
+    assert await scene.post_body(mine["uri"]) == "by mallory"
+    await pod.call("PATCH", f"/api/v1/posts/{mine['id']}", alice, json={"body": "alice again"},
+                   expect=200)  # fmt: skip
+    before = await scene.state()
+    await scene.accepted(update)  # re-sent: neither applied again nor sent on to followers
+    assert await scene.post_body(mine["uri"]) == "alice again"
+    assert await scene.state() == before
+
+    delete = hostile.activity("mallory", "Delete", mine["uri"])
+    await scene.accepted(delete)
+    assert await scene.post_body(mine["uri"]) is None
+    before = await scene.state()
+    await scene.accepted(delete)
+    assert await scene.state() == before
+
+
 # --- replays ----------------------------------------------------------------------------------
 
 

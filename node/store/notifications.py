@@ -87,3 +87,17 @@ async def mark_read(tx: Tx, identity_guid: str, guid: str | None, now: str) -> i
 async def remove_for_subject(tx: Tx, subject_guid: str) -> None:
     """A deleted source takes its notifications with it."""
     await tx.execute("DELETE FROM notifications WHERE subject_guid = ?", (subject_guid,))
+
+
+async def remove_for_posts_by(tx: Tx, author_guid: str) -> None:
+    """All of an author's posts are going: their notifications, and those of the likes,
+    reshares and reactions on them, in one statement however many there are."""
+    await tx.execute(
+        "DELETE FROM notifications WHERE subject_guid IN ("
+        " SELECT guid FROM posts WHERE author_guid = ?"
+        " UNION ALL SELECT i.guid FROM interactions i JOIN posts p ON p.guid = i.post_guid"
+        " WHERE p.author_guid = ?"
+        " UNION ALL SELECT r.guid FROM reactions r JOIN posts p ON p.guid = r.post_guid"
+        " WHERE p.author_guid = ?)",
+        (author_guid, author_guid, author_guid),
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
@@ -29,6 +31,9 @@ from node.store.remote_actors import RemoteActor
 STALE_AFTER = timedelta(days=2)
 KEY_CACHE_SECONDS = 300.0
 KEY_CACHE_SIZE = 10_000
+# Unknown keys of one host fetched at once (as the client's connections per host for fetches):
+# a flood of made-up key ids on a host that never answers waits here, not in the shared pool.
+KEY_FETCHES_PER_HOST = 4
 
 
 class ActorDirectory:
@@ -41,6 +46,7 @@ class ActorDirectory:
         try_http: bool,
         refetches: RefetchLimit,
         failures: FailedFetches,
+        fetch_timeout: float = 10.0,
     ) -> None:
         self._db = db
         self._client = client
@@ -54,6 +60,10 @@ class ActorDirectory:
         self._keys: OrderedDict[str, tuple[float, RemoteActor, Identity]] = OrderedDict()
         self._refetches = refetches  # how often a failed verification may fetch a key again
         self._failures = failures  # unknown key ids that failed to fetch lately
+        self._fetch_timeout = fetch_timeout  # also the longest wait for a host's key slot
+        # host → (its slots for key fetches, requests holding or waiting for one); an entry
+        # lives only while someone uses it, so hosts come and go without memory piling up.
+        self._key_slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
 
     async def resolve_handle(self, username: str, domain: str) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
@@ -196,7 +206,15 @@ class ActorDirectory:
         if not self._failures.allow(key_id, now):
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be fetched.")
         try:
-            ident = await self._fetch_shared(owner)
+            if owner in self._inflight:
+                ident = await self._fetch_shared(owner)  # joins the fetch under way
+            else:
+                async with self._key_slot(host_of(owner)):
+                    ident = await self._fetch_shared(owner)
+        except _NoSlot:
+            raise ApiError(
+                401, "signature_key_unknown", "The signing key cannot be fetched now."
+            ) from None
         except ApiError:
             self._failures.failed(key_id, now)
             raise ApiError(
@@ -209,6 +227,30 @@ class ActorDirectory:
         self._remember(key_id, actor, ident)
         return actor, ident
 
+    @asynccontextmanager
+    async def _key_slot(self, host: str) -> AsyncIterator[None]:
+        """One of `host`'s KEY_FETCHES_PER_HOST slots; _NoSlot if none frees within the fetch
+        timeout (a fetch that would have waited so long fails as one that timed out)."""
+        entry = self._key_slots.get(host)
+        if entry is None:
+            entry = self._key_slots[host] = (asyncio.Semaphore(KEY_FETCHES_PER_HOST), [0])
+        slots, users = entry
+        users[0] += 1
+        try:
+            try:
+                async with asyncio.timeout(self._fetch_timeout):
+                    await slots.acquire()
+            except TimeoutError:
+                raise _NoSlot from None
+            try:
+                yield
+            finally:
+                slots.release()
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._key_slots[host]
+
     def _remember(self, key_id: str, actor: RemoteActor, ident: Identity) -> None:
         self._keys[key_id] = (time.monotonic(), actor, ident)
         self._keys.move_to_end(key_id)
@@ -217,6 +259,10 @@ class ActorDirectory:
 
     async def remote(self, identity_guid: str) -> RemoteActor | None:
         return await actor_store.by_identity(self._db, identity_guid)
+
+
+class _NoSlot(Exception):
+    """No slot for a key fetch freed in time."""
 
 
 def _self_link(jrd: dict) -> str | None:

@@ -24,6 +24,12 @@ from node.version import SOFTWARE, VERSION
 AS_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 AS_TYPES = ("application/activity+json", "application/ld+json")
 JRD_ACCEPT = "application/jrd+json, application/json"
+# Fetch connections open to one host at once. A host that accepts connections and never answers
+# holds at most this many until the fetch timeout, however many fetches name it, so the rest of
+# the pool stays free for other hosts; a healthy host answers quickly, so a few suffice for a
+# burst of fetches from it (concurrent fetches of one actor already share one GET).
+FETCHES_PER_HOST = 4
+FETCH_CONNECTIONS = 32
 
 
 class FetchError(Exception):
@@ -59,29 +65,49 @@ class FederationClient:
         self._urls = urls
         self._keys = keys
         self._clock = clock
+        # Fetches and deliveries have a session (and a connection pool) each: slow inboxes
+        # cannot keep fetches waiting for a connection, nor slow fetches deliveries.
         self._session: aiohttp.ClientSession | None = None
+        self._delivery_session: aiohttp.ClientSession | None = None
         self.user_agent = f"{SOFTWARE}/{VERSION} (+{user_agent_url})"
 
     async def start(self) -> None:
+        self._session = self._new_session(FETCH_CONNECTIONS, FETCHES_PER_HOST)
+        # The delivery worker sends at most delivery_workers requests at once, at most
+        # delivery_per_host of them to one host: a connection is always free for each.
+        self._delivery_session = self._new_session(
+            self._config.delivery_workers, self._config.delivery_per_host
+        )
+
+    def _new_session(self, limit: int, per_host: int) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self._config.allow_private_addresses),
-            limit=max(self._config.delivery_workers * 2, 32),
+            limit=limit,
+            limit_per_host=per_host,
             ttl_dns_cache=300,
         )
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector, headers={"User-Agent": self.user_agent}, auto_decompress=True
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._delivery_session):
+            if session is not None:
+                await session.close()
+        self._session = self._delivery_session = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        """The fetches' session."""
         if self._session is None:
             raise RuntimeError("the federation client is not started")
         return self._session
+
+    @property
+    def delivery_session(self) -> aiohttp.ClientSession:
+        if self._delivery_session is None:
+            raise RuntimeError("the federation client is not started")
+        return self._delivery_session
 
     async def _signed_headers(
         self, method: str, url: str, body: bytes | None, signer: str, accept: str | None
@@ -136,7 +162,11 @@ class FederationClient:
             return doc
         raise FetchError("too_many_redirects", "too many redirects")
 
-    async def post(self, inbox: str, body: bytes, signer: str, timeout: float) -> PostResult:
+    async def post(
+        self, inbox: str, body: bytes, signer: str, timeout: float, *, delivery: bool = True
+    ) -> PostResult:
+        """POST `body` to `inbox`; on the deliveries' connections unless not `delivery` (a
+        request someone is waiting for, which takes the fetches' instead)."""
         try:
             _check_url(inbox, self._config.allow_private_addresses)
             if self._is_blocked(inbox):
@@ -145,7 +175,8 @@ class FederationClient:
             return PostResult(None, None, exc.code)
         headers = await self._signed_headers("POST", inbox, body, signer, None)
         try:
-            async with self.session.post(
+            session = self.delivery_session if delivery else self.session
+            async with session.post(
                 inbox,
                 data=body,
                 headers=headers,

@@ -112,7 +112,9 @@ class RemoteSharedItems:
         if actor is None:
             raise not_found("Item")
         body = json.dumps(activity).encode()
-        result = await self._client.post(actor.inbox, body, self._signer(reader), 15.0)
+        result = await self._client.post(
+            actor.inbox, body, self._signer(reader), 15.0, delivery=False
+        )
         if result.status is None or result.status >= 500:
             raise ApiError(502, "owner_unreachable", "The owner's pod cannot be reached right now.")
         if result.status == 403:

@@ -57,6 +57,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     directory = ActorDirectory(
         db, client, urls, clock, try_http=config.federation.allow_private_addresses,
         refetches=RefetchLimit(refetch_interval), failures=FailedFetches(refetch_interval),
+        fetch_timeout=config.federation.fetch_timeout_seconds,
     )  # fmt: skip
     worker = DeliveryWorker(db, client, clock, config.federation, blocks.is_blocked)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)

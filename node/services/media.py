@@ -18,6 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -160,6 +161,9 @@ class MediaService:
         # their own, so that however many variants are asked for, uploads never wait on them.
         self._renders = asyncio.Semaphore(config.media.image_workers)
         self._rendering: dict[str, asyncio.Future[None]] = {}  # variants being rendered now
+        # Blobs whose rows a transaction dropped and whose files are not yet removed: a put of
+        # the same content waits for the removal, so it cannot remove the new file.
+        self._unlinking: dict[str, asyncio.Event] = {}
 
     @property
     def base_url(self) -> str:
@@ -275,12 +279,12 @@ class MediaService:
 
     async def delete(self, who: Principal, guid: str) -> None:
         media = await self._mine(who, guid)
-        async with self._db.transaction() as tx:
+        async with self._dropping() as dropped, self._db.transaction() as tx:
             posts, wearers = await media_store.users(tx, media.guid)
             await self._may_change(tx, who, posts)
             await media_store.delete(tx, media.guid)  # attachments and avatars using it go too
             if media.blob_hash:
-                await self._drop_blob_if_unused(tx, media.blob_hash)
+                await self._drop_blob_if_unused(tx, media.blob_hash, dropped)
             await self._republish(tx, posts, wearers)
         await self._remove_temp(media.guid)
 
@@ -468,22 +472,25 @@ class MediaService:
         async with self._db.transaction() as tx:
             linked = await media_store.link_blob(tx, media.guid, blob, now)
         if linked:
+            unlinking = self._unlinking.get(blob.hash)
+            if unlinking is not None:  # the same content, dropped just before: removed first
+                await unlinking.wait()
             try:
                 await self._storage.put(blob.hash, out)
             except OSError:
                 log.exception("storing media %s failed", media.guid)
-                async with self._db.transaction() as tx:
+                async with self._dropping() as dropped, self._db.transaction() as tx:
                     await media_store.move(
                         tx, media.guid, "processing", "failed", self._now(),
                         failure="The image could not be stored.", blob_hash=None,
                     )  # fmt: skip
-                    await self._drop_blob_if_unused(tx, blob.hash)
+                    await self._drop_blob_if_unused(tx, blob.hash, dropped)
             else:
-                async with self._db.transaction() as tx:
+                async with self._dropping() as dropped, self._db.transaction() as tx:
                     if not await media_store.move(
                         tx, media.guid, "processing", "ready", self._now()
                     ):
-                        await self._drop_blob_if_unused(tx, blob.hash)  # deleted meanwhile
+                        await self._drop_blob_if_unused(tx, blob.hash, dropped)  # deleted meanwhile
         await self._remove_temp(media.guid)
         return True
 
@@ -494,15 +501,46 @@ class MediaService:
             )
         await self._remove_temp(media.guid)
 
-    async def _drop_blob_if_unused(self, tx: Tx, blob_hash: str) -> bool:
-        # Inside the caller's transaction: the write lock keeps a new reference from slipping in
-        # between the check and the removal of the file.
+    async def _drop_blob_if_unused(self, tx: Tx, blob_hash: str, dropped: list[str]) -> bool:
+        """Drop the blob's row if nothing uses it, and add it to `dropped` (see `_dropping`).
+
+        Inside the caller's transaction: the write lock keeps a new reference from slipping in
+        between the check and the removal of the row. The files go once it commits.
+        """
         if await media_store.is_referenced(tx, blob_hash):
             return False
         await media_store.delete_blob(tx, blob_hash)
-        await self._storage.delete(blob_hash)
-        await self._variants.purge(blob_hash)
+        self._unlinking.setdefault(blob_hash, asyncio.Event())
+        dropped.append(blob_hash)
         return True
+
+    @asynccontextmanager
+    async def _dropping(self) -> AsyncIterator[list[str]]:
+        """Around a transaction: the blobs it drops are collected in the list, and their files
+        removed once it has committed, so the writer never waits on file work (whose threads
+        others share) and a rollback leaves every file its rows name. A crash in between leaves
+        only files that no row names."""
+        dropped: list[str] = []
+        try:
+            yield dropped
+        except BaseException:
+            self._unlinked(dropped)  # rolled back: the rows, so the files, stay
+            raise
+        try:
+            for blob_hash in dropped:
+                try:
+                    await self._storage.delete(blob_hash)
+                    await self._variants.purge(blob_hash)
+                except OSError:  # the change is made; only a file no row names stays behind
+                    log.exception("removing the files of blob %s failed", blob_hash)
+        finally:
+            self._unlinked(dropped)
+
+    def _unlinked(self, hashes: list[str]) -> None:
+        for blob_hash in hashes:
+            event = self._unlinking.pop(blob_hash, None)
+            if event is not None:
+                event.set()
 
     # --- clean-up ---
 
@@ -517,9 +555,9 @@ class MediaService:
             for guid in stale:
                 await self._remove_temp(guid)
         blobs = 0
-        async with self._db.transaction() as tx:
+        async with self._dropping() as dropped, self._db.transaction() as tx:
             for blob_hash in await media_store.unreferenced_blobs(tx):
-                blobs += await self._drop_blob_if_unused(tx, blob_hash)
+                blobs += await self._drop_blob_if_unused(tx, blob_hash, dropped)
         active = set(await media_store.with_status(self._db, ("uploading", "processing")))
         files = await asyncio.to_thread(self._sweep_temp, active)
         return GcReport(len(stale), blobs, files)

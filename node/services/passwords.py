@@ -1,4 +1,5 @@
-"""Password hashing with Argon2id (memory-hard); the work runs off the event loop.
+"""Password hashing with Argon2id (memory-hard); the work runs off the event loop, in threads
+of its own.
 
 Passwords are checked through a PasswordGate, which holds every check to the throttle.
 """
@@ -6,6 +7,9 @@ Passwords are checked through a PasswordGate, which holds every check to the thr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -13,6 +17,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from node.clock import Clock
 from node.services.throttle import PasswordThrottle
 from node.store.accounts import Account
+
+# Hashing has threads of its own: in the default executor, a burst of logins (each check takes
+# a core and `memory_kib` for a while) would keep file work, image work and DNS lookups waiting.
+# Two at a time bound the memory and the cores logins take; the throttle bounds how many come.
+_T = TypeVar("_T")
+_HASHING = ThreadPoolExecutor(2, thread_name_prefix="hearth-password")
 
 
 class Passwords:
@@ -23,7 +33,7 @@ class Passwords:
         self._dummy = self._hasher.hash("not a real password")
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await _run(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         def check() -> bool:
@@ -34,7 +44,11 @@ class Passwords:
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
 
-        return await asyncio.to_thread(check)
+        return await _run(check)
+
+
+async def _run(fn: Callable[..., _T], *args: object) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, fn, *args)
 
 
 class PasswordGate:

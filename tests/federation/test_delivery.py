@@ -325,3 +325,50 @@ async def test_a_deleted_accounts_queue_is_dropped_but_its_delete(
         "SELECT o.activity_type, d.state FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
     )
     assert [tuple(r) for r in states] == [("Delete", "delivered")]
+
+
+async def test_fetches_and_deliveries_do_not_wait_for_each_others_connections(
+    make_pod, remote: RemoteServer, remote_key: rsa.RSAPrivateKey
+) -> None:
+    """Hosts that accept fetches and never answer, and an inbox that never answers, hold
+    connections; a fetch from another host and a delivery to another inbox still get one."""
+    pod = await make_pod(federation={"fetch_timeout_seconds": 5.0})
+    fed = pod.app[FEDERATION]
+    release = asyncio.Event()
+    slow = await RemoteServer(remote_key, "slow").start()
+
+    async def hold() -> None:
+        await release.wait()
+
+    slow.before_answer = hold
+    silent = [await HostilePod().start() for _ in range(7)]
+    pending: list[asyncio.Task] = []
+    try:
+        for host in silent:
+            for n in range(4):  # as many as one host may have at once
+                host.add_actor(f"s{n}", remote_key)
+                host.stalled.add(f"s{n}")
+                pending.append(asyncio.create_task(fed.client.get_json(host.actor(f"s{n}"))))
+        signer = fed.urls.instance_actor
+        pending += [
+            asyncio.create_task(fed.client.post(f"{slow.actor}/inbox", b"{}", signer, 10.0))
+            for _ in range(40)
+        ]
+
+        async def all_held() -> bool:
+            return sum(len(h.requests) for h in silent) >= 28 and len(slow.received) >= 4
+
+        await wait_for(all_held)
+        doc = await fed.client.get_json(remote.actor)
+        assert doc["id"] == remote.actor
+        result = await fed.client.post(f"{remote.actor}/inbox", b"{}", signer, 10.0)
+        assert result.status == 202, result
+        # The slow inbox gets no more connections than a host's share of the deliveries'.
+        assert len(slow.received) <= fed.config.federation.delivery_per_host
+        assert not any(t.done() for t in pending)
+    finally:
+        release.set()
+        for host in silent:
+            await host.close()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await slow.close()

@@ -7,6 +7,7 @@ a pod that refused everything would fail here too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
@@ -20,8 +21,10 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from federation.actors import KEY_FETCHES_PER_HOST
 from federation.convert import MAX_ADDRESSES
 from federation.refetch import HOST_REFETCHES
+from federation.routes import FEDERATION
 from node.appkeys import DB
 from node.clock import ManualClock
 from tests.conftest import PodFactory
@@ -1257,6 +1260,37 @@ async def test_hostile_actor_documents_are_refused(
         assert resp.status == 404, (name, resp.status, data)
     assert await scene.state() == before
     await scene.accepted(scene.follow())
+
+
+async def test_unknown_keys_on_a_silent_host_are_fetched_a_few_at_a_time(
+    make_pod: PodFactory,
+    hostile: HostilePod,
+    other: HostilePod,
+    keys: tuple[RSAPrivateKey, RSAPrivateKey],
+) -> None:
+    """Inbox POSTs naming many new keys on a host that never answers: a few fetches go out at
+    once, the rest wait and give up with the fetch timeout; keys elsewhere are fetched at once."""
+    pod = await make_pod(federation={"fetch_timeout_seconds": 3.0})
+    scene = Scene(pod, await pod.register("alice"), hostile)
+    names = [f"silent{i}" for i in range(12)]
+    for name in names:
+        hostile.add_actor(name, keys[0])
+        hostile.stalled.add(name)
+    posts = [asyncio.create_task(scene.post(scene.follow(n), signer=n)) for n in names]
+
+    async def fetches() -> int:
+        return sum(hostile.fetches(f"/users/{n}") for n in names)
+
+    await wait_for(fetches)
+    # A key on another host meanwhile: fetched, and its Follow accepted.
+    elsewhere = Scene(pod, scene.alice, other)
+    await elsewhere.accepted(elsewhere.follow())
+    await asyncio.sleep(0.2)
+    assert await fetches() <= KEY_FETCHES_PER_HOST
+    assert not any(p.done() for p in posts)
+    for status, data in await asyncio.gather(*posts):
+        assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert pod.app[FEDERATION].directory._key_slots == {}  # nothing kept for the host
 
 
 async def test_webfinger_pointing_at_another_host_is_refused(

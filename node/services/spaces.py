@@ -509,6 +509,9 @@ class SpaceService:
         now = self._now()
         if known is not None:
             await store.update(tx, known.guid, now, values)
+            if known.public and values["visibility"] == "private":
+                # Turned private on its pod: our copies of its posts are members-only too.
+                await store.make_posts_private(tx, known.guid)
             updated = await store.get(tx, known.guid)
             assert updated is not None
             return updated

@@ -369,3 +369,36 @@ async def test_a_members_only_post_reaches_members_only_whoever_it_names(make_po
     await wait_for(lambda: _is(comments(erin), ["alice answers"]))
     assert await comments(bob) == ["alice answers"]
     assert "comment" in await _kinds(b, bob)
+
+
+async def test_a_space_turned_private_takes_its_posts_on_members_pods_with_it(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice = await a.register("alice")
+    bob, carol = await b.register("bob"), await b.register("carol")
+    space = await make_space(a, alice)
+    on_b = await _joined(b, bob, {"target": space["uri"]})
+    await post_in(a, alice, space["id"], "alice in public")
+    bobs = await post_in(b, bob, on_b["id"], "bob in public")
+    await wait_for(lambda: _has_body(b, bob, on_b["id"], "alice in public"))
+    await wait_for(lambda: _has_body(a, alice, space["id"], "bob in public"))
+    on_b_posts = await space_posts(b, bob, on_b["id"])
+    for p in on_b_posts:
+        await b.call("GET", f"/api/v1/posts/{p['id']}", carol, expect=200)
+
+    changes = {"visibility": "private"}
+    await a.call("PATCH", f"/api/v1/spaces/{space['id']}", alice, json=changes, expect=200)
+
+    async def private_on_b() -> bool:
+        _, data = await b.call("GET", f"/api/v1/spaces/{on_b['id']}", bob, expect=200)
+        return data["visibility"] == "private"
+
+    await wait_for(private_on_b)
+    # On B, as on A, both posts are members-only now: bob reads them, carol and anyone not.
+    assert {p["visibility"] for p in await space_posts(b, bob, on_b["id"])} == {"space"}
+    for p in on_b_posts:
+        await b.call("GET", f"/api/v1/posts/{p['id']}", bob, expect=200)
+        await b.call("GET", f"/api/v1/posts/{p['id']}", carol, expect=404)
+    # bob's post is no longer served to anyone who asks its origin.
+    origin_path = "/" + bobs["uri"].split("/", 3)[3]
+    await b.call("GET", origin_path, headers={"Accept": "application/activity+json"}, expect=404)
+    assert {p["visibility"] for p in await space_posts(a, alice, space["id"])} == {"space"}

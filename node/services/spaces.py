@@ -736,6 +736,11 @@ class SpaceService:
             return True
         return False
 
+    async def remote_identity_gone(self, tx: Tx, ident: Identity) -> None:
+        """A remote account was deleted: it leaves our spaces (a remote member is never an
+        admin, so no space is left without one), and its pending applications are withdrawn."""
+        await store.remove_everywhere(tx, ident.guid, self._now())
+
     async def remote_post(
         self, tx: Tx, space: Space, author: Identity, data: RemotePost
     ) -> Post | None:

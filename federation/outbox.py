@@ -127,7 +127,16 @@ class Outbox:
         self, tx: Queryable, post: Post, author: Identity
     ) -> tuple[list[str], list[str], list[str], dict[str, Identity]]:
         """(to, cc, inboxes, addressed) of a local post; `addressed` maps the actor URI of each
-        person in to or cc to their identity."""
+        person in to or cc to their identity.
+
+        A members-only post in a space goes to its Group alone, which relays it to the members
+        (FEP-1b12): nobody is addressed in person, neither whom it mentions nor whom it answers,
+        so no copy outside the Group's reaches a non-member, nor files it outside the space on
+        a member's pod. A public space's post is everyone's to read, so it is addressed and
+        sent as any public post is, besides the Group."""
+        if post.space_guid and post.visibility != "public":
+            to, inboxes = await self._space_audience(tx, post.space_guid, [], [])
+            return to, [], inboxes, {}
         recipient_guids = await post_store.recipients(tx, post.guid)
         recipients = await self._actors(tx, recipient_guids)
         to, cc = convert.audience(
@@ -182,9 +191,12 @@ class Outbox:
         post (a direct one above all) only if it mentions its receiver or they follow its author.
         """
         to, cc, inboxes, addressed = await self.post_audience(q, post, author)
+        # Whom the text names are mentioned even where they are not addressed (a members-only
+        # post in a space): their pods tell only those who may read it.
+        named = await self._actors(q, await post_store.mentions(q, post.guid))
         tags: list[dict[str, Any]] = [
             convert.mention(uri, ident.username, ident.domain or self._urls.host)
-            for uri, ident in addressed.items()
+            for uri, ident in (addressed | named).items()
         ]
         for tag in (await post_store.tags(q, [post.guid])).get(post.guid, []):
             tags.append({"type": "Hashtag", "href": self._urls.tag(tag), "name": f"#{tag}"})

@@ -34,7 +34,8 @@ async def handle(inc: Incoming) -> None:
     async def effect(tx: Tx) -> None:
         if target == inc.actor.uri:
             # The account is gone: stop delivering to it, drop its follows both ways, its
-            # shares and its posts (Mastodon deletes a deleted remote account's data too).
+            # shares, its memberships of our spaces and its posts (Mastodon deletes a deleted
+            # remote account's data too).
             await actor_store.mark_identity_gone(tx, inc.ident.guid, iso(inc.fed.clock.now()))
             await tx.execute(
                 "DELETE FROM follows WHERE follower_guid = ? OR followee_guid = ?",
@@ -44,6 +45,7 @@ async def handle(inc: Incoming) -> None:
                 "DELETE FROM shares WHERE owner_guid = ? OR grantee_guid = ?",
                 (inc.ident.guid, inc.ident.guid),
             )
+            await inc.fed.services.spaces.remote_identity_gone(tx, inc.ident)
             await inc.fed.services.posts.remote_author_deleted(tx, inc.ident)
             return
         await inc.fed.services.posts.remote_delete(tx, inc.ident, target)

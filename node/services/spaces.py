@@ -117,6 +117,15 @@ async def keep_an_admin(q: Queryable, spaces: list[Space], leaving: list[str]) -
         )
 
 
+def _in_space(data: RemotePost, visibility: str, space: Space) -> RemotePost:
+    """A remote post filed in a space. A members-only one is read by the space's members and
+    nobody else: whoever else its copy addresses (the people it mentions, say) gains nothing."""
+    recipients = data.recipients if visibility == "public" else []
+    return dataclasses.replace(
+        data, visibility=visibility, space_guid=space.guid, recipients=recipients
+    )
+
+
 class SpaceService:
     def __init__(
         self,
@@ -500,6 +509,9 @@ class SpaceService:
         now = self._now()
         if known is not None:
             await store.update(tx, known.guid, now, values)
+            if known.public and values["visibility"] == "private":
+                # Turned private on its pod: our copies of its posts are members-only too.
+                await store.make_posts_private(tx, known.guid)
             updated = await store.get(tx, known.guid)
             assert updated is not None
             return updated
@@ -724,6 +736,11 @@ class SpaceService:
             return True
         return False
 
+    async def remote_identity_gone(self, tx: Tx, ident: Identity) -> None:
+        """A remote account was deleted: it leaves our spaces (a remote member is never an
+        admin, so no space is left without one), and its pending applications are withdrawn."""
+        await store.remove_everywhere(tx, ident.guid, self._now())
+
     async def remote_post(
         self, tx: Tx, space: Space, author: Identity, data: RemotePost
     ) -> Post | None:
@@ -731,9 +748,7 @@ class SpaceService:
         if await store.role(tx, space.guid, author.guid) is None:
             return None
         visibility = "public" if space.public and data.visibility == "public" else "space"
-        stored = await self._posts.remote_create(
-            tx, author, dataclasses.replace(data, visibility=visibility, space_guid=space.guid)
-        )
+        stored = await self._posts.remote_create(tx, author, _in_space(data, visibility, space))
         if stored is not None:
             await self._publisher.space_relay(tx, space, stored, author, "Create")
         return stored
@@ -772,9 +787,7 @@ class SpaceService:
             if kind != "Create":
                 return None
             visibility = "public" if data.visibility == "public" else "space"
-            return await self._posts.remote_create(
-                tx, author, dataclasses.replace(data, visibility=visibility, space_guid=space.guid)
-            )
+            return await self._posts.remote_create(tx, author, _in_space(data, visibility, space))
         if known.local or known.author_guid != author.guid:
             return None
         if known.space_guid is None and from_origin and known.visibility == "public":

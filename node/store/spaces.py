@@ -233,6 +233,17 @@ async def remove_member(tx: Tx, space_guid: str, identity_guid: str) -> None:
     await delete_invite(tx, space_guid, identity_guid)
 
 
+async def remove_everywhere(tx: Tx, identity_guid: str, now: str) -> None:
+    """An identity that is gone leaves every space it belongs to, and its pending applications
+    are withdrawn."""
+    await tx.execute("DELETE FROM space_members WHERE identity_guid = ?", (identity_guid,))
+    await tx.execute(
+        "UPDATE space_applications SET state = 'withdrawn', decided_by_guid = NULL,"
+        " updated_at = ? WHERE applicant_guid = ? AND state = 'pending'",
+        (now, identity_guid),
+    )
+
+
 async def set_role(tx: Tx, space_guid: str, identity_guid: str, new_role: str) -> None:
     await tx.execute(
         "UPDATE space_members SET role = ? WHERE space_guid = ? AND identity_guid = ?",

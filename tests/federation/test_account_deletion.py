@@ -119,3 +119,39 @@ async def _contains(get: Any, item: Any) -> bool:
 
 async def _lacks(get: Any, item: Any) -> bool:
     return item not in await get()
+
+
+async def test_a_deleted_remote_member_leaves_our_spaces_and_its_application_ends(
+    make_pod,
+) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob, erin = await a.register("alice"), await b.register("bob"), await b.register("erin")
+    open_space = await make_space(a, alice, displayName="Potters")
+    asking = await make_space(a, alice, displayName="Glazers", joinMode="application")
+    await b.call("POST", "/api/v1/spaces/join", bob, json={"target": open_space["uri"]}, expect=202)
+    await b.call("POST", "/api/v1/spaces/join", erin, json={"target": asking["uri"]}, expect=202)
+
+    async def members() -> list[str]:
+        path = f"/api/v1/spaces/{open_space['id']}/members"
+        _, items = await a.call("GET", path, alice, expect=200)
+        return [m["identity"]["handle"] for m in items]
+
+    async def count() -> int:
+        _, view = await a.call("GET", f"/api/v1/spaces/{open_space['id']}", alice, expect=200)
+        return int(view["memberCount"])
+
+    async def applicants(state: str) -> list[str]:
+        path = f"/api/v1/spaces/{asking['id']}/applications?state={state}"
+        _, items = await a.call("GET", path, alice, expect=200)
+        return [x["applicant"]["handle"] for x in items]
+
+    await wait_for(lambda: _contains(members, f"bob@{b.host}"))
+    assert await count() == 2
+    await wait_for(lambda: _equals(lambda: applicants("pending"), [f"erin@{b.host}"]))
+
+    await _delete_account(b, bob)
+    await _delete_account(b, erin)
+    await wait_for(lambda: _equals(members, [f"alice@{a.host}"]))
+    assert await count() == 1
+    await wait_for(lambda: _equals(lambda: applicants("pending"), []))
+    assert await applicants("withdrawn") == [f"erin@{b.host}"]

@@ -316,3 +316,89 @@ async def test_a_space_edited_on_its_pod_is_updated_on_its_members_pods(make_pod
     sent = await a.app[DB].fetchval(rows)
     await a.call("PATCH", f"/api/v1/spaces/{space['id']}", alice, json={}, expect=200)
     assert await a.app[DB].fetchval(rows) == sent == 1
+
+
+async def _delivered(pod: Pod) -> bool:
+    """Nothing the pod queued waits to go out any more."""
+    waiting = "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'running')"
+    return not await pod.app[DB].fetchval(waiting)
+
+
+async def _kinds(pod: Pod, user: User) -> list[str]:
+    _, items = await pod.call("GET", "/api/v1/notifications", user, expect=200)
+    return [n["kind"] for n in items]
+
+
+async def test_a_members_only_post_reaches_members_only_whoever_it_names(make_pod) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice = await a.register("alice")
+    bob, erin, carol = await b.register("bob"), await b.register("erin"), await b.register("carol")
+    dave = await c.register("dave")
+    space = await make_space(a, alice, visibility="private", joinMode="invite")
+    invite = await make_invite(a, alice, space["id"], joinModeOverride="instant")
+    on_b = await _joined(b, bob, {"target": invite["link"]})
+    await _joined(b, erin, {"target": invite["link"]})
+
+    # alice names a member (bob) and two non-members: carol on a member's pod, dave elsewhere.
+    text = f"for members, hi @bob@{b.host} @carol@{b.host} @dave@{c.host}"
+    secret = await post_in(a, alice, space["id"], text)
+    assert secret["visibility"] == "space"
+    # The Group brings it to B's members, filed in the space; bob hears he was named.
+    await wait_for(lambda: _has_body(b, bob, on_b["id"], text))
+    [copy] = await space_posts(b, erin, on_b["id"])
+    assert copy["visibility"] == "space" and copy["spaceId"] == on_b["id"]
+    assert "mention" in await _kinds(b, bob)
+    await wait_for(lambda: _delivered(a))
+    # Neither carol nor dave reads it, or hears of it.
+    await b.call("GET", f"/api/v1/posts/{copy['id']}", carol, expect=404)
+    assert await _kinds(b, carol) == [] and await _kinds(c, dave) == []
+    _, main = await c.call("GET", "/api/v1/streams/main", dave, expect=200)
+    assert main == []
+
+    # alice answers bob's post in the space: erin, a member on bob's pod, reads the answer too.
+    top = await post_in(b, bob, on_b["id"], "bob asks")
+    await wait_for(lambda: _has_body(a, alice, space["id"], "bob asks"))
+    top_on_a = next(p for p in await space_posts(a, alice, space["id"]) if p["body"] == "bob asks")
+    answer = {"body": "alice answers", "inReplyTo": top_on_a["id"]}
+    await a.call("POST", "/api/v1/posts", alice, json=answer, expect=201)
+
+    async def comments(user: User) -> list[str]:
+        _, items = await b.call("GET", f"/api/v1/posts/{top['id']}/comments", user, expect=200)
+        return [p["body"] for p in items]
+
+    await wait_for(lambda: _is(comments(erin), ["alice answers"]))
+    assert await comments(bob) == ["alice answers"]
+    assert "comment" in await _kinds(b, bob)
+
+
+async def test_a_space_turned_private_takes_its_posts_on_members_pods_with_it(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice = await a.register("alice")
+    bob, carol = await b.register("bob"), await b.register("carol")
+    space = await make_space(a, alice)
+    on_b = await _joined(b, bob, {"target": space["uri"]})
+    await post_in(a, alice, space["id"], "alice in public")
+    bobs = await post_in(b, bob, on_b["id"], "bob in public")
+    await wait_for(lambda: _has_body(b, bob, on_b["id"], "alice in public"))
+    await wait_for(lambda: _has_body(a, alice, space["id"], "bob in public"))
+    on_b_posts = await space_posts(b, bob, on_b["id"])
+    for p in on_b_posts:
+        await b.call("GET", f"/api/v1/posts/{p['id']}", carol, expect=200)
+
+    changes = {"visibility": "private"}
+    await a.call("PATCH", f"/api/v1/spaces/{space['id']}", alice, json=changes, expect=200)
+
+    async def private_on_b() -> bool:
+        _, data = await b.call("GET", f"/api/v1/spaces/{on_b['id']}", bob, expect=200)
+        return data["visibility"] == "private"
+
+    await wait_for(private_on_b)
+    # On B, as on A, both posts are members-only now: bob reads them, carol and anyone not.
+    assert {p["visibility"] for p in await space_posts(b, bob, on_b["id"])} == {"space"}
+    for p in on_b_posts:
+        await b.call("GET", f"/api/v1/posts/{p['id']}", bob, expect=200)
+        await b.call("GET", f"/api/v1/posts/{p['id']}", carol, expect=404)
+    # bob's post is no longer served to anyone who asks its origin.
+    origin_path = "/" + bobs["uri"].split("/", 3)[3]
+    await b.call("GET", origin_path, headers={"Accept": "application/activity+json"}, expect=404)
+    assert {p["visibility"] for p in await space_posts(a, alice, space["id"])} == {"space"}

@@ -703,11 +703,20 @@ class SpaceService:
             await store.add_member(tx, dataclasses.replace(member, follow_ap_id=follow_ap_id))
             await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)
             return
+        # Their pod keeps only the latest Follow (it replaces the one it sent before), so that
+        # one speaks for a pending application: the answer, or an Undo, names it.
+        pending = await store.pending_application(tx, space.guid, follower.guid)
+        if pending is not None:
+            await store.set_application_follow(tx, pending.guid, follow_ap_id, self._now())
         try:
             state, _ = await self._enter(tx, space, follower, code, message, follow_ap_id)
         except ApiError as exc:
-            if exc.code != "application_pending":
-                await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, False)
+            if exc.code == "application_pending":
+                return  # still waiting, now on this Follow
+            if pending is not None:
+                # The Reject ends the request on their pod, the application with it.
+                await store.set_application_state(tx, pending.guid, "withdrawn", None, self._now())
+            await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, False)
             return
         if state == "member":
             await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)

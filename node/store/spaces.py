@@ -407,6 +407,14 @@ async def application_by_follow(q: Queryable, follow_ap_id: str) -> Application 
     return Application.of(row) if row else None
 
 
+async def set_application_follow(tx: Tx, guid: str, follow_ap_id: str, now: str) -> None:
+    """A remote applicant asked again: their new Follow is the one the application answers."""
+    await tx.execute(
+        "UPDATE space_applications SET follow_ap_id = ?, updated_at = ? WHERE guid = ?",
+        (follow_ap_id, now, guid),
+    )
+
+
 async def set_application_state(
     tx: Tx, guid: str, state: str, decided_by: str | None, now: str
 ) -> None:

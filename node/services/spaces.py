@@ -379,6 +379,8 @@ class SpaceService:
         now = self._now()
         if mode == "instant":
             await store.add_member(tx, Member(space.guid, joiner.guid, "member", follow_ap_id, now))
+            # In by an invite while an application waits: nothing is left to decide.
+            await store.close_applications(tx, space.guid, joiner.guid, "withdrawn", now)
             await self._notify_admins(tx, space, "space.joined", joiner.guid, space.guid, now)
             return "member", None
         app = await self._new_application(tx, space, joiner, message, follow_ap_id, now)
@@ -595,6 +597,10 @@ class SpaceService:
             app, applicant = await self._application(tx, space, app_guid)
             if app.state != "pending":
                 raise conflict(f"This application is {app.state}.", "application_decided")
+            if await store.role(tx, space.guid, applicant.guid) is not None:
+                # A Reject would end their membership on their pod, an approval replace the
+                # Follow they are a member by.
+                raise conflict("The applicant is a member already.", "already_member")
             state = "approved" if approve else "rejected"
             await store.set_application_state(tx, app.guid, state, who.identity_guid, now)
             if approve:

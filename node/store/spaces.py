@@ -415,6 +415,17 @@ async def set_application_follow(tx: Tx, guid: str, follow_ap_id: str, now: str)
     )
 
 
+async def close_applications(
+    tx: Tx, space_guid: str, applicant_guid: str, state: str, now: str
+) -> None:
+    """Close whatever application of theirs is still pending (undecided by anyone)."""
+    await tx.execute(
+        "UPDATE space_applications SET state = ?, updated_at = ? WHERE space_guid = ?"
+        " AND applicant_guid = ? AND state = 'pending'",
+        (state, now, space_guid, applicant_guid),
+    )
+
+
 async def set_application_state(
     tx: Tx, guid: str, state: str, decided_by: str | None, now: str
 ) -> None:

@@ -1,12 +1,12 @@
-"""Asking to join a space again while an application is pending: the application follows the
-latest Follow."""
+"""Asking to join a space again, or joining by invite, while an application is pending: the
+application follows the latest Follow, and closes when its applicant gets in another way."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from node.appkeys import DB
-from tests.spaces.support import make_space
+from tests.spaces.support import join, make_invite, make_space
 from tests.support import Pod, User, wait_for
 
 
@@ -103,3 +103,69 @@ async def test_asking_again_with_a_refused_code_closes_the_application(make_pod)
 
 async def _is(value: Any, expected: Any) -> bool:
     return await value == expected
+
+
+async def test_joining_by_invite_closes_a_remote_application(make_pod) -> None:
+    a, b = await make_pod(), await make_pod()
+    alice, bob = await a.register("alice"), await b.register("bob")
+    space = await make_space(a, alice, joinMode="application")
+    on_b = await _ask(b, bob, {"target": space["uri"], "message": "let me in"})
+    [app] = await wait_for(lambda: _apps(a, alice, space["id"], "pending"))
+    invite = await make_invite(a, alice, space["id"], joinModeOverride="instant")
+    await _ask(b, bob, {"target": invite["link"]})
+    await wait_for(lambda: _is(_role(b, bob, on_b["id"]), "member"))
+
+    assert await _apps(a, alice, space["id"], "pending") == []
+    [closed] = await _apps(a, alice, space["id"], "withdrawn")
+    assert closed["id"] == app["id"]
+    base = f"/api/v1/spaces/{space['id']}/applications/{app['id']}"
+    for verb in ("reject", "approve"):
+        resp, err = await a.call("POST", f"{base}/{verb}", alice)
+        assert (resp.status, err["error"]) == (409, "application_decided")
+
+    # bob stays a member on both sides, and leaving (an Undo of the invite's Follow) works.
+    await wait_for(lambda: _delivered(a))
+    assert await _role(b, bob, on_b["id"]) == "member"
+    await b.call("POST", f"/api/v1/spaces/{on_b['id']}/leave", bob, expect=204)
+
+    async def members_on_a() -> set[str]:
+        return await _members(a, alice, space["id"])
+
+    await wait_for(lambda: _is(members_on_a(), {f"alice@{a.host}"}))
+
+
+async def test_joining_by_invite_closes_a_local_application(pod: Pod) -> None:
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice, joinMode="application")
+    _, app = await pod.call(
+        "POST", f"/api/v1/spaces/{space['id']}/applications", bob, json={"message": "hi"},
+        expect=201,
+    )  # fmt: skip
+    invite = await make_invite(pod, alice, space["id"], joinModeOverride="instant")
+    data = await join(pod, bob, space["id"], code=invite["code"])
+    assert data["state"] == "member"
+    assert await _apps(pod, alice, space["id"], "pending") == []
+    [closed] = await _apps(pod, alice, space["id"], "withdrawn")
+    assert closed["id"] == app["id"]
+
+
+async def test_an_application_of_a_member_is_not_decided(pod: Pod) -> None:
+    """An application left pending by an older version, its applicant a member since: deciding
+    it would change nothing but the record of how they joined, so it is refused."""
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    space = await make_space(pod, alice, joinMode="application")
+    _, app = await pod.call(
+        "POST", f"/api/v1/spaces/{space['id']}/applications", bob, json={}, expect=201
+    )
+    invite = await make_invite(pod, alice, space["id"], joinModeOverride="instant")
+    await join(pod, bob, space["id"], code=invite["code"])
+    async with pod.app[DB].transaction() as tx:
+        await tx.execute(
+            "UPDATE space_applications SET state = 'pending' WHERE guid = ?", (app["id"],)
+        )
+    base = f"/api/v1/spaces/{space['id']}/applications/{app['id']}"
+    for verb in ("reject", "approve"):
+        resp, err = await pod.call("POST", f"{base}/{verb}", alice)
+        assert (resp.status, err["error"]) == (409, "already_member")
+    _, seen = await pod.call("GET", f"/api/v1/spaces/{space['id']}", bob, expect=200)
+    assert seen["role"] == "member"

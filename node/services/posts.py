@@ -477,12 +477,17 @@ class PostService:
 
     async def _delete(self, post: Post) -> None:
         async with self._db.transaction() as tx:
-            author = await identity_store.get(tx, post.author_guid)
-            assert author is not None
-            if post.local:
-                # The publisher reads the audience before the post and its rows are gone.
-                await self._publisher.post_deleted(tx, post, author)
-            await self._remove(tx, post)
+            await self.delete_in(tx, post)
+
+    async def delete_in(self, tx: Tx, post: Post) -> None:
+        """Delete a post within `tx`: one of ours is deleted for everyone it reached (a Delete),
+        any post leaves a tombstone."""
+        author = await identity_store.get(tx, post.author_guid)
+        assert author is not None
+        if post.local:
+            # The publisher reads the audience before the post and its rows are gone.
+            await self._publisher.post_deleted(tx, post, author)
+        await self._remove(tx, post)
 
     async def _remove(self, tx: Tx, post: Post) -> None:
         """Delete a post and its notifications, leaving a tombstone."""

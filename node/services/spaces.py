@@ -272,6 +272,23 @@ class SpaceService:
     async def delete(self, who: Principal, guid: str) -> None:
         async with self._db.transaction() as tx:
             space = await self._admin(tx, guid, who.identity_guid)
+            # Its posts go as if each were deleted on its own, before the members they are
+            # relayed to: ours with a Delete to everyone they reached, members' relayed to the
+            # other members; each leaves a tombstone.
+            for post in await store.all_posts(tx, space.guid):
+                author = await identity_store.get(tx, post.author_guid)
+                assert author is not None
+                if post.local:
+                    await self._posts.delete_in(tx, post)
+                else:
+                    await self.remote_delete(tx, space, author, post)
+            # Remote applicants' pods would wait for an answer forever.
+            for app in await store.pending_applications(tx, space.guid):
+                applicant = await identity_store.get(tx, app.applicant_guid)
+                if applicant is not None and not applicant.local and app.follow_ap_id:
+                    await self._publisher.space_join_answered(
+                        tx, space, applicant, app.follow_ap_id, False
+                    )
             await self._publisher.space_deleted(tx, space)  # reads the members before they go
             await store.delete(tx, space.guid)
 
@@ -738,6 +755,16 @@ class SpaceService:
             await store.set_application_state(tx, app.guid, "withdrawn", None, self._now())
             return True
         return False
+
+    async def remote_group_deleted(self, tx: Tx, group: Identity) -> None:
+        """A remote space's Group deleted itself: the space goes, and its posts with it, as on
+        its own pod (ours deleted for everyone they reached; each leaves a tombstone)."""
+        space = await store.by_actor(tx, group.guid)
+        if space is None:
+            return
+        for post in await store.all_posts(tx, space.guid):
+            await self._posts.delete_in(tx, post)
+        await store.delete(tx, space.guid)
 
     async def remote_post(
         self, tx: Tx, space: Space, author: Identity, data: RemotePost

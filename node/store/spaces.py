@@ -8,7 +8,8 @@ from node.store.db import Queryable, Row, Tx
 from node.store.identities import COLS as IDENTITY_COLS
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest, fetch_page
-from node.store.posts import REFS, PostRef, readable_page
+from node.store.posts import COLS as POST_COLS
+from node.store.posts import REFS, Post, PostRef, readable_page
 
 
 @dataclass(frozen=True)
@@ -479,6 +480,23 @@ async def posts(
     return await readable_page(
         q, viewer, now, page, where, (space_guid,), shape=REFS, public_only=public_only
     )
+
+
+async def all_posts(q: Queryable, space_guid: str) -> list[Post]:
+    """Every post of a space, whoever may read it, newest (so answers before their posts) first."""
+    rows = await q.fetchall(
+        f"SELECT {POST_COLS} FROM posts p WHERE p.space_guid = ? ORDER BY p.created_at DESC",
+        (space_guid,),
+    )
+    return [Post.of(r) for r in rows]
+
+
+async def pending_applications(q: Queryable, space_guid: str) -> list[Application]:
+    rows = await q.fetchall(
+        f"SELECT {_APP_COLS} FROM space_applications WHERE space_guid = ? AND state = 'pending'",
+        (space_guid,),
+    )
+    return [Application.of(r) for r in rows]
 
 
 async def attach_post(tx: Tx, post_guid: str, space_guid: str) -> None:

@@ -47,6 +47,7 @@ async def handle(inc: Incoming) -> None:
             )
             await inc.fed.services.spaces.remote_identity_gone(tx, inc.ident)
             await inc.fed.services.posts.remote_author_deleted(tx, inc.ident)
+            await inc.fed.services.spaces.remote_group_deleted(tx, inc.ident)  # if a Group
             return
         await inc.fed.services.posts.remote_delete(tx, inc.ident, target)
 

@@ -503,7 +503,7 @@ class PostService:
         """Delete a post (its author, or a grantee with can_delete), as the token's scopes allow."""
         post = await self._access.post_for(self._db, who, guid, "can_delete", needed_to="delete")
         async with self._db.transaction() as tx:
-            await self._delete_tx(tx, post)
+            await self.delete_in(tx, post)
 
     async def delete_for(self, deleter_guid: str, guid: str) -> None:
         """Delete a post for an identity (local or remote) with can_delete on it."""
@@ -512,9 +512,11 @@ class PostService:
 
     async def delete_for_tx(self, tx: Tx, deleter_guid: str, guid: str) -> None:
         """`delete_for` in the caller's transaction (the inbox's, with its dedupe mark)."""
-        await self._delete_tx(tx, await self._access.post(tx, deleter_guid, guid, "can_delete"))
+        await self.delete_in(tx, await self._access.post(tx, deleter_guid, guid, "can_delete"))
 
-    async def _delete_tx(self, tx: Tx, post: Post) -> None:
+    async def delete_in(self, tx: Tx, post: Post) -> None:
+        """Delete a post within `tx`: one of ours is deleted for everyone it reached (a Delete),
+        any post leaves a tombstone."""
         author = await identity_store.get(tx, post.author_guid)
         assert author is not None
         if post.local:

@@ -281,6 +281,23 @@ class SpaceService:
     async def delete(self, who: Principal, guid: str) -> None:
         async with self._db.transaction() as tx:
             space = await self._admin(tx, guid, who.identity_guid)
+            # Its posts go as if each were deleted on its own, before the members they are
+            # relayed to: ours with a Delete to everyone they reached, members' relayed to the
+            # other members; each leaves a tombstone.
+            for post in await store.all_posts(tx, space.guid):
+                author = await identity_store.get(tx, post.author_guid)
+                assert author is not None
+                if post.local:
+                    await self._posts.delete_in(tx, post)
+                else:
+                    await self.remote_delete(tx, space, author, post)
+            # Remote applicants' pods would wait for an answer forever.
+            for app in await store.pending_applications(tx, space.guid):
+                applicant = await identity_store.get(tx, app.applicant_guid)
+                if applicant is not None and not applicant.local and app.follow_ap_id:
+                    await self._publisher.space_join_answered(
+                        tx, space, applicant, app.follow_ap_id, False
+                    )
             await self._publisher.space_deleted(tx, space)  # reads the members before they go
             await store.delete(tx, space.guid)
 
@@ -388,6 +405,8 @@ class SpaceService:
         now = self._now()
         if mode == "instant":
             await store.add_member(tx, Member(space.guid, joiner.guid, "member", follow_ap_id, now))
+            # In by an invite while an application waits: nothing is left to decide.
+            await store.close_applications(tx, space.guid, joiner.guid, "withdrawn", now)
             await self._notify_admins(tx, space, "space.joined", joiner.guid, space.guid, now)
             return "member", None
         app = await self._new_application(tx, space, joiner, message, follow_ap_id, now)
@@ -607,6 +626,10 @@ class SpaceService:
             app, applicant = await self._application(tx, space, app_guid)
             if app.state != "pending":
                 raise conflict(f"This application is {app.state}.", "application_decided")
+            if await store.role(tx, space.guid, applicant.guid) is not None:
+                # A Reject would end their membership on their pod, an approval replace the
+                # Follow they are a member by.
+                raise conflict("The applicant is a member already.", "already_member")
             state = "approved" if approve else "rejected"
             await store.set_application_state(tx, app.guid, state, who.identity_guid, now)
             if approve:
@@ -715,11 +738,20 @@ class SpaceService:
             await store.add_member(tx, dataclasses.replace(member, follow_ap_id=follow_ap_id))
             await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)
             return
+        # Their pod keeps only the latest Follow (it replaces the one it sent before), so that
+        # one speaks for a pending application: the answer, or an Undo, names it.
+        pending = await store.pending_application(tx, space.guid, follower.guid)
+        if pending is not None:
+            await store.set_application_follow(tx, pending.guid, follow_ap_id, self._now())
         try:
             state, _ = await self._enter(tx, space, follower, code, message, follow_ap_id)
         except ApiError as exc:
-            if exc.code != "application_pending":
-                await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, False)
+            if exc.code == "application_pending":
+                return  # still waiting, now on this Follow
+            if pending is not None:
+                # The Reject ends the request on their pod, the application with it.
+                await store.set_application_state(tx, pending.guid, "withdrawn", None, self._now())
+            await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, False)
             return
         if state == "member":
             await self._publisher.space_join_answered(tx, space, follower, follow_ap_id, True)
@@ -740,6 +772,16 @@ class SpaceService:
         """A remote account was deleted: it leaves our spaces (a remote member is never an
         admin, so no space is left without one), and its pending applications are withdrawn."""
         await store.remove_everywhere(tx, ident.guid, self._now())
+
+    async def remote_group_deleted(self, tx: Tx, group: Identity) -> None:
+        """A remote space's Group deleted itself: the space goes, and its posts with it, as on
+        its own pod (ours deleted for everyone they reached; each leaves a tombstone)."""
+        space = await store.by_actor(tx, group.guid)
+        if space is None:
+            return
+        for post in await store.all_posts(tx, space.guid):
+            await self._posts.delete_in(tx, post)
+        await store.delete(tx, space.guid)
 
     async def remote_post(
         self, tx: Tx, space: Space, author: Identity, data: RemotePost

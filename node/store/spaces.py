@@ -8,7 +8,8 @@ from node.store.db import Queryable, Row, Tx
 from node.store.identities import COLS as IDENTITY_COLS
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest, fetch_page
-from node.store.posts import REFS, PostRef, readable_page
+from node.store.posts import COLS as POST_COLS
+from node.store.posts import REFS, Post, PostRef, readable_page
 
 
 @dataclass(frozen=True)
@@ -418,6 +419,25 @@ async def application_by_follow(q: Queryable, follow_ap_id: str) -> Application 
     return Application.of(row) if row else None
 
 
+async def set_application_follow(tx: Tx, guid: str, follow_ap_id: str, now: str) -> None:
+    """A remote applicant asked again: their new Follow is the one the application answers."""
+    await tx.execute(
+        "UPDATE space_applications SET follow_ap_id = ?, updated_at = ? WHERE guid = ?",
+        (follow_ap_id, now, guid),
+    )
+
+
+async def close_applications(
+    tx: Tx, space_guid: str, applicant_guid: str, state: str, now: str
+) -> None:
+    """Close whatever application of theirs is still pending (undecided by anyone)."""
+    await tx.execute(
+        "UPDATE space_applications SET state = ?, updated_at = ? WHERE space_guid = ?"
+        " AND applicant_guid = ? AND state = 'pending'",
+        (state, now, space_guid, applicant_guid),
+    )
+
+
 async def set_application_state(
     tx: Tx, guid: str, state: str, decided_by: str | None, now: str
 ) -> None:
@@ -471,6 +491,23 @@ async def posts(
     return await readable_page(
         q, viewer, now, page, where, (space_guid,), shape=REFS, public_only=public_only
     )
+
+
+async def all_posts(q: Queryable, space_guid: str) -> list[Post]:
+    """Every post of a space, whoever may read it, newest (so answers before their posts) first."""
+    rows = await q.fetchall(
+        f"SELECT {POST_COLS} FROM posts p WHERE p.space_guid = ? ORDER BY p.created_at DESC",
+        (space_guid,),
+    )
+    return [Post.of(r) for r in rows]
+
+
+async def pending_applications(q: Queryable, space_guid: str) -> list[Application]:
+    rows = await q.fetchall(
+        f"SELECT {_APP_COLS} FROM space_applications WHERE space_guid = ? AND state = 'pending'",
+        (space_guid,),
+    )
+    return [Application.of(r) for r in rows]
 
 
 async def attach_post(tx: Tx, post_guid: str, space_guid: str) -> None:

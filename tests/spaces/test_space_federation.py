@@ -242,7 +242,7 @@ async def test_leaving_removal_and_deletion_reach_the_other_side(make_pod) -> No
     await a.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
     await wait_for(lambda: _is(_bodies(b, bob, on_b["id"]), []))
     await a.call("DELETE", f"/api/v1/spaces/{space['id']}", alice, expect=204)
-    await wait_for(lambda: _is(_role(b, bob, on_b["id"]), None))
+    await wait_for(lambda: _is(_role(b, bob, on_b["id"]), "hidden"))
 
 
 async def test_group_actor_document(make_pod) -> None:

@@ -30,9 +30,9 @@ class Notifier:
         """The cause is gone (a deleted comment, an undone like): so is its notification."""
         await notification_store.remove_for_subject(tx, subject)
 
-    async def forget_posts_by(self, tx: Tx, author_guid: str) -> None:
-        """`forget_post` for every post of an author, in one statement."""
-        await notification_store.remove_for_posts_by(tx, author_guid)
+    async def forget_posts(self, tx: Tx, where: str, param: str) -> None:
+        """`forget_post` for every post `where` holds (node.store.posts), in one statement."""
+        await notification_store.remove_for_posts(tx, where, param)
 
     async def forget_post(self, tx: Tx, post_guid: str) -> None:
         """A deleted post: its own notifications (mentions, a comment's) and those of the

@@ -635,8 +635,13 @@ class PostService:
     async def remote_author_deleted(self, tx: Tx, author: Identity) -> None:
         """A remote actor deleted itself: all its posts go, each leaving a tombstone, in a few
         statements however many posts it had (the writer is held meanwhile)."""
-        await self._notify.forget_posts_by(tx, author.guid)
-        await post_store.delete_all_by(tx, author.guid, iso(self._clock.now()))
+        await self.remove_all(tx, post_store.BY_AUTHOR, author.guid)
+
+    async def remove_all(self, tx: Tx, where: str, param: str) -> None:
+        """Delete every post `where` holds (node.store.posts) here only, each leaving a
+        tombstone: a few statements whatever their number, and nothing is sent."""
+        await self._notify.forget_posts(tx, where, param)
+        await post_store.delete_all(tx, where, param, iso(self._clock.now()))
 
     async def remote_interaction(
         self, tx: Tx, actor: Identity, kind: str, post_ap_id: str, ap_id: str

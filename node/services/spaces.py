@@ -281,16 +281,12 @@ class SpaceService:
     async def delete(self, who: Principal, guid: str) -> None:
         async with self._db.transaction() as tx:
             space = await self._admin(tx, guid, who.identity_guid)
-            # Its posts go as if each were deleted on its own, before the members they are
-            # relayed to: ours with a Delete to everyone they reached, members' relayed to the
-            # other members; each leaves a tombstone.
-            for post in await store.all_posts(tx, space.guid):
-                author = await identity_store.get(tx, post.author_guid)
-                assert author is not None
-                if post.local:
-                    await self._posts.delete_in(tx, post)
-                else:
-                    await self.remote_delete(tx, space, author, post)
+            # Ours go with a Delete to everyone they reached. Members' posts go here at once
+            # (tombstones left): the Group's Delete of itself, below, makes members' pods drop
+            # the space and everything in it, so no Delete per post and per member is queued.
+            for post in await store.all_posts(tx, space.guid, local=True):
+                await self._posts.delete_in(tx, post)
+            await self._posts.remove_all(tx, post_store.IN_SPACE, space.guid)
             # Remote applicants' pods would wait for an answer forever.
             for app in await store.pending_applications(tx, space.guid):
                 applicant = await identity_store.get(tx, app.applicant_guid)
@@ -779,8 +775,11 @@ class SpaceService:
         space = await store.by_actor(tx, group.guid)
         if space is None:
             return
-        for post in await store.all_posts(tx, space.guid):
-            await self._posts.delete_in(tx, post)
+        # A Group never deletes our own posts (as in `_relayed_delete`): public ones stay,
+        # outside the space; members-only ones had no readers but its members, and go here
+        # quietly. Everything goes in a few statements, however much the Group had sent us.
+        await post_store.leave_space(tx, space.guid)
+        await self._posts.remove_all(tx, post_store.IN_SPACE, space.guid)
         await store.delete(tx, space.guid)
 
     async def remote_post(

@@ -89,15 +89,16 @@ async def remove_for_subject(tx: Tx, subject_guid: str) -> None:
     await tx.execute("DELETE FROM notifications WHERE subject_guid = ?", (subject_guid,))
 
 
-async def remove_for_posts_by(tx: Tx, author_guid: str) -> None:
-    """All of an author's posts are going: their notifications, and those of the likes,
-    reshares and reactions on them, in one statement however many there are."""
+async def remove_for_posts(tx: Tx, where: str, param: str) -> None:
+    """The posts `where` holds (a condition on posts from node.store.posts: BY_AUTHOR,
+    IN_SPACE) are going: their notifications, and those of the likes, reshares and reactions
+    on them, in one statement however many there are."""
     await tx.execute(
         "DELETE FROM notifications WHERE subject_guid IN ("
-        " SELECT guid FROM posts WHERE author_guid = ?"
+        f" SELECT guid FROM posts WHERE {where}"
         " UNION ALL SELECT i.guid FROM interactions i JOIN posts p ON p.guid = i.post_guid"
-        " WHERE p.author_guid = ?"
+        f" WHERE p.{where}"
         " UNION ALL SELECT r.guid FROM reactions r JOIN posts p ON p.guid = r.post_guid"
-        " WHERE p.author_guid = ?)",
-        (author_guid, author_guid, author_guid),
+        f" WHERE p.{where})",
+        (param, param, param),
     )

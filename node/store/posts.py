@@ -143,15 +143,30 @@ async def delete(tx: Tx, post: Post, now: str) -> None:
     await tx.execute("INSERT OR IGNORE INTO tombstones VALUES (?, ?)", (post.ap_id, now))
 
 
-async def delete_all_by(tx: Tx, author_guid: str, now: str) -> None:
-    """`delete` for every post of an author: two statements whatever their number (the
-    triggers on posts still run for each row, keeping feeds and counts right)."""
+# Sets of posts deleted at once, by a condition on `posts` (fixed here, never from input).
+BY_AUTHOR = "author_guid = ?"
+IN_SPACE = "space_guid = ?"
+
+
+async def delete_all(tx: Tx, where: str, param: str, now: str) -> None:
+    """`delete` for every post `where` (BY_AUTHOR, IN_SPACE) holds: two statements whatever
+    their number (the triggers on posts still run for each row, keeping feeds and counts
+    right)."""
     await tx.execute(
-        "INSERT OR IGNORE INTO tombstones (ap_id, deleted_at)"
-        " SELECT ap_id, ? FROM posts WHERE author_guid = ?",
-        (now, author_guid),
+        f"INSERT OR IGNORE INTO tombstones (ap_id, deleted_at) SELECT ap_id, ? FROM posts"
+        f" WHERE {where}",
+        (now, param),
     )
-    await tx.execute("DELETE FROM posts WHERE author_guid = ?", (author_guid,))
+    await tx.execute(f"DELETE FROM posts WHERE {where}", (param,))
+
+
+async def leave_space(tx: Tx, space_guid: str) -> None:
+    """Our public posts in a space that is gone stay, outside it (they went to followers too)."""
+    await tx.execute(
+        "UPDATE posts SET space_guid = NULL WHERE space_guid = ? AND local = 1"
+        " AND visibility = 'public'",
+        (space_guid,),
+    )
 
 
 async def is_tombstoned(q: Queryable, ap_id: str) -> bool:

@@ -140,9 +140,15 @@ async def delete(tx: Tx, guid: str) -> None:
 
 
 async def make_posts_private(tx: Tx, guid: str) -> None:
-    """A space turned private takes its public posts with it."""
+    """A space turned private takes its public posts with it: members only, so nobody they
+    named outside it reads them either."""
     await tx.execute(
         "UPDATE posts SET visibility = 'space' WHERE space_guid = ? AND visibility = 'public'",
+        (guid,),
+    )
+    await tx.execute(
+        "DELETE FROM post_recipients WHERE post_guid IN"
+        " (SELECT guid FROM posts WHERE space_guid = ?)",
         (guid,),
     )
 
@@ -493,11 +499,13 @@ async def posts(
     )
 
 
-async def all_posts(q: Queryable, space_guid: str) -> list[Post]:
-    """Every post of a space, whoever may read it, newest (so answers before their posts) first."""
+async def all_posts(q: Queryable, space_guid: str, local: bool) -> list[Post]:
+    """Every post of a space by its local (or remote) authors, whoever may read it, newest (so
+    answers before their posts) first."""
     rows = await q.fetchall(
-        f"SELECT {POST_COLS} FROM posts p WHERE p.space_guid = ? ORDER BY p.created_at DESC",
-        (space_guid,),
+        f"SELECT {POST_COLS} FROM posts p WHERE p.space_guid = ? AND p.local = ?"
+        " ORDER BY p.created_at DESC",
+        (space_guid, int(local)),
     )
     return [Post.of(r) for r in rows]
 

@@ -13,6 +13,11 @@ async def make_space(pod: Pod, user: User, **fields: Any) -> dict[str, Any]:
     return space
 
 
+async def make_private(pod: Pod, user: User, space_id: str) -> None:
+    private = {"visibility": "private"}
+    await pod.call("PATCH", f"/api/v1/spaces/{space_id}", user, json=private, expect=200)
+
+
 async def make_invite(pod: Pod, user: User, space_id: str, **fields: Any) -> dict[str, Any]:
     _, invite = await pod.call(
         "POST", f"/api/v1/spaces/{space_id}/my-invite", user, json=fields, expect=201

@@ -31,9 +31,14 @@ async def group(keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]) -> AsyncItera
     await pod.close()
 
 
-async def _joined(pod: Pod, user: User, group: HostilePod) -> None:
-    """`user` follows the Group, which accepts: its Announces are then taken."""
-    await pod.call("POST", "/api/v1/follows", user, json={"target": group.handle("club")})
+async def _joined(pod: Pod, user: User, group: HostilePod, as_space: bool = False) -> None:
+    """`user` follows the Group (or joins it as a space), which accepts: its Announces are
+    then taken."""
+    if as_space:
+        target = {"target": group.actor("club")}
+        await pod.call("POST", "/api/v1/spaces/join", user, json=target)
+    else:
+        await pod.call("POST", "/api/v1/follows", user, json={"target": group.handle("club")})
 
     async def follow() -> list[dict[str, Any]]:
         return [d for _, b in group.received if (d := json.loads(b))["type"] == "Follow"]
@@ -151,3 +156,36 @@ async def test_a_public_post_is_in_a_group_only_if_its_origin_says_so(
         assert stored is not None and stored["space_guid"] and stored["visibility"] == "public"
     finally:
         await elsewhere.close()
+
+
+async def test_a_group_deleting_itself_takes_what_it_brought_and_leaves_ours(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    pod = await make_pod()
+    bob = await pod.register("bob")
+    await _joined(pod, bob, group, as_space=True)
+
+    async def joined() -> list[dict[str, Any]]:
+        _, spaces = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
+        return [s for s in spaces if s.get("role") == "member"]
+
+    [space] = await wait_for(joined)
+    relayed = [
+        group.note("eve", f"<p>members only {n}</p>", [group.actor("club")]) for n in range(30)
+    ]
+    for note in relayed:
+        await _relay(pod, group, "Create", note)
+    _, ours = await pod.call(
+        "POST", "/api/v1/posts", bob, json={"body": "bob's own", "spaceId": space["id"]},
+        expect=201,
+    )  # fmt: skip
+    delete = group.activity("club", "Delete", group.actor("club"), to=[AS_PUBLIC])
+    status, _ = await group.post(f"{pod.url}/inbox", delete, pod.clock.now(), signer="club")
+    assert status == 202
+    for note in relayed:
+        assert await _row(pod, note["id"]) is None
+        assert await pod.app[DB].fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (note["id"],))
+    _, kept = await pod.call("GET", f"/api/v1/posts/{ours['id']}", bob, expect=200)
+    assert kept["spaceId"] is None
+    _, spaces = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
+    assert spaces == []

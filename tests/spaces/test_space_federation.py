@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.appkeys import DB
-from tests.spaces.support import make_invite, make_space, post_in, space_posts
+from tests.spaces.support import make_invite, make_private, make_space, post_in, space_posts
 from tests.support import Pod, User, wait_for
 
 
@@ -402,3 +402,23 @@ async def test_a_space_turned_private_takes_its_posts_on_members_pods_with_it(ma
     origin_path = "/" + bobs["uri"].split("/", 3)[3]
     await b.call("GET", origin_path, headers={"Accept": "application/activity+json"}, expect=404)
     assert {p["visibility"] for p in await space_posts(a, alice, space["id"])} == {"space"}
+
+
+async def test_a_space_made_private_is_closed_to_those_its_posts_named(make_pod) -> None:
+    """A member's post in a public space that names someone outside it is readable by them;
+    once the space is private, only its members read it."""
+    a, b = await make_pod(), await make_pod()
+    alice, carol = await a.register("alice"), await a.register("carol")
+    bob = await b.register("bob")
+    space = await make_space(a, alice, displayName="Potters")
+    on_b = await _joined(b, bob, {"target": space["uri"]})
+    await post_in(b, bob, on_b["id"], f"hello @carol@{a.host}")
+
+    async def arrived() -> list[dict[str, Any]]:
+        return await space_posts(a, alice, space["id"])
+
+    [post] = await wait_for(arrived)
+    await a.call("GET", f"/api/v1/posts/{post['id']}", carol, expect=200)
+    await make_private(a, alice, space["id"])
+    await a.call("GET", f"/api/v1/posts/{post['id']}", carol, expect=404)
+    await a.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)

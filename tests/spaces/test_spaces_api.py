@@ -9,7 +9,7 @@ import pytest
 from node.appkeys import SERVICES
 from tests.conftest import PodFactory
 from tests.hostile import HostilePod, new_key
-from tests.spaces.support import join, make_space
+from tests.spaces.support import join, make_private, make_space
 from tests.support import GUID_RE, TIME_RE, Pod, parse_links, wait_for
 
 
@@ -193,10 +193,7 @@ async def test_making_a_space_private_hides_its_posts(pod: Pod) -> None:
     )
     assert post["visibility"] == "public"
     await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
-    await pod.call(
-        "PATCH", f"/api/v1/spaces/{space['id']}", alice, json={"visibility": "private"},
-        expect=200,
-    )  # fmt: skip
+    await make_private(pod, alice, space["id"])
     await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=404)
     _, mine = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
     assert mine["visibility"] == "space"

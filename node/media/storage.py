@@ -1,7 +1,7 @@
 """Where stored media bytes live, behind a small protocol; a local folder is the default.
 
 Keys are content addresses (hex SHA-256), so a put of a key that exists stores the same bytes
-again and is harmless. A later S3-compatible backend implements the same five methods.
+again and is harmless. A later S3-compatible backend implements the same six methods.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ class MediaStorage(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A file the key can be read from directly, when the backend is a local folder."""
+        ...
+
+    async def keys_before(self, when: float) -> list[str]:
+        """The keys stored, last written before `when` (a Unix time)."""
         ...
 
 
@@ -75,6 +79,19 @@ class LocalMediaStorage:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
+
+    async def keys_before(self, when: float) -> list[str]:
+        return await asyncio.to_thread(self._keys_before, when)
+
+    def _keys_before(self, when: float) -> list[str]:
+        keys = []
+        for folder in self.root.glob("??"):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                for entry in os.scandir(folder):
+                    with contextlib.suppress(FileNotFoundError):
+                        if HASH_RE.match(entry.name) and entry.stat().st_mtime < when:
+                            keys.append(entry.name)
+        return keys
 
 
 async def stream_file(path: Path, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

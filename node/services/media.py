@@ -57,6 +57,7 @@ log = logging.getLogger("hearth.media")
 
 MAX_ATTACHMENTS = 4
 STRAY_FILE_SECONDS = 300  # temp files younger than this may belong to an upload just starting
+ORPHAN_BATCH = 500  # stored files looked up at once by gc
 SOURCE_FORMAT = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
 # The still format a variant is written in unless `fm` or `auto=format` says otherwise.
 NATURAL_OUTPUT = {**SOURCE_FORMAT, "image/gif": "png"}
@@ -558,9 +559,22 @@ class MediaService:
         async with self._dropping() as dropped, self._db.transaction() as tx:
             for blob_hash in await media_store.unreferenced_blobs(tx):
                 blobs += await self._drop_blob_if_unused(tx, blob_hash, dropped)
+        blobs += await self._sweep_orphans()
         active = set(await media_store.with_status(self._db, ("uploading", "processing")))
         files = await asyncio.to_thread(self._sweep_temp, active)
         return GcReport(len(stale), blobs, files)
+
+    async def _sweep_orphans(self) -> int:
+        """Stored files no blob row names: a file is removed after its row's commit, so a crash
+        in between leaves one. A file is stored after its row, so an old one without a row is
+        nobody's (a young one may be a row's just being made: left for the next run)."""
+        removed = 0
+        old = await self._storage.keys_before(time.time() - STRAY_FILE_SECONDS)
+        for start in range(0, len(old), ORPHAN_BATCH):
+            for key in await media_store.unknown_blobs(self._db, old[start : start + ORPHAN_BATCH]):
+                await self._storage.delete(key)
+                removed += 1
+        return removed
 
     def _sweep_temp(self, active: set[str]) -> int:
         if not self._tmp.is_dir():

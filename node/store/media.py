@@ -258,6 +258,16 @@ async def is_referenced(q: Queryable, blob_hash: str) -> bool:
     return bool(await q.fetchval("SELECT 1 FROM media WHERE blob_hash = ? LIMIT 1", (blob_hash,)))
 
 
+async def unknown_blobs(q: Queryable, hashes: list[str]) -> list[str]:
+    """Those of `hashes` that no blob row names."""
+    if not hashes:
+        return []
+    marks = ",".join("?" * len(hashes))
+    rows = await q.fetchall(f"SELECT hash FROM media_blobs WHERE hash IN ({marks})", hashes)
+    known = {r[0] for r in rows}
+    return [h for h in hashes if h not in known]
+
+
 async def unreferenced_blobs(q: Queryable) -> list[str]:
     rows = await q.fetchall(
         "SELECT b.hash FROM media_blobs b"

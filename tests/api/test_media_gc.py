@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from node.appkeys import SERVICES
 from node.cli import main
-from tests.api.test_media_flow import announce, image_bytes, leftovers, wait_ready
+from tests.api.test_media_flow import announce, image_bytes, leftovers, upload, wait_ready
 from tests.support import User
 
 
@@ -61,3 +65,28 @@ async def test_cli_media_gc(make_pod: Any, tmp_path: Path, capsys: Any) -> None:
     assert "removed 1 unfinished uploads" in capsys.readouterr().out
     await pod.call("GET", f"/api/v1/media/{stale['media']['id']}", alice, expect=404)
     await pod.call("GET", f"/api/v1/media/{fresh['media']['id']}", alice, expect=200)
+
+
+async def test_gc_removes_stored_files_no_blob_names(make_pod: Any) -> None:
+    """A file is removed after the commit that drops its blob, so a crash in between leaves it;
+    gc takes it away once it is old. Files with their blob, and young ones, stay."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    kept = await upload(pod, alice)
+    media = pod.app[SERVICES].media
+    root = media._storage.root
+    [kept_file] = [p for p in root.rglob("*") if p.is_file()]
+    old = time.time() - 3600
+    os.utime(kept_file, (old, old))
+    orphans = []
+    for n, age in enumerate((3600, 0)):  # left by a crash an hour ago, and just now
+        key = hashlib.sha256(f"orphan {n}".encode()).hexdigest()
+        path = root / key[:2] / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - age, time.time() - age))
+        orphans.append(path)
+    report = await media.gc()
+    assert report.blobs == 1
+    assert not orphans[0].exists() and orphans[1].exists() and kept_file.exists()
+    await pod.call("GET", f"/api/v1/media/{kept['id']}", alice, expect=200)

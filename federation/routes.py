@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from node.store import posts as post_store
 from node.store import spaces as space_store
 from node.store.identities import Identity
 from node.store.paging import PageRequest
+from node.store.posts import Post
 from node.store.spaces import Space
 
 FEDERATION = web.AppKey("federation", Federation)
@@ -74,18 +76,41 @@ async def _signer(request: web.Request, fed: Federation) -> Identity | None:
     return ident
 
 
-async def post_object(request: web.Request) -> web.Response:
+async def _readable_note(request: web.Request) -> tuple[Post, dict[str, Any]]:
+    """A local post as a Note, for whoever may read it (a signed GET shows who asks); 404 to
+    anyone else, 410 once it was deleted (its tombstone says so, and nothing more)."""
     fed = _fed(request)
     signer = await _signer(request, fed)
-    post = await fed.services.posts.get_for(
-        signer.guid if signer else None, request.match_info["guid"]
-    )
+    guid = request.match_info["guid"]
+    try:
+        post = await fed.services.posts.get_for(signer.guid if signer else None, guid)
+    except ApiError as exc:
+        if exc.status == 404 and await post_store.is_tombstoned(fed.db, fed.urls.post(guid)):
+            raise ApiError(410, "gone", "This post was deleted.") from None
+        raise
     if not post.local:
         raise not_found("Post")
     author = await identity_store.get(fed.db, post.author_guid)
     assert author is not None
     note, _ = await fed.outbox.note(fed.db, post, author)
+    return post, note
+
+
+async def post_object(request: web.Request) -> web.Response:
+    _, note = await _readable_note(request)
     return as_response({"@context": note_context(note), **note})
+
+
+async def post_activity(request: web.Request) -> web.Response:
+    """The Create of a post, at the id the outbox gives it."""
+    post, note = await _readable_note(request)
+    actor = note["attributedTo"]
+    doc = convert.activity(
+        f"{post.ap_id}/activity", "Create", actor, note, to=note["to"], cc=note["cc"],
+        published=post.created_at,
+    )  # fmt: skip
+    doc["@context"] = note_context(note)
+    return as_response(doc)
 
 
 def _page_url(uri: str, cursor: str) -> str:
@@ -271,6 +296,7 @@ def setup(app: web.Application, fed: Federation) -> None:
     r.add_get("/users/{username}/followers", followers)
     r.add_get("/users/{username}/following", following)
     r.add_get("/posts/{guid}", post_object)
+    r.add_get("/posts/{guid}/activity", post_activity)
     r.add_get("/shares/{guid}/items", shared_items)
     r.add_get("/groups/{guid}", group_actor)
     r.add_post("/groups/{guid}/inbox", group_inbox)

@@ -32,3 +32,32 @@ async def test_the_outbox_pages_public_posts_with_the_terms_they_use(pod: Pod) -
     # Read back as another pod reads it: the warning and the flag come through.
     read = note_from_as(normalize(page)["orderedItems"][0]["object"])
     assert (read.summary_html, read.sensitive) == ("spoilers", True)
+
+
+async def test_an_outbox_items_id_is_its_create_and_a_deleted_post_is_gone(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")  # the private post's recipient
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    _, private = await pod.call(
+        "POST", "/api/v1/posts", alice, json={"body": "psst", "visibility": "direct",
+                                             "recipients": ["bob"]}, expect=201,
+    )  # fmt: skip
+    async with pod.http.get(f"{pod.url}/users/alice/outbox?page=first", headers=AS_JSON) as resp:
+        [item] = (await resp.json(content_type=None))["orderedItems"]
+    async with pod.http.get(item["id"], headers=AS_JSON) as resp:
+        assert resp.status == 200
+        create = await resp.json(content_type=None)
+    assert (create["type"], create["id"]) == ("Create", item["id"])
+    assert create["object"]["id"] == post["uri"] and create["actor"] == item["actor"]
+    # Who may not read the post may not read its Create either.
+    for url in (private["uri"], f"{private['uri']}/activity"):
+        async with pod.http.get(url, headers=AS_JSON) as resp:
+            assert resp.status == 404
+    # Deleted: 410 at both, where a post never made is 404.
+    await pod.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+    for url in (post["uri"], f"{post['uri']}/activity"):
+        async with pod.http.get(url, headers=AS_JSON) as resp:
+            assert resp.status == 410
+            assert (await resp.json(content_type=None))["error"] == "gone"
+    async with pod.http.get(f"{pod.url}/posts/{'0' * 32}", headers=AS_JSON) as resp:
+        assert resp.status == 404

@@ -43,7 +43,7 @@ def _expiry(value: str | None) -> str | None:
         return None
     try:
         return iso(parse_iso(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
         raise ApiError(422, "invalid_object", "expiresAt is not a time") from None
 
 

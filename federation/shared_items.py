@@ -87,7 +87,8 @@ class RemoteSharedItems:
                     item = _item(entry)
                 except InvalidDocument:
                     continue
-                if same_origin(item.uri, items_uri):
+                # The owner's pod speaks for its own people only, never for another pod's.
+                if same_origin(item.uri, items_uri) and same_origin(item.author, items_uri):
                     out.append(item)
             nxt = doc.get("next")
             url = nxt if isinstance(nxt, str) else None
@@ -101,7 +102,7 @@ class RemoteSharedItems:
             raise _unavailable(exc) from None
         except InvalidDocument:
             raise not_found("Item") from None
-        if item.uri != uri:
+        if item.uri != uri or not same_origin(item.author, uri):
             raise not_found("Item")
         return item
 

@@ -150,3 +150,21 @@ async def test_a_chain_of_pages_that_never_ends(grant: Grant, items: list[str]) 
     status, data = await grant.read()
     assert (status, _error(data)) == (502, "owner_collection_broken")
     assert _pages_fetched(owner) == MAX_PAGES
+
+
+async def test_items_credited_to_another_pods_people_are_left_out(grant: Grant) -> None:
+    """The owner's pod speaks for its own people: an item it says another pod's person wrote
+    is neither listed nor shown alone."""
+    owner = grant.owner
+    page = _page(owner, ITEMS, ["mine", "forged"], None)
+    page["orderedItems"][1]["attributedTo"] = "https://victim.example/users/alice"
+    owner.documents[ITEMS] = page
+    status, items = await grant.read()
+    assert status == 200, items
+    assert [i["body"] for i in items] == ["mine"]
+    for note in page["orderedItems"]:
+        owner.documents[note["id"].removeprefix(owner.base)] = {"@context": AS_CONTEXT, **note}
+    url = f"/api/v1/sharing/{grant.sid}/item"
+    for note, expected in zip(page["orderedItems"], (200, 404), strict=True):
+        resp, _ = await grant.pod.call("GET", url, grant.bob, params={"item": note["id"]})
+        assert resp.status == expected, note["id"]

@@ -19,10 +19,12 @@ class NotificationService:
     async def list(
         self, who: Principal, unread_only: bool, page: PageRequest
     ) -> tuple[list[Notification], Page]:
-        return await notification_store.listing(self._db, who.identity_guid, unread_only, page)
+        return await notification_store.listing(
+            self._db, who.identity_guid, unread_only, page, iso(self._clock.now())
+        )
 
     async def badge(self, who: Principal) -> int:
-        return await notification_store.unread(self._db, who.identity_guid)
+        return await notification_store.unread(self._db, who.identity_guid, iso(self._clock.now()))
 
     async def mark_read(self, who: Principal, guid: str | None) -> int:
         async with self._db.transaction() as tx:

@@ -9,6 +9,7 @@ from typing import Any
 from node.ids import new_guid
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
+from node.store.shares import post_permitted
 
 
 @dataclass(frozen=True)
@@ -47,26 +48,45 @@ async def add(
     )
 
 
+def _still_readable(identity_guid: str, now: str) -> tuple[str, list[str]]:
+    """SQL true for a notification whose subject (a post, or a like, reshare or reaction of
+    one) the identity may still read: one may lose sight of a post after being told of it (a
+    space made private, an unfollow), and then the notification says nothing either."""
+    readable, params = post_permitted("can_read", identity_guid, now, alias="sp")
+    checks = [
+        "SELECT 1 FROM posts sp WHERE sp.guid = notifications.subject_guid",
+        "SELECT 1 FROM interactions si JOIN posts sp ON sp.guid = si.post_guid"
+        " WHERE si.guid = notifications.subject_guid",
+        "SELECT 1 FROM reactions sr JOIN posts sp ON sp.guid = sr.post_guid"
+        " WHERE sr.guid = notifications.subject_guid",
+    ]
+    sql = " AND ".join(f"NOT EXISTS ({c} AND NOT ({readable}))" for c in checks)
+    return sql, params * len(checks)
+
+
 async def listing(
-    q: Queryable, identity_guid: str, unread_only: bool, page: PageRequest
+    q: Queryable, identity_guid: str, unread_only: bool, page: PageRequest, now: str
 ) -> tuple[list[Notification], Page]:
     where = " AND read_at IS NULL" if unread_only else ""
+    readable, params = _still_readable(identity_guid, now)
     result = await fetch_page(
         q,
         select=_COLS,
-        from_where=f"FROM notifications WHERE identity_guid = ?{where}",
-        params=(identity_guid,),
+        from_where=f"FROM notifications WHERE identity_guid = ?{where} AND {readable}",
+        params=(identity_guid, *params),
         key=("created_at", "guid"),
         page=page,
     )
     return [Notification.of(r) for r in result.rows], result
 
 
-async def unread(q: Queryable, identity_guid: str) -> int:
+async def unread(q: Queryable, identity_guid: str, now: str) -> int:
+    readable, params = _still_readable(identity_guid, now)
     return int(
         await q.fetchval(
-            "SELECT count(*) FROM notifications WHERE identity_guid = ? AND read_at IS NULL",
-            (identity_guid,),
+            "SELECT count(*) FROM notifications WHERE identity_guid = ? AND read_at IS NULL"
+            f" AND {readable}",
+            (identity_guid, *params),
         )
     )
 

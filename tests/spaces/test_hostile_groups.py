@@ -41,7 +41,11 @@ async def _joined(pod: Pod, user: User, group: HostilePod, as_space: bool = Fals
         await pod.call("POST", "/api/v1/follows", user, json={"target": group.handle("club")})
 
     async def follow() -> list[dict[str, Any]]:
-        return [d for _, b in group.received if (d := json.loads(b))["type"] == "Follow"]
+        return [
+            d for _, b in group.received
+            if (d := json.loads(b))["type"] == "Follow"
+            and d["actor"] == f"{pod.url}/users/{user.username}"
+        ]  # fmt: skip
 
     accept = group.activity("club", "Accept", (await wait_for(follow))[0]["id"])
     status, _ = await group.post(f"{pod.url}/inbox", accept, pod.clock.now(), signer="club")
@@ -162,8 +166,9 @@ async def test_a_group_deleting_itself_takes_what_it_brought_and_leaves_ours(
     make_pod: PodFactory, group: HostilePod
 ) -> None:
     pod = await make_pod()
-    bob = await pod.register("bob")
-    await _joined(pod, bob, group, as_space=True)
+    bob, carol = await pod.register("bob"), await pod.register("carol")
+    for member in (bob, carol):
+        await _joined(pod, member, group, as_space=True)
 
     async def joined() -> list[dict[str, Any]]:
         _, spaces = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
@@ -179,6 +184,8 @@ async def test_a_group_deleting_itself_takes_what_it_brought_and_leaves_ours(
         "POST", "/api/v1/posts", bob, json={"body": "bob's own", "spaceId": space["id"]},
         expect=201,
     )  # fmt: skip
+    _, stream = await pod.call("GET", "/api/v1/streams/main", carol, expect=200)
+    assert ours["id"] in [p["id"] for p in stream]
     delete = group.activity("club", "Delete", group.actor("club"), to=[AS_PUBLIC])
     status, _ = await group.post(f"{pod.url}/inbox", delete, pod.clock.now(), signer="club")
     assert status == 202
@@ -187,5 +194,9 @@ async def test_a_group_deleting_itself_takes_what_it_brought_and_leaves_ours(
         assert await pod.app[DB].fetchval("SELECT 1 FROM tombstones WHERE ap_id = ?", (note["id"],))
     _, kept = await pod.call("GET", f"/api/v1/posts/{ours['id']}", bob, expect=200)
     assert kept["spaceId"] is None
+    # carol had it in her stream only as a member: it leaves it; bob's own stream keeps it.
+    for who, expected in ((carol, []), (bob, [ours["id"]])):
+        _, stream = await pod.call("GET", "/api/v1/streams/main", who, expect=200)
+        assert [p["id"] for p in stream] == expected
     _, spaces = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
     assert spaces == []

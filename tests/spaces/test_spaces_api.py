@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from node.appkeys import SERVICES
 from tests.conftest import PodFactory
 from tests.hostile import HostilePod, new_key
-from tests.spaces.support import join, make_private, make_space
+from tests.spaces.support import join, make_private, make_space, notifications, post_in
 from tests.support import GUID_RE, TIME_RE, Pod, parse_links, wait_for
 
 
@@ -253,3 +254,37 @@ async def test_a_post_takes_its_spaces_visibility_as_it_is_when_stored(
         assert post["visibility"] == "space"
     finally:
         await hostile.close()
+
+
+async def _badge(pod: Pod, user: Any) -> int:
+    _, badge = await pod.call("GET", "/api/v1/notifications/badge", user, expect=200)
+    return badge["unread"]
+
+
+async def test_notifications_go_with_what_they_are_about(make_pod: PodFactory) -> None:
+    """A mention whose post one may no longer read, an application withdrawn, a space
+    deleted: their notifications are not listed or counted any more."""
+    pod = await make_pod()
+    alice, bob, carol = [await pod.register(n) for n in ("alice", "bob", "carol")]
+    open_space = await make_space(pod, alice, displayName="Open")
+    post = await post_in(pod, alice, open_space["id"], f"hello @carol@{pod.host}")
+    assert [(n["kind"], n["subjectId"]) for n in await notifications(pod, carol)] == [
+        ("mention", post["id"])
+    ]
+    assert await _badge(pod, carol) == 1
+    await make_private(pod, alice, open_space["id"])
+    assert await notifications(pod, carol) == [] and await _badge(pod, carol) == 0
+
+    asking = await make_space(pod, alice, displayName="Asking", joinMode="application")
+    data = await join(pod, bob, asking["id"], expect=202, message="hi")
+    app_id = data["application"]["id"] if "application" in data else data["id"]
+    assert "space.application" in [n["kind"] for n in await notifications(pod, alice)]
+    path = f"/api/v1/spaces/{asking['id']}/applications/{app_id}/withdraw"
+    await pod.call("POST", path, bob, expect=200)
+    assert "space.application" not in [n["kind"] for n in await notifications(pod, alice)]
+
+    joined = await make_space(pod, alice, displayName="Joined")
+    await join(pod, bob, joined["id"])
+    assert [n["kind"] for n in await notifications(pod, alice)] == ["space.joined"]
+    await pod.call("DELETE", f"/api/v1/spaces/{joined['id']}", alice, expect=204)
+    assert await notifications(pod, alice) == [] and await _badge(pod, alice) == 0

@@ -571,9 +571,17 @@ class MediaService:
         removed = 0
         old = await self._storage.keys_before(time.time() - STRAY_FILE_SECONDS)
         for start in range(0, len(old), ORPHAN_BATCH):
-            for key in await media_store.unknown_blobs(self._db, old[start : start + ORPHAN_BATCH]):
-                await self._storage.delete(key)
-                removed += 1
+            batch = [k for k in old[start : start + ORPHAN_BATCH] if k not in self._unlinking]
+            # Held as being unlinked while looked up and removed: an upload of the same bytes
+            # that links its blob meanwhile waits, then stores its file again.
+            for key in batch:
+                self._unlinking[key] = asyncio.Event()
+            try:
+                for key in await media_store.unknown_blobs(self._db, batch):
+                    await self._storage.delete(key)
+                    removed += 1
+            finally:
+                self._unlinked(batch)
         return removed
 
     def _sweep_temp(self, active: set[str]) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from node.appkeys import SERVICES
 from node.cli import main
+from node.store import media as media_store
 from tests.api.test_media_flow import announce, image_bytes, leftovers, upload, wait_ready
 from tests.support import User
 
@@ -90,3 +91,28 @@ async def test_gc_removes_stored_files_no_blob_names(make_pod: Any) -> None:
     assert report.blobs == 1
     assert not orphans[0].exists() and orphans[1].exists() and kept_file.exists()
     await pod.call("GET", f"/api/v1/media/{kept['id']}", alice, expect=200)
+
+
+async def test_gc_holds_a_file_it_may_remove_so_an_upload_of_the_same_bytes_waits(
+    make_pod: Any, monkeypatch: Any
+) -> None:
+    """While gc looks a file up and removes it, the file is held as being unlinked: an upload
+    of the same bytes that links its blob meanwhile waits for that, then stores it again."""
+    pod = await make_pod()
+    media = pod.app[SERVICES].media
+    key = hashlib.sha256(b"orphan").hexdigest()
+    path = media._storage.root / key[:2] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    held: list[bool] = []
+    real = media_store.unknown_blobs
+
+    async def looking_up(q: Any, hashes: list[str]) -> list[str]:
+        held.extend(h in media._unlinking for h in hashes)
+        return await real(q, hashes)
+
+    monkeypatch.setattr(media_store, "unknown_blobs", looking_up)
+    await media.gc()
+    assert held == [True] and not path.exists()
+    assert media._unlinking == {}  # released afterwards

@@ -284,7 +284,7 @@ class SpaceService:
             # Ours go with a Delete to everyone they reached. Members' posts go here at once
             # (tombstones left): the Group's Delete of itself, below, makes members' pods drop
             # the space and everything in it, so no Delete per post and per member is queued.
-            for post in await store.all_posts(tx, space.guid, local=True):
+            for post in await store.local_posts(tx, space.guid):
                 await self._posts.delete_in(tx, post)
             await self._posts.remove_all(tx, post_store.IN_SPACE, space.guid)
             # Remote applicants' pods would wait for an answer forever.
@@ -770,8 +770,8 @@ class SpaceService:
         await store.remove_everywhere(tx, ident.guid, self._now())
 
     async def remote_group_deleted(self, tx: Tx, group: Identity) -> None:
-        """A remote space's Group deleted itself: the space goes, and its posts with it, as on
-        its own pod (ours deleted for everyone they reached; each leaves a tombstone)."""
+        """A remote space's Group deleted itself: the space goes, with the posts it brought
+        (each leaves a tombstone); see below for our own."""
         space = await store.by_actor(tx, group.guid)
         if space is None:
             return

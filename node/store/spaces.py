@@ -499,13 +499,13 @@ async def posts(
     )
 
 
-async def all_posts(q: Queryable, space_guid: str, local: bool) -> list[Post]:
-    """Every post of a space by its local (or remote) authors, whoever may read it, newest (so
-    answers before their posts) first."""
+async def local_posts(q: Queryable, space_guid: str) -> list[Post]:
+    """Every post of a space by this pod's people, whoever may read it, newest (so answers
+    before their posts) first."""
     rows = await q.fetchall(
-        f"SELECT {POST_COLS} FROM posts p WHERE p.space_guid = ? AND p.local = ?"
+        f"SELECT {POST_COLS} FROM posts p WHERE p.space_guid = ? AND p.local = 1"
         " ORDER BY p.created_at DESC",
-        (space_guid, int(local)),
+        (space_guid,),
     )
     return [Post.of(r) for r in rows]
 

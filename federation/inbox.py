@@ -73,8 +73,7 @@ async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: st
     """A Delete of its own actor by an actor we never stored (as Mastodon's
     InboxesController#skip_unknown_actor_activity skips): Mastodon sends one to every inbox it
     knows when an account goes. We have nothing of it to delete, and checking the signature
-    would fetch a key that is gone (410) and answer 401, which Mastodon retries, each failure
-    counting towards refusing that host's unknown keys for a while."""
+    would fetch a key that is gone (410) and answer 401, which Mastodon retries."""
     if doc.get("type") != "Delete":
         return False
     actor = ref(doc.get("actor"))

@@ -12,15 +12,16 @@ from node.urls import host_port
 
 
 class DomainBlocks:
-    def __init__(self, domains: list[str] | set[str]) -> None:
-        self._ports: dict[str, set[int | None]] = {}  # host → blocked ports, None for all
-        self.add(set(domains))
+    """The config's blocks, always, and the stored ones as last loaded (`load`)."""
 
-    def add(self, domains: set[str]) -> None:
-        for domain in domains:
-            host, port = host_port(domain)
-            if host:
-                self._ports.setdefault(host, set()).add(port)
+    def __init__(self, domains: list[str] | set[str]) -> None:
+        self._fixed = set(domains)
+        self._ports = _ports(self._fixed)  # host → blocked ports, None for all
+
+    def load(self, stored: set[str]) -> None:
+        """Take the stored blocks as they are now: ones lifted since go, new ones apply."""
+        # One assignment, so a check running meanwhile sees the old set or the new one.
+        self._ports = _ports(self._fixed | stored)
 
     def is_blocked(self, where: str) -> bool:
         """Whether `where`, a URL or a host[:port], is on a blocked domain or a subdomain."""
@@ -31,3 +32,12 @@ class DomainBlocks:
             if ports is not None and (None in ports or port in ports):
                 return True
         return False
+
+
+def _ports(domains: set[str]) -> dict[str, set[int | None]]:
+    ports: dict[str, set[int | None]] = {}
+    for domain in domains:
+        host, port = host_port(domain)
+        if host:
+            ports.setdefault(host, set()).add(port)
+    return ports

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from federation import routes as federation_routes
 from federation.actors import ActorDirectory
+from federation.block_reload import BlockReloader
 from federation.blocks import DomainBlocks
 from federation.client import FederationClient
 from federation.context import Federation
@@ -32,7 +33,6 @@ from node.config import NodeConfig
 from node.media import routes as media_routes
 from node.services.media_worker import MediaWorker
 from node.services.registry import build_services
-from node.store import deliveries as delivery_store
 from node.store.db import Database, make_data_dir
 from node.store.migrate import migrate
 from nodeinfo.routes import setup as setup_nodeinfo
@@ -50,6 +50,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     urls = Urls(config.server.public_url)
     keys = LocalKeys(db, clock)
     blocks = DomainBlocks(config.federation.blocked_domains)
+    block_reloader = BlockReloader(db, blocks, config.federation.blocks_reload_seconds)
     client = FederationClient(
         config.federation, urls, keys, clock, config.server.public_url, blocks.is_blocked
     )
@@ -84,7 +85,8 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         await db.close()
 
     async def federation(app: web.Application) -> AsyncIterator[None]:
-        blocks.add(await delivery_store.blocked_domains(db))
+        await block_reloader.reload()
+        block_reloader.start()
         await client.start()
         await worker.start()  # resumes whatever the queue holds from before a restart
         fed.seen.start()
@@ -92,6 +94,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         await fed.seen.stop()
         await worker.stop()
         await client.close()
+        await block_reloader.stop()
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(federation)

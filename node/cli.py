@@ -270,7 +270,9 @@ async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
             return
         assert domain is not None
         key = await admin.operations.set_block(domain, action == "block")
-    print(f"{key} {'blocked' if action == 'block' else 'unblocked'}; restart the pod to apply")
+    done = "blocked" if action == "block" else "unblocked"
+    within = config.federation.blocks_reload_seconds
+    print(f"{key} {done}; a running pod applies it within {within:g} s")
 
 
 def cmd_domain(args: argparse.Namespace) -> None:

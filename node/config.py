@@ -120,6 +120,7 @@ class FederationConfig(_Section):
     delivery_timeout_seconds: float = Field(15.0, gt=0, le=MAX_SECONDS)
     domain_pause_hours: float = Field(24.0, gt=0, le=MAX_HOURS)
     blocked_domains: list[str] = Field(default_factory=list)
+    blocks_reload_seconds: float = Field(5.0, gt=0, le=MAX_SECONDS)
     inbox_seen_hours: float = Field(168.0, gt=0, le=MAX_HOURS)
     key_refetch_interval_seconds: float = Field(60.0, gt=0, le=MAX_SECONDS)
 

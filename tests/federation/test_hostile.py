@@ -12,9 +12,10 @@ import base64
 import gzip
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from tests.hostile import (
     sign_cavage,
 )
 from tests.support import Pod, User, wait_for
+from tests.test_cli import run, write_config
 from tests.unit.dialects import GOTOSOCIAL_CONTEXT, LEMMY_CONTEXT, litepub_context
 
 # Tables an accepted activity writes to; a refused one must leave all of them as they were.
@@ -1153,6 +1155,34 @@ async def test_blocked_domain_spelt_otherwise_is_blocked(
     assert (status, _error(data)) == (403, "domain_blocked")
     assert hostile.requests == []
     assert await scene.state() == before
+
+
+async def test_a_block_from_the_command_line_applies_to_the_running_pod(
+    tmp_path: Path, make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """`hearth domain block` and `unblock`, run while the pod serves, apply without a restart."""
+    path = str(write_config(tmp_path / "pod"))
+    pod = await make_pod(
+        data_dir=tmp_path / "pod" / "data", federation={"blocks_reload_seconds": 0.05}
+    )
+    scene = Scene(pod, await pod.register("alice"), hostile)
+    await scene.accepted(scene.follow())
+    assert await run(["domain", "block", "--config", path, hostile.host]) == 0
+
+    async def answer() -> tuple[int, str | None]:
+        status, data = await scene.post(scene.follow())
+        return status, _error(data)
+
+    await wait_for(lambda: _is(answer(), (403, "domain_blocked")), timeout=5)
+    before = await scene.state()
+    assert await answer() == (403, "domain_blocked")
+    assert await scene.state() == before
+    assert await run(["domain", "unblock", "--config", path, hostile.host]) == 0
+    await wait_for(lambda: _is(answer(), (202, None)), timeout=5)
+
+
+async def _is(answer: Awaitable[Any], expected: Any) -> bool:
+    return await answer == expected
 
 
 @pytest.mark.parametrize("authority", ODD_AUTHORITIES)

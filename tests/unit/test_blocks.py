@@ -45,8 +45,12 @@ def test_not_blocked(where: str) -> None:
     assert not BLOCKS.is_blocked(where)
 
 
-def test_blocks_added_later_count_too() -> None:
-    blocks = DomainBlocks([])
+def test_stored_blocks_loaded_later_count_and_lifted_ones_go() -> None:
+    blocks = DomainBlocks(["evil.example"])
     assert not blocks.is_blocked("https://spam.test/inbox")
-    blocks.add({"spam.test."})
+    blocks.load({"spam.test."})
     assert blocks.is_blocked("https://x@www.spam.test/inbox")
+    blocks.load(set())
+    assert not blocks.is_blocked("https://spam.test/inbox")
+    # The config's blocks stay whatever is stored.
+    assert blocks.is_blocked("https://evil.example/inbox")

@@ -465,15 +465,18 @@ def _check_digest(body: bytes, pairs: list[tuple[str, bytes | None]], header: st
 
     ``pairs`` holds (lowercased algorithm, decoded value or None if undecodable).
     """
-    found = False
+    # One hash per algorithm, however often it is listed: the values are the sender's, and a
+    # header repeating one value thousands of times must not hash the body thousands of times.
+    expected: dict[str, bytes] = {}
     for alg, value in pairs:
         hash_name = _DIGEST_HASHES.get(alg)
         if hash_name is None:
             continue
-        found = True
-        if value is None or not hmac.compare_digest(value, hashlib.new(hash_name, body).digest()):
+        if hash_name not in expected:
+            expected[hash_name] = hashlib.new(hash_name, body).digest()
+        if value is None or not hmac.compare_digest(value, expected[hash_name]):
             raise _digest_mismatch()
-    if not found:
+    if not expected:
         raise SignatureError("digest_missing", f"{header} has no sha-256 or sha-512 value")
 
 

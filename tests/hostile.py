@@ -24,6 +24,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from multidict import CIMultiDict
 
 from federation.convert import SHARE_CONTEXT
 
@@ -359,10 +360,12 @@ class HostilePod:
     async def send(
         self, url: str, body: bytes, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, Any] | None]:
-        """POST exactly these headers and bytes; (status, JSON answer or None)."""
+        """POST exactly these headers and bytes (a CIMultiDict may repeat a header);
+        (status, JSON answer or None)."""
         assert self._http is not None, "start() the hostile pod first"
+        sent = headers if isinstance(headers, CIMultiDict) else dict(headers)
         async with self._http.post(
-            url, data=body, headers=dict(headers), skip_auto_headers=("Content-Type",)
+            url, data=body, headers=sent, skip_auto_headers=("Content-Type",)
         ) as resp:
             raw = await resp.read()
             try:

@@ -52,6 +52,17 @@ def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message)
 
 
+def refuse_unwanted_signer(fed: Federation, pending: httpsig.PendingSignature) -> None:
+    """Refuse, before any key is looked up, a signature by a blocked domain's key or by one of
+    ours; for inbox posts and signed GETs alike (a block holds both ways)."""
+    if fed.is_blocked(pending.key_id):
+        raise forbidden("This pod does not accept requests from your domain.", "domain_blocked")
+    if fed.urls.is_local(pending.key_id):
+        # Our own actors never sign what arrives from outside; fetching "their" key would make
+        # us fetch ourselves and file a local actor as a remote one.
+        raise _unauthorized("signature_key_unknown", "The signing key cannot be found.")
+
+
 async def verified_signer(
     fed: Federation, pending: httpsig.PendingSignature
 ) -> tuple[RemoteActor, Identity]:
@@ -107,12 +118,7 @@ async def receive(
     except httpsig.SignatureError as exc:
         raise _unauthorized(exc.code, exc.message) from None
 
-    if fed.is_blocked(pending.key_id):
-        raise forbidden("This pod does not accept activities from your domain.", "domain_blocked")
-    if fed.urls.is_local(pending.key_id):
-        # Our own actors never deliver to us over HTTP; fetching "their" key would make us
-        # fetch ourselves and file a local actor as a remote one.
-        raise _unauthorized("signature_key_unknown", "The signing key cannot be found.")
+    refuse_unwanted_signer(fed, pending)
 
     try:
         doc = json.loads(body)

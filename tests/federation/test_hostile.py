@@ -1157,6 +1157,29 @@ async def test_blocked_domain(make_pod: PodFactory, hostile: HostilePod, entry: 
     assert await scene.followers() == []
 
 
+async def test_a_blocked_domain_reads_nothing_with_signed_gets(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A follower on a domain blocked later (the pod restarts with the block; its follows and
+    keys stay on record) gets nothing more: signed GETs are refused as its inbox posts are."""
+    pod, alice = scene.pod, scene.alice
+    await scene.accepted(scene.follow())
+    _, post = await pod.call(
+        "POST", "/api/v1/posts", alice, json={"body": "for followers", "visibility": "followers"},
+        expect=201,
+    )  # fmt: skip
+    path = urlsplit(post["uri"]).path
+    status, note = await _signed_get(scene, path, "mallory", keys[0])
+    assert status == 200, note
+    assert "for followers" in note["content"]
+
+    pod.app[FEDERATION].blocks.add({scene.hostile.host})
+    for where in (path, f"{path}/activity"):
+        status, data = await _signed_get(scene, where, "mallory", keys[0])
+        assert (status, _error(data)) == (403, "domain_blocked"), where
+    assert (await scene.post(scene.follow()))[0] == 403
+
+
 ODD_AUTHORITIES = ["x@{host}", "x:y@{host}", "127.0.0.1.:{port}"]
 
 

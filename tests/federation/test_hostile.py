@@ -1029,6 +1029,59 @@ async def test_actor_document_from_another_origin_is_refused(
     assert await scene.followers() == []
 
 
+async def test_a_key_document_apart_from_its_actor_is_followed_to_the_actor(scene: Scene) -> None:
+    """GoToSocial's key ids are `{actor}/main-key`, serving a stub of the actor (no inbox);
+    other servers serve the key itself there, naming its `owner`. Either way the pod reads the
+    actor at its own URL and hears it from the first activity on."""
+    hostile = scene.hostile
+    for name, stub in (("gts", True), ("keydoc", False)):
+        actor = hostile.add_actor(name, hostile.keys["mallory"])
+        key_id = f"{actor}/main-key"
+        key = {"id": key_id, "owner": actor, "publicKeyPem": public_pem(hostile.keys[name])}
+        hostile.overrides[name]["publicKey"] = key
+        hostile.documents[f"/users/{name}/main-key"] = (
+            {"@context": AS_CONTEXT, "id": actor, "type": "Person",
+             "preferredUsername": name, "publicKey": key}
+            if stub else {"@context": AS_CONTEXT, "type": "CryptographicKey", **key}
+        )  # fmt: skip
+        status, data = await scene.post(scene.follow(name), signer=name, key_id=key_id)
+        assert status == 202, (name, data)
+        assert hostile.fetches(f"/users/{name}") == 1, name
+    assert sorted(await scene.followers()) == [hostile.handle("gts"), hostile.handle("keydoc")]
+    inboxes = await scene.pod.app[DB].fetchall("SELECT inbox FROM remote_actors ORDER BY uri")
+    assert [row[0] for row in inboxes] == [
+        f"{hostile.actor('gts')}/inbox",
+        f"{hostile.actor('keydoc')}/inbox",
+    ]
+
+
+async def test_an_actor_document_elsewhere_on_its_origin_speaks_not_for_it(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A document at some other URL of mallory's origin (a file a user put there) claiming to be
+    mallory, with another key: the pod asks mallory's own URL, whose key is not that one. The
+    stored actor keeps its key, and nothing is taken in mallory's name."""
+    hostile = scene.hostile
+    await scene.accepted(scene.follow())
+    mallory = hostile.actor("mallory")
+    forged_key = f"{hostile.base}/files/upload.json#main-key"
+    forged = dict(hostile.actor_doc("mallory"))
+    forged["publicKey"] = {"id": forged_key, "owner": mallory, "publicKeyPem": public_pem(keys[1])}
+    hostile.documents["/files/upload.json"] = forged
+    await scene.accepted(hostile.activity("mallory", "Undo", scene.follow()))
+    before = await scene.state()
+
+    follow = scene.follow()
+    status, data = await scene.post(follow, key=keys[1], key_id=forged_key)
+    assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert await scene.state() == before
+    row = await scene.pod.app[DB].fetchone(
+        "SELECT key_id FROM remote_actors WHERE uri = ?", (mallory,)
+    )
+    assert row[0] == hostile.key_id("mallory")
+    await scene.accepted(follow)  # mallory herself, with her own key
+
+
 async def test_key_rotation_refetches_once(
     scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
 ) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from federation import httpsig
 from federation.context import Federation
@@ -72,12 +73,20 @@ async def verified_signer(
     rotated), unless it was fetched again within `federation.key_refetch_interval_seconds`.
     """
     actor, ident = await fed.directory.key_for(pending.key_id)
-    if pending.verify(fed.public_keys.parse(actor.public_key_pem)):
+    if pending.verify(_public_key(fed, actor.public_key_pem)):
         return actor, ident
     again = await fed.directory.refetch_key(pending.key_id)
-    if again is None or not pending.verify(fed.public_keys.parse(again[0].public_key_pem)):
+    if again is None or not pending.verify(_public_key(fed, again[0].public_key_pem)):
         raise _unauthorized("signature_invalid", "The signature does not verify.")
     return again
+
+
+def _public_key(fed: Federation, pem: str) -> object | None:
+    """The parsed key, or None (which verifies nothing) when the peer's PEM does not load."""
+    try:
+        return fed.public_keys.parse(pem)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
 
 
 async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: str) -> bool:

@@ -1082,6 +1082,23 @@ async def test_an_actor_document_elsewhere_on_its_origin_speaks_not_for_it(
     await scene.accepted(follow)  # mallory herself, with her own key
 
 
+async def test_an_unreadable_public_key_is_a_failed_signature(scene: Scene) -> None:
+    """A key whose PEM does not load (junk, or a kind we do not verify with) refuses the
+    signature (401) instead of failing the request (500, which senders retry)."""
+    hostile = scene.hostile
+    junk = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"
+    hostile.overrides["mallory"]["publicKey"] = {
+        "id": hostile.key_id("mallory"), "owner": hostile.actor("mallory"), "publicKeyPem": junk
+    }  # fmt: skip
+    before = await scene.state()
+    status, data = await scene.post(scene.follow())
+    assert (status, _error(data)) == (401, "signature_invalid")
+    path = f"/posts/{'a' * 32}"
+    status, data = await _signed_get(scene, path, "mallory", hostile.keys["mallory"])
+    assert (status, _error(data)) == (401, "signature_invalid")
+    assert await scene.state() == before
+
+
 async def test_key_rotation_refetches_once(
     scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
 ) -> None:

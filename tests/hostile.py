@@ -177,6 +177,8 @@ class HostilePod:
         self.answers: list[int] = []
         self._release = asyncio.Event()
         self.requests: list[str] = []  # "METHOD /path?query", every request that arrived
+        # (method, path and query exactly as sent, headers) of every request that arrived
+        self.raw: list[tuple[str, str, dict[str, str]]] = []
         self.received: list[tuple[dict[str, str], bytes]] = []  # inbox POSTs: headers, body
         app = web.Application(middlewares=[self._log])
         app.router.add_get("/users/{name}", self._actor)
@@ -251,6 +253,7 @@ class HostilePod:
     @web.middleware
     async def _log(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(f"{request.method} {request.path_qs}")
+        self.raw.append((request.method, request.raw_path, dict(request.headers)))
         if request.method == "GET" and request.path in self.redirects:
             raise web.HTTPFound(self.redirects[request.path])
         if request.method == "GET" and request.path in self.documents:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpsig as ref_httpsig  # an independent implementation
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from multidict import CIMultiDict
@@ -968,6 +969,40 @@ async def test_known_actor_cannot_point_the_pod_at_private_addresses(
 
     assert await wait_for(attempted)
     assert hostile.requests == []
+
+
+async def test_signatures_cover_the_target_as_sent(scene: Scene) -> None:
+    """The pod signs the path and query its HTTP client really sends (which unescapes `:`, `@`
+    and letters, and escapes what must be): a WebFinger query with escaped `:` and `@`, an inbox
+    URL with an escaped letter; each verified on arrival, with the pod's key, by an independent
+    implementation."""
+    pod, hostile = scene.pod, scene.hostile
+    hostile.overrides["mallory"]["inbox"] = f"{hostile.actor('mallory')}/in%62ox"
+    await pod.call(
+        "POST", "/api/v1/follows", scene.alice, json={"target": hostile.handle("mallory")},
+        expect=201,
+    )  # fmt: skip
+    await wait_for(lambda: _ready(hostile.received))
+
+    checked = []
+    for method, target, headers in hostile.raw:
+        if method == "GET" and not target.startswith("/.well-known/webfinger"):
+            continue
+        params = dict(p.split("=", 1) for p in headers["Signature"].split(","))
+        owner = params["keyId"].strip('"').split("#")[0]
+        _, doc = await pod.call("GET", urlsplit(owner).path)
+        verifier = ref_httpsig.HeaderVerifier(
+            headers=headers, secret=doc["publicKey"]["publicKeyPem"].encode(),
+            method=method, path=target, sign_header="signature",
+        )  # fmt: skip
+        checked.append((method, target.split("?")[0], verifier.verify()))
+    assert checked == [
+        ("GET", "/.well-known/webfinger", True), ("POST", "/users/mallory/inbox", True)
+    ]  # fmt: skip
+
+
+async def _ready(items: list[Any]) -> bool:
+    return bool(items)
 
 
 async def test_redirect_to_another_origin_is_refused(scene: Scene, other: HostilePod) -> None:

@@ -12,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpsig as ref_httpsig  # an independent implementation
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from multidict import CIMultiDict
 
@@ -1132,6 +1134,37 @@ async def test_an_unreadable_public_key_is_a_failed_signature(scene: Scene) -> N
     status, data = await _signed_get(scene, path, "mallory", hostile.keys["mallory"])
     assert (status, _error(data)) == (401, "signature_invalid")
     assert await scene.state() == before
+
+
+def _costly_key(key: RSAPrivateKey) -> RSAPrivateKey:
+    """`key`'s primes with a public exponent as long as the modulus: a valid RSA key whose every
+    verification costs about as much as signing (some milliseconds instead of microseconds)."""
+    private = key.private_numbers()
+    p, q = private.p, private.q
+    phi = (p - 1) * (q - 1)
+    e = (1 << (phi.bit_length() - 2)) | 1
+    while math.gcd(e, phi) != 1:
+        e += 2
+    d = pow(e, -1, phi)
+    public = rsa.RSAPublicNumbers(e, p * q)
+    return rsa.RSAPrivateNumbers(
+        p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q), public
+    ).private_key()
+
+
+async def test_a_key_costly_to_verify_with_is_refused(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """Every signature naming a key is checked with it, junk ones too: a key with a huge public
+    exponent would make each request naming it cost milliseconds of the event loop. Such keys
+    (no server makes them) verify nothing."""
+    hostile = scene.hostile
+    hostile.add_actor("costly", _costly_key(keys[0]))
+    before = await scene.state()
+    status, data = await scene.post(scene.follow("costly"), signer="costly")
+    assert (status, _error(data)) == (401, "signature_invalid")
+    assert await scene.state() == before
+    await scene.accepted(scene.follow())
 
 
 async def test_key_rotation_refetches_once(

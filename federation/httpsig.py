@@ -43,6 +43,7 @@ __all__ = (
     "PendingSignature",
     "PublicKey",
     "SignatureError",
+    "carries_signature",
     "check_request",
     "content_digest_header",
     "digest_header",
@@ -386,14 +387,27 @@ def check_request(
     req = _Request(method, path_qs, h, body or b"", has_body, expected_host, now, window, scheme)
     if "signature-input" in h:
         return _check_rfc9421(req)
+    raw = _cavage_header(h)
+    if raw is None:
+        raise SignatureError("signature_missing", "request is not signed")
+    return _check_cavage(req, raw)
+
+
+def carries_signature(headers: Mapping[str, str]) -> bool:
+    """Whether the request is signed in one of the forms ``check_request`` reads (one that is
+    not, e.g. an unsigned GET of a public object, is answered as anyone's)."""
+    h = _normalise_headers(headers)
+    return "signature-input" in h or _cavage_header(h) is not None
+
+
+def _cavage_header(h: dict[str, str]) -> str | None:
+    """The draft-cavage signature: the Signature header, or `Authorization: Signature ...`."""
     raw = h.get("signature")
     if raw is None:
         auth_scheme, _, rest = h.get("authorization", "").strip().partition(" ")
         if auth_scheme.lower() == "signature" and rest.strip():
             raw = rest
-    if raw is None:
-        raise SignatureError("signature_missing", "request is not signed")
-    return _check_cavage(req, raw)
+    return raw
 
 
 @dataclass(frozen=True, slots=True)

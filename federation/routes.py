@@ -62,7 +62,7 @@ async def instance_actor(request: web.Request) -> web.Response:
 
 async def _signer(request: web.Request, fed: Federation) -> Identity | None:
     """The verified remote identity behind a signed GET, or None when unsigned."""
-    if "signature" not in request.headers and "signature-input" not in request.headers:
+    if not httpsig.carries_signature(request.headers):
         return None
     try:
         pending = httpsig.check_request(

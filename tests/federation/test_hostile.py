@@ -1295,18 +1295,23 @@ async def test_blocked_domain(make_pod: PodFactory, hostile: HostilePod, entry: 
     assert await scene.followers() == []
 
 
+async def _followed_and_posted_for_followers(scene: Scene) -> str:
+    """mallory follows alice, who then posts for her followers; the post's id."""
+    await scene.accepted(scene.follow())
+    _, post = await scene.pod.call(
+        "POST", "/api/v1/posts", scene.alice,
+        json={"body": "for followers", "visibility": "followers"}, expect=201,
+    )  # fmt: skip
+    return post["uri"]
+
+
 async def test_a_blocked_domain_reads_nothing_with_signed_gets(
     scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
 ) -> None:
     """A follower on a domain blocked later (the pod restarts with the block; its follows and
     keys stay on record) gets nothing more: signed GETs are refused as its inbox posts are."""
-    pod, alice = scene.pod, scene.alice
-    await scene.accepted(scene.follow())
-    _, post = await pod.call(
-        "POST", "/api/v1/posts", alice, json={"body": "for followers", "visibility": "followers"},
-        expect=201,
-    )  # fmt: skip
-    path = urlsplit(post["uri"]).path
+    pod = scene.pod
+    path = urlsplit(await _followed_and_posted_for_followers(scene)).path
     status, note = await _signed_get(scene, path, "mallory", keys[0])
     assert status == 200, note
     assert "for followers" in note["content"]
@@ -1316,6 +1321,23 @@ async def test_a_blocked_domain_reads_nothing_with_signed_gets(
         status, data = await _signed_get(scene, where, "mallory", keys[0])
         assert (status, _error(data)) == (403, "domain_blocked"), where
     assert (await scene.post(scene.follow()))[0] == 403
+
+
+async def test_a_get_signed_in_the_authorization_header_is_a_signed_get(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """draft-cavage also lets a signature travel as `Authorization: Signature ...`, as the inbox
+    accepts it: a follower signing its GET so reads a followers-only post."""
+    pod = scene.pod
+    url = await _followed_and_posted_for_followers(scene)
+    headers = sign_cavage(
+        "GET", url, None, scene.hostile.key_id("mallory"), keys[0], scene.now(),
+        covered=("(request-target)", "host", "date"),
+    )  # fmt: skip
+    headers["authorization"] = "Signature " + headers.pop("signature")
+    async with pod.http.get(url, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+        assert "for followers" in (await resp.json(content_type=None))["content"]
 
 
 ODD_AUTHORITIES = ["x@{host}", "x:y@{host}", "127.0.0.1.:{port}"]

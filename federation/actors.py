@@ -8,10 +8,11 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from federation.client import JRD_ACCEPT, FederationClient, FetchError
-from federation.convert import ActorDoc, InvalidDocument, actor_from_as
+from federation.convert import ACTOR_TYPES, ActorDoc, InvalidDocument, actor_from_as
 from federation.jsonld import normalize
 from federation.refetch import FailedFetches, RefetchLimit
 from federation.urls import Urls, host_of, odd_authority, same_origin
@@ -127,13 +128,33 @@ class ActorDirectory:
 
     async def _fetch(self, uri: str) -> Identity:
         try:
-            doc = normalize(await self._client.get_json(uri))
-            parsed = actor_from_as(doc)
+            parsed = actor_from_as(await self._actor_document(uri))
         except (FetchError, InvalidDocument, ValueError) as exc:
             raise ApiError(404, "not_found", "The remote identity could not be fetched.") from exc
-        if parsed.uri != uri and not same_origin(parsed.uri, uri):
-            raise ApiError(404, "not_found", "The remote identity could not be fetched.")
         return await self._store(parsed)
+
+    async def _actor_document(self, uri: str) -> dict[str, Any]:
+        """The document of the actor `uri` names, as the actor's own URL serves it.
+
+        A document elsewhere (a profile page, GoToSocial's `{actor}/main-key` stub, a key
+        document naming its `owner`, or a file anyone could put on that origin) only points
+        to an actor on its origin; that actor's URL is fetched, and its document must carry
+        that very id. Trusting the first document would let any URL of an origin replace the
+        key of any actor there.
+        """
+        doc = normalize(await self._client.get_json(uri))
+        claimed = doc.get("id")
+        owner = doc.get("owner")
+        if claimed == uri and doc.get("type") not in ACTOR_TYPES and isinstance(owner, str):
+            claimed = owner  # a key document
+        if claimed == uri:
+            return doc
+        if not isinstance(claimed, str) or not same_origin(claimed, uri):
+            raise InvalidDocument("the document is another origin's")
+        doc = normalize(await self._client.get_json(claimed))
+        if doc.get("id") != claimed:
+            raise InvalidDocument("the actor's document names another id")
+        return doc
 
     async def _store(self, parsed: ActorDoc) -> Identity:
         now = iso(self._clock.now())

@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from yarl import URL
 
 from federation import httpsig
 from federation.convert import too_deep
@@ -110,10 +111,10 @@ class FederationClient:
         return self._delivery_session
 
     async def _signed_headers(
-        self, method: str, url: str, body: bytes | None, signer: str, accept: str | None
+        self, method: str, url: URL, body: bytes | None, signer: str, accept: str | None
     ) -> dict[str, str]:
         key, _ = await self._keys.get(signer)
-        return _sign(method, url, body, self._urls.key_id(signer), key, self._clock, accept)
+        return _sign(method, str(url), body, self._urls.key_id(signer), key, self._clock, accept)
 
     async def get_json(
         self,
@@ -128,13 +129,13 @@ class FederationClient:
         timeout = aiohttp.ClientTimeout(total=self._config.fetch_timeout_seconds)
         current = url
         for _ in range(self._config.fetch_max_redirects + 1):
-            _check_url(current, self._config.allow_private_addresses)
+            wire = _check_url(current, self._config.allow_private_addresses)
             if self._is_blocked(current):
                 raise FetchError("domain_blocked", "the domain is blocked")
-            headers = await self._signed_headers("GET", current, None, signer, accept)
+            headers = await self._signed_headers("GET", wire, None, signer, accept)
             try:
                 async with self.session.get(
-                    current, headers=headers, allow_redirects=False, timeout=timeout
+                    wire, headers=headers, allow_redirects=False, timeout=timeout
                 ) as resp:
                     if resp.status in (301, 302, 303, 307, 308):
                         target = urljoin(current, resp.headers.get("Location", ""))
@@ -168,16 +169,16 @@ class FederationClient:
         """POST `body` to `inbox`; on the deliveries' connections unless not `delivery` (a
         request someone is waiting for, which takes the fetches' instead)."""
         try:
-            _check_url(inbox, self._config.allow_private_addresses)
+            wire = _check_url(inbox, self._config.allow_private_addresses)
             if self._is_blocked(inbox):
                 raise FetchError("domain_blocked", "the domain is blocked")
         except FetchError as exc:
             return PostResult(None, None, exc.code)
-        headers = await self._signed_headers("POST", inbox, body, signer, None)
+        headers = await self._signed_headers("POST", wire, body, signer, None)
         try:
             session = self.delivery_session if delivery else self.session
             async with session.post(
-                inbox,
+                wire,
                 data=body,
                 headers=headers,
                 allow_redirects=False,
@@ -204,7 +205,11 @@ def _sign(
     return headers
 
 
-def _check_url(url: str, allow_private: bool) -> None:
+def _check_url(url: str, allow_private: bool) -> URL:
+    """`url` as the HTTP client puts it on the wire (escapes normalised, non-ASCII escaped,
+    dot segments resolved, the host lower case and IDNA-encoded), to be signed and sent as it
+    is: a signature over the URL as given would not match the `(request-target)` and Host the
+    receiver sees."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError("bad_url", "not an absolute http(s) URL")
@@ -212,6 +217,10 @@ def _check_url(url: str, allow_private: bool) -> None:
         check_literal(parts.hostname, allow_private)
     except BlockedAddress as exc:
         raise FetchError("forbidden_address", str(exc)) from None
+    try:
+        return URL(url)
+    except ValueError:  # a port out of range, a broken IPv6 literal
+        raise FetchError("bad_url", "not a valid URL") from None
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -43,6 +43,7 @@ __all__ = (
     "PendingSignature",
     "PublicKey",
     "SignatureError",
+    "carries_signature",
     "check_request",
     "content_digest_header",
     "digest_header",
@@ -386,14 +387,27 @@ def check_request(
     req = _Request(method, path_qs, h, body or b"", has_body, expected_host, now, window, scheme)
     if "signature-input" in h:
         return _check_rfc9421(req)
+    raw = _cavage_header(h)
+    if raw is None:
+        raise SignatureError("signature_missing", "request is not signed")
+    return _check_cavage(req, raw)
+
+
+def carries_signature(headers: Mapping[str, str]) -> bool:
+    """Whether the request is signed in one of the forms ``check_request`` reads (one that is
+    not, e.g. an unsigned GET of a public object, is answered as anyone's)."""
+    h = _normalise_headers(headers)
+    return "signature-input" in h or _cavage_header(h) is not None
+
+
+def _cavage_header(h: dict[str, str]) -> str | None:
+    """The draft-cavage signature: the Signature header, or `Authorization: Signature ...`."""
     raw = h.get("signature")
     if raw is None:
         auth_scheme, _, rest = h.get("authorization", "").strip().partition(" ")
         if auth_scheme.lower() == "signature" and rest.strip():
             raw = rest
-    if raw is None:
-        raise SignatureError("signature_missing", "request is not signed")
-    return _check_cavage(req, raw)
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,15 +479,18 @@ def _check_digest(body: bytes, pairs: list[tuple[str, bytes | None]], header: st
 
     ``pairs`` holds (lowercased algorithm, decoded value or None if undecodable).
     """
-    found = False
+    # One hash per algorithm, however often it is listed: the values are the sender's, and a
+    # header repeating one value thousands of times must not hash the body thousands of times.
+    expected: dict[str, bytes] = {}
     for alg, value in pairs:
         hash_name = _DIGEST_HASHES.get(alg)
         if hash_name is None:
             continue
-        found = True
-        if value is None or not hmac.compare_digest(value, hashlib.new(hash_name, body).digest()):
+        if hash_name not in expected:
+            expected[hash_name] = hashlib.new(hash_name, body).digest()
+        if value is None or not hmac.compare_digest(value, expected[hash_name]):
             raise _digest_mismatch()
-    if not found:
+    if not expected:
         raise SignatureError("digest_missing", f"{header} has no sha-256 or sha-512 value")
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from federation import httpsig
 from federation.context import Federation
@@ -52,6 +53,17 @@ def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message)
 
 
+def refuse_unwanted_signer(fed: Federation, pending: httpsig.PendingSignature) -> None:
+    """Refuse, before any key is looked up, a signature by a blocked domain's key or by one of
+    ours; for inbox posts and signed GETs alike (a block holds both ways)."""
+    if fed.is_blocked(pending.key_id):
+        raise forbidden("This pod does not accept requests from your domain.", "domain_blocked")
+    if fed.urls.is_local(pending.key_id):
+        # Our own actors never sign what arrives from outside; fetching "their" key would make
+        # us fetch ourselves and file a local actor as a remote one.
+        raise _unauthorized("signature_key_unknown", "The signing key cannot be found.")
+
+
 async def verified_signer(
     fed: Federation, pending: httpsig.PendingSignature
 ) -> tuple[RemoteActor, Identity]:
@@ -61,12 +73,20 @@ async def verified_signer(
     rotated), unless it was fetched again within `federation.key_refetch_interval_seconds`.
     """
     actor, ident = await fed.directory.key_for(pending.key_id)
-    if pending.verify(fed.public_keys.parse(actor.public_key_pem)):
+    if pending.verify(_public_key(fed, actor.public_key_pem)):
         return actor, ident
     again = await fed.directory.refetch_key(pending.key_id)
-    if again is None or not pending.verify(fed.public_keys.parse(again[0].public_key_pem)):
+    if again is None or not pending.verify(_public_key(fed, again[0].public_key_pem)):
         raise _unauthorized("signature_invalid", "The signature does not verify.")
     return again
+
+
+def _public_key(fed: Federation, pem: str) -> object | None:
+    """The parsed key, or None (which verifies nothing) when the peer's PEM does not load."""
+    try:
+        return fed.public_keys.parse(pem)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
 
 
 async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: str) -> bool:
@@ -107,12 +127,7 @@ async def receive(
     except httpsig.SignatureError as exc:
         raise _unauthorized(exc.code, exc.message) from None
 
-    if fed.is_blocked(pending.key_id):
-        raise forbidden("This pod does not accept activities from your domain.", "domain_blocked")
-    if fed.urls.is_local(pending.key_id):
-        # Our own actors never deliver to us over HTTP; fetching "their" key would make us
-        # fetch ourselves and file a local actor as a remote one.
-        raise _unauthorized("signature_key_unknown", "The signing key cannot be found.")
+    refuse_unwanted_signer(fed, pending)
 
     try:
         doc = json.loads(body)

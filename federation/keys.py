@@ -38,8 +38,22 @@ def load_private(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
+# Limits on a peer's RSA key, so that checking a signature with it stays cheap: every
+# signature naming a key is checked, junk ones too. Servers make 2048- to 4096-bit keys with
+# the exponent 65537; a modulus of 16384 bits, or an exponent as long as the modulus, makes
+# each check cost milliseconds.
+MAX_PEER_RSA_BITS = 8192
+MAX_PEER_RSA_EXPONENT_BITS = 32
+
+
 def load_public(pem: str) -> PublicKeyTypes:
-    return serialization.load_pem_public_key(pem.encode())
+    """A peer's public key. Raises ValueError for junk and for RSA keys past the limits."""
+    key = serialization.load_pem_public_key(pem.encode())
+    if isinstance(key, rsa.RSAPublicKey):
+        numbers = key.public_numbers()
+        if key.key_size > MAX_PEER_RSA_BITS or numbers.e.bit_length() > MAX_PEER_RSA_EXPONENT_BITS:
+            raise ValueError("the RSA key is too costly to verify with")
+    return key
 
 
 class LocalKeys:

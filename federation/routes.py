@@ -9,7 +9,7 @@ from aiohttp import web
 
 from federation import convert, groups, httpsig
 from federation.context import Federation
-from federation.inbox import receive, verified_signer
+from federation.inbox import receive, refuse_unwanted_signer, verified_signer
 from federation.outbox import note_context
 from federation.urls import Urls
 from node.api.pagination import decode_cursor, encode_cursor
@@ -62,7 +62,7 @@ async def instance_actor(request: web.Request) -> web.Response:
 
 async def _signer(request: web.Request, fed: Federation) -> Identity | None:
     """The verified remote identity behind a signed GET, or None when unsigned."""
-    if "signature" not in request.headers and "signature-input" not in request.headers:
+    if not httpsig.carries_signature(request.headers):
         return None
     try:
         pending = httpsig.check_request(
@@ -72,6 +72,7 @@ async def _signer(request: web.Request, fed: Federation) -> Identity | None:
         )  # fmt: skip
     except httpsig.SignatureError as exc:
         raise ApiError(401, exc.code, exc.message) from None
+    refuse_unwanted_signer(fed, pending)
     _, ident = await verified_signer(fed, pending)
     return ident
 

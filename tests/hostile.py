@@ -24,6 +24,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from multidict import CIMultiDict
 
 from federation.convert import SHARE_CONTEXT
 
@@ -176,6 +177,8 @@ class HostilePod:
         self.answers: list[int] = []
         self._release = asyncio.Event()
         self.requests: list[str] = []  # "METHOD /path?query", every request that arrived
+        # (method, path and query exactly as sent, headers) of every request that arrived
+        self.raw: list[tuple[str, str, dict[str, str]]] = []
         self.received: list[tuple[dict[str, str], bytes]] = []  # inbox POSTs: headers, body
         app = web.Application(middlewares=[self._log])
         app.router.add_get("/users/{name}", self._actor)
@@ -250,6 +253,7 @@ class HostilePod:
     @web.middleware
     async def _log(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(f"{request.method} {request.path_qs}")
+        self.raw.append((request.method, request.raw_path, dict(request.headers)))
         if request.method == "GET" and request.path in self.redirects:
             raise web.HTTPFound(self.redirects[request.path])
         if request.method == "GET" and request.path in self.documents:
@@ -359,10 +363,12 @@ class HostilePod:
     async def send(
         self, url: str, body: bytes, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, Any] | None]:
-        """POST exactly these headers and bytes; (status, JSON answer or None)."""
+        """POST exactly these headers and bytes (a CIMultiDict may repeat a header);
+        (status, JSON answer or None)."""
         assert self._http is not None, "start() the hostile pod first"
+        sent = headers if isinstance(headers, CIMultiDict) else dict(headers)
         async with self._http.post(
-            url, data=body, headers=dict(headers), skip_auto_headers=("Content-Type",)
+            url, data=body, headers=sent, skip_auto_headers=("Content-Type",)
         ) as resp:
             raw = await resp.read()
             try:

@@ -12,6 +12,8 @@ import base64
 import gzip
 import hashlib
 import json
+import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,8 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpsig as ref_httpsig  # an independent implementation
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from multidict import CIMultiDict
 
 from federation.actors import KEY_FETCHES_PER_HOST
 from federation.convert import MAX_ADDRESSES
@@ -495,6 +500,33 @@ async def test_size_and_media_type_limits(scene: Scene) -> None:
     await scene.accepted(follow)  # the same activity, small and typed right
 
 
+async def test_a_digest_repeated_many_times_is_computed_once(scene: Scene) -> None:
+    """Digest values of one algorithm are all checked against one hash of the body: a megabyte
+    body sent with a hundred Digest headers of a hundred values each is not hashed 10,000 times
+    (seconds of the event loop, before any key is fetched)."""
+    hostile = scene.hostile
+    follow = dict(
+        scene.follow(), content="x" * (scene.pod.config.federation.max_inbox_bytes - 1024)
+    )
+    body = json.dumps(follow).encode()
+    one = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+    line = ",".join([one] * 100)
+    lines = 100
+    headers = hostile.signed(
+        scene.inbox, body, scene.now(), signer="mallory",
+        values={"digest": ", ".join([line] * lines)},
+    )  # fmt: skip
+    sent = CIMultiDict((k, v) for k, v in headers.items() if k != "digest")
+    for _ in range(lines):
+        sent.add("digest", line)
+    started = time.monotonic()
+    status, data = await hostile.send(scene.inbox, body, sent)
+    elapsed = time.monotonic() - started
+    assert status == 202, data
+    assert elapsed < 3.0, elapsed
+    assert await scene.followers() == [hostile.handle("mallory")]
+
+
 async def test_floods_of_recipients_are_refused(scene: Scene) -> None:
     hostile, alice = scene.hostile, scene.alice_uri
     # Every entry names alice, spelt differently: each would cost a look-up.
@@ -943,6 +975,40 @@ async def test_known_actor_cannot_point_the_pod_at_private_addresses(
     assert hostile.requests == []
 
 
+async def test_signatures_cover_the_target_as_sent(scene: Scene) -> None:
+    """The pod signs the path and query its HTTP client really sends (which unescapes `:`, `@`
+    and letters, and escapes what must be): a WebFinger query with escaped `:` and `@`, an inbox
+    URL with an escaped letter; each verified on arrival, with the pod's key, by an independent
+    implementation."""
+    pod, hostile = scene.pod, scene.hostile
+    hostile.overrides["mallory"]["inbox"] = f"{hostile.actor('mallory')}/in%62ox"
+    await pod.call(
+        "POST", "/api/v1/follows", scene.alice, json={"target": hostile.handle("mallory")},
+        expect=201,
+    )  # fmt: skip
+    await wait_for(lambda: _ready(hostile.received))
+
+    checked = []
+    for method, target, headers in hostile.raw:
+        if method == "GET" and not target.startswith("/.well-known/webfinger"):
+            continue
+        params = dict(p.split("=", 1) for p in headers["Signature"].split(","))
+        owner = params["keyId"].strip('"').split("#")[0]
+        _, doc = await pod.call("GET", urlsplit(owner).path)
+        verifier = ref_httpsig.HeaderVerifier(
+            headers=headers, secret=doc["publicKey"]["publicKeyPem"].encode(),
+            method=method, path=target, sign_header="signature",
+        )  # fmt: skip
+        checked.append((method, target.split("?")[0], verifier.verify()))
+    assert checked == [
+        ("GET", "/.well-known/webfinger", True), ("POST", "/users/mallory/inbox", True)
+    ]  # fmt: skip
+
+
+async def _ready(items: list[Any]) -> bool:
+    return bool(items)
+
+
 async def test_redirect_to_another_origin_is_refused(scene: Scene, other: HostilePod) -> None:
     hostile = scene.hostile
     # The same actor document (same key) is served by the other origin.
@@ -1000,6 +1066,107 @@ async def test_actor_document_from_another_origin_is_refused(
         assert resp.status == 404, name
     assert await scene.state() == before
     assert await scene.followers() == []
+
+
+async def test_a_key_document_apart_from_its_actor_is_followed_to_the_actor(scene: Scene) -> None:
+    """GoToSocial's key ids are `{actor}/main-key`, serving a stub of the actor (no inbox);
+    other servers serve the key itself there, naming its `owner`. Either way the pod reads the
+    actor at its own URL and hears it from the first activity on."""
+    hostile = scene.hostile
+    for name, stub in (("gts", True), ("keydoc", False)):
+        actor = hostile.add_actor(name, hostile.keys["mallory"])
+        key_id = f"{actor}/main-key"
+        key = {"id": key_id, "owner": actor, "publicKeyPem": public_pem(hostile.keys[name])}
+        hostile.overrides[name]["publicKey"] = key
+        hostile.documents[f"/users/{name}/main-key"] = (
+            {"@context": AS_CONTEXT, "id": actor, "type": "Person",
+             "preferredUsername": name, "publicKey": key}
+            if stub else {"@context": AS_CONTEXT, "type": "CryptographicKey", **key}
+        )  # fmt: skip
+        status, data = await scene.post(scene.follow(name), signer=name, key_id=key_id)
+        assert status == 202, (name, data)
+        assert hostile.fetches(f"/users/{name}") == 1, name
+    assert sorted(await scene.followers()) == [hostile.handle("gts"), hostile.handle("keydoc")]
+    inboxes = await scene.pod.app[DB].fetchall("SELECT inbox FROM remote_actors ORDER BY uri")
+    assert [row[0] for row in inboxes] == [
+        f"{hostile.actor('gts')}/inbox",
+        f"{hostile.actor('keydoc')}/inbox",
+    ]
+
+
+async def test_an_actor_document_elsewhere_on_its_origin_speaks_not_for_it(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A document at some other URL of mallory's origin (a file a user put there) claiming to be
+    mallory, with another key: the pod asks mallory's own URL, whose key is not that one. The
+    stored actor keeps its key, and nothing is taken in mallory's name."""
+    hostile = scene.hostile
+    await scene.accepted(scene.follow())
+    mallory = hostile.actor("mallory")
+    forged_key = f"{hostile.base}/files/upload.json#main-key"
+    forged = dict(hostile.actor_doc("mallory"))
+    forged["publicKey"] = {"id": forged_key, "owner": mallory, "publicKeyPem": public_pem(keys[1])}
+    hostile.documents["/files/upload.json"] = forged
+    await scene.accepted(hostile.activity("mallory", "Undo", scene.follow()))
+    before = await scene.state()
+
+    follow = scene.follow()
+    status, data = await scene.post(follow, key=keys[1], key_id=forged_key)
+    assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert await scene.state() == before
+    row = await scene.pod.app[DB].fetchone(
+        "SELECT key_id FROM remote_actors WHERE uri = ?", (mallory,)
+    )
+    assert row[0] == hostile.key_id("mallory")
+    await scene.accepted(follow)  # mallory herself, with her own key
+
+
+async def test_an_unreadable_public_key_is_a_failed_signature(scene: Scene) -> None:
+    """A key whose PEM does not load (junk, or a kind we do not verify with) refuses the
+    signature (401) instead of failing the request (500, which senders retry)."""
+    hostile = scene.hostile
+    junk = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"
+    hostile.overrides["mallory"]["publicKey"] = {
+        "id": hostile.key_id("mallory"), "owner": hostile.actor("mallory"), "publicKeyPem": junk
+    }  # fmt: skip
+    before = await scene.state()
+    status, data = await scene.post(scene.follow())
+    assert (status, _error(data)) == (401, "signature_invalid")
+    path = f"/posts/{'a' * 32}"
+    status, data = await _signed_get(scene, path, "mallory", hostile.keys["mallory"])
+    assert (status, _error(data)) == (401, "signature_invalid")
+    assert await scene.state() == before
+
+
+def _costly_key(key: RSAPrivateKey) -> RSAPrivateKey:
+    """`key`'s primes with a public exponent as long as the modulus: a valid RSA key whose every
+    verification costs about as much as signing (some milliseconds instead of microseconds)."""
+    private = key.private_numbers()
+    p, q = private.p, private.q
+    phi = (p - 1) * (q - 1)
+    e = (1 << (phi.bit_length() - 2)) | 1
+    while math.gcd(e, phi) != 1:
+        e += 2
+    d = pow(e, -1, phi)
+    public = rsa.RSAPublicNumbers(e, p * q)
+    return rsa.RSAPrivateNumbers(
+        p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q), public
+    ).private_key()
+
+
+async def test_a_key_costly_to_verify_with_is_refused(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """Every signature naming a key is checked with it, junk ones too: a key with a huge public
+    exponent would make each request naming it cost milliseconds of the event loop. Such keys
+    (no server makes them) verify nothing."""
+    hostile = scene.hostile
+    hostile.add_actor("costly", _costly_key(keys[0]))
+    before = await scene.state()
+    status, data = await scene.post(scene.follow("costly"), signer="costly")
+    assert (status, _error(data)) == (401, "signature_invalid")
+    assert await scene.state() == before
+    await scene.accepted(scene.follow())
 
 
 async def test_key_rotation_refetches_once(
@@ -1128,6 +1295,51 @@ async def test_blocked_domain(make_pod: PodFactory, hostile: HostilePod, entry: 
     assert hostile.requests == []
     assert await scene.state() == before
     assert await scene.followers() == []
+
+
+async def _followed_and_posted_for_followers(scene: Scene) -> str:
+    """mallory follows alice, who then posts for her followers; the post's id."""
+    await scene.accepted(scene.follow())
+    _, post = await scene.pod.call(
+        "POST", "/api/v1/posts", scene.alice,
+        json={"body": "for followers", "visibility": "followers"}, expect=201,
+    )  # fmt: skip
+    return post["uri"]
+
+
+async def test_a_blocked_domain_reads_nothing_with_signed_gets(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A follower on a domain blocked later (the pod restarts with the block; its follows and
+    keys stay on record) gets nothing more: signed GETs are refused as its inbox posts are."""
+    pod = scene.pod
+    path = urlsplit(await _followed_and_posted_for_followers(scene)).path
+    status, note = await _signed_get(scene, path, "mallory", keys[0])
+    assert status == 200, note
+    assert "for followers" in note["content"]
+
+    pod.app[FEDERATION].blocks.add({scene.hostile.host})
+    for where in (path, f"{path}/activity"):
+        status, data = await _signed_get(scene, where, "mallory", keys[0])
+        assert (status, _error(data)) == (403, "domain_blocked"), where
+    assert (await scene.post(scene.follow()))[0] == 403
+
+
+async def test_a_get_signed_in_the_authorization_header_is_a_signed_get(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """draft-cavage also lets a signature travel as `Authorization: Signature ...`, as the inbox
+    accepts it: a follower signing its GET so reads a followers-only post."""
+    pod = scene.pod
+    url = await _followed_and_posted_for_followers(scene)
+    headers = sign_cavage(
+        "GET", url, None, scene.hostile.key_id("mallory"), keys[0], scene.now(),
+        covered=("(request-target)", "host", "date"),
+    )  # fmt: skip
+    headers["authorization"] = "Signature " + headers.pop("signature")
+    async with pod.http.get(url, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+        assert "for followers" in (await resp.json(content_type=None))["content"]
 
 
 ODD_AUTHORITIES = ["x@{host}", "x:y@{host}", "127.0.0.1.:{port}"]

@@ -169,8 +169,11 @@ class _Transaction:
         writer = db.writer
         try:
             if exc_type is not None:
-                writer.execute("ROLLBACK TO tx")
-                writer.execute("RELEASE tx")
+                # A statement that failed on a full disk or an I/O error may have rolled back
+                # the whole transaction already: then there is no savepoint to go back to.
+                if writer.in_transaction:
+                    writer.execute("ROLLBACK TO tx")
+                    writer.execute("RELEASE tx")
                 return
             writer.execute("RELEASE tx")
             # A future per caller, not one shared: a cancelled caller cancels only its own.
@@ -178,6 +181,8 @@ class _Transaction:
             assert db._group is not None
             db._group.append(waiter)
         finally:
+            if not writer.in_transaction:
+                db._group_lost(exc if isinstance(exc, sqlite3.Error) else None)
             db._write_lock.release()
         await waiter
 
@@ -279,6 +284,15 @@ class Database:
             _settle(group, done.result())
             if cancelled:
                 raise asyncio.CancelledError
+
+    def _group_lost(self, cause: sqlite3.Error | None) -> None:
+        """SQLite rolled back the open transaction itself (disk full, I/O error): the group's
+        finished transactions are lost with it and their callers are told so. The next
+        transaction begins a new group; without one it would run outside any transaction,
+        committed at once, and be reported failed by the COMMIT that finds none."""
+        group, self._group = self._group, None
+        if group is not None:
+            _settle(group, cause or sqlite3.OperationalError("the transaction was rolled back"))
 
     def _commit_now(self) -> None:
         """Commit the open group on this thread (closing, or before DDL)."""

@@ -39,11 +39,14 @@ class Queryable(Protocol):
     async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
 
 
+# How long a write waits for another process's (the operator's command line) to end.
+BUSY_WAIT_MS = 5000
+
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={BUSY_WAIT_MS}",
 )
 
 
@@ -153,7 +156,7 @@ class _Transaction:
         try:
             writer = db.writer
             if db._group is None:
-                writer.execute("BEGIN IMMEDIATE")
+                await db._begin()
                 db._group = []
                 db._committer = asyncio.create_task(db._commit_soon())
             writer.execute("SAVEPOINT tx")
@@ -209,6 +212,8 @@ class Database:
     async def open(self) -> Database:
         _private_database(Path(self.path))
         self._writer = _connect_sync(self.path)
+        # SQLite's own wait for a lock would stop the event loop: transactions wait in `_begin`.
+        self._writer.execute("PRAGMA busy_timeout=0")
         self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")
         inline = _connect_sync(self.path)
         inline.execute("PRAGMA query_only=ON")
@@ -263,6 +268,23 @@ class Database:
     def transaction(self) -> _Transaction:
         """A write transaction; it returns once committed (see `_Transaction`)."""
         return _Transaction(self)
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE; while another process writes, try again now and then, the loop
+        serving requests meanwhile, for up to BUSY_WAIT_MS (then SQLITE_BUSY is raised)."""
+        writer = self.writer
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + BUSY_WAIT_MS / 1000
+        pause = 0.001
+        while True:
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() >= give_up:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     async def _commit_soon(self) -> None:
         await asyncio.sleep(0)  # whatever is ready to write this turn joins the commit
@@ -340,9 +362,13 @@ class Database:
         async with self._write_lock:
             self._commit_now()
             writer = self.writer
+            # Migrations, when the pod starts: SQLite may wait for another process here.
+            writer.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
             try:
                 writer.executescript(script)
             except BaseException:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK")
                 raise
+            finally:
+                writer.execute("PRAGMA busy_timeout=0")

@@ -281,7 +281,8 @@ class Database:
                 writer.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() >= give_up:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # or an extended BUSY_*
+                if not busy or loop.time() >= give_up:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)

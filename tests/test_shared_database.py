@@ -7,6 +7,8 @@ import asyncio
 import sqlite3
 import threading
 
+import pytest
+
 from node.appkeys import DB
 from tests.conftest import PodFactory
 
@@ -65,3 +67,29 @@ async def test_a_write_waiting_for_another_process_holds_up_only_the_writes(
     assert other.released_in_time
     _, mine = await pod.call("GET", "/api/v1/identities/current/posts", alice, expect=200)
     assert [p["body"] for p in mine] == ["later", "hi"]
+
+
+async def test_a_write_cancelled_while_waiting_for_another_process_leaves_no_trace(
+    make_pod: PodFactory,
+) -> None:
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    db = pod.app[DB]
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE identities SET display_name = 'never' WHERE guid = ?",
+                             (alice.identity_id,))  # fmt: skip
+
+    with OtherWriter(str(db.path), longest=3.0) as other:
+        waiting = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        other.release()
+    assert other.released_in_time
+    # The write lock is free again, and the cancelled write left nothing.
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "after"}, expect=201)
+    _, me = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}", alice, expect=200)
+    assert me["displayName"] != "never"

@@ -73,6 +73,10 @@ class DeliveryWorker:
     async def start(self) -> None:
         self._stopping = False
         self._paused = await delivery_store.paused_hosts(self._db)
+        # Cut short by a stop or a crash: sent again now rather than once their lease ends.
+        # The pod is the database's one sender (the command line queues, never sends).
+        async with self._db.transaction() as tx:
+            await delivery_store.release_leases(tx, iso(self._clock.now()))
         self._runner = asyncio.create_task(self._run(), name="delivery-worker")
 
     async def heard_from(self, host: str) -> None:
@@ -97,7 +101,7 @@ class DeliveryWorker:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        # Requests cut short stay 'running' and are claimed again once their lease ends.
+        # Requests cut short stay 'running': claimed again once their lease ends, or at start.
         async with self._cycle:
             await self._flush()
 

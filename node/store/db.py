@@ -39,11 +39,14 @@ class Queryable(Protocol):
     async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
 
 
+# How long a write waits for another process's (the operator's command line) to end.
+BUSY_WAIT_MS = 5000
+
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={BUSY_WAIT_MS}",
 )
 
 
@@ -153,7 +156,7 @@ class _Transaction:
         try:
             writer = db.writer
             if db._group is None:
-                writer.execute("BEGIN IMMEDIATE")
+                await db._begin()
                 db._group = []
                 db._committer = asyncio.create_task(db._commit_soon())
             writer.execute("SAVEPOINT tx")
@@ -169,8 +172,11 @@ class _Transaction:
         writer = db.writer
         try:
             if exc_type is not None:
-                writer.execute("ROLLBACK TO tx")
-                writer.execute("RELEASE tx")
+                # A statement that failed on a full disk or an I/O error may have rolled back
+                # the whole transaction already: then there is no savepoint to go back to.
+                if writer.in_transaction:
+                    writer.execute("ROLLBACK TO tx")
+                    writer.execute("RELEASE tx")
                 return
             writer.execute("RELEASE tx")
             # A future per caller, not one shared: a cancelled caller cancels only its own.
@@ -178,6 +184,8 @@ class _Transaction:
             assert db._group is not None
             db._group.append(waiter)
         finally:
+            if not writer.in_transaction:
+                db._group_lost(exc if isinstance(exc, sqlite3.Error) else None)
             db._write_lock.release()
         await waiter
 
@@ -204,6 +212,8 @@ class Database:
     async def open(self) -> Database:
         _private_database(Path(self.path))
         self._writer = _connect_sync(self.path)
+        # SQLite's own wait for a lock would stop the event loop: transactions wait in `_begin`.
+        self._writer.execute("PRAGMA busy_timeout=0")
         self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")
         inline = _connect_sync(self.path)
         inline.execute("PRAGMA query_only=ON")
@@ -259,6 +269,24 @@ class Database:
         """A write transaction; it returns once committed (see `_Transaction`)."""
         return _Transaction(self)
 
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE; while another process writes, try again now and then, the loop
+        serving requests meanwhile, for up to BUSY_WAIT_MS (then SQLITE_BUSY is raised)."""
+        writer = self.writer
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + BUSY_WAIT_MS / 1000
+        pause = 0.001
+        while True:
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # or an extended BUSY_*
+                if not busy or loop.time() >= give_up:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
     async def _commit_soon(self) -> None:
         await asyncio.sleep(0)  # whatever is ready to write this turn joins the commit
         async with self._write_lock:
@@ -279,6 +307,15 @@ class Database:
             _settle(group, done.result())
             if cancelled:
                 raise asyncio.CancelledError
+
+    def _group_lost(self, cause: sqlite3.Error | None) -> None:
+        """SQLite rolled back the open transaction itself (disk full, I/O error): the group's
+        finished transactions are lost with it and their callers are told so. The next
+        transaction begins a new group; without one it would run outside any transaction,
+        committed at once, and be reported failed by the COMMIT that finds none."""
+        group, self._group = self._group, None
+        if group is not None:
+            _settle(group, cause or sqlite3.OperationalError("the transaction was rolled back"))
 
     def _commit_now(self) -> None:
         """Commit the open group on this thread (closing, or before DDL)."""
@@ -326,9 +363,13 @@ class Database:
         async with self._write_lock:
             self._commit_now()
             writer = self.writer
+            # Migrations, when the pod starts: SQLite may wait for another process here.
+            writer.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
             try:
                 writer.executescript(script)
             except BaseException:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK")
                 raise
+            finally:
+                writer.execute("PRAGMA busy_timeout=0")

@@ -99,6 +99,16 @@ async def claim(
     return [Claimed.of(r) for r in claimed]
 
 
+async def release_leases(tx: Tx, now: str) -> int:
+    """Make every 'running' delivery pending (due when it was): at start, the process that
+    claimed them is gone, whatever their leases say."""
+    return await tx.execute(
+        "UPDATE deliveries SET state = 'pending', lease_until = NULL, updated_at = ?"
+        " WHERE state = 'running'",
+        (now,),
+    )
+
+
 async def finish_many(
     tx: Tx, rows: list[tuple[str, int, int | None, str | None, str, str, str]]
 ) -> None:

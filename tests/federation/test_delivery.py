@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -16,6 +17,7 @@ from node.appkeys import DB
 from node.clock import iso, parse_iso
 from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
+from node.store.db import Database
 from tests.hostile import HostilePod
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod, User, wait_for
@@ -372,3 +374,46 @@ async def test_fetches_and_deliveries_do_not_wait_for_each_others_connections(
             await host.close()
         await asyncio.gather(*pending, return_exceptions=True)
         await slow.close()
+
+
+async def test_a_restart_sends_again_at_once_what_was_in_flight(
+    make_pod, remote: RemoteServer, tmp_path
+) -> None:
+    """A delivery cut short by the pod stopping is the previous process's lease, which nothing
+    holds any more: the restarted pod sends it at once rather than a lease later."""
+    pod = await make_pod(data_dir=tmp_path / "a")
+    alice = await _followed_by_remote(pod, remote)
+    answer = asyncio.Event()
+
+    async def stalled() -> None:
+        await answer.wait()
+
+    remote.before_answer = stalled
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await wait_for(lambda: _arrived(remote, 2))
+    port, clock, path = pod.server.port, pod.clock, pod.config.database_path
+    await pod.stop()  # the request is cut short; the row stays 'running'
+    answer.set()
+    assert (await _create_row_in(path))["state"] == "running"
+
+    pod = await make_pod(data_dir=tmp_path / "a", port=port, clock=clock)  # no time passes
+    await pod.app[FEDERATION].worker.run_once()
+
+    async def delivered() -> bool:
+        return (await _create_row(pod))["state"] == "delivered"
+
+    await wait_for(delivered)
+    assert [a["type"] for a in remote.received] == ["Accept", "Create", "Create"]
+
+
+async def _create_row_in(path: Path) -> dict:
+    db = await Database(path).open()
+    try:
+        row = await db.fetchone(
+            "SELECT d.state FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
+            " WHERE o.activity_type = 'Create'"
+        )
+    finally:
+        await db.close()
+    assert row is not None
+    return dict(row)

@@ -3,9 +3,11 @@ forgotten id cannot be replayed (its signature has long expired)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,8 @@ from node.appkeys import DB
 from node.clock import iso
 from node.config import ConfigError, build_config
 from tests.conftest import PodFactory
-from tests.hostile import HostilePod, new_key
+from tests.federation.test_hostile import EFFECT_TABLES, Scene, effects
+from tests.hostile import AS_PUBLIC, HostilePod, new_key
 from tests.support import Pod
 
 
@@ -122,3 +125,41 @@ async def test_ids_arriving_while_pruning_goes_on_are_kept(
     monkeypatch.setattr("node.store.deliveries.first_seen_since", read_before_the_new_one_came)
     assert await pod.app[FEDERATION].seen.prune_once() == 10
     assert await _seen(pod) == ["https://x.example/new"]
+
+
+# --- the same activity at the same moment -------------------------------------------------
+
+COPIES = 6
+
+
+async def _at_once(scene: Scene, activity: dict[str, Any]) -> dict[str, int]:
+    """COPIES of `activity` at once (a peer retrying while its first try is being handled, or
+    one activity sent to a shared and a personal inbox): each is answered 202. Returns what
+    changed."""
+    before = await effects(scene.pod)
+    urls = [scene.inbox, scene.alice_inbox] * (COPIES // 2)
+    results = await asyncio.gather(*(scene.post(activity, url=u) for u in urls))
+    assert [s for s, _ in results] == [202] * COPIES, results
+    after = await effects(scene.pod)
+    return {t: after[t] - before[t] for t in EFFECT_TABLES if after[t] != before[t]}
+
+
+async def test_copies_arriving_at_once_take_effect_once(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    pod = await make_pod()
+    scene = Scene(pod, await pod.register("alice"), hostile)
+    # From an actor the pod does not know yet: one Accept is queued.
+    assert await _at_once(scene, scene.follow()) == {"follows": 1, "inbox_seen": 1, "outbox": 1}
+    assert await scene.followers() == [hostile.handle("mallory")]
+
+    note = hostile.note("mallory", "hello", [AS_PUBLIC], cc=[scene.alice_uri])
+    create = hostile.activity("mallory", "Create", note, to=[AS_PUBLIC])
+    assert await _at_once(scene, create) == {"posts": 1, "inbox_seen": 1}
+
+    _, mine = await pod.call("POST", "/api/v1/posts", scene.alice, json={"body": "hi"}, expect=201)
+    like = hostile.activity("mallory", "Like", f"{pod.url}/posts/{mine['id']}")
+    assert await _at_once(scene, like) == {"interactions": 1, "inbox_seen": 1}
+    like.pop("@context")
+    undo = hostile.activity("mallory", "Undo", like)
+    assert await _at_once(scene, undo) == {"interactions": -1, "inbox_seen": 1}

@@ -97,3 +97,32 @@ async def test_closing_commits_what_was_written(tmp_path: Path) -> None:
     await db.close()
     await asyncio.gather(task, return_exceptions=True)
     assert stored(tmp_path / "t.db") == [7]
+
+
+async def test_a_statement_that_loses_the_whole_transaction_is_told_to_its_group(
+    db: Database,
+) -> None:
+    """Disk full (or an I/O error) in a statement makes SQLite roll back the whole open
+    transaction, the group's other writes with it: those callers are told, the failing one
+    sees its own error, and a transaction that starts afterwards commits in a new group."""
+    await db.executescript("CREATE TABLE blobs (data BLOB)")
+    pages = db.writer.execute("PRAGMA page_count").fetchone()[0]
+    db.writer.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+
+    async def fills_the_disk() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO blobs VALUES (?)", (b"x" * 100_000,))
+
+    async def after() -> None:
+        await asyncio.sleep(0)  # once the statement above has failed, before any COMMIT
+        await insert(db, 3)
+
+    results = await asyncio.gather(insert(db, 1), fills_the_disk(), after(), return_exceptions=True)
+    assert isinstance(results[0], sqlite3.Error), results  # its write was rolled back
+    assert isinstance(results[1], sqlite3.Error) and results[1].sqlite_errorname == (
+        "SQLITE_FULL"
+    ), results
+    assert results[2] is None, results
+    assert stored(db.path) == [3]
+    await insert(db, 4)
+    assert stored(db.path) == [3, 4]

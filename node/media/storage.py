@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
 from node.media.names import HASH_RE
 
 CHUNK = 256 * 1024
+
+# Asked, after a file is taken away, whether it is wanted after all.
+Keep = Callable[[], Awaitable[bool]]
 
 
 class MediaStorage(Protocol):
@@ -29,8 +33,10 @@ class MediaStorage(Protocol):
         """The bytes of `key` from `start` up to, not including, `end` (None: to the end)."""
         ...
 
-    async def delete(self, key: str) -> None:
-        """Remove `key`; a missing key is not an error."""
+    async def delete(self, key: str, keep: Keep | None = None) -> None:
+        """Remove `key`; a missing key is not an error. With `keep`, the bytes are first taken
+        out of reach and put back if `keep()` then answers True: another process (`hearth
+        media gc` beside the pod) may have stored the same bytes again meanwhile."""
         ...
 
     async def exists(self, key: str) -> bool: ...
@@ -72,10 +78,27 @@ class LocalMediaStorage:
     def stream(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         return stream_file(self._path(key), start, end)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, keep: Keep | None = None) -> None:
         path = self._path(key)
-        with contextlib.suppress(FileNotFoundError):
-            await asyncio.to_thread(path.unlink)
+        if keep is None:
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(path.unlink)
+            return
+        # Moved aside (atomic) before asking: a put of the same key after the move is seen by
+        # `keep`, one before it is moved aside with the file and put back (same bytes).
+        aside = path.with_name(f"{key}.{secrets.token_hex(4)}.gone")
+        try:
+            await asyncio.to_thread(os.replace, path, aside)
+        except FileNotFoundError:
+            return
+        wanted = True  # should asking fail, the file stays
+        try:
+            wanted = await keep()
+        finally:
+            if wanted:
+                await asyncio.to_thread(os.replace, aside, path)
+            else:
+                await asyncio.to_thread(aside.unlink)
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)

@@ -42,7 +42,7 @@ from node.media.names import (
     sniff,
     type_of_extension,
 )
-from node.media.storage import LocalMediaStorage, MediaStorage, VariantCache, stream_file
+from node.media.storage import Keep, LocalMediaStorage, MediaStorage, VariantCache, stream_file
 from node.services.access import require_private_modify
 from node.services.ports import Publisher
 from node.services.principal import PRIVATE_MODIFY, Principal
@@ -530,12 +530,22 @@ class MediaService:
         try:
             for blob_hash in dropped:
                 try:
-                    await self._storage.delete(blob_hash)
+                    await self._storage.delete(blob_hash, self._linked_again(blob_hash))
                     await self._variants.purge(blob_hash)
                 except OSError:  # the change is made; only a file no row names stays behind
                     log.exception("removing the files of blob %s failed", blob_hash)
         finally:
             self._unlinked(dropped)
+
+    def _linked_again(self, blob_hash: str) -> Keep:
+        """Whether the blob has a row again, by the time its file is being removed: a process
+        other than this one (the pod, or `hearth media gc` beside it) stored the same bytes
+        after the row was dropped, and the `_unlinking` hold works only within a process."""
+
+        async def linked() -> bool:
+            return await media_store.blob(self._db, blob_hash) is not None
+
+        return linked
 
     def _unlinked(self, hashes: list[str]) -> None:
         for blob_hash in hashes:
@@ -578,7 +588,7 @@ class MediaService:
                 self._unlinking[key] = asyncio.Event()
             try:
                 for key in await media_store.unknown_blobs(self._db, batch):
-                    await self._storage.delete(key)
+                    await self._storage.delete(key, self._linked_again(key))
                     removed += 1
             finally:
                 self._unlinked(batch)

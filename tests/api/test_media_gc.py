@@ -11,9 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from node.appkeys import SERVICES
 from node.cli import main
+from node.services.media import local_media_service
 from node.store import media as media_store
+from node.store.db import Database
 from tests.api.test_media_flow import announce, image_bytes, leftovers, upload, wait_ready
 from tests.support import User
 
@@ -116,3 +120,40 @@ async def test_gc_holds_a_file_it_may_remove_so_an_upload_of_the_same_bytes_wait
     await media.gc()
     assert held == [True] and not path.exists()
     assert media._unlinking == {}  # released afterwards
+
+
+async def test_gc_in_another_process_keeps_a_file_the_pod_stored_again_meanwhile(
+    make_pod: Any, monkeypatch: Any
+) -> None:
+    """`hearth media gc` beside a serving pod drops an unused blob; before it removes the file,
+    an upload of the same bytes to the pod links the blob again and stores it. The pod's hold
+    (`_unlinking`) is its own process's, so the file is looked up again once out of reach and
+    put back: the new upload's bytes stay readable."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    first = await upload(pod, alice)
+    with sqlite3.connect(pod.config.database_path) as conn:  # left unused, as by a crash
+        [(blob_hash,)] = conn.execute("SELECT blob_hash FROM media WHERE guid = ?", (first["id"],))
+        conn.execute("DELETE FROM media WHERE guid = ?", (first["id"],))
+
+    # The command line's service: its own database connections, the same folder.
+    db = await Database(pod.config.database_path).open()
+    gc = local_media_service(db, pod.config, pod.clock, None)
+    storage = gc._storage
+    real_delete = storage.delete
+    again: list[dict[str, Any]] = []
+
+    async def delete(key: str, *keep: Any) -> None:
+        if key == blob_hash and not again:
+            again.append(await upload(pod, alice))  # the row is gone: the pod links it anew
+        await real_delete(key, *keep)
+
+    monkeypatch.setattr(storage, "delete", delete)
+    try:
+        report = await gc.gc()
+    finally:
+        await db.close()
+    assert report.blobs == 1 and again[0]["canonicalUri"] == first["canonicalUri"]
+    async with aiohttp.ClientSession() as http, http.get(again[0]["publicDownloadUrl"]) as resp:
+        assert resp.status == 200
+        assert (await resp.read()).startswith(b"\x89PNG")

@@ -6,12 +6,14 @@ ranges, caching headers).
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from aiohttp import hdrs, web
 
 from node.api.http import json_response
 from node.appkeys import SERVICES
+from node.errors import not_found
 from node.media.names import PUBLIC_PREFIX, UPLOAD_PREFIX
 from node.models.media import MediaOut
 
@@ -19,6 +21,8 @@ Range = tuple[int, int] | Literal["unsatisfiable"] | None
 
 # Content addresses never change what they name, so caches may keep them for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+log = logging.getLogger("hearth.media")
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -64,12 +68,23 @@ async def serve(request: web.Request) -> web.StreamResponse:
     start, end = wanted or (0, found.size)
     if wanted is not None:
         headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{found.size}"
+    chunks = None if request.method == hdrs.METH_HEAD else found.chunks(start, end)
+    first = b""
+    if chunks is not None:
+        # Read before the status goes out: a file gone from the disk is a 404, not a 200
+        # cut short.
+        try:
+            first = await anext(chunks, b"")
+        except FileNotFoundError:
+            log.error("the stored file of %s is missing", request.match_info["name"])
+            raise not_found("Media") from None
     response = web.StreamResponse(status=206 if wanted else 200, headers=headers)
     response.content_type = found.content_type
     response.content_length = end - start
     await response.prepare(request)
-    if request.method != hdrs.METH_HEAD:
-        async for chunk in found.chunks(start, end):
+    if chunks is not None:
+        await response.write(first)
+        async for chunk in chunks:
             await response.write(chunk)
     await response.write_eof()
     return response

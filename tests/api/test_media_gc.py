@@ -157,3 +157,18 @@ async def test_gc_in_another_process_keeps_a_file_the_pod_stored_again_meanwhile
     async with aiohttp.ClientSession() as http, http.get(again[0]["publicDownloadUrl"]) as resp:
         assert resp.status == 200
         assert (await resp.read()).startswith(b"\x89PNG")
+
+
+async def test_a_stored_file_gone_from_the_disk_is_a_404_not_a_response_cut_short(
+    make_pod: Any,
+) -> None:
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    item = await upload(pod, alice)
+    [stored] = [p for p in pod.app[SERVICES].media._storage.root.rglob("*") if p.is_file()]
+    stored.unlink()
+    async with aiohttp.ClientSession() as http:
+        for query in ("", "?w=10"):
+            async with http.get(item["publicDownloadUrl"] + query) as resp:
+                assert resp.status == 404, query
+                assert (await resp.json())["error"] == "not_found"

@@ -268,6 +268,34 @@ def too_deep(value: Any, limit: int = MAX_DEPTH, raw: bytes | None = None) -> bo
     return False
 
 
+# A JSON escape of a UTF-16 surrogate (`\ud800`): a lone one survives Python's parser.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def mend_surrogates(value: Any, raw: bytes) -> Any:
+    """`value` with each lone UTF-16 surrogate in its strings and keys made U+FFFD.
+
+    JSON may escape one (`\\ud800`), and a JavaScript server that cut a string inside a
+    surrogate pair sends one; SQLite cannot encode it, so storing or even looking up such a
+    string fails. `raw`, the text `value` was parsed from, settles most cases: a lone surrogate
+    can only come from such an escape. Call it on values `too_deep` has passed (it recurses).
+    """
+    if not _SURROGATE_ESCAPE.search(raw):
+        return value
+    return _mended(value)
+
+
+def _mended(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mended(v) for v in value]
+    if isinstance(value, dict):
+        return {_mended(k): _mended(v) for k, v in value.items()}
+    return value
+
+
 def _http_url(value: Any, what: str) -> str:
     if (
         not isinstance(value, str)

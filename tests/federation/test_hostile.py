@@ -1563,3 +1563,54 @@ async def test_an_actor_deleting_itself_is_gone_whatever_its_inbox(scene: Scene)
         [(hostile.actor("mallory"), True), (hostile.actor("eve"), False)]
     )
     assert await scene.followers() == [hostile.handle("eve")]
+
+
+# --- values of the wrong kind or wrong text -------------------------------------------------
+
+LONE = "\ud800"  # json.dumps sends it as the escape `\ud800`, as a JavaScript server may
+MENDED = "\ufffd"
+
+
+async def _alice_follows_mallory(scene: Scene) -> None:
+    hostile = scene.hostile
+    await scene.pod.call(
+        "POST", "/api/v1/follows", scene.alice, json={"target": hostile.handle("mallory")},
+        expect=201,
+    )  # fmt: skip
+    follow = {"type": "Follow", "actor": scene.alice_uri, "object": hostile.actor("mallory")}
+    await scene.accepted(hostile.activity("mallory", "Accept", follow))
+
+
+async def _name_of(scene: Scene, handle: str) -> str:
+    _, found = await scene.pod.call("GET", f"/api/v1/lookup?acct={handle}", scene.alice,
+                                    expect=200)  # fmt: skip
+    return found["displayName"]
+
+
+async def test_lone_surrogates_are_mended_not_a_crash(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    # In an actor document met for the first time, and in the activities it signs.
+    hostile.add_actor("cut", keys[0], summary=f"<p>bio{LONE}</p>")
+    hostile.overrides["cut"]["name"] = f"Cut{LONE}"  # `name` is add_actor's own argument
+    await scene.accepted(scene.follow("cut"), "cut")
+    assert await _name_of(scene, hostile.handle("cut")) == f"Cut{MENDED}"
+    note = hostile.note("cut", f"caf{LONE}", [scene.alice_uri], summary=f"cw{LONE}")
+    note["inReplyTo"] = f"{hostile.base}/notes/{LONE}"
+    await scene.accepted(hostile.activity("cut", "Create", note), "cut")
+    post = await scene.post_json(note["id"])
+    assert post is not None
+    assert (post["body"], post["contentWarning"]) == (f"caf{MENDED}", f"cw{MENDED}")
+    for kind in ("Like", "Announce", "Undo", "Delete", "Accept", "Reject", "Block"):
+        await scene.accepted(hostile.activity("cut", kind, f"{hostile.base}/x/{LONE}"), "cut")
+    # In a profile fetched again on its Update.
+    hostile.overrides["cut"]["name"] = f"Cut again{LONE}"
+    await scene.accepted(hostile.activity("cut", "Update", hostile.actor_doc("cut")), "cut")
+    assert await _name_of(scene, hostile.handle("cut")) == f"Cut again{MENDED}"
+    # In a reshared note fetched from its origin.
+    await _alice_follows_mallory(scene)
+    path = "/users/eve/notes/cut"
+    hostile.documents[path] = hostile.note("eve", f"re{LONE}", [AS_PUBLIC], id=hostile.base + path)
+    await scene.accepted(hostile.activity("mallory", "Announce", hostile.base + path))
+    assert await scene.post_body(hostile.base + path) == f"re{MENDED}"

@@ -296,6 +296,12 @@ def _mended(value: Any) -> Any:
     return value
 
 
+def type_of(doc: dict[str, Any]) -> str | None:
+    """A document's `type` when it is one string (anything else names no type we handle)."""
+    kind = doc.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def _http_url(value: Any, what: str) -> str:
     if (
         not isinstance(value, str)
@@ -363,7 +369,7 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     uri = _http_url(doc.get("id"), "id")
     if odd_authority(uri):  # its inbox and key are on its origin: they are refused with it
         raise InvalidDocument("the id has user info or a trailing dot")
-    kind = doc.get("type")
+    kind = type_of(doc)
     if kind not in ACTOR_TYPES:
         raise InvalidDocument("not an actor")
     username = doc.get("preferredUsername")
@@ -445,7 +451,7 @@ MAX_CONTENT = 100_000
 
 
 def note_from_as(obj: Any) -> NoteDoc:
-    if not isinstance(obj, dict) or obj.get("type") not in NOTE_TYPES:
+    if not isinstance(obj, dict) or type_of(obj) not in NOTE_TYPES:
         raise InvalidDocument("object is not a Note")
     ap_id = _http_url(obj.get("id"), "object id")
     author = ref(obj.get("attributedTo"))
@@ -550,7 +556,7 @@ def attachments_from_as(value: Any) -> tuple[AttachmentDoc, ...]:
 
 
 def _attachment_from_as(item: Any) -> AttachmentDoc | None:
-    if not isinstance(item, dict) or item.get("type") not in ATTACHMENT_TYPES:
+    if not isinstance(item, dict) or type_of(item) not in ATTACHMENT_TYPES:
         return None
     url, link_type = _attachment_url(item.get("url"))
     if url is None:
@@ -655,6 +661,11 @@ class ShareDoc:
     shared_items: str
 
 
+def _list(value: Any) -> list[Any]:
+    """A property meant to be a list; anything else (a number, an object) lists nothing."""
+    return value if isinstance(value, list) else []
+
+
 def share_from_as(obj: Any) -> ShareDoc:
     if not isinstance(obj, dict) or obj.get("type") != "Share":
         raise InvalidDocument("object is not a Share")
@@ -667,10 +678,10 @@ def share_from_as(obj: Any) -> ShareDoc:
     if scope not in SHARE_SCOPES:
         raise InvalidDocument("unknown share scope")
     labels = {}
-    for label in obj.get("labels") or []:
+    for label in _list(obj.get("labels")):
         if isinstance(label, dict) and isinstance(label.get("id"), str):
             labels[label["id"][:64]] = str(label.get("name", ""))[:100]
-    items = [i for i in (obj.get("itemIds") or []) if isinstance(i, str)][:500]
+    items = [i for i in _list(obj.get("itemIds")) if isinstance(i, str)][:500]
     shared = _http_url(obj.get("sharedItems"), "sharedItems")
     if not same_origin(shared, ap_id) or not same_origin(owner, ap_id):
         raise InvalidDocument("a share lives on its owner's origin")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as
+from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as, type_of
 from federation.handlers import shares
 from federation.handlers.base import Incoming
 from federation.handlers.notes import check_author, parse_note, remote_post
@@ -33,7 +33,7 @@ async def handle(inc: Incoming) -> None:
         return
     if not isinstance(obj_id, str) or not same_origin(obj_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
-    if obj.get("type") in ACTOR_TYPES:
+    if type_of(obj) in ACTOR_TYPES:
         if obj_id != inc.actor.uri:
             raise forbidden("Only an actor may update itself.", "actor_mismatch")
         try:

@@ -1569,6 +1569,7 @@ async def test_an_actor_deleting_itself_is_gone_whatever_its_inbox(scene: Scene)
 
 LONE = "\ud800"  # json.dumps sends it as the escape `\ud800`, as a JavaScript server may
 MENDED = "\ufffd"
+NOT_ONE_TYPE: list[Any] = [["Person"], {"id": "Person"}, 7, None]
 
 
 async def _alice_follows_mallory(scene: Scene) -> None:
@@ -1614,3 +1615,50 @@ async def test_lone_surrogates_are_mended_not_a_crash(
     hostile.documents[path] = hostile.note("eve", f"re{LONE}", [AS_PUBLIC], id=hostile.base + path)
     await scene.accepted(hostile.activity("mallory", "Announce", hostile.base + path))
     assert await scene.post_body(hostile.base + path) == f"re{MENDED}"
+
+
+async def test_types_that_are_not_one_string_are_refused(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    await _alice_follows_mallory(scene)
+    before = await scene.state()
+    for n, kind in enumerate(NOT_ONE_TYPE):
+        # An actor document met for the first time: its key cannot be used.
+        name = f"odd{n}"
+        hostile.add_actor(name, keys[0], type=kind)
+        status, data = await scene.post(scene.follow(name), name)
+        assert (status, _error(data)) == (401, "signature_key_unknown"), kind
+        # An Update of an actor: neither a profile nor a note.
+        update = hostile.activity(
+            "mallory", "Update", {**hostile.actor_doc("mallory"), "type": kind}
+        )
+        status, data = await scene.post(update)
+        assert (status, _error(data)) == (422, "invalid_object"), kind
+        # A reshared note fetched from its origin.
+        path = f"/users/eve/notes/odd{n}"
+        hostile.documents[path] = hostile.note(
+            "eve", "odd", [AS_PUBLIC], id=hostile.base + path, type=kind
+        )
+        status, data = await scene.post(
+            hostile.activity("mallory", "Announce", hostile.base + path)
+        )
+        assert (status, _error(data)) == (422, "unfetchable_object"), kind
+    assert await scene.state() == before
+
+    # An attachment of no one type is skipped; the note and its other attachment are kept.
+    pic = {"type": "Image", "mediaType": "image/png", "url": "https://cdn.example/a.png"}
+    odd = [{**pic, "type": kind} for kind in NOT_ONE_TYPE]
+    note = hostile.note("mallory", "pictures", [scene.alice_uri], attachment=[*odd, pic])
+    await scene.accepted(hostile.activity("mallory", "Create", note))
+    post = await scene.post_json(note["id"])
+    assert post is not None
+    assert [a["url"] for a in post["attachments"]] == ["https://cdn.example/a.png"]
+
+
+async def test_share_lists_that_are_not_lists_are_read_as_empty(scene: Scene) -> None:
+    hostile = scene.hostile
+    for n, junk in enumerate((7, True, 1.5, {"id": "x"})):
+        share = hostile.share("mallory", scene.alice_uri, labels=junk, itemIds=junk)
+        await scene.accepted(hostile.share_activity("mallory", "Create", share))
+        assert len(await incoming_shares(scene)) == n + 1

@@ -1662,3 +1662,40 @@ async def test_share_lists_that_are_not_lists_are_read_as_empty(scene: Scene) ->
         share = hostile.share("mallory", scene.alice_uri, labels=junk, itemIds=junk)
         await scene.accepted(hostile.share_activity("mallory", "Create", share))
         assert len(await incoming_shares(scene)) == n + 1
+
+
+async def test_json_ld_that_would_take_long_is_refused_at_once(scene: Scene) -> None:
+    """A document needing JSON-LD processing (its context renames our terms) is refused when
+    that could hold the pod long: scoped contexts, which pyld applies afresh to every node
+    they cover (a few hundred kilobytes took it minutes), or more values than MAX_LD_VALUES.
+    Its small twin is processed."""
+    hostile = scene.hostile
+    renamed = {"by": {"@id": "as:actor", "@type": "@id"}}
+
+    def create(body: str, context: dict[str, Any], tags: list[Any]) -> dict[str, Any]:
+        note = hostile.note("mallory", body, [scene.alice_uri], tag=tags)
+        activity = {
+            **hostile.activity("mallory", "Create", note),
+            "@context": [*AS_CONTEXT, context],
+        }
+        activity["by"] = activity.pop("actor")
+        return activity
+
+    scoped = {f"term{i}": f"https://evil.example/ns#term{i}" for i in range(100)}
+    tags = [{"type": "Hashtag", "name": f"#t{i}"} for i in range(2000)]
+    refused = [
+        create(
+            "typed", {**renamed, "Hashtag": {"@id": "as:Hashtag", "@context": scoped}}, tags[:3]
+        ),
+        create("scoped", {**renamed, "tag": {"@id": "as:tag", "@context": scoped}}, tags[:3]),
+        create("many", renamed, tags),
+    ]
+    before = await scene.state()
+    for activity in refused:
+        status, data = await scene.post(activity)
+        assert (status, _error(data)) == (400, "invalid_jsonld"), activity["object"]["content"]
+    assert await scene.state() == before
+
+    few = create("few", renamed, tags[:3])
+    await scene.accepted(few)
+    assert await scene.post_body(few["object"]["id"]) == "few"

@@ -434,6 +434,13 @@ class NoteDoc:
     summary_html: str = ""  # a content warning, as Mastodon sends one
     sensitive: bool = False
 
+    @property
+    def listed(self) -> bool:
+        """Whether the public is in `to`. Mastodon's and GoToSocial's "unlisted" (Misskey's
+        "home") names it in `cc` only: anyone may read the post, but it is kept out of
+        hashtag streams and timelines, as its author asked."""
+        return bool(set(self.to) & PUBLIC_ALIASES)
+
     def visibility(self, author_followers: str | None) -> str:
         everyone = set(self.to) | set(self.cc)
         if everyone & PUBLIC_ALIASES:

@@ -1699,3 +1699,31 @@ async def test_json_ld_that_would_take_long_is_refused_at_once(scene: Scene) -> 
     few = create("few", renamed, tags[:3])
     await scene.accepted(few)
     assert await scene.post_body(few["object"]["id"]) == "few"
+
+
+async def test_unlisted_notes_stay_out_of_hashtag_streams(scene: Scene) -> None:
+    """Mastodon's "unlisted" (the public in `cc` only): anyone may read it, as a public post,
+    but it shows in no hashtag stream, nor in the main stream of who follows the hashtag."""
+    pod, hostile = scene.pod, scene.hostile
+    await _alice_follows_mallory(scene)
+    bob = await pod.register("bob")
+    await pod.call("POST", "/api/v1/tag_followings", bob, json={"name": "garden"}, expect=201)
+    followers = f"{hostile.actor('mallory')}/followers"
+    tag = [{"type": "Hashtag", "name": "#garden", "href": f"{hostile.base}/tags/garden"}]
+    unlisted = hostile.note("mallory", "quiet #garden", [followers], cc=[AS_PUBLIC], tag=tag)
+    public = hostile.note("mallory", "loud #garden", [AS_PUBLIC], cc=[followers], tag=tag)
+    for note in (unlisted, public):
+        await scene.accepted(hostile.activity("mallory", "Create", note))
+
+    async def bodies(path: str, who: User | None) -> list[str]:
+        _, items = await pod.call("GET", path, who, expect=200)
+        return [p["body"] for p in items]
+
+    assert await bodies("/api/v1/tags/garden/posts", bob) == ["loud #garden"]
+    assert await bodies("/api/v1/streams/main", bob) == ["loud #garden"]
+    assert await bodies("/api/v1/streams/tags", bob) == ["loud #garden"]
+    # Still public: alice sees both, as she follows mallory, and anyone may read it.
+    assert await bodies("/api/v1/streams/main", scene.alice) == ["loud #garden", "quiet #garden"]
+    post = await scene.post_json(unlisted["id"])
+    assert post is not None and post["visibility"] == "public"
+    await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)

@@ -1727,3 +1727,30 @@ async def test_unlisted_notes_stay_out_of_hashtag_streams(scene: Scene) -> None:
     post = await scene.post_json(unlisted["id"])
     assert post is not None and post["visibility"] == "public"
     await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+
+
+async def test_usernames_that_would_not_show_as_themselves_are_refused(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A handle is `username@host`: a username with an @ reads as another host's, and one with
+    bidi overrides, zero-width or control characters or spaces hides or reorders itself."""
+    hostile = scene.hostile
+    spoofs = ["alice@pod.example", "moc.elpmaxe\u202e", "ali\u200bce", "ali ce", "nul\x00", "a\tb"]
+    before = await scene.state()
+    for n, username in enumerate(spoofs):
+        hostile.add_actor(f"spoof{n}", keys[0], preferredUsername=username)
+        status, data = await scene.post(scene.follow(f"spoof{n}"), f"spoof{n}")
+        assert (status, _error(data)) == (401, "signature_key_unknown"), username
+    assert await scene.state() == before
+    # A known actor renaming itself so is not taken in either.
+    await scene.accepted(scene.follow())
+    hostile.overrides["mallory"]["preferredUsername"] = spoofs[1]
+    status, _ = await scene.post(
+        hostile.activity("mallory", "Update", hostile.actor_doc("mallory"))
+    )
+    assert status in (404, 422)
+    assert await scene.followers() == [hostile.handle("mallory")]
+    # Letters of any script, digits, dots, dashes and colons are names.
+    hostile.add_actor("plain", keys[0], preferredUsername="Zoë.Łódź-1:ok")
+    await scene.accepted(scene.follow("plain"), "plain")
+    assert f"Zoë.Łódź-1:ok@{hostile.host}" in await scene.followers()

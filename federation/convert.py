@@ -466,6 +466,11 @@ class NoteDoc:
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 TITLED_TYPES = frozenset({"Article", "Page"})  # the name is a title (Lemmy posts are Pages)
 MAX_CONTENT = 100_000
+# Tags in a note's content. The sanitiser's HTML parser takes time quadratic in how deeply
+# elements nest (`<dl><dt>` repeated through 100,000 characters held the pod for 3 s, in the
+# inbox's write transaction); this bounds it to a tenth of a second or so. An article
+# has a tag every 40 characters or so: about 2,500 in the longest content allowed.
+MAX_MARKUP = 5_000
 
 
 def note_from_as(obj: Any) -> NoteDoc:
@@ -480,6 +485,8 @@ def note_from_as(obj: Any) -> NoteDoc:
         content = _titled(obj, content)
     if len(content) > MAX_CONTENT:
         raise InvalidDocument("content too long")
+    if content.count("<") > MAX_MARKUP:
+        raise InvalidDocument("content has too much markup")
     check_addressing(obj)
     published = obj.get("published")
     # An Article's or Page's summary is an excerpt, not a warning (Mastodon reads it so too).

@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from federation.actors import KEY_FETCHES_PER_HOST
-from federation.convert import MAX_ADDRESSES
+from federation.convert import MAX_ADDRESSES, MAX_MARKUP
 from federation.refetch import HOST_REFETCHES
 from federation.routes import FEDERATION
 from node.appkeys import DB
@@ -1754,3 +1754,20 @@ async def test_usernames_that_would_not_show_as_themselves_are_refused(
     hostile.add_actor("plain", keys[0], preferredUsername="Zoë.Łódź-1:ok")
     await scene.accepted(scene.follow("plain"), "plain")
     assert f"Zoë.Łódź-1:ok@{hostile.host}" in await scene.followers()
+
+
+async def test_content_with_markup_nested_past_bounds_is_refused(scene: Scene) -> None:
+    """The sanitiser's time grows with the square of how deeply markup nests: content with
+    more than MAX_MARKUP tags is refused before it is parsed. Its long, plainer twin is kept."""
+    hostile = scene.hostile
+    before = await scene.state()
+    for markup in ("<dl><dt>", "<ul><li>", "<b></p>"):
+        body = markup * (MAX_MARKUP // markup.count("<") + 1)
+        note = hostile.note("mallory", body, [scene.alice_uri])
+        status, data = await scene.post(hostile.activity("mallory", "Create", note))
+        assert (status, _error(data)) == (422, "invalid_object"), markup
+    assert await scene.state() == before
+    text = "<p>" + "a line of text, " * 2000 + "</p>"
+    note = hostile.note("mallory", text * 2, [scene.alice_uri])
+    await scene.accepted(hostile.activity("mallory", "Create", note))
+    assert await scene.post_json(note["id"]) is not None

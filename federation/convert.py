@@ -473,6 +473,15 @@ MAX_CONTENT = 100_000
 MAX_MARKUP = 5_000
 
 
+def checked_markup(content: str) -> str:
+    """`content`, if the sanitiser may parse it at a bounded cost; InvalidDocument if not."""
+    if len(content) > MAX_CONTENT:
+        raise InvalidDocument("content too long")
+    if content.count("<") > MAX_MARKUP:
+        raise InvalidDocument("content has too much markup")
+    return content
+
+
 def note_from_as(obj: Any) -> NoteDoc:
     if not isinstance(obj, dict) or type_of(obj) not in NOTE_TYPES:
         raise InvalidDocument("object is not a Note")
@@ -483,10 +492,7 @@ def note_from_as(obj: Any) -> NoteDoc:
     content = _natural(obj, "content") or ""
     if obj["type"] in TITLED_TYPES:
         content = _titled(obj, content)
-    if len(content) > MAX_CONTENT:
-        raise InvalidDocument("content too long")
-    if content.count("<") > MAX_MARKUP:
-        raise InvalidDocument("content has too much markup")
+    checked_markup(content)
     check_addressing(obj)
     published = obj.get("published")
     # An Article's or Page's summary is an excerpt, not a warning (Mastodon reads it so too).

@@ -1771,3 +1771,22 @@ async def test_content_with_markup_nested_past_bounds_is_refused(scene: Scene) -
     note = hostile.note("mallory", text * 2, [scene.alice_uri])
     await scene.accepted(hostile.activity("mallory", "Create", note))
     assert await scene.post_json(note["id"]) is not None
+
+
+async def test_an_edit_of_our_post_is_bounded_before_its_markup_is_parsed(scene: Scene) -> None:
+    """An Update naming one of our posts is a grantee's edit through a share: its HTML is
+    checked against the same bounds as a note's before the sanitiser parses it, whoever sent
+    it (the access check comes after, and the parser's time grows with the square of the
+    nesting: a 1 MiB body would have held the pod for minutes)."""
+    pod, hostile = scene.pod, scene.hostile
+    _, post = await pod.call("POST", "/api/v1/posts", scene.alice, json={"body": "mine"},
+                             expect=201)  # fmt: skip
+    before = await scene.state()
+    edit = {"id": post["uri"], "type": "Note", "content": "<dl><dt>" * 20_000}
+    status, data = await scene.post(hostile.activity("mallory", "Update", edit))
+    assert (status, _error(data)) == (422, "invalid_object")
+    # Its small twin reaches the access check, which refuses mallory (no share).
+    status, data = await scene.post(hostile.activity("mallory", "Update", {**edit, "content": "x"}))
+    assert status in (403, 404), data
+    assert await scene.state() == before
+    assert await scene.post_body(post["uri"]) == "mine"

@@ -446,11 +446,11 @@ class NoteDoc:
     sensitive: bool = False
 
     @property
-    def listed(self) -> bool:
-        """Whether the public is in `to`. Mastodon's and GoToSocial's "unlisted" (Misskey's
-        "home") names it in `cc` only: anyone may read the post, but it is kept out of
-        hashtag streams and timelines, as its author asked."""
-        return bool(set(self.to) & PUBLIC_ALIASES)
+    def unlisted(self) -> bool:
+        """Whether the public is named in `cc` only: Mastodon's and GoToSocial's "unlisted"
+        (Misskey's "home"). Anyone may read the post, but its author asked that it be kept
+        out of hashtag streams and timelines."""
+        return not set(self.to) & PUBLIC_ALIASES and bool(set(self.cc) & PUBLIC_ALIASES)
 
     def visibility(self, author_followers: str | None) -> str:
         everyone = set(self.to) | set(self.cc)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from yarl import URL
 
 from federation import httpsig
-from federation.convert import too_deep
+from federation.convert import mend_surrogates, too_deep
 from federation.keys import LocalKeys
 from federation.ssrf import BlockedAddress, GuardedResolver, check_literal
 from federation.urls import Urls, same_origin
@@ -160,7 +160,7 @@ class FederationClient:
                 raise FetchError("malformed", "not a JSON object")
             if too_deep(doc, raw=raw):
                 raise FetchError("malformed", "nested too deeply")
-            return doc
+            return mend_surrogates(doc, raw)
         raise FetchError("too_many_redirects", "too many redirects")
 
     async def post(

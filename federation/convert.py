@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,6 +269,40 @@ def too_deep(value: Any, limit: int = MAX_DEPTH, raw: bytes | None = None) -> bo
     return False
 
 
+# A JSON escape of a UTF-16 surrogate (`\ud800`): a lone one survives Python's parser.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def mend_surrogates(value: Any, raw: bytes) -> Any:
+    """`value` with each lone UTF-16 surrogate in its strings and keys made U+FFFD.
+
+    JSON may escape one (`\\ud800`), and a JavaScript server that cut a string inside a
+    surrogate pair sends one; SQLite cannot encode it, so storing or even looking up such a
+    string fails. `raw`, the text `value` was parsed from, settles most cases: a lone surrogate
+    can only come from such an escape. Call it on values `too_deep` has passed (it recurses).
+    """
+    if not _SURROGATE_ESCAPE.search(raw):
+        return value
+    return _mended(value)
+
+
+def _mended(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mended(v) for v in value]
+    if isinstance(value, dict):
+        return {_mended(k): _mended(v) for k, v in value.items()}
+    return value
+
+
+def type_of(doc: dict[str, Any]) -> str | None:
+    """A document's `type` when it is one string (anything else names no type we handle)."""
+    kind = doc.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def _http_url(value: Any, what: str) -> str:
     if (
         not isinstance(value, str)
@@ -331,16 +366,26 @@ def _natural(obj: dict[str, Any], prop: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _handle_safe(username: str) -> bool:
+    """Whether `username` shows as itself in a handle (`username@host`): no `@` to make it
+    read as another host's, no spaces, and no control, format (bidi overrides, zero-width) or
+    unassigned characters to hide or reorder it. Mastodon refuses more: anything but ASCII
+    letters, digits, `_`, `.` and `-`."""
+    return "@" not in username and not any(unicodedata.category(ch)[0] in "CZ" for ch in username)
+
+
 def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     uri = _http_url(doc.get("id"), "id")
     if odd_authority(uri):  # its inbox and key are on its origin: they are refused with it
         raise InvalidDocument("the id has user info or a trailing dot")
-    kind = doc.get("type")
+    kind = type_of(doc)
     if kind not in ACTOR_TYPES:
         raise InvalidDocument("not an actor")
     username = doc.get("preferredUsername")
     if not isinstance(username, str) or not username or len(username) > 100:
         raise InvalidDocument("preferredUsername missing")
+    if not _handle_safe(username):
+        raise InvalidDocument("preferredUsername has an @, a space or an invisible character")
     inbox = _http_url(doc.get("inbox"), "inbox")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox")
@@ -400,6 +445,13 @@ class NoteDoc:
     summary_html: str = ""  # a content warning, as Mastodon sends one
     sensitive: bool = False
 
+    @property
+    def unlisted(self) -> bool:
+        """Whether the public is named in `cc` only: Mastodon's and GoToSocial's "unlisted"
+        (Misskey's "home"). Anyone may read the post, but its author asked that it be kept
+        out of hashtag streams and timelines."""
+        return not set(self.to) & PUBLIC_ALIASES and bool(set(self.cc) & PUBLIC_ALIASES)
+
     def visibility(self, author_followers: str | None) -> str:
         everyone = set(self.to) | set(self.cc)
         if everyone & PUBLIC_ALIASES:
@@ -414,10 +466,24 @@ class NoteDoc:
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 TITLED_TYPES = frozenset({"Article", "Page"})  # the name is a title (Lemmy posts are Pages)
 MAX_CONTENT = 100_000
+# Tags in a note's content. The sanitiser's HTML parser takes time quadratic in how deeply
+# elements nest (`<dl><dt>` repeated through 100,000 characters held the pod for 3 s, in the
+# inbox's write transaction); this bounds it to a tenth of a second or so. An article
+# has a tag every 40 characters or so: about 2,500 in the longest content allowed.
+MAX_MARKUP = 5_000
+
+
+def checked_markup(content: str) -> str:
+    """`content`, if the sanitiser may parse it at a bounded cost; InvalidDocument if not."""
+    if len(content) > MAX_CONTENT:
+        raise InvalidDocument("content too long")
+    if content.count("<") > MAX_MARKUP:
+        raise InvalidDocument("content has too much markup")
+    return content
 
 
 def note_from_as(obj: Any) -> NoteDoc:
-    if not isinstance(obj, dict) or obj.get("type") not in NOTE_TYPES:
+    if not isinstance(obj, dict) or type_of(obj) not in NOTE_TYPES:
         raise InvalidDocument("object is not a Note")
     ap_id = _http_url(obj.get("id"), "object id")
     author = ref(obj.get("attributedTo"))
@@ -426,8 +492,7 @@ def note_from_as(obj: Any) -> NoteDoc:
     content = _natural(obj, "content") or ""
     if obj["type"] in TITLED_TYPES:
         content = _titled(obj, content)
-    if len(content) > MAX_CONTENT:
-        raise InvalidDocument("content too long")
+    checked_markup(content)
     check_addressing(obj)
     published = obj.get("published")
     # An Article's or Page's summary is an excerpt, not a warning (Mastodon reads it so too).
@@ -522,7 +587,7 @@ def attachments_from_as(value: Any) -> tuple[AttachmentDoc, ...]:
 
 
 def _attachment_from_as(item: Any) -> AttachmentDoc | None:
-    if not isinstance(item, dict) or item.get("type") not in ATTACHMENT_TYPES:
+    if not isinstance(item, dict) or type_of(item) not in ATTACHMENT_TYPES:
         return None
     url, link_type = _attachment_url(item.get("url"))
     if url is None:
@@ -627,6 +692,11 @@ class ShareDoc:
     shared_items: str
 
 
+def _list(value: Any) -> list[Any]:
+    """A property meant to be a list; anything else (a number, an object) lists nothing."""
+    return value if isinstance(value, list) else []
+
+
 def share_from_as(obj: Any) -> ShareDoc:
     if not isinstance(obj, dict) or obj.get("type") != "Share":
         raise InvalidDocument("object is not a Share")
@@ -639,10 +709,10 @@ def share_from_as(obj: Any) -> ShareDoc:
     if scope not in SHARE_SCOPES:
         raise InvalidDocument("unknown share scope")
     labels = {}
-    for label in obj.get("labels") or []:
+    for label in _list(obj.get("labels")):
         if isinstance(label, dict) and isinstance(label.get("id"), str):
             labels[label["id"][:64]] = str(label.get("name", ""))[:100]
-    items = [i for i in (obj.get("itemIds") or []) if isinstance(i, str)][:500]
+    items = [i for i in _list(obj.get("itemIds")) if isinstance(i, str)][:500]
     shared = _http_url(obj.get("sharedItems"), "sharedItems")
     if not same_origin(shared, ap_id) or not same_origin(owner, ap_id):
         raise InvalidDocument("a share lives on its owner's origin")

@@ -15,7 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from federation import httpsig
 from federation.context import Federation
-from federation.convert import InvalidDocument, check_addressing, ref, too_deep
+from federation.convert import InvalidDocument, check_addressing, mend_surrogates, ref, too_deep
 from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
@@ -139,6 +139,7 @@ async def receive(
         raise bad_request("An activity is a JSON object.", "malformed_json")
     if too_deep(doc, raw=body):
         raise bad_request("The activity is nested too deeply.", "malformed_json")
+    doc = mend_surrogates(doc, body)
 
     if await _deletes_unknown_self(fed, doc, pending.key_id):
         return web.Response(status=202)

@@ -103,14 +103,45 @@ def _processable(ctx: Any) -> list[Any]:
     return out
 
 
+# Values (objects, arrays, scalars, their contexts' too) in a document given to pyld. It takes
+# about 30-100 µs a value, on the event loop: this bounds one document to a fifth of a second,
+# where a 1 MiB one would hold every other request for two. A document that needs JSON-LD at
+# all redefines our terms in an inline context: a few kilobytes in practice.
+MAX_LD_VALUES = 5_000
+
+
+def _too_costly(doc: dict[str, Any]) -> bool:
+    """Whether processing `doc` could take long: more than MAX_LD_VALUES values, or a scoped
+    context (a term definition with its own `@context`), which pyld applies afresh to every
+    node it covers: a few hundred kilobytes of them took it minutes."""
+    count = 0
+    stack: list[tuple[Any, bool]] = [(doc, False)]  # (value, whether inside a context)
+    while stack:
+        value, in_context = stack.pop()
+        count += 1
+        if count > MAX_LD_VALUES:
+            return True
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "@context" and in_context:
+                    return True
+                stack.append((item, in_context or key == "@context"))
+        elif isinstance(value, list):
+            stack.extend((item, in_context) for item in value)
+    return False
+
+
 def normalize(doc: dict[str, Any]) -> dict[str, Any]:
     """The document in our compact ActivityStreams form.
 
     Documents that leave our terms alone (nearly all) are returned as they are; others are
-    expanded with their inline contexts over the packaged ones and compacted into ours.
+    expanded with their inline contexts over the packaged ones and compacted into ours, unless
+    that could take long (ValueError then, as for a document pyld cannot process).
     """
     if _is_plain(doc):
         return doc
+    if _too_costly(doc):
+        raise ValueError("the document's JSON-LD is too large to process")
     source = dict(doc)
     source["@context"] = _processable(doc.get("@context"))
     try:

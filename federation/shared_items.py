@@ -36,7 +36,9 @@ def _unavailable(exc: FetchError) -> ApiError:
 def _broken() -> ApiError:
     # Like an owner's pod that cannot be reached: 502, and nothing of a partial walk.
     return ApiError(
-        502, "owner_collection_broken", "The owner's pod serves a collection that never ends."
+        502,
+        "owner_collection_broken",
+        "The owner's pod serves a collection that cannot be read to its end.",
     )
 
 
@@ -78,11 +80,14 @@ class RemoteSharedItems:
                 doc = normalize(await self._client.get_json(url, signer=self._signer(reader)))
             except FetchError as exc:
                 raise _unavailable(exc) from None
+            except ValueError:  # JSON-LD we cannot process
+                raise _broken() from None
             first = doc.get("first")
             if doc.get("type") == "OrderedCollection" and isinstance(first, str):
                 url = first
                 continue
-            for entry in doc.get("orderedItems") or []:
+            entries = doc.get("orderedItems")
+            for entry in entries if isinstance(entries, list) else []:
                 try:
                     item = _item(entry)
                 except InvalidDocument:
@@ -100,7 +105,7 @@ class RemoteSharedItems:
             item = _item(doc)
         except FetchError as exc:
             raise _unavailable(exc) from None
-        except InvalidDocument:
+        except ValueError:  # not a note we can read (InvalidDocument), or not JSON-LD we can
             raise not_found("Item") from None
         if item.uri != uri or not same_origin(item.author, uri):
             raise not_found("Item")

@@ -51,7 +51,7 @@ async def remote_post(
         recipients=await local_recipients(q, fed, note),
         attachments=[_attachment(a) for a in note.attachments],
         mentions=await local_recipients(q, fed, note, list(note.mentions)),
-        tags=list(note.hashtags),
+        tags=[] if note.unlisted else list(note.hashtags),  # in no hashtag stream then
         content_warning=warning,
         sensitive=note.sensitive or bool(warning),
     )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from federation.convert import ACTOR_TYPES, InvalidDocument, actor_from_as
+from federation.convert import (
+    ACTOR_TYPES,
+    InvalidDocument,
+    actor_from_as,
+    checked_markup,
+    type_of,
+)
 from federation.handlers import shares
 from federation.handlers.base import Incoming
 from federation.handlers.notes import check_author, parse_note, remote_post
@@ -33,7 +39,7 @@ async def handle(inc: Incoming) -> None:
         return
     if not isinstance(obj_id, str) or not same_origin(obj_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
-    if obj.get("type") in ACTOR_TYPES:
+    if type_of(obj) in ACTOR_TYPES:
         if obj_id != inc.actor.uri:
             raise forbidden("Only an actor may update itself.", "actor_mismatch")
         try:
@@ -62,4 +68,9 @@ def _text_of(obj: dict) -> str:
     if isinstance(source, dict) and isinstance(source.get("content"), str):
         return source["content"]
     content = obj.get("content")
-    return html_to_text(sanitize_html(content)) if isinstance(content, str) else ""
+    if not isinstance(content, str):
+        return ""
+    try:  # checked before anything else: anyone may send this, with a share or without
+        return html_to_text(sanitize_html(checked_markup(content)))
+    except InvalidDocument as exc:
+        raise ApiError(422, "invalid_object", str(exc)) from None

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from multidict import CIMultiDict
 
 from federation.actors import KEY_FETCHES_PER_HOST
-from federation.convert import MAX_ADDRESSES
+from federation.convert import MAX_ADDRESSES, MAX_MARKUP
 from federation.refetch import HOST_REFETCHES
 from federation.routes import FEDERATION
 from node.appkeys import DB
@@ -1805,3 +1805,235 @@ async def test_an_actor_deleting_itself_is_gone_whatever_its_inbox(scene: Scene)
         [(hostile.actor("mallory"), True), (hostile.actor("eve"), False)]
     )
     assert await scene.followers() == [hostile.handle("eve")]
+
+
+# --- values of the wrong kind or wrong text -------------------------------------------------
+
+LONE = "\ud800"  # json.dumps sends it as the escape `\ud800`, as a JavaScript server may
+MENDED = "\ufffd"
+NOT_ONE_TYPE: list[Any] = [["Person"], {"id": "Person"}, 7, None]
+
+
+async def _alice_follows_mallory(scene: Scene) -> None:
+    hostile = scene.hostile
+    await scene.pod.call(
+        "POST", "/api/v1/follows", scene.alice, json={"target": hostile.handle("mallory")},
+        expect=201,
+    )  # fmt: skip
+    follow = {"type": "Follow", "actor": scene.alice_uri, "object": hostile.actor("mallory")}
+    await scene.accepted(hostile.activity("mallory", "Accept", follow))
+
+
+async def _name_of(scene: Scene, handle: str) -> str:
+    _, found = await scene.pod.call("GET", f"/api/v1/lookup?acct={handle}", scene.alice,
+                                    expect=200)  # fmt: skip
+    return found["displayName"]
+
+
+async def test_lone_surrogates_are_mended_not_a_crash(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    # In an actor document met for the first time, and in the activities it signs.
+    hostile.add_actor("cut", keys[0], summary=f"<p>bio{LONE}</p>")
+    hostile.overrides["cut"]["name"] = f"Cut{LONE}"  # `name` is add_actor's own argument
+    await scene.accepted(scene.follow("cut"), "cut")
+    assert await _name_of(scene, hostile.handle("cut")) == f"Cut{MENDED}"
+    note = hostile.note("cut", f"caf{LONE}", [scene.alice_uri], summary=f"cw{LONE}")
+    note["inReplyTo"] = f"{hostile.base}/notes/{LONE}"
+    await scene.accepted(hostile.activity("cut", "Create", note), "cut")
+    post = await scene.post_json(note["id"])
+    assert post is not None
+    assert (post["body"], post["contentWarning"]) == (f"caf{MENDED}", f"cw{MENDED}")
+    for kind in ("Like", "Announce", "Undo", "Delete", "Accept", "Reject", "Block"):
+        await scene.accepted(hostile.activity("cut", kind, f"{hostile.base}/x/{LONE}"), "cut")
+    # In a profile fetched again on its Update.
+    hostile.overrides["cut"]["name"] = f"Cut again{LONE}"
+    await scene.accepted(hostile.activity("cut", "Update", hostile.actor_doc("cut")), "cut")
+    assert await _name_of(scene, hostile.handle("cut")) == f"Cut again{MENDED}"
+    # In a reshared note fetched from its origin.
+    await _alice_follows_mallory(scene)
+    path = "/users/eve/notes/cut"
+    hostile.documents[path] = hostile.note("eve", f"re{LONE}", [AS_PUBLIC], id=hostile.base + path)
+    await scene.accepted(hostile.activity("mallory", "Announce", hostile.base + path))
+    assert await scene.post_body(hostile.base + path) == f"re{MENDED}"
+
+
+async def test_types_that_are_not_one_string_are_refused(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    hostile = scene.hostile
+    await _alice_follows_mallory(scene)
+    before = await scene.state()
+    for n, kind in enumerate(NOT_ONE_TYPE):
+        # An actor document met for the first time: its key cannot be used.
+        name = f"odd{n}"
+        hostile.add_actor(name, keys[0], type=kind)
+        status, data = await scene.post(scene.follow(name), name)
+        assert (status, _error(data)) == (401, "signature_key_unknown"), kind
+        # An Update of an actor: neither a profile nor a note.
+        update = hostile.activity(
+            "mallory", "Update", {**hostile.actor_doc("mallory"), "type": kind}
+        )
+        status, data = await scene.post(update)
+        assert (status, _error(data)) == (422, "invalid_object"), kind
+        # A reshared note fetched from its origin.
+        path = f"/users/eve/notes/odd{n}"
+        hostile.documents[path] = hostile.note(
+            "eve", "odd", [AS_PUBLIC], id=hostile.base + path, type=kind
+        )
+        status, data = await scene.post(
+            hostile.activity("mallory", "Announce", hostile.base + path)
+        )
+        assert (status, _error(data)) == (422, "unfetchable_object"), kind
+    assert await scene.state() == before
+
+    # An attachment of no one type is skipped; the note and its other attachment are kept.
+    pic = {"type": "Image", "mediaType": "image/png", "url": "https://cdn.example/a.png"}
+    odd = [{**pic, "type": kind} for kind in NOT_ONE_TYPE]
+    note = hostile.note("mallory", "pictures", [scene.alice_uri], attachment=[*odd, pic])
+    await scene.accepted(hostile.activity("mallory", "Create", note))
+    post = await scene.post_json(note["id"])
+    assert post is not None
+    assert [a["url"] for a in post["attachments"]] == ["https://cdn.example/a.png"]
+
+
+async def test_share_lists_that_are_not_lists_are_read_as_empty(scene: Scene) -> None:
+    hostile = scene.hostile
+    for n, junk in enumerate((7, True, 1.5, {"id": "x"})):
+        share = hostile.share("mallory", scene.alice_uri, labels=junk, itemIds=junk)
+        await scene.accepted(hostile.share_activity("mallory", "Create", share))
+        assert len(await incoming_shares(scene)) == n + 1
+
+
+async def test_json_ld_that_would_take_long_is_refused_at_once(scene: Scene) -> None:
+    """A document needing JSON-LD processing (its context renames our terms) is refused when
+    that could hold the pod long: scoped contexts, which pyld applies afresh to every node
+    they cover (a few hundred kilobytes took it minutes), or more values than MAX_LD_VALUES.
+    Its small twin is processed."""
+    hostile = scene.hostile
+    renamed = {"by": {"@id": "as:actor", "@type": "@id"}}
+
+    def create(body: str, context: dict[str, Any], tags: list[Any]) -> dict[str, Any]:
+        note = hostile.note("mallory", body, [scene.alice_uri], tag=tags)
+        activity = {
+            **hostile.activity("mallory", "Create", note),
+            "@context": [*AS_CONTEXT, context],
+        }
+        activity["by"] = activity.pop("actor")
+        return activity
+
+    scoped = {f"term{i}": f"https://evil.example/ns#term{i}" for i in range(100)}
+    tags = [{"type": "Hashtag", "name": f"#t{i}"} for i in range(2000)]
+    refused = [
+        create(
+            "typed", {**renamed, "Hashtag": {"@id": "as:Hashtag", "@context": scoped}}, tags[:3]
+        ),
+        create("scoped", {**renamed, "tag": {"@id": "as:tag", "@context": scoped}}, tags[:3]),
+        create("many", renamed, tags),
+    ]
+    before = await scene.state()
+    for activity in refused:
+        status, data = await scene.post(activity)
+        assert (status, _error(data)) == (400, "invalid_jsonld"), activity["object"]["content"]
+    assert await scene.state() == before
+
+    few = create("few", renamed, tags[:3])
+    await scene.accepted(few)
+    assert await scene.post_body(few["object"]["id"]) == "few"
+
+
+async def test_unlisted_notes_stay_out_of_hashtag_streams(scene: Scene) -> None:
+    """Mastodon's "unlisted" (the public in `cc` only): anyone may read it, as a public post,
+    but it shows in no hashtag stream, nor in the main stream of who follows the hashtag."""
+    pod, hostile = scene.pod, scene.hostile
+    await _alice_follows_mallory(scene)
+    bob = await pod.register("bob")
+    await pod.call("POST", "/api/v1/tag_followings", bob, json={"name": "garden"}, expect=201)
+    followers = f"{hostile.actor('mallory')}/followers"
+    tag = [{"type": "Hashtag", "name": "#garden", "href": f"{hostile.base}/tags/garden"}]
+    unlisted = hostile.note("mallory", "quiet #garden", [followers], cc=[AS_PUBLIC], tag=tag)
+    public = hostile.note("mallory", "loud #garden", [AS_PUBLIC], cc=[followers], tag=tag)
+    # Followers only, to bob too: its hashtag is kept, for the readers it has.
+    mine = hostile.note(
+        "mallory", "ours #garden", [followers], cc=[f"{pod.url}/users/bob"], tag=tag
+    )
+    for note in (unlisted, public, mine):
+        await scene.accepted(hostile.activity("mallory", "Create", note))
+
+    async def bodies(path: str, who: User | None) -> list[str]:
+        _, items = await pod.call("GET", path, who, expect=200)
+        return [p["body"] for p in items]
+
+    shown = ["ours #garden", "loud #garden"]
+    assert await bodies("/api/v1/tags/garden/posts", bob) == shown
+    assert await bodies("/api/v1/streams/main", bob) == shown
+    assert await bodies("/api/v1/streams/tags", bob) == shown
+    # Still public: alice sees it, as she follows mallory, and anyone may read it.
+    assert "quiet #garden" in await bodies("/api/v1/streams/main", scene.alice)
+    post = await scene.post_json(unlisted["id"])
+    assert post is not None and post["visibility"] == "public"
+    await pod.call("GET", f"/api/v1/posts/{post['id']}", bob, expect=200)
+
+
+async def test_usernames_that_would_not_show_as_themselves_are_refused(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A handle is `username@host`: a username with an @ reads as another host's, and one with
+    bidi overrides, zero-width or control characters or spaces hides or reorders itself."""
+    hostile = scene.hostile
+    spoofs = ["alice@pod.example", "moc.elpmaxe\u202e", "ali\u200bce", "ali ce", "nul\x00", "a\tb"]
+    before = await scene.state()
+    for n, username in enumerate(spoofs):
+        hostile.add_actor(f"spoof{n}", keys[0], preferredUsername=username)
+        status, data = await scene.post(scene.follow(f"spoof{n}"), f"spoof{n}")
+        assert (status, _error(data)) == (401, "signature_key_unknown"), username
+    assert await scene.state() == before
+    # A known actor renaming itself so is not taken in either.
+    await scene.accepted(scene.follow())
+    hostile.overrides["mallory"]["preferredUsername"] = spoofs[1]
+    status, _ = await scene.post(
+        hostile.activity("mallory", "Update", hostile.actor_doc("mallory"))
+    )
+    assert status in (404, 422)
+    assert await scene.followers() == [hostile.handle("mallory")]
+    # Letters of any script, digits, dots, dashes and colons are names.
+    hostile.add_actor("plain", keys[0], preferredUsername="Zoë.Łódź-1:ok")
+    await scene.accepted(scene.follow("plain"), "plain")
+    assert f"Zoë.Łódź-1:ok@{hostile.host}" in await scene.followers()
+
+
+async def test_content_with_markup_nested_past_bounds_is_refused(scene: Scene) -> None:
+    """The sanitiser's time grows with the square of how deeply markup nests: content with
+    more than MAX_MARKUP tags is refused before it is parsed. Its long, plainer twin is kept."""
+    hostile = scene.hostile
+    before = await scene.state()
+    for markup in ("<dl><dt>", "<ul><li>", "<b></p>"):
+        body = markup * (MAX_MARKUP // markup.count("<") + 1)
+        note = hostile.note("mallory", body, [scene.alice_uri])
+        status, data = await scene.post(hostile.activity("mallory", "Create", note))
+        assert (status, _error(data)) == (422, "invalid_object"), markup
+    assert await scene.state() == before
+    text = "<p>" + "a line of text, " * 2000 + "</p>"
+    note = hostile.note("mallory", text * 2, [scene.alice_uri])
+    await scene.accepted(hostile.activity("mallory", "Create", note))
+    assert await scene.post_json(note["id"]) is not None
+
+
+async def test_an_edit_of_our_post_is_bounded_before_its_markup_is_parsed(scene: Scene) -> None:
+    """An Update naming one of our posts is a grantee's edit through a share: its HTML is
+    checked against the same bounds as a note's before the sanitiser parses it, whoever sent
+    it (the access check comes after, and the parser's time grows with the square of the
+    nesting: a 1 MiB body would have held the pod for minutes)."""
+    pod, hostile = scene.pod, scene.hostile
+    _, post = await pod.call("POST", "/api/v1/posts", scene.alice, json={"body": "mine"},
+                             expect=201)  # fmt: skip
+    before = await scene.state()
+    edit = {"id": post["uri"], "type": "Note", "content": "<dl><dt>" * 20_000}
+    status, data = await scene.post(hostile.activity("mallory", "Update", edit))
+    assert (status, _error(data)) == (422, "invalid_object")
+    # Its small twin reaches the access check, which refuses mallory (no share).
+    status, data = await scene.post(hostile.activity("mallory", "Update", {**edit, "content": "x"}))
+    assert status in (403, 404), data
+    assert await scene.state() == before
+    assert await scene.post_body(post["uri"]) == "mine"

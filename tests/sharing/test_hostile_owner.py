@@ -168,3 +168,30 @@ async def test_items_credited_to_another_pods_people_are_left_out(grant: Grant) 
     for note, expected in zip(page["orderedItems"], (200, 404), strict=True):
         resp, _ = await grant.pod.call("GET", url, grant.bob, params={"item": note["id"]})
         assert resp.status == expected, note["id"]
+
+
+async def test_pages_and_items_of_the_wrong_shape_are_refused_not_crashed_on(
+    grant: Grant,
+) -> None:
+    """A page whose JSON-LD cannot be processed is a broken collection; items that are not a
+    list are none; an item that cannot be processed is not found."""
+    owner = grant.owner
+    # Renames our `type`, so it needs JSON-LD, with a remote context that is never fetched.
+    unprocessable = [*AS_CONTEXT, {"kind": "as:type", "@import": f"{owner.base}/ctx"}]
+    owner.documents[ITEMS] = {**_page(owner, ITEMS, ["one"], None), "@context": unprocessable}
+    status, data = await grant.read()
+    assert (status, _error(data)) == (502, "owner_collection_broken")
+    owner.documents[ITEMS] = {**_page(owner, ITEMS, [], None), "orderedItems": 7}
+    status, items = await grant.read()
+    assert (status, items) == (200, [])
+
+    note = _page(owner, ITEMS, ["one"], None)["orderedItems"][0]
+    owner.documents["/notes/one"] = {**note, "@context": unprocessable}
+    url = f"/api/v1/sharing/{grant.sid}/item"
+    resp, data = await grant.pod.call("GET", url, grant.bob, params={"item": note["id"]})
+    assert (resp.status, _error(data)) == (404, "not_found")
+    assert f"GET {owner.base}/ctx" not in owner.requests and "GET /ctx" not in owner.requests
+    # Its twin, in plain ActivityStreams, is read.
+    owner.documents["/notes/one"] = {**note, "@context": AS_CONTEXT}
+    _, item = await grant.pod.call("GET", url, grant.bob, params={"item": note["id"]}, expect=200)
+    assert item["body"] == "one"

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from federation.client import JRD_ACCEPT, FederationClient, FetchError
-from federation.convert import ACTOR_TYPES, ActorDoc, InvalidDocument, actor_from_as
+from federation.convert import ACTOR_TYPES, ActorDoc, InvalidDocument, actor_from_as, type_of
 from federation.jsonld import normalize
 from federation.refetch import FailedFetches, RefetchLimit
 from federation.urls import Urls, host_of, odd_authority, same_origin
@@ -145,7 +145,7 @@ class ActorDirectory:
         doc = normalize(await self._client.get_json(uri))
         claimed = doc.get("id")
         owner = doc.get("owner")
-        if claimed == uri and doc.get("type") not in ACTOR_TYPES and isinstance(owner, str):
+        if claimed == uri and type_of(doc) not in ACTOR_TYPES and isinstance(owner, str):
             claimed = owner  # a key document
         if claimed == uri:
             return doc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from node.clock import Clock, iso
@@ -192,8 +193,13 @@ class FollowService:
         now = iso(self._clock.now())
         existing = await follow_store.between(tx, follower.guid, followee.guid)
         if existing:
-            # A repeated Follow (e.g. after they lost state) gets the same answer again.
-            if existing.state == "accepted":
+            if existing.ap_id != ap_id and not await follow_store.by_ap_id(tx, ap_id):
+                # A repeated Follow (e.g. after they lost state) has a new id, and the answer
+                # must name it: pods that match an Accept by its Follow's id (GoToSocial)
+                # would otherwise wait for it forever.
+                await follow_store.set_ap_id(tx, existing.guid, ap_id, now)
+                existing = dataclasses.replace(existing, ap_id=ap_id, updated_at=now)
+            if existing.state == "accepted":  # the same answer again
                 await self._publisher.follow_answered(tx, existing, follower, followee, True)
             return existing
         state = "pending" if followee.locked else "accepted"

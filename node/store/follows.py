@@ -67,6 +67,12 @@ async def set_state(tx: Tx, guid: str, state: str, now: str) -> None:
     )
 
 
+async def set_ap_id(tx: Tx, guid: str, ap_id: str, now: str) -> None:
+    await tx.execute(
+        "UPDATE follows SET ap_id = ?, updated_at = ? WHERE guid = ?", (ap_id, now, guid)
+    )
+
+
 async def delete(tx: Tx, guid: str) -> None:
     await tx.execute("DELETE FROM follows WHERE guid = ?", (guid,))
 

@@ -1,0 +1,67 @@
+"""Follows with a remote pod that speaks for itself (a hostile pod with real keys): repeated
+Follows, answers to our requests, and what may be followed at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.federation.test_hostile import Scene, hostile, keys, scene
+from tests.support import wait_for
+
+API = "/api/v1"
+__all__ = ["hostile", "keys", "scene"]  # the fixtures this module's tests use
+
+
+async def _received(scene: Scene, count: int) -> list[dict[str, Any]]:
+    """The first `count` activities the hostile pod received, once they have arrived."""
+
+    async def arrived() -> list[dict[str, Any]] | None:
+        got = [json.loads(body) for _, body in scene.hostile.received]
+        return got[:count] if len(got) >= count else None
+
+    return await wait_for(arrived)
+
+
+def _object_id(activity: dict[str, Any]) -> str:
+    obj = activity["object"]
+    return obj if isinstance(obj, str) else obj["id"]
+
+
+async def test_a_repeated_follow_is_answered_with_its_own_id(scene: Scene) -> None:
+    """A pod that lost its state follows again with a new id; the Accept must name that id
+    (GoToSocial matches an Accept by it), as Mastodon does."""
+    first = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(first)
+    again = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(again)
+    answers = await _received(scene, 2)
+    assert [a["type"] for a in answers] == ["Accept", "Accept"]
+    assert [_object_id(a) for a in answers] == [first["id"], again["id"]]
+    # Still one follow, undone by the id it has now.
+    _, followers = await scene.pod.call(
+        "GET", f"{API}/identities/current/followers", scene.alice, expect=200
+    )
+    assert len(followers) == 1
+    await scene.accepted(scene.hostile.activity("mallory", "Undo", again["id"]))
+    _, followers = await scene.pod.call(
+        "GET", f"{API}/identities/current/followers", scene.alice, expect=200
+    )
+    assert followers == []
+
+
+async def test_a_repeated_request_to_a_locked_identity_is_approved_by_its_new_id(
+    scene: Scene,
+) -> None:
+    pod, alice = scene.pod, scene.alice
+    await pod.call("PATCH", f"{API}/identity/current", alice, json={"locked": True}, expect=200)
+    await scene.accepted(scene.hostile.activity("mallory", "Follow", scene.alice_uri))
+    again = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(again)
+    assert scene.hostile.received == []  # a request is not answered until she decides
+    _, requests = await pod.call("GET", f"{API}/follows/requests", alice, expect=200)
+    assert len(requests) == 1
+    await pod.call("POST", f"{API}/follows/requests/{requests[0]['id']}/approve", alice, expect=200)
+    (accept,) = await _received(scene, 1)
+    assert accept["type"] == "Accept"
+    assert _object_id(accept) == again["id"]

@@ -14,6 +14,7 @@ from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.store import follows as follow_store
 from node.store import identities as identity_store
+from node.store import remote_actors as actor_store
 from node.store import shares as share_store
 from node.store.db import Database, Tx
 from node.store.follows import Follow
@@ -105,6 +106,11 @@ class FollowService:
         followee = await find_identity(self._db, self._directory, self._host, target)
         if followee.guid == who.identity_guid:
             raise validation({"target": "you cannot follow yourself"})
+        if not followee.local:
+            actor = await actor_store.by_identity(self._db, followee.guid)
+            if actor is None or actor.gone_at is not None:
+                # Deleted (or answering 410): a request to it would wait forever, unsent.
+                raise not_found("Identity")
         me = await identity_store.get(self._db, who.identity_guid)
         assert me is not None
         now = iso(self._clock.now())

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from node.appkeys import DB
 from tests.federation.test_hostile import Scene, hostile, keys, scene
+from tests.hostile import AS_PUBLIC
 from tests.support import wait_for
 
 API = "/api/v1"
@@ -65,3 +67,30 @@ async def test_a_repeated_request_to_a_locked_identity_is_approved_by_its_new_id
     (accept,) = await _received(scene, 1)
     assert accept["type"] == "Accept"
     assert _object_id(accept) == again["id"]
+
+
+async def test_a_deleted_actor_cannot_be_looked_up_or_followed(scene: Scene) -> None:
+    """Once an actor deleted itself, a request to it would wait forever (nothing is delivered
+    to it): neither its handle nor its GUID finds it, until its host serves it again."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    handle = hostile.handle("eve")
+    _, eve = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    key = hostile.keys["eve"]
+    await scene.accepted(
+        hostile.activity("eve", "Delete", hostile.actor("eve"), to=[AS_PUBLIC]), signer="eve"
+    )
+    del hostile.keys["eve"]  # her pod answers 404 for her now
+    await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=404)
+    for target in (handle, eve["id"]):
+        await pod.call("POST", f"{API}/follows", alice, json={"target": target}, expect=404)
+    _, following = await pod.call("GET", f"{API}/identities/current/following", alice, expect=200)
+    _, pending = await pod.call("GET", f"{API}/follows/requests", alice, expect=200)
+    assert following == pending == []
+    assert await pod.app[DB].fetchval("SELECT count(*) FROM follows") == 0
+
+    # Served again (the name was taken anew, or the deletion undone): she is found again.
+    hostile.keys["eve"] = key
+    _, found = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    assert found["id"] == eve["id"]
+    _, out = await pod.call("POST", f"{API}/follows", alice, json={"target": handle}, expect=201)
+    assert out["state"] == "pending"

@@ -161,13 +161,25 @@ class FollowService:
             follower = await identity_store.get(tx, follow.follower_guid)
             me = await identity_store.get(tx, who.identity_guid)
             assert follower is not None and me is not None
-            if accept:
-                await self._accept(tx, follow, now)
-            else:
-                await self._drop(tx, follow)
-            if not follower.local:
-                await self._publisher.follow_answered(tx, follow, follower, me, accept)
+            await self._answer(tx, follow, follower, me, accept, now)
         return Follow(**{**follow.__dict__, "state": "accepted" if accept else "rejected"})
+
+    async def _answer(
+        self, tx: Tx, follow: Follow, follower: Identity, me: Identity, accept: bool, now: str
+    ) -> None:
+        if accept:
+            await self._accept(tx, follow, now)
+        else:
+            await self._drop(tx, follow)
+        if not follower.local:
+            await self._publisher.follow_answered(tx, follow, follower, me, accept)
+
+    async def approve_all(self, tx: Tx, me: Identity) -> None:
+        """An identity no longer locked takes the requests waiting for it, as Mastodon does:
+        nobody would approve them by hand any more, and new ones are accepted at once."""
+        now = iso(self._clock.now())
+        for follow, follower in await follow_store.pending_to(tx, me.guid):
+            await self._answer(tx, follow, follower, me, True, now)
 
     async def remove_follower(self, who: Principal, follower_guid: str) -> None:
         """Stop someone following me (a soft block): they are told with a Reject."""

@@ -87,6 +87,13 @@ async def is_following(q: Queryable, follower: str, followee: str) -> bool:
     )
 
 
+# A follow and the identity on its other side, in one row.
+_PAIR_COLS = ", ".join(
+    [f"f.{c} AS f_{c}" for c in _COLS.split(", ")]
+    + [f"i.{c.strip()}" for c in IDENTITY_COLS.split(",")]
+)
+
+
 def _people(side: str, other: str) -> str:
     return (
         f"FROM follows f JOIN identities i ON i.guid = f.{other} WHERE f.{side} = ? AND f.state = ?"
@@ -108,21 +115,29 @@ async def following(
 async def _list(
     q: Queryable, side: str, other: str, identity: str, page: PageRequest, state: str
 ) -> tuple[list[tuple[Follow, Identity]], Page]:
-    follow_cols = ", ".join(f"f.{c} AS f_{c}" for c in _COLS.split(", "))
-    ident_cols = ", ".join(f"i.{c.strip()}" for c in IDENTITY_COLS.split(","))
     result = await fetch_page(
         q,
-        select=f"{follow_cols}, {ident_cols}",
+        select=_PAIR_COLS,
         from_where=_people(side, other),
         params=(identity, state),
         key=("f.created_at", "f.guid"),
         page=page,
     )
-    out = []
-    for row in result.rows:
-        follow = Follow(*(row[f"f_{c}"] for c in _COLS.split(", ")))
-        out.append((follow, Identity.of(row)))
-    return out, result
+    return [_pair(row) for row in result.rows], result
+
+
+async def pending_to(q: Queryable, identity: str) -> list[tuple[Follow, Identity]]:
+    """Every request waiting for `identity`, oldest first, with who asked."""
+    rows = await q.fetchall(
+        f"SELECT {_PAIR_COLS} {_people('followee_guid', 'follower_guid')}"
+        " ORDER BY f.created_at, f.guid",
+        (identity, "pending"),
+    )
+    return [_pair(row) for row in rows]
+
+
+def _pair(row: Row) -> tuple[Follow, Identity]:
+    return Follow(*(row[f"f_{c}"] for c in _COLS.split(", "))), Identity.of(row)
 
 
 async def count(q: Queryable, identity: str, side: str) -> int:

@@ -94,3 +94,16 @@ async def test_a_deleted_actor_cannot_be_looked_up_or_followed(scene: Scene) -> 
     assert found["id"] == eve["id"]
     _, out = await pod.call("POST", f"{API}/follows", alice, json={"target": handle}, expect=201)
     assert out["state"] == "pending"
+
+
+async def test_unlocking_accepts_remote_requests(scene: Scene) -> None:
+    pod, alice = scene.pod, scene.alice
+    await pod.call("PATCH", f"{API}/identity/current", alice, json={"locked": True}, expect=200)
+    follow = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(follow)
+    assert scene.hostile.received == []
+    await pod.call("PATCH", f"{API}/identity/current", alice, json={"locked": False}, expect=200)
+    answers = await _received(scene, 1)
+    accept = next(a for a in answers if a["type"] == "Accept")
+    assert _object_id(accept) == follow["id"]
+    assert await scene.followers() == [scene.hostile.handle("mallory")]

@@ -153,6 +153,7 @@ class ActorDirectory:
             discoverable=parsed.discoverable,
             created_at=now,
             updated_at=now,
+            uri=parsed.uri,
         )
         actor = RemoteActor(
             identity_guid=ident.guid,

@@ -107,3 +107,17 @@ async def test_unlocking_accepts_remote_requests(scene: Scene) -> None:
     accept = next(a for a in answers if a["type"] == "Accept")
     assert _object_id(accept) == follow["id"]
     assert await scene.followers() == [scene.hostile.handle("mallory")]
+
+
+async def test_a_remote_identity_links_to_its_own_actor(scene: Scene) -> None:
+    """Not to this pod's /users/{name}, where a local namesake may be."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    namesake = await pod.register("mallory")
+    handle = hostile.handle("mallory")
+    _, found = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    assert found["url"] == hostile.actor("mallory")
+    await scene.accepted(scene.follow())
+    _, followers = await pod.call("GET", f"{API}/identities/current/followers", alice, expect=200)
+    assert [f["identity"]["url"] for f in followers] == [hostile.actor("mallory")]
+    _, local = await pod.call("GET", f"{API}/identities/{namesake.identity_id}", alice, expect=200)
+    assert local["url"] == f"{pod.url}/users/mallory"

@@ -95,7 +95,7 @@ _PAIR_COLS = ", ".join(
 
 
 # Following a remote private space's Group is being a member of it: who is, is for its
-# members (its Group lists them for public spaces only), never shown in anyone's following.
+# members (its Group lists them for public spaces only), never in a following or followers list.
 _NOT_PRIVATE_GROUP = (
     " AND NOT EXISTS (SELECT 1 FROM spaces s WHERE s.actor_guid = f.followee_guid"
     " AND s.visibility != 'public')"
@@ -105,7 +105,7 @@ _NOT_PRIVATE_GROUP = (
 def _people(side: str, other: str) -> str:
     return (
         f"FROM follows f JOIN identities i ON i.guid = f.{other} WHERE f.{side} = ? AND f.state = ?"
-        + (_NOT_PRIVATE_GROUP if side == "follower_guid" else "")
+        + _NOT_PRIVATE_GROUP
     )
 
 
@@ -151,10 +151,10 @@ def _pair(row: Row) -> tuple[Follow, Identity]:
 
 async def count(q: Queryable, identity: str, side: str) -> int:
     column = "followee_guid" if side == "followers" else "follower_guid"
-    hidden = _NOT_PRIVATE_GROUP if side == "following" else ""
     return int(
         await q.fetchval(
-            f"SELECT count(*) FROM follows f WHERE {column} = ? AND state = 'accepted'{hidden}",
+            f"SELECT count(*) FROM follows f WHERE {column} = ? AND state = 'accepted'"
+            + _NOT_PRIVATE_GROUP,
             (identity,),
         )
     )

@@ -453,6 +453,13 @@ async def test_following_lists_keep_private_space_memberships_to_themselves(make
     _, page = await b.call("GET", "/users/bob/following?page=first", headers=as_json, expect=200)
     assert secret["uri"] not in page["orderedItems"]
     assert open_space["uri"] in page["orderedItems"]
+    # Nor do the Group's followers on bob's pod, for whoever finds the Group by name.
+    for name, members in (("secret", []), ("open", [f"bob@{b.host}"])):
+        _, group = await b.call("GET", f"/api/v1/lookup?acct={name}@{a.host}", carol, expect=200)
+        _, listed = await b.call(
+            "GET", f"/api/v1/identities/{group['id']}/followers", carol, expect=200
+        )
+        assert [f["identity"]["handle"] for f in listed] == members
 
 
 async def _following_count(pod: Pod, who: User, viewer: User, count: int) -> bool:

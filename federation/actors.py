@@ -68,10 +68,13 @@ class ActorDirectory:
 
     async def resolve_handle(self, username: str, domain: str) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
-        if known is not None:
-            actor = await actor_store.by_identity(self._db, known.guid)
-            if actor and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER:
-                return known
+        actor = await actor_store.by_identity(self._db, known.guid) if known else None
+        # A deleted actor (or one whose inbox answered 410) is asked for again, and found only
+        # if its host serves it again; it is never answered from what we stored.
+        gone = actor is not None and actor.gone_at is not None
+        fresh = actor is not None and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER
+        if known is not None and fresh and not gone:
+            return known
         resource = f"acct:{username}@{domain}"
         last: FetchError | None = None
         for scheme in self._schemes:
@@ -87,8 +90,10 @@ class ActorDirectory:
             if actor_uri is None or host_of(actor_uri) != domain.lower():
                 # The actor must live on the domain the handle names.
                 raise not_found("Identity")
+            if gone and actor is not None and actor_uri == actor.uri:
+                return await self._fetch_shared(actor_uri)
             return await self.resolve_uri(actor_uri)
-        if known is not None:
+        if known is not None and not gone:
             return known
         raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from last
 
@@ -169,6 +174,7 @@ class ActorDirectory:
             discoverable=parsed.discoverable,
             created_at=now,
             updated_at=now,
+            uri=parsed.uri,
         )
         actor = RemoteActor(
             identity_guid=ident.guid,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from yarl import URL
@@ -59,3 +60,31 @@ def host_key(where: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return host if port is None or not host else f"{host}:{port}"
+
+
+# A host name once IDNA has made it ASCII: dot-separated labels, none of them empty or longer
+# than DNS allows.
+HOST_NAME_RE = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}")
+
+
+def canonical_host(domain: str) -> str | None:
+    """`host_key` of a host name or IP address with an optional port, as people type them;
+    None for anything else (a URL, user info, a path, spaces, empty labels, a bad port), so
+    it is never read as some other host."""
+    domain = domain.strip()
+    host, _ = host_port(domain)
+    if (
+        any(c in domain for c in "/\\@?#%")
+        or any(c.isspace() for c in domain)
+        or not (HOST_NAME_RE.fullmatch(host) or _is_ip(host))
+    ):
+        return None
+    return host_key(domain)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -105,7 +105,7 @@ class IdentityOut(ApiModel):
             locked=i.locked,
             discoverable=i.discoverable,
             local=i.local,
-            url=actor_url or f"{base_url}/users/{i.username}",
+            url=actor_url or i.uri or f"{base_url}/users/{i.username}",
             created_at=i.created_at,
             updated_at=i.updated_at,
             avatar_url=avatar_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from node.clock import Clock, iso
@@ -13,6 +14,7 @@ from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.store import follows as follow_store
 from node.store import identities as identity_store
+from node.store import remote_actors as actor_store
 from node.store import shares as share_store
 from node.store.db import Database, Tx
 from node.store.follows import Follow
@@ -104,6 +106,11 @@ class FollowService:
         followee = await find_identity(self._db, self._directory, self._host, target)
         if followee.guid == who.identity_guid:
             raise validation({"target": "you cannot follow yourself"})
+        if not followee.local:
+            actor = await actor_store.by_identity(self._db, followee.guid)
+            if actor is None or actor.gone_at is not None:
+                # Deleted (or answering 410): a request to it would wait forever, unsent.
+                raise not_found("Identity")
         me = await identity_store.get(self._db, who.identity_guid)
         assert me is not None
         now = iso(self._clock.now())
@@ -154,13 +161,25 @@ class FollowService:
             follower = await identity_store.get(tx, follow.follower_guid)
             me = await identity_store.get(tx, who.identity_guid)
             assert follower is not None and me is not None
-            if accept:
-                await self._accept(tx, follow, now)
-            else:
-                await self._drop(tx, follow)
-            if not follower.local:
-                await self._publisher.follow_answered(tx, follow, follower, me, accept)
+            await self._answer(tx, follow, follower, me, accept, now)
         return Follow(**{**follow.__dict__, "state": "accepted" if accept else "rejected"})
+
+    async def _answer(
+        self, tx: Tx, follow: Follow, follower: Identity, me: Identity, accept: bool, now: str
+    ) -> None:
+        if accept:
+            await self._accept(tx, follow, now)
+        else:
+            await self._drop(tx, follow)
+        if not follower.local:
+            await self._publisher.follow_answered(tx, follow, follower, me, accept)
+
+    async def approve_all(self, tx: Tx, me: Identity) -> None:
+        """An identity no longer locked takes the requests waiting for it, as Mastodon does:
+        nobody would approve them by hand any more, and new ones are accepted at once."""
+        now = iso(self._clock.now())
+        for follow, follower in await follow_store.pending_to(tx, me.guid):
+            await self._answer(tx, follow, follower, me, True, now)
 
     async def remove_follower(self, who: Principal, follower_guid: str) -> None:
         """Stop someone following me (a soft block): they are told with a Reject."""
@@ -192,8 +211,13 @@ class FollowService:
         now = iso(self._clock.now())
         existing = await follow_store.between(tx, follower.guid, followee.guid)
         if existing:
-            # A repeated Follow (e.g. after they lost state) gets the same answer again.
-            if existing.state == "accepted":
+            if existing.ap_id != ap_id and not await follow_store.by_ap_id(tx, ap_id):
+                # A repeated Follow (e.g. after they lost state) has a new id, and the answer
+                # must name it: pods that match an Accept by its Follow's id (GoToSocial)
+                # would otherwise wait for it forever.
+                await follow_store.set_ap_id(tx, existing.guid, ap_id, now)
+                existing = dataclasses.replace(existing, ap_id=ap_id, updated_at=now)
+            if existing.state == "accepted":  # the same answer again
                 await self._publisher.follow_answered(tx, existing, follower, followee, True)
             return existing
         state = "pending" if followee.locked else "accepted"

@@ -10,6 +10,7 @@ from node.store import identities as identity_store
 from node.store import spaces as space_store
 from node.store.db import Database, Queryable
 from node.store.identities import Identity
+from node.urls import canonical_host
 
 
 def split_handle(handle: str) -> tuple[str, str | None]:
@@ -18,8 +19,10 @@ def split_handle(handle: str) -> tuple[str, str | None]:
     if len(parts) > 2 or not parts[0] or not USERNAME_RE.match(parts[0]):
         raise validation({"target": "expected a GUID, name or name@host"})
     if len(parts) == 2:
-        domain = parts[1].lower()
-        if not domain or any(c in domain for c in "/?#\\ ") or len(domain) > 253:
+        # In the one form actors' hosts are stored in (ASCII, lower case, no trailing dot):
+        # what cannot be a host is refused here rather than fail when the URL is built.
+        domain = canonical_host(parts[1]) if len(parts[1]) <= 253 else None
+        if domain is None:
             raise validation({"target": "expected a GUID, name or name@host"})
         return parts[0], domain
     return parts[0], None

@@ -7,6 +7,7 @@ from typing import Any
 from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.ids import is_guid, new_guid
+from node.services.follows import FollowService
 from node.services.handles import name_taken
 from node.services.media import ready_media
 from node.services.ports import Publisher
@@ -23,10 +24,13 @@ MAX_IDENTITIES_PER_ACCOUNT = 20
 
 
 class IdentityService:
-    def __init__(self, db: Database, clock: Clock, publisher: Publisher) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, publisher: Publisher, follows: FollowService
+    ) -> None:
         self._db = db
         self._clock = clock
         self._publisher = publisher
+        self._follows = follows
 
     async def create(
         self,
@@ -96,6 +100,8 @@ class IdentityService:
         avatar = changes.pop("avatar_id", None)
         if changes or avatar_given:
             async with self._db.transaction() as tx:
+                before = await identity_store.get(tx, who.identity_guid)
+                assert before is not None
                 if avatar_given:
                     if avatar is not None:  # only one's own ready media; others read as unknown
                         await ready_media(tx, who.identity_guid, [avatar], "avatarId")
@@ -104,4 +110,6 @@ class IdentityService:
                 updated = await identity_store.get(tx, who.identity_guid)
                 assert updated is not None
                 await self._publisher.identity_updated(tx, updated)
+                if before.locked and not updated.locked:
+                    await self._follows.approve_all(tx, updated)
         return await self.current(who)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.ids import new_guid
 from node.services.principal import Principal
 from node.store import labels as label_store
-from node.store.db import Database
+from node.store.db import Database, Queryable
 from node.store.labels import Label
 from node.store.paging import Page, PageRequest
 
@@ -26,6 +27,18 @@ def _problems(name: str | None, color: str | None) -> dict[str, str]:
     return out
 
 
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+async def _name_taken(q: Queryable, owner_guid: str, name: str, except_guid: str = "") -> bool:
+    """Whether the owner has another label of this name, ignoring case in every script (SQL's
+    lower() folds ASCII only) and the ways Unicode spells one letter (é composed or not)."""
+    folded = _folded(name)
+    names = await label_store.names_of(q, owner_guid)
+    return any(_folded(other) == folded for g, other in names.items() if g != except_guid)
+
+
 class LabelService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
@@ -37,7 +50,7 @@ class LabelService:
         now = iso(self._clock.now())
         label = Label(new_guid(), who.identity_guid, name.strip(), color, now, now)
         async with self._db.transaction() as tx:
-            if await label_store.name_taken(tx, who.identity_guid, label.name):
+            if await _name_taken(tx, who.identity_guid, label.name):
                 raise conflict("You have a label with this name.", "label_exists")
             await label_store.insert(tx, label)
         return label
@@ -58,7 +71,7 @@ class LabelService:
         new_name = name.strip() if name is not None else label.name
         new_color = color if color is not None else label.color
         async with self._db.transaction() as tx:
-            if await label_store.name_taken(tx, who.identity_guid, new_name, guid):
+            if await _name_taken(tx, who.identity_guid, new_name, guid):
                 raise conflict("You have a label with this name.", "label_exists")
             await label_store.update(tx, guid, new_name, new_color, iso(self._clock.now()))
         return await self.get(who, guid)

@@ -3,18 +3,13 @@ blocks. Used by the CLI; a running pod reads blocks at start."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from ipaddress import ip_address
 
 from node.clock import Clock, iso
 from node.errors import validation
 from node.store import deliveries as delivery_store
 from node.store.db import Database
-from node.urls import host_key, host_port
-
-# A host name once IDNA has made it ASCII: dot-separated labels, none of them empty.
-HOST_NAME_RE = re.compile(r"(?:[a-z0-9_-]+\.)*[a-z0-9_-]+")
+from node.urls import canonical_host, host_key
 
 
 @dataclass(frozen=True)
@@ -93,20 +88,7 @@ def block_key(domain: str) -> str:
     """The host[:port] of a host name or IP address with an optional port, in the one form
     blocks are decided on (node.urls.host_port): ASCII, lower case, no trailing dot. Anything
     else (a URL, user info, a path, spaces) is refused rather than read as some other host."""
-    domain = domain.strip()
-    host, _ = host_port(domain)
-    if (
-        any(c in domain for c in "/\\@?#%")
-        or any(c.isspace() for c in domain)
-        or not (HOST_NAME_RE.fullmatch(host) or _is_ip(host))
-    ):
+    key = canonical_host(domain)
+    if key is None:
         raise validation({"domain": "a host name such as example.org, with an optional :port"})
-    return host_key(domain)
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ip_address(host)
-    except ValueError:
-        return False
-    return True
+    return key

@@ -64,7 +64,7 @@ def build_services(
     return Services(
         accounts=AccountService(db, config, clock, passwords, gate, publisher),
         sessions=SessionService(db, config, clock, gate),
-        identities=IdentityService(db, clock, publisher),
+        identities=IdentityService(db, clock, publisher, follows),
         system=SystemService(db),
         follows=follows,
         posts=posts,

@@ -67,6 +67,12 @@ async def set_state(tx: Tx, guid: str, state: str, now: str) -> None:
     )
 
 
+async def set_ap_id(tx: Tx, guid: str, ap_id: str, now: str) -> None:
+    await tx.execute(
+        "UPDATE follows SET ap_id = ?, updated_at = ? WHERE guid = ?", (ap_id, now, guid)
+    )
+
+
 async def delete(tx: Tx, guid: str) -> None:
     await tx.execute("DELETE FROM follows WHERE guid = ?", (guid,))
 
@@ -81,9 +87,25 @@ async def is_following(q: Queryable, follower: str, followee: str) -> bool:
     )
 
 
+# A follow and the identity on its other side, in one row.
+_PAIR_COLS = ", ".join(
+    [f"f.{c} AS f_{c}" for c in _COLS.split(", ")]
+    + [f"i.{c.strip()}" for c in IDENTITY_COLS.split(",")]
+)
+
+
+# Following a remote private space's Group is being a member of it: who is, is for its
+# members (its Group lists them for public spaces only), never in a following or followers list.
+_NOT_PRIVATE_GROUP = (
+    " AND NOT EXISTS (SELECT 1 FROM spaces s WHERE s.actor_guid = f.followee_guid"
+    " AND s.visibility != 'public')"
+)
+
+
 def _people(side: str, other: str) -> str:
     return (
         f"FROM follows f JOIN identities i ON i.guid = f.{other} WHERE f.{side} = ? AND f.state = ?"
+        + _NOT_PRIVATE_GROUP
     )
 
 
@@ -102,27 +124,37 @@ async def following(
 async def _list(
     q: Queryable, side: str, other: str, identity: str, page: PageRequest, state: str
 ) -> tuple[list[tuple[Follow, Identity]], Page]:
-    follow_cols = ", ".join(f"f.{c} AS f_{c}" for c in _COLS.split(", "))
-    ident_cols = ", ".join(f"i.{c.strip()}" for c in IDENTITY_COLS.split(","))
     result = await fetch_page(
         q,
-        select=f"{follow_cols}, {ident_cols}",
+        select=_PAIR_COLS,
         from_where=_people(side, other),
         params=(identity, state),
         key=("f.created_at", "f.guid"),
         page=page,
     )
-    out = []
-    for row in result.rows:
-        follow = Follow(*(row[f"f_{c}"] for c in _COLS.split(", ")))
-        out.append((follow, Identity.of(row)))
-    return out, result
+    return [_pair(row) for row in result.rows], result
+
+
+async def pending_to(q: Queryable, identity: str) -> list[tuple[Follow, Identity]]:
+    """Every request waiting for `identity`, oldest first, with who asked."""
+    rows = await q.fetchall(
+        f"SELECT {_PAIR_COLS} {_people('followee_guid', 'follower_guid')}"
+        " ORDER BY f.created_at, f.guid",
+        (identity, "pending"),
+    )
+    return [_pair(row) for row in rows]
+
+
+def _pair(row: Row) -> tuple[Follow, Identity]:
+    return Follow(*(row[f"f_{c}"] for c in _COLS.split(", "))), Identity.of(row)
 
 
 async def count(q: Queryable, identity: str, side: str) -> int:
     column = "followee_guid" if side == "followers" else "follower_guid"
     return int(
         await q.fetchval(
-            f"SELECT count(*) FROM follows WHERE {column} = ? AND state = 'accepted'", (identity,)
+            f"SELECT count(*) FROM follows f WHERE {column} = ? AND state = 'accepted'"
+            + _NOT_PRIVATE_GROUP,
+            (identity,),
         )
     )

@@ -23,6 +23,7 @@ class Identity:
     discoverable: bool = True
     created_at: str = ""
     updated_at: str = ""
+    uri: str | None = None  # a remote identity's actor; None for ours (theirs follows the name)
 
     @property
     def local(self) -> bool:
@@ -42,18 +43,19 @@ class Identity:
             discoverable=bool(row["discoverable"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            uri=row["uri"],
         )
 
 
 COLS = (
     "guid, account_guid, username, domain, display_name, bio, fields, locked, discoverable,"
-    " created_at, updated_at"
+    " created_at, updated_at, uri"
 )
 
 
 async def insert(tx: Tx, ident: Identity) -> None:
     await tx.execute(
-        f"INSERT INTO identities ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO identities ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             ident.guid,
             ident.account_guid,
@@ -66,6 +68,7 @@ async def insert(tx: Tx, ident: Identity) -> None:
             int(ident.discoverable),
             ident.created_at,
             ident.updated_at,
+            ident.uri,
         ),
     )
 

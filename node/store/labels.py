@@ -39,13 +39,10 @@ async def get(q: Queryable, owner_guid: str, guid: str) -> Label | None:
     return Label.of(row) if row else None
 
 
-async def name_taken(q: Queryable, owner_guid: str, name: str, except_guid: str = "") -> bool:
-    return bool(
-        await q.fetchval(
-            "SELECT 1 FROM labels WHERE owner_guid = ? AND lower(name) = lower(?) AND guid != ?",
-            (owner_guid, name, except_guid),
-        )
-    )
+async def names_of(q: Queryable, owner_guid: str) -> dict[str, str]:
+    """guid → name of every label of this owner (a person has a handful)."""
+    rows = await q.fetchall("SELECT guid, name FROM labels WHERE owner_guid = ?", (owner_guid,))
+    return {r[0]: r[1] for r in rows}
 
 
 async def list_for(q: Queryable, owner_guid: str, page: PageRequest) -> tuple[list[Label], Page]:

@@ -155,3 +155,36 @@ async def test_a_follow_grant_cannot_be_reshared(trio: Trio) -> None:
     # Bob has no share id for it, and a re-share of nothing of his own is not alice's items.
     await share(pod, bob, carol)
     assert not await can_read(pod, carol, friends["id"])
+
+
+async def test_unlocking_approves_the_waiting_requests(trio: Trio) -> None:
+    """As on Mastodon: once an identity takes followers without asking, nobody answers the
+    requests left waiting, so they are approved with the change (and grant as approvals do)."""
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    await _lock(pod, alice)
+    friends = await post(pod, alice, "friends only")
+    await _follow(pod, bob, alice)
+    await _follow(pod, carol, alice)
+    # Locking again, or changing anything else, approves nothing.
+    await _lock(pod, alice)
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json={"bio": "hi"}, expect=200)
+    _, pending = await pod.call("GET", "/api/v1/follows/requests", alice, expect=200)
+    assert len(pending) == 2
+    assert not await can_read(pod, bob, friends["id"])
+
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json={"locked": False}, expect=200)
+    _, pending = await pod.call("GET", "/api/v1/follows/requests", alice, expect=200)
+    assert pending == []
+    _, followers = await pod.call(
+        "GET", f"/api/v1/identities/{alice.identity_id}/followers", bob, expect=200
+    )
+    assert sorted(f["identity"]["id"] for f in followers) == sorted(
+        [bob.identity_id, carol.identity_id]
+    )
+    assert all(f["state"] == "accepted" for f in followers)
+    assert await can_read(pod, bob, friends["id"])
+    assert await can_read(pod, carol, friends["id"])
+    _, told = await pod.call("GET", "/api/v1/notifications", bob, expect=200)
+    assert [(n["kind"], n["actor"]["id"]) for n in told] == [("follow.accepted", alice.identity_id)]
+    _, told = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert [n["kind"] for n in told] == []  # the requests are answered

@@ -68,6 +68,26 @@ async def test_label_names_are_unique_per_owner(trio: Trio) -> None:
     await label(pod, bob, "family")
 
 
+async def test_label_names_are_unique_ignoring_case_in_any_script(trio: Trio) -> None:
+    pod, alice = trio.pod, trio.alice
+    for name, twins in [
+        ("Ärger", ["ärger", "ÄRGER"]),
+        ("Straße", ["STRASSE", "strasse"]),
+        ("Ελλάδα", ["ελλάδα", "ΕΛΛΆΔΑ"]),
+        ("caf\u00e9", ["cafe\u0301", "CAF\u00c9"]),  # é composed, and as e + accent
+    ]:
+        made = await label(pod, alice, name)
+        for twin in twins:
+            _, err = await pod.call("POST", LABELS, alice, json={"name": twin}, expect=409)
+            assert err["error"] == "label_exists", twin
+        other = await label(pod, alice, f"other {name}")
+        _, err = await pod.call("PATCH", f"{LABELS}/{other}", alice, json={"name": twins[0]},
+                                expect=409)  # fmt: skip
+        assert err["error"] == "label_exists"
+        # Its own name in another case is a rename, not a clash.
+        await pod.call("PATCH", f"{LABELS}/{made}", alice, json={"name": twins[0]}, expect=200)
+
+
 LABEL_ERRORS = [
     ({}, "name"),
     ({"name": ""}, "name"),

@@ -422,3 +422,48 @@ async def test_a_space_made_private_is_closed_to_those_its_posts_named(make_pod)
     await make_private(a, alice, space["id"])
     await a.call("GET", f"/api/v1/posts/{post['id']}", carol, expect=404)
     await a.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+
+
+async def test_following_lists_keep_private_space_memberships_to_themselves(make_pod) -> None:
+    """Joining a remote space is following its Group; for a private space, who is a member is
+    for its members: bob's following lists (API and ActivityPub) do not show it."""
+    a, b = await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await b.register("carol"),
+    )
+    secret = await make_space(a, alice, displayName="Secret", joinMode="invite")
+    await make_private(a, alice, secret["id"])
+    open_space = await make_space(a, alice, displayName="Open")
+    invite = await make_invite(a, alice, secret["id"])
+    await _joined(b, bob, {"target": invite["link"]})
+    await _joined(b, bob, {"target": open_space["uri"]})
+    await b.call("POST", "/api/v1/follows", bob, json={"target": f"alice@{a.host}"}, expect=201)
+    await wait_for(lambda: _following_count(b, bob, carol, 2))
+
+    _, listed = await b.call(
+        "GET", f"/api/v1/identities/{bob.identity_id}/following", carol, expect=200
+    )
+    handles = {f["identity"]["handle"] for f in listed}
+    assert handles == {f"alice@{a.host}", f"open@{a.host}"}
+    as_json = {"Accept": "application/activity+json"}
+    _, collection = await b.call("GET", "/users/bob/following", headers=as_json, expect=200)
+    assert collection["totalItems"] == 2
+    _, page = await b.call("GET", "/users/bob/following?page=first", headers=as_json, expect=200)
+    assert secret["uri"] not in page["orderedItems"]
+    assert open_space["uri"] in page["orderedItems"]
+    # Nor do the Group's followers on bob's pod, for whoever finds the Group by name.
+    for name, members in (("secret", []), ("open", [f"bob@{b.host}"])):
+        _, group = await b.call("GET", f"/api/v1/lookup?acct={name}@{a.host}", carol, expect=200)
+        _, listed = await b.call(
+            "GET", f"/api/v1/identities/{group['id']}/followers", carol, expect=200
+        )
+        assert [f["identity"]["handle"] for f in listed] == members
+
+
+async def _following_count(pod: Pod, who: User, viewer: User, count: int) -> bool:
+    _, listed = await pod.call(
+        "GET", f"/api/v1/identities/{who.identity_id}/following", viewer, expect=200
+    )
+    return len(listed) == count

@@ -1,0 +1,123 @@
+"""Follows with a remote pod that speaks for itself (a hostile pod with real keys): repeated
+Follows, answers to our requests, and what may be followed at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from node.appkeys import DB
+from tests.federation.test_hostile import Scene, hostile, keys, scene
+from tests.hostile import AS_PUBLIC
+from tests.support import wait_for
+
+API = "/api/v1"
+__all__ = ["hostile", "keys", "scene"]  # the fixtures this module's tests use
+
+
+async def _received(scene: Scene, count: int) -> list[dict[str, Any]]:
+    """The first `count` activities the hostile pod received, once they have arrived."""
+
+    async def arrived() -> list[dict[str, Any]] | None:
+        got = [json.loads(body) for _, body in scene.hostile.received]
+        return got[:count] if len(got) >= count else None
+
+    return await wait_for(arrived)
+
+
+def _object_id(activity: dict[str, Any]) -> str:
+    obj = activity["object"]
+    return obj if isinstance(obj, str) else obj["id"]
+
+
+async def test_a_repeated_follow_is_answered_with_its_own_id(scene: Scene) -> None:
+    """A pod that lost its state follows again with a new id; the Accept must name that id
+    (GoToSocial matches an Accept by it), as Mastodon does."""
+    first = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(first)
+    again = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(again)
+    answers = await _received(scene, 2)
+    assert [a["type"] for a in answers] == ["Accept", "Accept"]
+    assert [_object_id(a) for a in answers] == [first["id"], again["id"]]
+    # Still one follow, undone by the id it has now.
+    _, followers = await scene.pod.call(
+        "GET", f"{API}/identities/current/followers", scene.alice, expect=200
+    )
+    assert len(followers) == 1
+    await scene.accepted(scene.hostile.activity("mallory", "Undo", again["id"]))
+    _, followers = await scene.pod.call(
+        "GET", f"{API}/identities/current/followers", scene.alice, expect=200
+    )
+    assert followers == []
+
+
+async def test_a_repeated_request_to_a_locked_identity_is_approved_by_its_new_id(
+    scene: Scene,
+) -> None:
+    pod, alice = scene.pod, scene.alice
+    await pod.call("PATCH", f"{API}/identity/current", alice, json={"locked": True}, expect=200)
+    await scene.accepted(scene.hostile.activity("mallory", "Follow", scene.alice_uri))
+    again = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(again)
+    assert scene.hostile.received == []  # a request is not answered until she decides
+    _, requests = await pod.call("GET", f"{API}/follows/requests", alice, expect=200)
+    assert len(requests) == 1
+    await pod.call("POST", f"{API}/follows/requests/{requests[0]['id']}/approve", alice, expect=200)
+    (accept,) = await _received(scene, 1)
+    assert accept["type"] == "Accept"
+    assert _object_id(accept) == again["id"]
+
+
+async def test_a_deleted_actor_cannot_be_looked_up_or_followed(scene: Scene) -> None:
+    """Once an actor deleted itself, a request to it would wait forever (nothing is delivered
+    to it): neither its handle nor its GUID finds it, until its host serves it again."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    handle = hostile.handle("eve")
+    _, eve = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    key = hostile.keys["eve"]
+    await scene.accepted(
+        hostile.activity("eve", "Delete", hostile.actor("eve"), to=[AS_PUBLIC]), signer="eve"
+    )
+    del hostile.keys["eve"]  # her pod answers 404 for her now
+    await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=404)
+    for target in (handle, eve["id"]):
+        await pod.call("POST", f"{API}/follows", alice, json={"target": target}, expect=404)
+    _, following = await pod.call("GET", f"{API}/identities/current/following", alice, expect=200)
+    _, pending = await pod.call("GET", f"{API}/follows/requests", alice, expect=200)
+    assert following == pending == []
+    assert await pod.app[DB].fetchval("SELECT count(*) FROM follows") == 0
+
+    # Served again (the name was taken anew, or the deletion undone): she is found again.
+    hostile.keys["eve"] = key
+    _, found = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    assert found["id"] == eve["id"]
+    _, out = await pod.call("POST", f"{API}/follows", alice, json={"target": handle}, expect=201)
+    assert out["state"] == "pending"
+
+
+async def test_unlocking_accepts_remote_requests(scene: Scene) -> None:
+    pod, alice = scene.pod, scene.alice
+    await pod.call("PATCH", f"{API}/identity/current", alice, json={"locked": True}, expect=200)
+    follow = scene.hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(follow)
+    assert scene.hostile.received == []
+    await pod.call("PATCH", f"{API}/identity/current", alice, json={"locked": False}, expect=200)
+    answers = await _received(scene, 1)
+    accept = next(a for a in answers if a["type"] == "Accept")
+    assert _object_id(accept) == follow["id"]
+    assert await scene.followers() == [scene.hostile.handle("mallory")]
+
+
+async def test_a_remote_identity_links_to_its_own_actor(scene: Scene) -> None:
+    """Not to this pod's /users/{name}, where a local namesake may be."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    namesake = await pod.register("mallory")
+    handle = hostile.handle("mallory")
+    _, found = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    assert found["url"] == hostile.actor("mallory")
+    await scene.accepted(scene.follow())
+    _, followers = await pod.call("GET", f"{API}/identities/current/followers", alice, expect=200)
+    assert [f["identity"]["url"] for f in followers] == [hostile.actor("mallory")]
+    _, local = await pod.call("GET", f"{API}/identities/{namesake.identity_id}", alice, expect=200)
+    assert local["url"] == f"{pod.url}/users/mallory"

@@ -54,13 +54,14 @@ class ReactionService:
     async def react(self, who: Principal, post_guid: str, emoji: str) -> None:
         if not is_single_emoji(emoji):
             raise validation({"emoji": "a single emoji"})
-        post = await self._access.post_for(self._db, who, post_guid, needed_to="react to")
         now = iso(self._clock.now())
         guid = new_guid()
-        reaction = Reaction(
-            guid, post.guid, who.identity_guid, emoji, self._publisher.activity_id(guid), now
-        )
         async with self._db.transaction() as tx:
+            # Checked in the transaction: a post deleted meanwhile is 404, not a broken row.
+            post = await self._access.post_for(tx, who, post_guid, needed_to="react to")
+            reaction = Reaction(
+                guid, post.guid, who.identity_guid, emoji, self._publisher.activity_id(guid), now
+            )
             existing = await reaction_store.find(tx, post.guid, who.identity_guid)
             if existing is not None and existing.emoji == emoji:
                 return  # the same reaction again changes nothing
@@ -93,8 +94,8 @@ class ReactionService:
         )  # fmt: skip
 
     async def bookmark(self, who: Principal, post_guid: str) -> None:
-        post = await self._access.post_for(self._db, who, post_guid)
         async with self._db.transaction() as tx:
+            post = await self._access.post_for(tx, who, post_guid)  # not one deleted meanwhile
             await reaction_store.bookmark(tx, who.identity_guid, post.guid, iso(self._clock.now()))
 
     async def unbookmark(self, who: Principal, post_guid: str) -> None:

@@ -5,6 +5,8 @@ repeated)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -278,6 +280,10 @@ async def test_pages_are_stable_under_inserts(trio: Trio) -> None:
     assert seen == [f"p{i}" for i in reversed(range(10))]
 
 
+_DEEP = base64.urlsafe_b64encode(b"[" * 3000).decode()
+_LONG = base64.urlsafe_b64encode(json.dumps(["a", "x" * 5000, "y"]).encode()).decode()
+
+
 async def test_paging_bad_input(trio: Trio) -> None:
     pod, alice = trio.pod, trio.alice
     for stream in ("main", "activity", "mentions", "tags", "liked", "commented", "bookmarks"):
@@ -286,6 +292,8 @@ async def test_paging_bad_input(trio: Trio) -> None:
         assert await status(pod, "GET", path, alice, params={"per_page": "0"}) == 400
         assert await status(pod, "GET", path, alice, params={"per_page": "x"}) == 400
         assert await status(pod, "GET", path, alice, params={"cursor": "garbage"}) == 400
+        for bad in (_DEEP, _LONG):  # nesting deep enough to exhaust the JSON decoder's stack
+            assert await status(pod, "GET", path, alice, params={"cursor": bad}) == 400
         assert await status(pod, "GET", path, None) == 401
     assert await status(pod, "GET", "/streams/nope", alice) == 404
     for i in range(3):

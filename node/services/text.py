@@ -36,11 +36,25 @@ def render_plain(body: str) -> str:
     )
 
 
+# The classes remote HTML may keep, as Mastodon has them: microformats (h-card, u-url, ...),
+# mention and hashtag, and its link shortening. Any other could take on a client's own styles
+# (a full-screen overlay, a fake button) and dress a remote post up as the client itself.
+_CLASS_RE = re.compile(r"(?:h|p|u|dt|e)-[\w-]+|mention|hashtag|ellipsis|invisible")
+
+
+def _keep_attribute(tag: str, name: str, value: str) -> str | None:
+    if name != "class":
+        return value
+    kept = [c for c in value.split() if _CLASS_RE.fullmatch(c)]
+    return " ".join(kept) if kept else None
+
+
 # Configured once: building the sanitiser's rules costs several times what cleaning a
 # typical note does. It holds no state between calls.
 _CLEANER = nh3.Cleaner(
     tags=_TAGS,
     attributes=_ATTRIBUTES,
+    attribute_filter=_keep_attribute,
     url_schemes=_SCHEMES,
     link_rel="nofollow noopener noreferrer",
 )

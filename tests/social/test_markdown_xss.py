@@ -343,3 +343,33 @@ async def test_remote_comment_and_attachment_urls_are_sanitised(
     assert_safe(out["html"], payload)
     assert out["html"] == ('<p>hi <a rel="nofollow noopener noreferrer">there</a></p>')
     assert [a["url"] for a in out["attachments"]] == [f"{hostile.base}/ok.png"]
+
+
+async def test_remote_classes_are_only_the_fediverse_ones(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """A remote post keeps Mastodon's markup classes (microformats, mention, hashtag, link
+    shortening) and no other: a client's own class would let it pass itself off as the client
+    (an overlay over the whole page, a fake button)."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    alice_uri = f"{pod.url}/users/alice"
+    payload = (
+        '<p><span class="h-card translate"><a href="https://x.example/@a"'
+        ' class="u-url mention fixed inset-0 z-50">@<span>a</span></a></span>'
+        ' <a href="https://x.example/tags/t" class="mention hashtag btn btn-primary">#t</a>'
+        ' <a href="https://x.example/long"><span class="invisible">https://</span>'
+        '<span class="ellipsis">x.example/lo</span><span class="invisible">ng</span></a>'
+        ' <span class="modal-backdrop show">!</span></p>'
+    )
+    note = _note_to(hostile, alice_uri, payload)
+    await _deliver(pod, hostile, hostile.activity("mallory", "Create", note))
+    guid = await _guid(pod, note["id"])
+    assert guid is not None
+    html = (await get_post(pod, alice, guid))["html"]
+    assert_safe(html, payload)
+    classes = re.findall(r'class="([^"]*)"', html)
+    assert classes == [
+        "h-card", "u-url mention", "mention hashtag", "invisible", "ellipsis", "invisible",
+    ], html  # fmt: skip
+    assert "<span>!</span>" in html

@@ -116,7 +116,12 @@ class _Scan:
     def split(self, tok: Token) -> list[Token]:
         out: list[Token] = []
         pos = 0
+        # A bare URL is not scanned: `/wiki/A_(b)#History` or `?via=@bob` names neither a
+        # hashtag nor a person (a mention would address a private post to them).
+        urls = [m.span() for m in _BARE_URL_RE.finditer(tok.content)]
         for m in _INLINE_RE.finditer(tok.content):
+            if any(start < m.start() < end for start, end in urls):
+                continue
             url = self._found(m)
             if url is None:
                 continue
@@ -150,6 +155,7 @@ def _text(content: str) -> Token:
 
 
 _INLINE_RE = re.compile(f"{MENTION_RE.pattern}|{HASHTAG_RE.pattern}")
+_BARE_URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
 # Raw HTML off: a body can only produce what Markdown produces, then it is sanitised too.
 _MD = MarkdownIt("commonmark", {"html": False}).disable("image")
 _MD.core.ruler.before("text_join", "hearth_mentions_tags", _mark_up)

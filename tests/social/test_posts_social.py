@@ -93,6 +93,21 @@ async def test_a_mention_addresses_a_followers_only_post(trio: Trio) -> None:
     assert await status(pod, "GET", f"/posts/{out['id']}", dave) == 404
 
 
+async def test_a_bare_url_names_no_one_and_no_hashtag(trio: Trio) -> None:
+    pod, alice, bob = trio.pod, trio.alice, trio.bob
+    body = (
+        "Read https://en.wikipedia.org/wiki/Python_(programming_language)#History"
+        " and https://example.com/share?via=@bob, then #reading"
+    )
+    out = await post(pod, alice, body, visibility="followers")
+    assert out["tags"] == ["reading"]
+    assert out["html"].count("<a href=") == 1
+    # bob, who does not follow alice, was not named: he neither reads the post nor is told.
+    assert await status(pod, "GET", f"/posts/{out['id']}", bob) == 404
+    assert await notifications(pod, bob) == []
+    assert await items(pod, bob, "/streams/mentions") == []
+
+
 # --- hashtags and tag pages -----------------------------------------------------------------
 
 

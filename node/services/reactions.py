@@ -19,28 +19,63 @@ from node.store.identities import Identity
 from node.store.reactions import Reaction
 
 MAX_EMOJI = 16  # code points: room for ZWJ sequences and skin tones, not for text
-_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+_ZWJ = "\u200d"
+_SELECTORS = ("\ufe0f", "\ufe0e")  # emoji and text presentation
+_KEYCAP_BASES = "0123456789#*"
+
+
+def _is_tone(ch: str) -> bool:
+    return 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+def _is_flag_letter(ch: str) -> bool:  # regional indicators
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _is_tag(ch: str) -> bool:  # the letters of a subdivision flag (England, Scotland)
+    return 0xE0020 <= ord(ch) <= 0xE007E
+
+
+def _emoji_end(value: str, i: int) -> int | None:
+    """Where the one emoji element starting at `i` ends (None: there is none): a keycap
+    (`1️⃣`), a flag (two regional indicators), or a pictograph with an optional presentation
+    selector and skin tone, or with the tags of a subdivision flag."""
+    n = len(value)
+    if i >= n:
+        return None
+    ch = value[i]
+    if ch in _KEYCAP_BASES:
+        i += 1
+        if i < n and value[i] == "\ufe0f":
+            i += 1
+        return i + 1 if i < n and value[i] == "\u20e3" else None
+    if _is_flag_letter(ch):
+        return i + 2 if i + 1 < n and _is_flag_letter(value[i + 1]) else None
+    if unicodedata.category(ch) != "So":
+        return None
+    i += 1
+    if i < n and value[i] in _SELECTORS:
+        i += 1
+    if i < n and _is_tone(value[i]):
+        i += 1
+    elif i < n and _is_tag(value[i]):
+        while i < n and _is_tag(value[i]):
+            i += 1
+        return i + 1 if i < n and value[i] == "\U000e007f" else None
+    return i
 
 
 def is_single_emoji(value: str) -> bool:
-    """One emoji (possibly a ZWJ sequence, with modifiers); no letters, digits or spaces."""
+    """One emoji: an element or a ZWJ sequence of them (each with its presentation selector
+    and skin tone); no letters, digits, spaces, second emoji or stray joiners and modifiers."""
     if not value or len(value) > MAX_EMOJI:
         return False
-    pictographs = 0
-    for ch in value:
-        if ch in _JOINERS:
-            continue
-        category = unicodedata.category(ch)
-        if category == "So":
-            pictographs += 1
-        elif category == "Sk" and 0x1F3FB <= ord(ch) <= 0x1F3FF:  # skin tones
-            continue
-        else:
+    end = _emoji_end(value, 0)
+    while end is not None and end < len(value):
+        if value[end] != _ZWJ:
             return False
-    joins = value.count("\u200d")
-    # Flags are two regional indicators; ZWJ sequences join several pictographs.
-    flag = pictographs == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in value)
-    return pictographs == 1 or flag or (pictographs == joins + 1 and joins > 0)
+        end = _emoji_end(value, end + 1)
+    return end is not None
 
 
 class ReactionService:

@@ -309,8 +309,8 @@ async def test_reactions_one_per_identity_replace_undo(trio: Trio) -> None:
     assert (await get_post(pod, bob, target["id"]))["myReaction"] == "🎉"
     seen = await get_post(pod, alice, target["id"])
     assert seen["myReaction"] is None and seen["counts"]["reactions"] == 2
-    # ZWJ sequences, flags and skin tones are one emoji.
-    for emoji in ("👩‍👩‍👧", "🇫🇷", "👍🏽", "❤️"):
+    # ZWJ sequences, flags and skin tones are one emoji; so are keycaps and subdivision flags.
+    for emoji in ("👩‍👩‍👧", "🇫🇷", "👍🏽", "🧑🏽‍🤝‍🧑🏻", "1️⃣", "#️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "❤️"):
         assert (await _react(trio, carol, target["id"], emoji))["myReaction"] == emoji
     # A like is separate from a reaction: one of each per identity.
     _, liked = await pod.call("POST", f"{API}/posts/{target['id']}/like", bob, expect=200)
@@ -330,7 +330,9 @@ async def test_reactions_one_per_identity_replace_undo(trio: Trio) -> None:
 @pytest.mark.parametrize(
     "emoji",
     ["", "a", "ab", "👍👍", "👍 ", " 👍", "1", ":+1:", "<b>", "👍a", "\u200d", "🏽", "x" * 40, 5,
-     None, ["👍"]],
+     None, ["👍"],
+     # Stray joiners, modifiers and selectors, half a flag, two emoji joined by two joiners.
+     "😀\u200d", "\u200d😀", "👍🏽🏽", "😀\ufe0f\ufe0f", "🇫", "😀\u200d\u200d😀😀"],
 )  # fmt: skip
 async def test_bad_emoji_is_422(trio: Trio, emoji: Any) -> None:
     target = await post(trio.pod, trio.alice, "x")

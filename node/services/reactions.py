@@ -22,6 +22,8 @@ MAX_EMOJI = 16  # code points: room for ZWJ sequences and skin tones, not for te
 _ZWJ = "\u200d"
 _SELECTORS = ("\ufe0f", "\ufe0e")  # emoji and text presentation
 _KEYCAP_BASES = "0123456789#*"
+# Emoji that Unicode files as punctuation, maths or letters rather than as symbols (So).
+_OTHER_PICTOGRAPHS = frozenset("‼⁉\u2139↔◻◼◽◾⤴⤵〰〽")
 
 
 def _is_tone(ch: str) -> bool:
@@ -51,7 +53,7 @@ def _emoji_end(value: str, i: int) -> int | None:
         return i + 1 if i < n and value[i] == "\u20e3" else None
     if _is_flag_letter(ch):
         return i + 2 if i + 1 < n and _is_flag_letter(value[i + 1]) else None
-    if unicodedata.category(ch) != "So":
+    if unicodedata.category(ch) != "So" and ch not in _OTHER_PICTOGRAPHS:
         return None
     i += 1
     if i < n and value[i] in _SELECTORS:

@@ -310,7 +310,19 @@ async def test_reactions_one_per_identity_replace_undo(trio: Trio) -> None:
     seen = await get_post(pod, alice, target["id"])
     assert seen["myReaction"] is None and seen["counts"]["reactions"] == 2
     # ZWJ sequences, flags and skin tones are one emoji; so are keycaps and subdivision flags.
-    for emoji in ("👩‍👩‍👧", "🇫🇷", "👍🏽", "🧑🏽‍🤝‍🧑🏻", "1️⃣", "#️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "❤️"):
+    for emoji in (
+        "👩‍👩‍👧",
+        "🇫🇷",
+        "👍🏽",
+        "🧑🏽‍🤝‍🧑🏻",
+        "1️⃣",
+        "#️⃣",
+        "🏴󠁧󠁢󠁳󠁣󠁴󠁿",
+        "‼️",
+        "\u2139\ufe0f",
+        "🙂‍↔️",
+        "❤️",
+    ):
         assert (await _react(trio, carol, target["id"], emoji))["myReaction"] == emoji
     # A like is separate from a reaction: one of each per identity.
     _, liked = await pod.call("POST", f"{API}/posts/{target['id']}/like", bob, expect=200)

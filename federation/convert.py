@@ -546,9 +546,10 @@ def _tag_values(tags: Any, kind: str) -> list[str]:
         if kind == "Mention" and isinstance(tag.get("href"), str):
             out.append(tag["href"])
         elif kind == "Hashtag" and isinstance(tag.get("name"), str):
-            name = tag["name"].lstrip("#").lower()
+            name = tag["name"].lstrip("#")
+            # Checked before lower-casing, as local hashtags are ('İ' lower-cases to two).
             if 0 < len(name) <= 100 and name.replace("_", "").isalnum():
-                out.append(name)
+                out.append(name.lower())
     return list(dict.fromkeys(out))[:50]
 
 

@@ -26,8 +26,14 @@ def encode_cursor(direction: str, key: tuple[str, str] | None) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+# A cursor holds a direction, a time and a guid: far less than this.
+MAX_CURSOR = 512
+
+
 def decode_cursor(token: str) -> tuple[str, tuple[str, str] | None]:
     try:
+        if len(token) > MAX_CURSOR:
+            raise ValueError
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
         if not isinstance(data, list) or not data:
@@ -41,7 +47,15 @@ def decode_cursor(token: str) -> tuple[str, tuple[str, str] | None]:
         if not isinstance(ka, str) or not isinstance(kb, str):
             raise ValueError
         return direction, (ka, kb)
-    except (ValueError, KeyError, IndexError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        RecursionError,  # deeply nested JSON
+        binascii.Error,
+        json.JSONDecodeError,
+    ):
         raise bad_request(
             "The cursor is not valid; follow the Link header.", "invalid_cursor"
         ) from None

@@ -370,6 +370,9 @@ class PostService:
             sensitive=sensitive or bool(warning),
         )
         async with self._db.transaction() as tx:
+            if parent is not None:
+                # Read again, as the space below: the post may have gone meanwhile.
+                await self._access.post_for(tx, who, parent.guid, needed_to="reply to")
             if space is not None:
                 # Read again: resolving mentions may have taken a while, and meanwhile the
                 # space may have gone private or the author left it.
@@ -438,7 +441,12 @@ class PostService:
                 raise forbidden("Only the author labels a post.")
             await self._check_labels(who, label_ids)
         warning = _edited_warning(post, text, sensitive)
-        return await self.view(await self._edit(post, body, label_ids, warning), who)
+        composed = await self._composer.compose(body) if body is not None else None
+        async with self._db.transaction() as tx:
+            # Read again: the post may have gone while its text was composed.
+            post = await self._access.post_for(tx, who, guid, "can_write", needed_to="change")
+            post = await self._edit_tx(tx, post, body, composed, label_ids, warning)
+        return await self.view(post, who)
 
     async def edit_for(self, editor_guid: str, guid: str, body: str | None) -> Post:
         """Change a post's text for an identity (local or remote) with can_write on it."""
@@ -458,18 +466,6 @@ class PostService:
         """`edit_for` in the caller's transaction (the inbox's, with its dedupe mark)."""
         post = await self._access.post(tx, edit.editor_guid, edit.guid, "can_write")
         return await self._edit_tx(tx, post, edit.body, edit.composed, None)
-
-    async def _edit(
-        self,
-        post: Post,
-        body: str | None,
-        label_ids: list[str] | None,
-        warning: tuple[str, bool] | None = None,
-    ) -> Post:
-        """`warning`: the new content warning and sensitive flag, if they change."""
-        composed = await self._composer.compose(body) if body is not None else None
-        async with self._db.transaction() as tx:
-            return await self._edit_tx(tx, post, body, composed, label_ids, warning)
 
     async def _edit_tx(
         self,
@@ -501,8 +497,9 @@ class PostService:
 
     async def delete(self, who: Principal, guid: str) -> None:
         """Delete a post (its author, or a grantee with can_delete), as the token's scopes allow."""
-        post = await self._access.post_for(self._db, who, guid, "can_delete", needed_to="delete")
         async with self._db.transaction() as tx:
+            # In the transaction: a post deleted twice at once is gone for the second (404).
+            post = await self._access.post_for(tx, who, guid, "can_delete", needed_to="delete")
             await self.delete_in(tx, post)
 
     async def delete_for(self, deleter_guid: str, guid: str) -> None:
@@ -530,19 +527,20 @@ class PostService:
         await post_store.delete(tx, post, iso(self._clock.now()))
 
     async def interact(self, who: Principal, guid: str, kind: str) -> PostView:
-        post = await self._access.post_for(self._db, who, guid, needed_to=kind)
-        if kind == "reshare" and post.visibility not in ("public",):
-            raise ApiError(422, "not_reshareable", "Only public posts can be reshared.")
-        item_guid = new_guid()
-        item = Interaction(
-            item_guid,
-            kind,
-            post.guid,
-            who.identity_guid,
-            self._publisher.activity_id(item_guid),
-            iso(self._clock.now()),
-        )
         async with self._db.transaction() as tx:
+            # Checked in the transaction: a post deleted meanwhile is 404, not a broken row.
+            post = await self._access.post_for(tx, who, guid, needed_to=kind)
+            if kind == "reshare" and post.visibility not in ("public",):
+                raise ApiError(422, "not_reshareable", "Only public posts can be reshared.")
+            item_guid = new_guid()
+            item = Interaction(
+                item_guid,
+                kind,
+                post.guid,
+                who.identity_guid,
+                self._publisher.activity_id(item_guid),
+                iso(self._clock.now()),
+            )
             if await interaction_store.insert(tx, item):
                 actor = await identity_store.get(tx, who.identity_guid)
                 assert actor is not None

@@ -19,28 +19,65 @@ from node.store.identities import Identity
 from node.store.reactions import Reaction
 
 MAX_EMOJI = 16  # code points: room for ZWJ sequences and skin tones, not for text
-_JOINERS = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+_ZWJ = "\u200d"
+_SELECTORS = ("\ufe0f", "\ufe0e")  # emoji and text presentation
+_KEYCAP_BASES = "0123456789#*"
+# Emoji that Unicode files as punctuation, maths or letters rather than as symbols (So).
+_OTHER_PICTOGRAPHS = frozenset("‼⁉\u2139↔◻◼◽◾⤴⤵〰〽")
+
+
+def _is_tone(ch: str) -> bool:
+    return 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+def _is_flag_letter(ch: str) -> bool:  # regional indicators
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _is_tag(ch: str) -> bool:  # the letters of a subdivision flag (England, Scotland)
+    return 0xE0020 <= ord(ch) <= 0xE007E
+
+
+def _emoji_end(value: str, i: int) -> int | None:
+    """Where the one emoji element starting at `i` ends (None: there is none): a keycap
+    (`1️⃣`), a flag (two regional indicators), or a pictograph with an optional presentation
+    selector and skin tone, or with the tags of a subdivision flag."""
+    n = len(value)
+    if i >= n:
+        return None
+    ch = value[i]
+    if ch in _KEYCAP_BASES:
+        i += 1
+        if i < n and value[i] == "\ufe0f":
+            i += 1
+        return i + 1 if i < n and value[i] == "\u20e3" else None
+    if _is_flag_letter(ch):
+        return i + 2 if i + 1 < n and _is_flag_letter(value[i + 1]) else None
+    if unicodedata.category(ch) != "So" and ch not in _OTHER_PICTOGRAPHS:
+        return None
+    i += 1
+    if i < n and value[i] in _SELECTORS:
+        i += 1
+    if i < n and _is_tone(value[i]):
+        i += 1
+    elif i < n and _is_tag(value[i]):
+        while i < n and _is_tag(value[i]):
+            i += 1
+        return i + 1 if i < n and value[i] == "\U000e007f" else None
+    return i
 
 
 def is_single_emoji(value: str) -> bool:
-    """One emoji (possibly a ZWJ sequence, with modifiers); no letters, digits or spaces."""
+    """One emoji: an element or a ZWJ sequence of them (each with its presentation selector
+    and skin tone); no letters, digits, spaces, second emoji or stray joiners and modifiers."""
     if not value or len(value) > MAX_EMOJI:
         return False
-    pictographs = 0
-    for ch in value:
-        if ch in _JOINERS:
-            continue
-        category = unicodedata.category(ch)
-        if category == "So":
-            pictographs += 1
-        elif category == "Sk" and 0x1F3FB <= ord(ch) <= 0x1F3FF:  # skin tones
-            continue
-        else:
+    end = _emoji_end(value, 0)
+    while end is not None and end < len(value):
+        if value[end] != _ZWJ:
             return False
-    joins = value.count("\u200d")
-    # Flags are two regional indicators; ZWJ sequences join several pictographs.
-    flag = pictographs == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in value)
-    return pictographs == 1 or flag or (pictographs == joins + 1 and joins > 0)
+        end = _emoji_end(value, end + 1)
+    return end is not None
 
 
 class ReactionService:
@@ -54,13 +91,14 @@ class ReactionService:
     async def react(self, who: Principal, post_guid: str, emoji: str) -> None:
         if not is_single_emoji(emoji):
             raise validation({"emoji": "a single emoji"})
-        post = await self._access.post_for(self._db, who, post_guid, needed_to="react to")
         now = iso(self._clock.now())
         guid = new_guid()
-        reaction = Reaction(
-            guid, post.guid, who.identity_guid, emoji, self._publisher.activity_id(guid), now
-        )
         async with self._db.transaction() as tx:
+            # Checked in the transaction: a post deleted meanwhile is 404, not a broken row.
+            post = await self._access.post_for(tx, who, post_guid, needed_to="react to")
+            reaction = Reaction(
+                guid, post.guid, who.identity_guid, emoji, self._publisher.activity_id(guid), now
+            )
             existing = await reaction_store.find(tx, post.guid, who.identity_guid)
             if existing is not None and existing.emoji == emoji:
                 return  # the same reaction again changes nothing
@@ -93,8 +131,8 @@ class ReactionService:
         )  # fmt: skip
 
     async def bookmark(self, who: Principal, post_guid: str) -> None:
-        post = await self._access.post_for(self._db, who, post_guid)
         async with self._db.transaction() as tx:
+            post = await self._access.post_for(tx, who, post_guid)  # not one deleted meanwhile
             await reaction_store.bookmark(tx, who.identity_guid, post.guid, iso(self._clock.now()))
 
     async def unbookmark(self, who: Principal, post_guid: str) -> None:

@@ -4,6 +4,7 @@ comments of a post; posts of a hashtag; and the hashtags an identity follows."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
@@ -21,7 +22,9 @@ TAG_RE = re.compile(r"^[^\W_][\w]{0,99}\Z")
 
 def normal_tag(tag: str) -> str:
     tag = tag.strip().lstrip("#").lower()
-    if not TAG_RE.match(tag):
+    # Combining marks are left out of the check: 'İ' lower-cases to 'i' and a combining dot,
+    # which is how a post's #İstanbul is kept.
+    if not TAG_RE.match("".join(c for c in tag if not unicodedata.combining(c))):
         raise validation({"name": "a hashtag: letters, digits and underscores"})
     return tag
 

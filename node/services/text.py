@@ -36,11 +36,25 @@ def render_plain(body: str) -> str:
     )
 
 
+# The classes remote HTML may keep, as Mastodon has them: microformats (h-card, u-url, ...),
+# mention and hashtag, and its link shortening. Any other could take on a client's own styles
+# (a full-screen overlay, a fake button) and dress a remote post up as the client itself.
+_CLASS_RE = re.compile(r"(?:h|p|u|dt|e)-[\w-]+|mention|hashtag|ellipsis|invisible")
+
+
+def _keep_attribute(tag: str, name: str, value: str) -> str | None:
+    if name != "class":
+        return value
+    kept = [c for c in value.split() if _CLASS_RE.fullmatch(c)]
+    return " ".join(kept) if kept else None
+
+
 # Configured once: building the sanitiser's rules costs several times what cleaning a
 # typical note does. It holds no state between calls.
 _CLEANER = nh3.Cleaner(
     tags=_TAGS,
     attributes=_ATTRIBUTES,
+    attribute_filter=_keep_attribute,
     url_schemes=_SCHEMES,
     link_rel="nofollow noopener noreferrer",
 )
@@ -102,7 +116,12 @@ class _Scan:
     def split(self, tok: Token) -> list[Token]:
         out: list[Token] = []
         pos = 0
+        # A bare URL is not scanned: `/wiki/A_(b)#History` or `?via=@bob` names neither a
+        # hashtag nor a person (a mention would address a private post to them).
+        urls = [m.span() for m in _BARE_URL_RE.finditer(tok.content)]
         for m in _INLINE_RE.finditer(tok.content):
+            if any(start < m.start() < end for start, end in urls):
+                continue
             url = self._found(m)
             if url is None:
                 continue
@@ -136,6 +155,7 @@ def _text(content: str) -> Token:
 
 
 _INLINE_RE = re.compile(f"{MENTION_RE.pattern}|{HASHTAG_RE.pattern}")
+_BARE_URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s<>]+")
 # Raw HTML off: a body can only produce what Markdown produces, then it is sanitised too.
 _MD = MarkdownIt("commonmark", {"html": False}).disable("image")
 _MD.core.ruler.before("text_join", "hearth_mentions_tags", _mark_up)

@@ -89,6 +89,43 @@ CORPUS = [
     "```\n<script>alert(1)</script>\n```",
     "#tag<img src=x onerror=alert(1)> @nobody<script>alert(1)</script>",
     "[#tag](javascript:alert(1)) [@bob](javascript:alert(1))",
+    # Entities and whitespace in schemes, srcset, namespace confusion, styles, comments,
+    # unclosed and malformed tags, and Markdown links nested in links and images.
+    '<a href="java&NewLine;script:alert(1)">x</a>',
+    '<a href="java&Tab;script:alert(1)">x</a>',
+    '<a href="javascript&#x3A;alert(1)">x</a>',
+    '<a href="&#X6A;avascript:alert(1)">x</a>',
+    '<a href="\x01javascript:alert(1)">x</a>',
+    '<a href="data:image/svg+xml,<svg onload=alert(1)>">x</a>',
+    '<a href="  DATA:text/html,x">x</a>',
+    '<img srcset="x 1x, javascript:alert(1) 2x">',
+    '<picture><source srcset="javascript:alert(1)"><img src=x></picture>',
+    "<svg><foreignObject><img src=x onerror=alert(1)></foreignObject></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph>",
+    "<svg><style><img src=x onerror=alert(1)></style></svg>",
+    '<math href="javascript:alert(1)">x</math>',
+    "<svg><animate attributeName=href values=javascript:alert(1) /><a><text>x</text></a></svg>",
+    "<form><button formaction=javascript:alert(1)>x</button></form>",
+    '<base href="//evil.example/">',
+    '<a href="https://ok.example/" style="position:fixed;inset:0">x</a>',
+    '<span style="position:fixed;top:0;left:0;width:100%;height:100%">x</span>',
+    '<style>@import "//evil.example/x.css";</style>',
+    "<!--><img src=x onerror=alert(1)>-->",
+    "<!-- --!><img src=x onerror=alert(1)> -->",
+    '<?xml version="1.0"?><img src=x onerror=alert(1)>',
+    '<p>unclosed <a href="https://ok.example/" title="x',
+    '<a href="https://ok.example/"<img src=x onerror=alert(1)>>x</a>',
+    '<a/href="javascript:alert(1)">x</a>',
+    "<a href=javascript:alert(1)//https://ok.example>x</a>",
+    "[[x](javascript:alert(1))](https://ok.example/)",
+    "[x](https://ok.example/)<javascript:alert(1)>",
+    '[x](javascript:alert(1) "title")',
+    '[x][y]\n\n[y]: <javascript:alert(1)> "t"',
+    "[x](java%73cript:alert(1))",
+    '![x](https://ok.example/i.png "onerror=alert(1)")',
+    "[![x](https://ok.example/i.png)](javascript:alert(1))",
+    '<https://ok.example/"onmouseover="alert(1)>',
+    "[x](//evil.example/)",
 ]
 
 ALLOWED = {
@@ -343,3 +380,33 @@ async def test_remote_comment_and_attachment_urls_are_sanitised(
     assert_safe(out["html"], payload)
     assert out["html"] == ('<p>hi <a rel="nofollow noopener noreferrer">there</a></p>')
     assert [a["url"] for a in out["attachments"]] == [f"{hostile.base}/ok.png"]
+
+
+async def test_remote_classes_are_only_the_fediverse_ones(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """A remote post keeps Mastodon's markup classes (microformats, mention, hashtag, link
+    shortening) and no other: a client's own class would let it pass itself off as the client
+    (an overlay over the whole page, a fake button)."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    alice_uri = f"{pod.url}/users/alice"
+    payload = (
+        '<p><span class="h-card translate"><a href="https://x.example/@a"'
+        ' class="u-url mention fixed inset-0 z-50">@<span>a</span></a></span>'
+        ' <a href="https://x.example/tags/t" class="mention hashtag btn btn-primary">#t</a>'
+        ' <a href="https://x.example/long"><span class="invisible">https://</span>'
+        '<span class="ellipsis">x.example/lo</span><span class="invisible">ng</span></a>'
+        ' <span class="modal-backdrop show">!</span></p>'
+    )
+    note = _note_to(hostile, alice_uri, payload)
+    await _deliver(pod, hostile, hostile.activity("mallory", "Create", note))
+    guid = await _guid(pod, note["id"])
+    assert guid is not None
+    html = (await get_post(pod, alice, guid))["html"]
+    assert_safe(html, payload)
+    classes = re.findall(r'class="([^"]*)"', html)
+    assert classes == [
+        "h-card", "u-url mention", "mention hashtag", "invisible", "ellipsis", "invisible",
+    ], html  # fmt: skip
+    assert "<span>!</span>" in html

@@ -93,6 +93,21 @@ async def test_a_mention_addresses_a_followers_only_post(trio: Trio) -> None:
     assert await status(pod, "GET", f"/posts/{out['id']}", dave) == 404
 
 
+async def test_a_bare_url_names_no_one_and_no_hashtag(trio: Trio) -> None:
+    pod, alice, bob = trio.pod, trio.alice, trio.bob
+    body = (
+        "Read https://en.wikipedia.org/wiki/Python_(programming_language)#History"
+        " and https://example.com/share?via=@bob, then #reading"
+    )
+    out = await post(pod, alice, body, visibility="followers")
+    assert out["tags"] == ["reading"]
+    assert out["html"].count("<a href=") == 1
+    # bob, who does not follow alice, was not named: he neither reads the post nor is told.
+    assert await status(pod, "GET", f"/posts/{out['id']}", bob) == 404
+    assert await notifications(pod, bob) == []
+    assert await items(pod, bob, "/streams/mentions") == []
+
+
 # --- hashtags and tag pages -----------------------------------------------------------------
 
 
@@ -294,8 +309,20 @@ async def test_reactions_one_per_identity_replace_undo(trio: Trio) -> None:
     assert (await get_post(pod, bob, target["id"]))["myReaction"] == "🎉"
     seen = await get_post(pod, alice, target["id"])
     assert seen["myReaction"] is None and seen["counts"]["reactions"] == 2
-    # ZWJ sequences, flags and skin tones are one emoji.
-    for emoji in ("👩‍👩‍👧", "🇫🇷", "👍🏽", "❤️"):
+    # ZWJ sequences, flags and skin tones are one emoji; so are keycaps and subdivision flags.
+    for emoji in (
+        "👩‍👩‍👧",
+        "🇫🇷",
+        "👍🏽",
+        "🧑🏽‍🤝‍🧑🏻",
+        "1️⃣",
+        "#️⃣",
+        "🏴󠁧󠁢󠁳󠁣󠁴󠁿",
+        "‼️",
+        "\u2139\ufe0f",
+        "🙂‍↔️",
+        "❤️",
+    ):
         assert (await _react(trio, carol, target["id"], emoji))["myReaction"] == emoji
     # A like is separate from a reaction: one of each per identity.
     _, liked = await pod.call("POST", f"{API}/posts/{target['id']}/like", bob, expect=200)
@@ -315,7 +342,9 @@ async def test_reactions_one_per_identity_replace_undo(trio: Trio) -> None:
 @pytest.mark.parametrize(
     "emoji",
     ["", "a", "ab", "👍👍", "👍 ", " 👍", "1", ":+1:", "<b>", "👍a", "\u200d", "🏽", "x" * 40, 5,
-     None, ["👍"]],
+     None, ["👍"],
+     # Stray joiners, modifiers and selectors, half a flag, two emoji joined by two joiners.
+     "😀\u200d", "\u200d😀", "👍🏽🏽", "😀\ufe0f\ufe0f", "🇫", "😀\u200d\u200d😀😀"],
 )  # fmt: skip
 async def test_bad_emoji_is_422(trio: Trio, emoji: Any) -> None:
     target = await post(trio.pod, trio.alice, "x")

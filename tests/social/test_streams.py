@@ -5,10 +5,14 @@ repeated)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
 
+from tests.conftest import PodFactory
+from tests.hostile import AS_PUBLIC, HostilePod, new_key
 from tests.social.helpers import (
     API,
     bodies,
@@ -169,6 +173,39 @@ async def test_tag_followings(trio: Trio) -> None:
     assert [t["name"] for t in listed] == ["apples"]
 
 
+async def test_a_hashtag_whose_lower_case_is_longer_is_found_and_followed(
+    make_pod: PodFactory,
+) -> None:
+    """'İ' lower-cases to 'i' and a combining dot: a post's #İstanbul is found on its tag page
+    and can be followed, whether the post is local or came from another pod."""
+    pod = await make_pod()
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    local = await post(pod, bob, "Hello #İstanbul")
+    assert local["tags"] == ["i̇stanbul"]
+    hostile = await HostilePod().start()
+    try:
+        hostile.add_actor("mallory", new_key())
+        alice_uri = f"{pod.url}/users/alice"
+        note = hostile.note(
+            "mallory", "Merhaba #İstanbul", [AS_PUBLIC], cc=[alice_uri],
+            tag=[{"type": "Hashtag", "name": "#İstanbul", "href": f"{hostile.base}/tags/x"}],
+        )  # fmt: skip
+        activity = hostile.activity("mallory", "Create", note)
+        code, data = await hostile.post(
+            f"{pod.url}/inbox", activity, pod.clock.now(), signer="mallory"
+        )
+        assert code == 202, data
+    finally:
+        await hostile.close()
+    for name in ("İstanbul", "%23İstanbul", "i̇stanbul"):
+        assert await bodies(pod, alice, f"/tags/{name}/posts") == [
+            "Merhaba #İstanbul", "Hello #İstanbul",
+        ], name  # fmt: skip
+    await pod.call("POST", f"{API}/tag_followings", alice, json={"name": "İstanbul"}, expect=201)
+    assert len(await bodies(pod, alice, "/streams/tags")) == 2
+    await pod.call("DELETE", f"{API}/tag_followings/İstanbul", alice, expect=204)
+
+
 async def test_tags_stream_only_top_level_followed(trio: Trio) -> None:
     pod, alice, bob = trio.pod, trio.alice, trio.bob
     await pod.call("POST", f"{API}/tag_followings", alice, json={"name": "pears"}, expect=201)
@@ -278,6 +315,10 @@ async def test_pages_are_stable_under_inserts(trio: Trio) -> None:
     assert seen == [f"p{i}" for i in reversed(range(10))]
 
 
+_DEEP = base64.urlsafe_b64encode(b"[" * 3000).decode()
+_LONG = base64.urlsafe_b64encode(json.dumps(["a", "x" * 5000, "y"]).encode()).decode()
+
+
 async def test_paging_bad_input(trio: Trio) -> None:
     pod, alice = trio.pod, trio.alice
     for stream in ("main", "activity", "mentions", "tags", "liked", "commented", "bookmarks"):
@@ -286,6 +327,8 @@ async def test_paging_bad_input(trio: Trio) -> None:
         assert await status(pod, "GET", path, alice, params={"per_page": "0"}) == 400
         assert await status(pod, "GET", path, alice, params={"per_page": "x"}) == 400
         assert await status(pod, "GET", path, alice, params={"cursor": "garbage"}) == 400
+        for bad in (_DEEP, _LONG):  # nesting deep enough to exhaust the JSON decoder's stack
+            assert await status(pod, "GET", path, alice, params={"cursor": bad}) == 400
         assert await status(pod, "GET", path, None) == 401
     assert await status(pod, "GET", "/streams/nope", alice) == 404
     for i in range(3):

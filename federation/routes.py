@@ -33,8 +33,11 @@ def _fed(request: web.Request) -> Federation:
     return request.app[FEDERATION]
 
 
-def as_response(doc: dict, status: int = 200) -> web.Response:
-    return web.json_response(doc, status=status, content_type=AS_TYPE)
+def as_response(doc: dict, status: int = 200, private: bool = False) -> web.Response:
+    """`private`: only the signer of the request may read it, so no shared cache (a proxy in
+    front of the pod) may keep it for whoever asks next."""
+    headers = {"Cache-Control": "private"} if private else None
+    return web.json_response(doc, status=status, content_type=AS_TYPE, headers=headers)
 
 
 async def _local(fed: Federation, username: str) -> Identity:
@@ -98,8 +101,9 @@ async def _readable_note(request: web.Request) -> tuple[Post, dict[str, Any]]:
 
 
 async def post_object(request: web.Request) -> web.Response:
-    _, note = await _readable_note(request)
-    return as_response({"@context": note_context(note), **note})
+    post, note = await _readable_note(request)
+    doc = {"@context": note_context(note), **note}
+    return as_response(doc, private=post.visibility != "public")
 
 
 async def post_activity(request: web.Request) -> web.Response:
@@ -111,7 +115,7 @@ async def post_activity(request: web.Request) -> web.Response:
         published=post.created_at,
     )  # fmt: skip
     doc["@context"] = note_context(note)
-    return as_response(doc)
+    return as_response(doc, private=post.visibility != "public")
 
 
 def _page_url(uri: str, cursor: str) -> str:
@@ -222,7 +226,7 @@ async def shared_items(request: web.Request) -> web.Response:
         _page_url(uri, token) if token else uri, uri, items, next_uri, None
     )
     doc["@context"] = note_context(*items)
-    return as_response(doc)
+    return as_response(doc, private=True)
 
 
 async def shared_inbox(request: web.Request) -> web.Response:

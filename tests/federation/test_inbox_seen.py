@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,16 +16,8 @@ from node.clock import iso
 from node.config import ConfigError, build_config
 from tests.conftest import PodFactory
 from tests.federation.test_hostile import EFFECT_TABLES, Scene, effects
-from tests.hostile import AS_PUBLIC, HostilePod, new_key
+from tests.hostile import AS_PUBLIC, HostilePod
 from tests.support import Pod
-
-
-@pytest.fixture
-async def hostile() -> AsyncIterator[HostilePod]:
-    pod = await HostilePod().start()
-    pod.add_actor("mallory", new_key())
-    yield pod
-    await pod.close()
 
 
 async def _seen(pod: Pod) -> list[str]:

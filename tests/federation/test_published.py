@@ -1,0 +1,42 @@
+"""What a pod publishes about its people to anyone who asks: actors, their collections and
+posts, as other servers read them, and what stays out of them."""
+
+from __future__ import annotations
+
+from tests.hostile import HostilePod, sign_cavage
+from tests.sharing.helpers import share as share_with
+from tests.support import Pod
+
+AS_JSON = {"Accept": "application/activity+json"}
+
+
+async def _followed_by_mallory(pod: Pod, hostile: HostilePod) -> None:
+    follow = hostile.activity("mallory", "Follow", f"{pod.url}/users/alice")
+    status, _ = await hostile.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="mallory")
+    assert status == 202
+
+
+async def _signed_get(pod: Pod, hostile: HostilePod, url: str) -> tuple[int, str | None]:
+    """mallory's signed GET of `url`: (status, Cache-Control)."""
+    headers = sign_cavage(
+        "GET", url, None, hostile.key_id("mallory"), hostile.keys["mallory"], pod.clock.now(),
+        covered=("(request-target)", "host", "date"),
+    )  # fmt: skip
+    async with pod.http.get(url, headers=headers) as resp:
+        return resp.status, resp.headers.get("Cache-Control")
+
+
+async def test_what_only_a_signer_may_read_is_kept_from_shared_caches(
+    pod: Pod, hostile: HostilePod
+) -> None:
+    alice = await pod.register("alice")
+    await _followed_by_mallory(pod, hostile)
+    for visibility, cache in (("followers", "private"), ("public", None)):
+        body = {"body": "hi", "visibility": visibility}
+        _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+        for url in (post["uri"], f"{post['uri']}/activity"):
+            assert await _signed_get(pod, hostile, url) == (200, cache)
+    # What alice shares with mallory, too.
+    share = await share_with(pod, alice, hostile.handle("mallory"))
+    items = f"{pod.url}/shares/{share['id']}/items"
+    assert await _signed_get(pod, hostile, items) == (200, "private")

@@ -63,6 +63,11 @@ async def instance_actor(request: web.Request) -> web.Response:
     return as_response(convert.instance_actor_to_as(fed.urls, pem, fed.config.instance.name))
 
 
+async def instance_outbox(request: web.Request) -> web.Response:
+    """The instance actor's outbox, which its document names: it publishes nothing."""
+    return as_response(convert.collection(f"{_fed(request).urls.instance_actor}/outbox", 0, None))
+
+
 async def _signer(request: web.Request, fed: Federation) -> Identity | None:
     """The verified remote identity behind a signed GET, or None when unsigned."""
     if not httpsig.carries_signature(request.headers):
@@ -294,6 +299,7 @@ def setup(app: web.Application, fed: Federation) -> None:
     r = app.router
     r.add_get("/actor", instance_actor)
     r.add_post("/actor/inbox", shared_inbox)
+    r.add_get("/actor/outbox", instance_outbox)
     r.add_post("/inbox", shared_inbox)
     r.add_get("/users/{username}", actor)
     r.add_post("/users/{username}/inbox", personal_inbox)

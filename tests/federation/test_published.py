@@ -3,11 +3,19 @@ posts, as other servers read them, and what stays out of them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.hostile import HostilePod, sign_cavage
 from tests.sharing.helpers import share as share_with
+from tests.spaces.support import make_space
 from tests.support import Pod
 
 AS_JSON = {"Accept": "application/activity+json"}
+
+
+async def _get(pod: Pod, url: str) -> tuple[int, Any]:
+    async with pod.http.get(url, headers=AS_JSON) as resp:
+        return resp.status, await resp.json(content_type=None)
 
 
 async def _followed_by_mallory(pod: Pod, hostile: HostilePod) -> None:
@@ -40,3 +48,19 @@ async def test_what_only_a_signer_may_read_is_kept_from_shared_caches(
     share = await share_with(pod, alice, hostile.handle("mallory"))
     items = f"{pod.url}/shares/{share['id']}/items"
     assert await _signed_get(pod, hostile, items) == (200, "private")
+
+
+async def test_every_collection_an_actor_names_answers(pod: Pod) -> None:
+    """Servers that read an actor (crawlers, Mastodon's account refresh) GET the collections
+    it names; each one there is an OrderedCollection at its own id."""
+    alice = await pod.register("alice")
+    space = await make_space(pod, alice, displayName="Open")
+    for actor_url in (f"{pod.url}/users/alice", f"{pod.url}/actor", space["uri"]):
+        status, actor = await _get(pod, actor_url)
+        assert status == 200
+        named = [actor[k] for k in ("outbox", "followers", "following") if k in actor]
+        assert "outbox" in actor
+        for url in named:
+            status, collection = await _get(pod, url)
+            assert status == 200, url
+            assert (collection["type"], collection["id"]) == ("OrderedCollection", url)

@@ -124,10 +124,11 @@ class Outbox:
     # --- posts ---
 
     async def post_audience(
-        self, tx: Queryable, post: Post, author: Identity
+        self, tx: Queryable, post: Post, author: Identity, deliver: bool = True
     ) -> tuple[list[str], list[str], list[str], dict[str, Identity]]:
         """(to, cc, inboxes, addressed) of a local post; `addressed` maps the actor URI of each
-        person in to or cc to their identity.
+        person in to or cc to their identity. Without `deliver` the inboxes of people are left
+        out (the post is only shown): looking up those of every follower is the costly part.
 
         A members-only post in a space goes to its Group alone, which relays it to the members
         (FEP-1b12): nobody is addressed in person, neither whom it mentions nor whom it answers,
@@ -155,8 +156,8 @@ class Outbox:
             others.append(parent_author.guid)
         mentioned = await self._actors(tx, others)
         cc += list(mentioned)
-        inboxes = await actor_store.inboxes_of(tx, recipient_guids + others)
-        if post.visibility in ("public", "followers"):
+        inboxes = await actor_store.inboxes_of(tx, recipient_guids + others) if deliver else []
+        if deliver and post.visibility in ("public", "followers"):
             inboxes += await actor_store.follower_inboxes(tx, author.guid)
         if post.space_guid:
             to, inboxes = await self._space_audience(tx, post.space_guid, to, inboxes)
@@ -182,15 +183,21 @@ class Outbox:
                 out[await self.actor_uri(q, ident)] = ident
         return out
 
+    async def published_note(self, q: Queryable, post: Post, author: Identity) -> dict[str, Any]:
+        """A local post as a Note, to be shown (served at its id, in an outbox), not sent."""
+        note, _ = await self.note(q, post, author, deliver=False)
+        return note
+
     async def note(
-        self, q: Queryable, post: Post, author: Identity
+        self, q: Queryable, post: Post, author: Identity, deliver: bool = True
     ) -> tuple[dict[str, Any], list[str]]:
-        """A local post as a Note (audience, attachments, mentions, hashtags) and its inboxes.
+        """A local post as a Note (audience, attachments, mentions, hashtags) and its inboxes
+        (none but a remote space's Group's without `deliver`).
 
         Everyone in to or cc is mentioned, not only the names in the text: GoToSocial keeps a
         post (a direct one above all) only if it mentions its receiver or they follow its author.
         """
-        to, cc, inboxes, addressed = await self.post_audience(q, post, author)
+        to, cc, inboxes, addressed = await self.post_audience(q, post, author, deliver)
         # Whom the text names are mentioned even where they are not addressed (a members-only
         # post in a space): their pods tell only those who may read it.
         named = await self._actors(q, await post_store.mentions(q, post.guid))
@@ -425,7 +432,7 @@ class Outbox:
         if kind == "Delete":
             obj: Any = {"id": post.ap_id, "type": "Tombstone"}
         elif post.local:
-            obj, _ = await self.note(tx, post, author)
+            obj = await self.published_note(tx, post, author)
         else:
             items = (await media_store.attachments_of(tx, [post.guid])).get(post.guid, [])
             attachments = [convert.attachment_to_as(a, a.url_on(self._urls.base)) for a in items]

@@ -101,8 +101,7 @@ async def _readable_note(request: web.Request) -> tuple[Post, dict[str, Any]]:
         raise not_found("Post")
     author = await identity_store.get(fed.db, post.author_guid)
     assert author is not None
-    note, _ = await fed.outbox.note(fed.db, post, author)
-    return post, note
+    return post, await fed.outbox.published_note(fed.db, post, author)
 
 
 async def post_object(request: web.Request) -> web.Response:
@@ -190,7 +189,7 @@ async def outbox(request: web.Request) -> web.Response:
     actor_uri = fed.urls.actor(ident.username)
     items = []
     for post in posts:
-        note, _ = await fed.outbox.note(fed.db, post, ident)
+        note = await fed.outbox.published_note(fed.db, post, ident)
         to, cc = note["to"], note["cc"]
         items.append(
             {"id": f"{post.ap_id}/activity", "type": "Create", "actor": actor_uri, "object": note,
@@ -223,7 +222,7 @@ async def shared_items(request: web.Request) -> web.Response:
     for post in posts:
         author = await identity_store.get(fed.db, post.author_guid)
         assert author is not None
-        items.append((await fed.outbox.note(fed.db, post, author))[0])
+        items.append(await fed.outbox.published_note(fed.db, post, author))
     next_uri = (
         _page_url(uri, encode_cursor("after", result.last_key())) if result.has_next else None
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from node.store import remote_actors as actor_store
 from tests.hostile import HostilePod, sign_cavage
 from tests.sharing.helpers import share as share_with
 from tests.spaces.support import make_space
@@ -64,3 +67,28 @@ async def test_every_collection_an_actor_names_answers(pod: Pod) -> None:
             status, collection = await _get(pod, url)
             assert status == 200, url
             assert (collection["type"], collection["id"]) == ("OrderedCollection", url)
+
+
+async def test_showing_a_post_never_looks_up_whom_it_would_be_sent_to(
+    pod: Pod, hostile: HostilePod, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Serving a post (at its id, as its Create, in an outbox page of forty) never lists the
+    inboxes of its author's followers: with thousands of them, every anonymous GET of an
+    outbox page would scan them forty times."""
+    alice = await pod.register("alice")
+    await _followed_by_mallory(pod, hostile)
+    lookups: list[str] = []
+    real = actor_store.follower_inboxes
+
+    async def follower_inboxes(q: Any, followee_guid: str) -> list[str]:
+        lookups.append(followee_guid)
+        return await real(q, followee_guid)
+
+    monkeypatch.setattr(actor_store, "follower_inboxes", follower_inboxes)
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    assert lookups == [alice.identity_id]  # sending it does
+    for url in (post["uri"], f"{post['uri']}/activity", f"{pod.url}/users/alice/outbox?page=first"):
+        status, _ = await _get(pod, url)
+        assert status == 200
+    assert await _signed_get(pod, hostile, post["uri"]) == (200, None)
+    assert lookups == [alice.identity_id]

@@ -26,12 +26,24 @@ class InvalidDocument(ValueError):
 # --- ours → ActivityStreams ---------------------------------------------------------------
 
 
+# The terms of an actor that ActivityStreams leaves out, as Mastodon's context defines them: a
+# JSON-LD reader takes a term no context defines for a name of its own, not for Mastodon's.
+ACTOR_CONTEXT: dict[str, str] = {
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "toot": "http://joinmastodon.org/ns#",
+    "discoverable": "toot:discoverable",
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+}
+
+
 def person_to_as(
     ident: Identity, urls: Urls, public_key_pem: str, avatar: Attachment | None = None
 ) -> dict[str, Any]:
     actor = urls.actor(ident.username)
     doc = {
-        "@context": [*OUR_CONTEXT, {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"}],
+        "@context": [*OUR_CONTEXT, ACTOR_CONTEXT],
         "id": actor,
         "type": "Person",
         "preferredUsername": ident.username,
@@ -65,7 +77,7 @@ def person_to_as(
 def instance_actor_to_as(urls: Urls, public_key_pem: str, name: str) -> dict[str, Any]:
     actor = urls.instance_actor
     return {
-        "@context": OUR_CONTEXT,
+        "@context": [*OUR_CONTEXT, ACTOR_CONTEXT],
         "id": actor,
         "type": "Application",
         "preferredUsername": urls.host,

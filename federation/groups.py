@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.convert import HEARTH_NS, activity, ref
+from federation.convert import ACTOR_CONTEXT, HEARTH_NS, activity, ref
 from federation.jsonld import OUR_CONTEXT
 from federation.urls import Urls
 from node.services.text import render_plain
@@ -27,7 +27,7 @@ def group_to_as(space: Space, urls: Urls, public_key_pem: str, created: str) -> 
     """A space's Group actor. A private space shows only what joining it needs."""
     actor = urls.group(space.guid)
     return {
-        "@context": [*OUR_CONTEXT, GROUP_CONTEXT],
+        "@context": [*OUR_CONTEXT, ACTOR_CONTEXT, GROUP_CONTEXT],
         "id": actor,
         "type": "Group",
         "preferredUsername": space.name,

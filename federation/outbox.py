@@ -29,8 +29,10 @@ from node.store.spaces import Space
 if TYPE_CHECKING:
     from node.services.sharing import ShareView
 
-# Mastodon's term for a post's sensitive flag, which the ActivityStreams context leaves out.
+# Mastodon's terms for a post's sensitive flag and its hashtags, which the ActivityStreams
+# context leaves out.
 SENSITIVE_CONTEXT: dict[str, str] = {"sensitive": "as:sensitive"}
+HASHTAG_CONTEXT: dict[str, str] = {"Hashtag": "as:Hashtag"}
 
 
 def note_context(*objs: Any) -> list[Any]:
@@ -42,6 +44,9 @@ def note_context(*objs: Any) -> list[Any]:
         context.append(SENSITIVE_CONTEXT)
     if any("attachment" in o for o in notes):
         context.append(convert.BLURHASH_CONTEXT)
+    tags = [t for o in notes for t in o.get("tag", ()) if isinstance(t, dict)]
+    if any(t.get("type") == "Hashtag" for t in tags):
+        context.append(HASHTAG_CONTEXT)
     return context
 
 

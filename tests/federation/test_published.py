@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pyld import jsonld
 
+from federation.jsonld import _loader as context_loader
 from node.store import remote_actors as actor_store
 from tests.hostile import HostilePod, sign_cavage
 from tests.sharing.helpers import share as share_with
@@ -92,3 +94,47 @@ async def test_showing_a_post_never_looks_up_whom_it_would_be_sent_to(
         assert status == 200
     assert await _signed_get(pod, hostile, post["uri"]) == (200, None)
     assert lookups == [alice.identity_id]
+
+
+def _undefined_terms(doc: dict[str, Any]) -> set[str]:
+    """The properties and types of `doc` that its own @context leaves undefined: a JSON-LD
+    reader (Friendica compacts what it reads) sees them as blank-node names, not as the
+    terms Mastodon defines."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith("_:"):
+                    found.add(key[2:])
+                if key == "@type":
+                    found.update(t[2:] for t in value if t.startswith("_:"))
+                walk(value)
+
+    walk(jsonld.expand(doc, {"documentLoader": context_loader}))
+    return found
+
+
+async def test_every_term_a_published_document_uses_is_defined(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    profile = {"locked": True, "discoverable": False,
+               "fields": [{"name": "site", "value": "https://alice.example"}]}  # fmt: skip
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json=profile, expect=200)
+    body = {"body": "hello #garden @bob", "contentWarning": "plants"}
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+    space = await make_space(pod, alice, displayName="Open")
+    for url in (
+        f"{pod.url}/users/alice",
+        f"{pod.url}/actor",
+        space["uri"],
+        post["uri"],
+        f"{post['uri']}/activity",
+        f"{pod.url}/users/alice/outbox?page=first",
+    ):
+        status, doc = await _get(pod, url)
+        assert status == 200
+        assert _undefined_terms(doc) == set(), url

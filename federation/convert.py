@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from federation.jsonld import OUR_CONTEXT
 from federation.urls import AS_PUBLIC, PUBLIC_ALIASES, Urls, odd_authority, same_origin
+from node.services.rules import remote_username_ok
 from node.services.text import render_plain
 from node.store.identities import Identity
 from node.store.media import Attachment
@@ -378,14 +378,6 @@ def _natural(obj: dict[str, Any], prop: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _handle_safe(username: str) -> bool:
-    """Whether `username` shows as itself in a handle (`username@host`): no `@` to make it
-    read as another host's, no spaces, and no control, format (bidi overrides, zero-width) or
-    unassigned characters to hide or reorder it. Mastodon refuses more: anything but ASCII
-    letters, digits, `_`, `.` and `-`."""
-    return "@" not in username and not any(unicodedata.category(ch)[0] in "CZ" for ch in username)
-
-
 def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     uri = _http_url(doc.get("id"), "id")
     if odd_authority(uri):  # its inbox and key are on its origin: they are refused with it
@@ -394,10 +386,12 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     if kind not in ACTOR_TYPES:
         raise InvalidDocument("not an actor")
     username = doc.get("preferredUsername")
-    if not isinstance(username, str) or not username or len(username) > 100:
+    if not isinstance(username, str) or not username:
         raise InvalidDocument("preferredUsername missing")
-    if not _handle_safe(username):
-        raise InvalidDocument("preferredUsername has an @, a space or an invisible character")
+    if not remote_username_ok(username):
+        raise InvalidDocument(
+            "preferredUsername is too long or has an @, a space or an invisible character"
+        )
     inbox = _http_url(doc.get("inbox"), "inbox")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox")

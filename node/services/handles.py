@@ -5,7 +5,7 @@ from __future__ import annotations
 from node.errors import not_found, validation
 from node.ids import is_guid
 from node.services.ports import Directory
-from node.services.rules import USERNAME_RE
+from node.services.rules import USERNAME_RE, remote_username_ok
 from node.store import identities as identity_store
 from node.store import spaces as space_store
 from node.store.db import Database, Queryable
@@ -16,7 +16,9 @@ from node.urls import canonical_host
 def split_handle(handle: str) -> tuple[str, str | None]:
     """(username, domain or None); raises 422 when it is not a handle."""
     parts = handle.strip().removeprefix("acct:").lstrip("@").split("@")
-    if len(parts) > 2 or not parts[0] or not USERNAME_RE.match(parts[0]):
+    # Ours are ASCII names; another pod's may be spelt more freely (`john.doe@host`).
+    name_ok = remote_username_ok if len(parts) == 2 else USERNAME_RE.match
+    if len(parts) > 2 or not name_ok(parts[0]):
         raise validation({"target": "expected a GUID, name or name@host"})
     if len(parts) == 2:
         # In the one form actors' hosts are stored in (ASCII, lower case, no trailing dot):

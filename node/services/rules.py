@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Set
 
 from node.config import MAX_DAYS
@@ -30,6 +31,23 @@ def username_problem(username: str) -> str | None:
     if username.lower() in RESERVED_USERNAMES:
         return "this username is reserved"
     return None
+
+
+# Other pods' usernames: ours are ASCII, theirs may have dots (Friendica), dashes (PeerTube),
+# other scripts and more length.
+MAX_REMOTE_USERNAME = 100
+
+
+def remote_username_ok(username: str) -> bool:
+    """Whether another pod's `username` shows as itself in a handle (`username@host`): no `@`
+    to make it read as another host's, no spaces, and no control, format (bidi overrides,
+    zero-width) or unassigned characters to hide or reorder it. Mastodon refuses more:
+    anything but ASCII letters, digits, `_`, `.` and `-`."""
+    return (
+        0 < len(username) <= MAX_REMOTE_USERNAME
+        and "@" not in username
+        and not any(unicodedata.category(ch)[0] in "CZ" for ch in username)
+    )
 
 
 def email_problem(email: str) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from node.appkeys import DB
 from tests.federation.test_hostile import Scene, hostile, keys, scene
 from tests.hostile import AS_PUBLIC
@@ -121,3 +123,33 @@ async def test_a_remote_identity_links_to_its_own_actor(scene: Scene) -> None:
     assert [f["identity"]["url"] for f in followers] == [hostile.actor("mallory")]
     _, local = await pod.call("GET", f"{API}/identities/{namesake.identity_id}", alice, expect=200)
     assert local["url"] == f"{pod.url}/users/mallory"
+
+
+@pytest.mark.parametrize("name", ["john.doe", "jane-doe", "\u00fcber_user", "x" * 64])
+async def test_usernames_spelt_as_other_pods_spell_them_are_found_and_followed(
+    scene: Scene, name: str
+) -> None:
+    """Friendica's dots, PeerTube's dashes, other scripts, longer names: ours are ASCII of 30 at
+    most, other pods' are not, and their handles are looked up and followed all the same."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    hostile.add_actor(name, hostile.keys["mallory"])
+    handle = hostile.handle(name)
+    _, found = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    assert found["username"] == name
+    _, out = await pod.call("POST", f"{API}/follows", alice, json={"target": handle}, expect=201)
+    assert out["identity"]["id"] == found["id"]
+
+
+@pytest.mark.parametrize("name", ["a\u200bb", "a b", "a\u202eb", "x" * 101])
+async def test_usernames_that_would_not_show_as_themselves_are_no_handle(
+    scene: Scene, name: str
+) -> None:
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    handle = f"{name}@{hostile.host}"
+    for method, path, opts in (
+        ("GET", f"{API}/lookup", {"params": {"acct": handle}}),
+        ("POST", f"{API}/follows", {"json": {"target": handle}}),
+    ):
+        resp, out = await pod.call(method, path, alice, **opts)
+        assert resp.status == 422, out
+    assert not [r for r in hostile.requests if "webfinger" in r]

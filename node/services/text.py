@@ -18,8 +18,11 @@ _TAGS = _TAGS | {"h1", "h2", "h3", "h4", "h5", "h6", "hr"}
 _ATTRIBUTES = {"a": {"href", "title", "class"}, "span": {"class"}}
 
 # @name or @name@host (host may carry a port); not inside words, e-mail addresses or URLs.
+# Names as Mastodon reads them: other pods' may hold dots and dashes, though not at either end
+# ("@alice." ends a sentence).
 MENTION_RE = re.compile(
-    r"(?<![\w@/.])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?))?"
+    r"(?<![\w@/.])@([A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,98}[A-Za-z0-9_])?)"
+    r"(?:@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?))?"
 )
 HASHTAG_RE = re.compile(r"(?<![\w&#/])#([^\W_][\w]{0,99})")
 MAX_MENTIONS = 20

@@ -153,3 +153,18 @@ async def test_usernames_that_would_not_show_as_themselves_are_no_handle(
         resp, out = await pod.call(method, path, alice, **opts)
         assert resp.status == 422, out
     assert not [r for r in hostile.requests if "webfinger" in r]
+
+
+async def test_a_mention_of_a_username_with_dots_and_dashes_reaches_them(scene: Scene) -> None:
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    hostile.add_actor("john.doe-x", hostile.keys["mallory"])
+    body = f"hello @john.doe-x@{hostile.host}. and @alice."
+    _, post = await pod.call(
+        "POST", f"{API}/posts", alice, json={"body": body, "visibility": "direct"}, expect=201
+    )
+    [create] = await _received(scene, 1)
+    mentions = [t["href"] for t in create["object"]["tag"] if t["type"] == "Mention"]
+    # The dot after each name ends the sentence, not the name.
+    assert sorted(mentions) == sorted([hostile.actor("john.doe-x"), scene.alice_uri])
+    assert hostile.actor("john.doe-x") in create["object"]["to"]
+    assert f'href="{hostile.actor("john.doe-x")}"' in post["html"]

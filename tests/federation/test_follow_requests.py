@@ -1,5 +1,6 @@
 """Follows with a remote pod that speaks for itself (a hostile pod with real keys): repeated
-Follows, answers to our requests, and what may be followed at all."""
+Follows, answers to our requests, what may be followed at all, and names spelt as other pods
+spell them (in handles and mentions)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from node.api.docs import setup as setup_docs
 from node.api.middleware import error_middleware, json_only_middleware
 from node.api.post_cache import PostJsonCache
 from node.api.routing import install
-from node.appkeys import CLOCK, CONFIG, DB, POST_JSON, SERVICES
+from node.appkeys import CLOCK, CONFIG, DB, MEDIA_WORKER, POST_JSON, SERVICES
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.media import routes as media_routes
@@ -100,6 +100,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     app.cleanup_ctx.append(federation)
 
     media_worker = MediaWorker(services.media, config.media.gc_interval_minutes * 60)
+    app[MEDIA_WORKER] = media_worker
 
     async def media(app: web.Application) -> AsyncIterator[None]:
         await services.media.start()

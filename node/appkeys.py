@@ -7,6 +7,7 @@ from aiohttp import web
 from node.api.post_cache import PostJsonCache
 from node.clock import Clock
 from node.config import NodeConfig
+from node.services.media_worker import MediaWorker
 from node.services.registry import Services
 from node.store.db import Database
 
@@ -15,3 +16,4 @@ CLOCK = web.AppKey("clock", Clock)
 DB = web.AppKey("db", Database)
 SERVICES = web.AppKey("services", Services)
 POST_JSON = web.AppKey("post_json", PostJsonCache)
+MEDIA_WORKER = web.AppKey("media_worker", MediaWorker)

@@ -160,10 +160,17 @@ class SharingService:
                 if post is None or post.author_guid != owner or not post.local:
                     raise validation({"item_ids": "unknown items"})
         if parent is not None:
-            await self._within(parent, req)
+            await self._within(parent, req, kept=kept)
 
-    async def _within(self, parent: Share, req: ShareRequest, q: Queryable | None = None) -> None:
-        """A sub-share never exceeds its parent: rights, expiry and scope."""
+    async def _within(
+        self,
+        parent: Share,
+        req: ShareRequest,
+        q: Queryable | None = None,
+        kept: Share | None = None,
+    ) -> None:
+        """A sub-share never exceeds its parent: rights, expiry and scope (for a change to
+        `kept`, only the items it adds are checked against the parent's labels)."""
         q = q or self._db
         for perm in ("can_read", "can_write", "can_delete", "can_share"):
             if getattr(req, perm) and not getattr(parent, perm):
@@ -178,8 +185,13 @@ class SharingService:
             if req.scope == "specific_tags" and set(req.tag_ids) <= set(parent.label_ids):
                 return
             if req.scope == "specific_items":
-                labelled = await label_store.of_posts(q, req.item_ids)
-                if all(set(labelled.get(i, [])) & set(parent.label_ids) for i in req.item_ids):
+                # An item the re-share already holds may have lost the parent's labels since;
+                # it then grants nothing (coverage follows the parent), and must not block a
+                # change to the rest of the re-share, such as taking a right away.
+                held = set(kept.item_ids) if kept and kept.scope == "specific_items" else set()
+                added = [i for i in req.item_ids if i not in held]
+                labelled = await label_store.of_posts(q, added)
+                if all(set(labelled.get(i, [])) & set(parent.label_ids) for i in added):
                     return
         items_within = set(req.item_ids) <= set(parent.item_ids)
         if parent.scope == "specific_items" and req.scope == "specific_items" and items_within:

@@ -18,7 +18,15 @@ from node.cli import main
 from node.services.media import local_media_service
 from node.store import media as media_store
 from node.store.db import Database
-from tests.api.test_media_flow import announce, image_bytes, leftovers, upload, wait_ready
+from tests.api.test_media_flow import (
+    announce,
+    image_bytes,
+    leftovers,
+    put,
+    upload,
+    wait_ready,
+    without_pods_gc,
+)
 from tests.support import User
 
 
@@ -55,6 +63,7 @@ async def test_processing_is_redone_after_a_restart(make_pod: Any, tmp_path: Pat
 async def test_cli_media_gc(make_pod: Any, tmp_path: Path, capsys: Any) -> None:
     folder = tmp_path / "pod"
     pod = await make_pod(data_dir=folder / "data")
+    await without_pods_gc(pod)  # the command's gc is the one under test
     alice = await pod.register("alice")
     pod.clock.advance(timedelta(hours=-2))  # announced two hours ago, never uploaded
     stale = await announce(pod, alice)
@@ -78,6 +87,7 @@ async def test_gc_removes_stored_files_no_blob_names(make_pod: Any) -> None:
     pod = await make_pod()
     alice = await pod.register("alice")
     kept = await upload(pod, alice)
+    await without_pods_gc(pod)
     media = pod.app[SERVICES].media
     root = media._storage.root
     [kept_file] = [p for p in root.rglob("*") if p.is_file()]
@@ -103,6 +113,7 @@ async def test_gc_holds_a_file_it_may_remove_so_an_upload_of_the_same_bytes_wait
     """While gc looks a file up and removes it, the file is held as being unlinked: an upload
     of the same bytes that links its blob meanwhile waits for that, then stores it again."""
     pod = await make_pod()
+    await without_pods_gc(pod)
     media = pod.app[SERVICES].media
     key = hashlib.sha256(b"orphan").hexdigest()
     path = media._storage.root / key[:2] / key
@@ -132,6 +143,7 @@ async def test_gc_in_another_process_keeps_a_file_the_pod_stored_again_meanwhile
     pod = await make_pod()
     alice = await pod.register("alice")
     first = await upload(pod, alice)
+    await without_pods_gc(pod)  # the command line's gc is the one under test
     with sqlite3.connect(pod.config.database_path) as conn:  # left unused, as by a crash
         [(blob_hash,)] = conn.execute("SELECT blob_hash FROM media WHERE guid = ?", (first["id"],))
         conn.execute("DELETE FROM media WHERE guid = ?", (first["id"],))
@@ -145,7 +157,11 @@ async def test_gc_in_another_process_keeps_a_file_the_pod_stored_again_meanwhile
 
     async def delete(key: str, *keep: Any) -> None:
         if key == blob_hash and not again:
-            again.append(await upload(pod, alice))  # the row is gone: the pod links it anew
+            # The row is gone: the pod links it anew (processing it here, its worker stopped).
+            ticket = await announce(pod, alice)
+            await put(pod, ticket, image_bytes())
+            assert await pod.app[SERVICES].media.process_next()
+            again.append(await wait_ready(pod, alice, ticket["media"]["id"]))
         await real_delete(key, *keep)
 
     monkeypatch.setattr(storage, "delete", delete)

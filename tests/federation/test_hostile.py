@@ -716,6 +716,10 @@ async def test_an_actor_deleting_itself_takes_its_posts_in_a_few_statements(scen
 
     assert await comments() == 1
     assert await db.fetchval("SELECT count(*) FROM notifications") == len(theirs) + 1
+    # The like's delivery is done first: its writes (alice's signing key, made on first use,
+    # its outcome) must not fall among the Delete's.
+    await pod.app[FEDERATION].worker.run_once()
+    assert await db.fetchval("SELECT count(*) FROM deliveries WHERE state != 'delivered'") == 0
     statements: list[str] = []
     db.writer.set_trace_callback(statements.append)
     try:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from federation.routes import FEDERATION
+from federation.seen import SeenIds
 from node.appkeys import DB
 from node.clock import iso
 from node.config import ConfigError, build_config
@@ -25,6 +26,14 @@ async def _seen(pod: Pod) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def _pruning_by_hand(pod: Pod) -> SeenIds:
+    """The pod's pruner, its own runs stopped (it prunes at start, then hourly): a prune the
+    test runs is then the only one, never racing one of those for the same rows."""
+    seen: SeenIds = pod.app[FEDERATION].seen
+    await seen.stop()
+    return seen
+
+
 async def _posts(pod: Pod) -> list[str]:
     rows = await pod.app[DB].fetchall("SELECT ap_id FROM posts WHERE local = 0 ORDER BY ap_id")
     return [r[0] for r in rows]
@@ -34,6 +43,7 @@ async def test_old_ids_are_forgotten_and_cannot_be_replayed(
     make_pod: PodFactory, hostile: HostilePod
 ) -> None:
     pod = await make_pod(federation={"inbox_seen_hours": 24})
+    seen = await _pruning_by_hand(pod)
     await pod.register("alice")
     inbox, alice = f"{pod.url}/inbox", f"{pod.url}/users/alice"
 
@@ -54,9 +64,9 @@ async def test_old_ids_are_forgotten_and_cannot_be_replayed(
     new_headers = hostile.signed(inbox, new_body, pod.clock.now(), signer="mallory")
     assert (await hostile.send(inbox, new_body, new_headers))[0] == 202
 
-    assert await pod.app[FEDERATION].seen.prune_once() == 1
+    assert await seen.prune_once() == 1
     assert await _seen(pod) == [new_id]
-    assert await pod.app[FEDERATION].seen.prune_once() == 0
+    assert await seen.prune_once() == 0
 
     # The forgotten request, replayed as it was: its Date is far outside the window.
     status, data = await hostile.send(inbox, old_body, old_headers)
@@ -72,6 +82,7 @@ async def test_pruning_goes_in_batches_and_keeps_recent_ids(
 ) -> None:
     monkeypatch.setattr("federation.seen.BATCH", 7)
     pod = await make_pod(federation={"inbox_seen_hours": 3})
+    seen = await _pruning_by_hand(pod)
     db = pod.app[DB]
     now = pod.clock.now()
     stamps = [now - timedelta(hours=4, minutes=i) for i in range(30, 0, -1)]
@@ -82,7 +93,7 @@ async def test_pruning_goes_in_batches_and_keeps_recent_ids(
                 "INSERT INTO inbox_seen VALUES (?, ?)",
                 (f"https://x.example/a/{i}", iso(when)),
             )
-    assert await pod.app[FEDERATION].seen.prune_once() == 30
+    assert await seen.prune_once() == 30
     assert await _seen(pod) == [f"https://x.example/a/{i}" for i in range(30, 35)]
 
 
@@ -100,6 +111,7 @@ async def test_ids_arriving_while_pruning_goes_on_are_kept(
 ) -> None:
     """The boundary is read before the batches run; what arrives after it is never deleted."""
     pod = await make_pod(federation={"inbox_seen_hours": 3})
+    seen = await _pruning_by_hand(pod)
     now = pod.clock.now()
     async with pod.app[DB].transaction() as tx:
         for i in range(10):
@@ -114,7 +126,7 @@ async def test_ids_arriving_while_pruning_goes_on_are_kept(
 
     monkeypatch.setattr("federation.seen.BATCH", 4)
     monkeypatch.setattr("node.store.deliveries.first_seen_since", read_before_the_new_one_came)
-    assert await pod.app[FEDERATION].seen.prune_once() == 10
+    assert await seen.prune_once() == 10
     assert await _seen(pod) == ["https://x.example/new"]
 
 

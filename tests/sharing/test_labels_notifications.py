@@ -14,6 +14,7 @@ from tests.sharing.helpers import (
     post,
     share,
 )
+from tests.social.helpers import walk
 from tests.support import GUID_RE, TIME_RE, Trio, parse_links
 
 LABELS = "/api/v1/labels"
@@ -225,6 +226,26 @@ async def test_share_events_notify_the_grantee(trio: Trio) -> None:
     # Nobody else hears of it.
     assert await notifications(pod, carol) == []
     assert await notifications(pod, alice) == []
+
+
+async def test_notices_written_together_are_listed_newest_first(trio: Trio) -> None:
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    told = []  # (kind, actor) of bob's notifications in the order they are written
+    for _ in range(10):
+        sid = (await share(pod, alice, bob, can_share=True))["id"]
+        child = (await share(pod, bob, carol, parent_id=sid, can_share=True))["id"]
+        await share(pod, carol, bob, parent_id=child)
+        # One revocation tells bob twice in one transaction, most likely in one millisecond:
+        # first of carol's re-share to him (the innermost goes first), then of alice's share.
+        await pod.call("DELETE", f"{SHARING}/{sid}", alice, expect=204)
+        told += [("share.received", alice), ("share.received", carol),
+                 ("share.revoked", carol), ("share.revoked", alice)]  # fmt: skip
+    expected = [(kind, who.identity_id) for kind, who in reversed(told)]
+    items = await notifications(pod, bob, per_page="100")
+    assert [(n["kind"], n["actor"]["id"]) for n in items] == expected
+    # Pages follow the same order.
+    pages, _ = await walk(pod, bob, "/notifications", per_page=3)
+    assert [n["id"] for page in pages for n in page] == [n["id"] for n in items]
 
 
 async def test_read_state(trio: Trio) -> None:

@@ -693,6 +693,35 @@ async def test_item_re_share_ends_when_the_parent_no_longer_covers_it(trio: Trio
             assert await _reads(trio, who, sid, kids) == covered
 
 
+@pytest.mark.parametrize("how", ["unlabel", "delete_label"])
+async def test_item_re_share_can_be_changed_after_its_item_leaves_the_parent(
+    trio: Trio, how: str
+) -> None:
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    family, _, kids, _, parent = await _family_setup(trio, can_write=True, can_share=True)
+    child = (await share(pod, bob, carol, scope="specific_items", item_ids=[kids["id"]],
+                         parent_id=parent, can_write=True))["id"]  # fmt: skip
+    if how == "unlabel":
+        await pod.call("PATCH", f"/api/v1/posts/{kids['id']}", alice, json={"labelIds": []},
+                       expect=200)  # fmt: skip
+    else:
+        await pod.call("DELETE", f"/api/v1/labels/{family}", alice, expect=204)
+    # Bob may still take a right away from his re-share, and give it back: the item it names
+    # grants nothing while the parent does not cover it.
+    path = f"{SHARING}/{child}"
+    _, out = await pod.call("PUT", path, bob, json={"can_write": False}, expect=200)
+    assert out["canWrite"] is False and out["itemIds"] == [kids["id"]]
+    await pod.call("PUT", path, bob, json={"can_write": True}, expect=200)
+    assert not await can_read(pod, carol, kids["id"])
+    # Rights and items beyond the parent's are still refused.
+    _, err = await pod.call("PUT", path, bob, json={"can_delete": True}, expect=403)
+    assert err["error"] == "exceeds_own_rights"
+    other = await post(pod, alice, "other")
+    _, err = await pod.call("PUT", path, bob, json={"item_ids": [kids["id"], other["id"]]},
+                            expect=403)  # fmt: skip
+    assert err["error"] == "exceeds_own_rights"
+
+
 # --- paging ---------------------------------------------------------------------------------
 
 

@@ -72,6 +72,9 @@ class Outbox:
     async def actor_id(self, q: Queryable, ident: Identity) -> str:
         return await self.actor_uri(q, ident)
 
+    def refuses(self, url: str) -> bool:
+        return self._blocked(url)
+
     async def actor_uri(self, tx: Queryable, ident: Identity) -> str:
         if ident.local:
             return self._urls.actor(ident.username)

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from node.clock import Clock, iso
-from node.errors import not_found, validation
+from node.errors import forbidden, not_found, validation
 from node.ids import new_guid
 from node.services.handles import find_identity
 from node.services.notify import Notifier
@@ -111,6 +111,9 @@ class FollowService:
             if actor is None or actor.gone_at is not None:
                 # Deleted (or answering 410): a request to it would wait forever, unsent.
                 raise not_found("Identity")
+            if self._publisher.refuses(actor.uri) or self._publisher.refuses(actor.inbox):
+                # Known from before a block: the request would never be sent.
+                raise forbidden("This pod does not federate with that domain.", "domain_blocked")
         me = await identity_store.get(self._db, who.identity_guid)
         assert me is not None
         now = iso(self._clock.now())

@@ -38,6 +38,10 @@ class Publisher(Protocol):
         """The actor URI of any identity we know."""
         ...
 
+    def refuses(self, url: str) -> bool:
+        """Whether `url` is on a domain this pod is blocked from (nothing is sent there)."""
+        ...
+
     async def reaction(self, tx: Tx, reaction: Reaction, post: Post, actor: Identity) -> None: ...
 
     async def reaction_undone(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from federation.routes import FEDERATION
 from node.appkeys import DB
 from tests.federation.test_hostile import Scene, hostile, keys, scene
 from tests.hostile import AS_PUBLIC
@@ -169,3 +170,20 @@ async def test_a_mention_of_a_username_with_dots_and_dashes_reaches_them(scene: 
     assert sorted(mentions) == sorted([hostile.actor("john.doe-x"), scene.alice_uri])
     assert hostile.actor("john.doe-x") in create["object"]["to"]
     assert f'href="{hostile.actor("john.doe-x")}"' in post["html"]
+
+
+async def test_following_someone_on_a_domain_blocked_since_is_refused(scene: Scene) -> None:
+    """Known from before the block, they can still be found; a request to them would never be
+    sent (and would stay pending after an unblock), so it is refused."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    handle = hostile.handle("mallory")
+    _, mallory = await pod.call("GET", f"{API}/lookup", alice, params={"acct": handle}, expect=200)
+    blocks = pod.app[FEDERATION].blocks
+    blocks.load({hostile.host})  # as `hearth domain block` stores it
+    for target in (handle, mallory["id"]):
+        resp, out = await pod.call("POST", f"{API}/follows", alice, json={"target": target})
+        assert (resp.status, out["error"]) == (403, "domain_blocked"), target
+    assert await pod.app[DB].fetchval("SELECT count(*) FROM follows") == 0
+    blocks.load(set())
+    _, out = await pod.call("POST", f"{API}/follows", alice, json={"target": handle}, expect=201)
+    assert out["state"] == "pending"

@@ -113,7 +113,7 @@ ROUTES = [
         response=FollowOut,
         status=201,
         scope="contacts:modify",
-        errors=(404, 422),
+        errors=(403, 404, 422),
     ),
     Route(
         "DELETE",

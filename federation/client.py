@@ -214,13 +214,16 @@ def _check_url(url: str, allow_private: bool) -> URL:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError("bad_url", "not an absolute http(s) URL")
     try:
-        check_literal(parts.hostname, allow_private)
-    except BlockedAddress as exc:
-        raise FetchError("forbidden_address", str(exc)) from None
-    try:
-        return URL(url)
+        wire = URL(url)
     except ValueError:  # a port out of range, a broken IPv6 literal
         raise FetchError("bad_url", "not a valid URL") from None
+    try:
+        # The host the client connects to: IDNA makes 127.0.0.1 spelt in full-width digits or
+        # with ideographic full stops an IP literal, connected to without the guarded resolver.
+        check_literal(wire.raw_host or "", allow_private)
+    except BlockedAddress as exc:
+        raise FetchError("forbidden_address", str(exc)) from None
+    return wire
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:

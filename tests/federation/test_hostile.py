@@ -962,6 +962,12 @@ async def test_known_actor_cannot_point_the_pod_at_private_addresses(
     announce = hostile.activity("mallory", "Announce", f"{hostile.actor('mallory')}/notes/1")
     status, data = await scene.post(announce)
     assert status == 422, data
+    # Nor when the address is spelt in full-width digits or with ideographic full stops, which
+    # the HTTP client maps to 127.0.0.1 (IDNA) and then connects to without resolving.
+    for host in ("\uff11\uff12\uff17.\uff10.\uff10.\uff11", "127\u30020\u30020\u30021"):
+        target = f"http://{host}:{hostile.server.port}/users/mallory/notes/1"
+        status, data = await scene.post(hostile.activity("mallory", "Announce", target))
+        assert status == 422, (host, data)
     assert hostile.requests == []
     assert await scene.state() == before
 

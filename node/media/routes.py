@@ -68,21 +68,20 @@ async def serve(request: web.Request) -> web.StreamResponse:
     start, end = wanted or (0, found.size)
     if wanted is not None:
         headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{found.size}"
-    chunks = None if request.method == hdrs.METH_HEAD else found.chunks(start, end)
-    first = b""
-    if chunks is not None:
-        # Read before the status goes out: a file gone from the disk is a 404, not a 200
-        # cut short.
-        try:
-            first = await anext(chunks, b"")
-        except FileNotFoundError:
-            log.error("the stored file of %s is missing", request.match_info["name"])
-            raise not_found("Media") from None
+    head = request.method == hdrs.METH_HEAD
+    # Opened (HEAD: no byte read) before the status goes out: a file gone from the disk is a
+    # 404, not a 200 cut short.
+    chunks = found.chunks(0, 0) if head else found.chunks(start, end)
+    try:
+        first = await anext(chunks, b"")
+    except FileNotFoundError:
+        log.error("the stored file of %s is missing", request.match_info["name"])
+        raise not_found("Media") from None
     response = web.StreamResponse(status=206 if wanted else 200, headers=headers)
     response.content_type = found.content_type
     response.content_length = end - start
     await response.prepare(request)
-    if chunks is not None:
+    if not head:
         await response.write(first)
         async for chunk in chunks:
             await response.write(chunk)

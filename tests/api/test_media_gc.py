@@ -188,3 +188,5 @@ async def test_a_stored_file_gone_from_the_disk_is_a_404_not_a_response_cut_shor
             async with http.get(item["publicDownloadUrl"] + query) as resp:
                 assert resp.status == 404, query
                 assert (await resp.json())["error"] == "not_found"
+        async with http.head(item["publicDownloadUrl"]) as resp:
+            assert resp.status == 404

@@ -66,5 +66,8 @@ def install(app: web.Application, routes: list[Route]) -> None:
         handler = _guard(route)
         path = API_PREFIX + route.path
         # The suffixed form first, so that `{guid}` does not swallow ".json".
-        app.router.add_route(route.method, path + ".json", handler)
-        app.router.add_route(route.method, path, handler)
+        for form in (path + ".json", path):
+            if route.method == "GET":
+                app.router.add_get(form, handler)  # HEAD too, which HTTP requires with GET
+            else:
+                app.router.add_route(route.method, form, handler)

@@ -25,6 +25,23 @@ async def test_version_ignores_tokens_but_not_methods(pod: Pod) -> None:
     await pod.call("DELETE", "/api/v1/system/health", expect=405)
 
 
+async def test_head_answers_as_get_without_a_body(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    for path in ("/api/v1/system/version", "/api/v1/system/health.json"):
+        resp, data = await pod.call("HEAD", path, expect=200)
+        assert resp.content_type == "application/json" and data is None
+    resp, _ = await pod.call("HEAD", "/api/v1/identity/current", alice, expect=200)
+    assert int(resp.headers["Content-Length"]) > 0
+    resp, _ = await pod.call("HEAD", "/api/v1/identity/current", expect=401)
+    assert resp.headers["WWW-Authenticate"] == "Bearer"
+    await pod.call("HEAD", "/api/v1/identities?per_page=1", alice, expect=200)
+    resp, _ = await pod.call("DELETE", "/api/v1/system/version", expect=405)
+    assert set(resp.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    # A route without GET has no HEAD either.
+    resp, _ = await pod.call("HEAD", "/api/v1/notifications/read", alice, expect=405)
+    assert resp.headers["Allow"] == "POST"
+
+
 async def test_health_ok(pod: Pod) -> None:
     resp, data = await pod.call("GET", "/api/v1/system/health", expect=200)
     assert resp.content_type == "application/json"

@@ -31,7 +31,7 @@ from node.services.rules import days_problem, invite_uses_problem, scopes_proble
 from node.services.sessions import SessionService
 from node.services.throttle import PasswordThrottle
 from node.store import identities as identity_store
-from node.store.db import Database, make_data_dir
+from node.store.db import Database, StorageError, make_data_dir
 from node.store.migrate import migrate
 
 CONFIG_TEMPLATE = """\
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], Any] = args.func
     try:
         handler(args)
-    except (ConfigError, CliError) as exc:
+    except (ConfigError, CliError, StorageError) as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 1
     except ApiError as exc:

@@ -257,6 +257,10 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> NodeConfig:
         raise ConfigError(
             f"{path}: config file not found (create one with `hearth init`)"
         ) from None
+    except OSError as exc:  # a folder, or not ours to read
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

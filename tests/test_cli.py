@@ -195,6 +195,45 @@ def test_commands_report_a_missing_config(
         assert "config file not found" in one_line(capsys.readouterr().err)
 
 
+def test_commands_report_a_config_they_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'[instance]\nname = "Caf\xe9"\n')
+    for path, why in ((tmp_path, "cannot read the config file"), (latin, "not UTF-8")):
+        for argv in (["migrate"], ["serve"]):
+            assert main([*argv, "--config", str(path)]) == 1
+            assert why in one_line(capsys.readouterr().err)
+
+
+def serve_once(path: Path) -> subprocess.CompletedProcess[str]:
+    """`hearth serve` that is expected to stop by itself (a timeout is a hang)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    return subprocess.run(
+        [HEARTH, "serve", "--config", str(path)], capture_output=True, text=True, timeout=30,
+        env=env,
+    )  # fmt: skip
+
+
+def test_an_unusable_data_folder_or_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    path = write_config(tmp_path / "a")
+    path.write_text(f'[storage]\ndata_dir = "{tmp_path}/file/d"\n', encoding="utf-8")
+    assert main(["migrate", "--config", str(path)]) == 1
+    assert "cannot make the data folder" in one_line(capsys.readouterr().err)
+
+    path = write_config(tmp_path / "b", port=free_port())
+    (tmp_path / "b" / "data").mkdir()
+    (tmp_path / "b" / "data" / "hearth.db").write_bytes(b"not a database" * 100)
+    for argv in (["migrate"], ["account", "invite"]):
+        assert main([*argv, "--config", str(path)]) == 1
+        assert "file is not a database" in one_line(capsys.readouterr().err)
+    result = serve_once(path)
+    assert result.returncode == 1 and "file is not a database" in one_line(result.stderr)
+
+
 # --- accounts and tokens --------------------------------------------------------------------
 
 

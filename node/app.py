@@ -78,7 +78,13 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     async def database(app: web.Application) -> AsyncIterator[None]:
         make_data_dir(config.storage.data_dir)
         await db.open()
-        applied = await migrate(db)
+        try:
+            applied = await migrate(db)
+        except BaseException:
+            # A context that fails to start is not cleaned up, and the database's reader
+            # threads would keep the process from exiting.
+            await db.close()
+            raise
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         yield

@@ -234,6 +234,30 @@ def test_an_unusable_data_folder_or_database_is_one_line(
     assert result.returncode == 1 and "file is not a database" in one_line(result.stderr)
 
 
+async def test_a_database_from_a_newer_version_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "pod", port=free_port())
+    assert await run(["migrate", "--config", str(path)]) == 0
+    db = await Database(tmp_path / "pod" / "data" / "hearth.db").open()
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO schema_migrations VALUES (9999, '9999_later.sql', '2030-01-01')"
+            )
+    finally:
+        await db.close()
+    capsys.readouterr()
+    for argv in (["migrate"], ["account", "invite"]):
+        assert await run([*argv, "--config", str(path)]) == 1
+        line = one_line(capsys.readouterr().err)
+        assert "newer version of Hearth (9999_later.sql)" in line
+    # serve says so too, and exits rather than hang on the database it opened.
+    result = await asyncio.to_thread(serve_once, path)
+    assert result.returncode == 1
+    assert "newer version of Hearth" in one_line(result.stderr)
+
+
 # --- accounts and tokens --------------------------------------------------------------------
 
 

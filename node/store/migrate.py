@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from node.store.db import Database
+from node.store.db import Database, StorageError
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -30,10 +30,23 @@ async def applied_versions(db: Database) -> set[int]:
 
 
 async def migrate(db: Database) -> list[str]:
-    """Apply what is missing; returns the names applied. Each migration is its own transaction."""
+    """Apply what is missing; returns the names applied. Each migration is its own transaction.
+
+    A database that holds migrations this code does not know was written by a newer version:
+    StorageError, before anything is changed (the older code would misread it).
+    """
     done = await applied_versions(db)
+    migrations = available()
+    unknown = done - {version for version, _, _ in migrations}
+    if unknown:
+        rows = await db.fetchall("SELECT version, name FROM schema_migrations ORDER BY version")
+        names = ", ".join(name for version, name in rows if version in unknown)
+        raise StorageError(
+            f"{db.path}: the database was migrated by a newer version of Hearth ({names});"
+            " run that version, or restore a backup"
+        )
     ran = []
-    for version, name, sql in available():
+    for version, name, sql in migrations:
         if version in done:
             continue
         await db.executescript(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from importlib import resources
 
 from node.store.db import Database, StorageError
@@ -49,11 +50,18 @@ async def migrate(db: Database) -> list[str]:
     for version, name, sql in migrations:
         if version in done:
             continue
-        await db.executescript(
-            "BEGIN IMMEDIATE;\n"
-            + sql
-            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}',"
-            " strftime('%Y-%m-%dT%H:%M:%fZ','now'));\nCOMMIT;"
-        )
+        try:
+            await db.executescript(
+                "BEGIN IMMEDIATE;\n"
+                + sql
+                + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}',"
+                " strftime('%Y-%m-%dT%H:%M:%fZ','now'));\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            # Another process (serve starting while a command runs) applied it since we looked:
+            # its transaction is rolled back and the migration is done all the same.
+            if version in await applied_versions(db):
+                continue
+            raise
         ran.append(name)
     return ran

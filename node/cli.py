@@ -23,6 +23,7 @@ from aiohttp import web
 from node.clock import SystemClock
 from node.config import MAX_DAYS, ConfigError, NodeConfig, build_config, load_config
 from node.errors import ApiError
+from node.logs import setup_logging
 from node.services.accounts import AccountService
 from node.services.operations import OperationsService
 from node.services.passwords import PasswordGate, Passwords
@@ -451,9 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], Any] = args.func
     try:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import socket
 import stat
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -409,19 +413,32 @@ def bearer(token: str) -> dict[str, str]:
 # --- serve ----------------------------------------------------------------------------------
 
 
-async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@dataclass
+class Serving:
+    """A `hearth serve` process; `output` holds what it wrote once it has stopped."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    output: str = ""
+    code: int | None = None
+
+
+@asynccontextmanager
+async def serving(folder: Path) -> AsyncIterator[Serving]:
+    """Run `hearth serve` on a free port until healthy; SIGTERM it on leaving."""
     port = free_port()
     # The file says one port; the environment overrides it.
-    path = write_config(tmp_path / "pod", port=1)
+    path = write_config(folder, port=1)
     env = {
         **os.environ,
         "HEARTH_SERVER__PORT": str(port),
         "HEARTH_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    log = (folder / "serve.log").open("w+", encoding="utf-8")
     proc = subprocess.Popen(
         [HEARTH, "serve", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT, env=env
     )
+    run = Serving(port, proc)
     try:
         async with ClientSession() as http:
 
@@ -436,22 +453,51 @@ async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
                     return False
 
             await wait_for(healthy, timeout=15)
+        yield run
         proc.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(proc.wait, 10)
+        run.code = await asyncio.to_thread(proc.wait, 10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    log.seek(0)
-    output = log.read()
-    log.close()
-    assert code == 0, output
-    assert f"listening on http://127.0.0.1:{port}" in output
-    assert "Traceback" not in output
+        log.seek(0)
+        run.output = log.read()
+        log.close()
+
+
+async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    async with serving(tmp_path / "pod") as run:
+        pass
+    assert run.code == 0, run.output
+    assert f"listening on http://127.0.0.1:{run.port}" in run.output
+    assert "Traceback" not in run.output
     data = tmp_path / "pod" / "data"
     assert (data / "hearth.db").is_file()
     # Everything the pod wrote is its user's alone, the media it keeps too.
     assert mode(data) == mode(data / "media") == 0o700 and mode(data / "hearth.db") == 0o600
+
+
+async def test_serve_logs_json_lines_without_the_tokens_of_malformed_requests(
+    tmp_path: Path,
+) -> None:
+    secret = "Q2hpY2tlbnNBcmVOb3RTZWNyZXRz"
+    async with serving(tmp_path / "pod") as run:
+        for head in (
+            # A control character after the token: aiohttp cannot parse the header line.
+            f"GET /api/v1/identity/current HTTP/1.1\r\nAuthorization: Bearer {secret}\x01",
+            f"GET /api/v1/identity/current HTTP/1.1\r\nAuthorization: Bearer {secret}" + "x" * 9000,
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", run.port)
+            writer.write(head.encode() + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert (await reader.readline()).startswith(b"HTTP/1.0 400")
+            writer.close()
+    assert run.code == 0, run.output
+    assert secret not in run.output
+    records = [json.loads(line) for line in run.output.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(r["message"].startswith("listening on") for r in records)
+    malformed = [r for r in records if r["message"].startswith("malformed request from 127.0.0.1")]
+    assert len(malformed) == 2 and all(r["level"] == "info" for r in malformed)
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

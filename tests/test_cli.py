@@ -500,6 +500,25 @@ async def test_serve_logs_json_lines_without_the_tokens_of_malformed_requests(
     assert len(malformed) == 2 and all(r["level"] == "info" for r in malformed)
 
 
+async def test_a_client_gone_mid_body_is_no_server_error(tmp_path: Path) -> None:
+    async with serving(tmp_path / "pod") as run:
+        for path in ("/api/v1/sessions", "/inbox"):
+            _, writer = await asyncio.open_connection("127.0.0.1", run.port)
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                'Content-Length: 5000\r\n\r\n{"username": '.encode()
+            )
+            await writer.drain()
+            await asyncio.sleep(0.3)  # the handler is waiting for the rest of the body
+            writer.close()
+        await asyncio.sleep(0.3)
+    assert run.code == 0, run.output
+    records = [json.loads(line) for line in run.output.splitlines()]
+    assert [r for r in records if r["level"] not in ("info", "debug")] == []
+    gone = [r["message"] for r in records if r["message"].startswith("client went away")]
+    assert gone == ["client went away during POST /api/v1/sessions"], run.output
+
+
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[server]\nport = "eighty"\n', encoding="utf-8")

@@ -112,6 +112,7 @@ ROUTES = [
         body=FollowIn,
         response=FollowOut,
         status=201,
+        also=(200,),  # already followed (or requested)
         scope="contacts:modify",
         errors=(404, 422),
     ),

@@ -31,8 +31,10 @@ class Route:
     summary: str
     tag: str
     body: type[BaseModel] | None = None
+    body_optional: bool = False  # the route also takes no body at all
     response: Any = None  # a model, list[model], or None for no body
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses, with the same body
     auth: bool = True  # a bearer token is required
     scope: str | None = None  # and must carry this scope
     first_party: bool = False  # and must be a login session, not an app token

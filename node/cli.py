@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import sys
+import time
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -167,8 +168,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 async def _migrate(config: NodeConfig) -> None:
+    started = time.monotonic()
+
+    def starting(name: str) -> None:
+        # Progress on standard error, as it happens; the summary goes to standard output.
+        print(f"applying {name} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
     async with _database(config) as db:
-        applied = await migrate(db)
+        applied = await migrate(db, starting)
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
 
 

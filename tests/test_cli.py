@@ -26,6 +26,7 @@ from aiohttp import ClientError, ClientSession
 from node.cli import main
 from node.config import load_config
 from node.store.db import Database
+from node.store.migrate import available
 from tests.conftest import PodFactory
 from tests.support import free_port, wait_for
 
@@ -150,7 +151,11 @@ def test_init_into_a_file_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFi
 def test_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path / "pod")
     assert main(["migrate", "--config", str(path)]) == 0
-    assert "0001_core.sql" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "0001_core.sql" in out
+    # Each migration is announced as it starts: a long one does not look like a hang.
+    steps = err.splitlines()
+    assert steps[0].startswith("applying 0001_core.sql (") and len(steps) == len(available())
     assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
     assert main(["migrate", "--config", str(path)]) == 0
     assert capsys.readouterr().out.strip() == "the database is up to date"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from importlib import resources
 
 from node.store.db import Database, StorageError
@@ -30,11 +31,12 @@ async def applied_versions(db: Database) -> set[int]:
     return {row[0] for row in rows}
 
 
-async def migrate(db: Database) -> list[str]:
+async def migrate(db: Database, starting: Callable[[str], None] | None = None) -> list[str]:
     """Apply what is missing; returns the names applied. Each migration is its own transaction.
 
     A database that holds migrations this code does not know was written by a newer version:
-    StorageError, before anything is changed (the older code would misread it).
+    StorageError, before anything is changed (the older code would misread it). `starting` is
+    told each migration's name before it runs: one can take minutes on a large database.
     """
     done = await applied_versions(db)
     migrations = available()
@@ -50,6 +52,8 @@ async def migrate(db: Database) -> list[str]:
     for version, name, sql in migrations:
         if version in done:
             continue
+        if starting is not None:
+            starting(name)
         try:
             await db.executescript(
                 "BEGIN IMMEDIATE;\n"

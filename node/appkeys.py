@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.api.post_cache import PostJsonCache
+from node.api.traffic import Traffic
 from node.clock import Clock
 from node.config import NodeConfig
 from node.services.registry import Services
@@ -15,3 +16,4 @@ CLOCK = web.AppKey("clock", Clock)
 DB = web.AppKey("db", Database)
 SERVICES = web.AppKey("services", Services)
 POST_JSON = web.AppKey("post_json", PostJsonCache)
+TRAFFIC = web.AppKey("traffic", Traffic)

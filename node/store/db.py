@@ -47,6 +47,13 @@ _PRAGMAS = (
 )
 
 
+async def database_bytes(q: Queryable) -> int:
+    """The size of the database file (its pages), without its write-ahead log."""
+    return int(
+        await q.fetchval("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")
+    )
+
+
 class StorageError(Exception):
     """The data folder or the database cannot be used: one line for the operator."""
 

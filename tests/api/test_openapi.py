@@ -216,6 +216,7 @@ async def test_docs_page_is_self_contained_html(pod: Pod) -> None:
         html = await r.text()
         csp = r.headers["Content-Security-Policy"]
     assert "openapi.json" in html
+    assert "op.requestBody.required" in html  # an optional body is shown as optional
     assert "<script" in html
     assert not re.search(r"<script[^>]*\bsrc=", html, re.I)
     assert not re.search(r"<link[^>]*\bhref=[\"']?(https?:)?//", html, re.I)

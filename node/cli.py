@@ -458,9 +458,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Paths, which may hold any bytes the file system takes; every other argument is text to store.
+_PATH_ARGUMENTS = frozenset(("config", "dir"))
+
+
+def _not_text(args: argparse.Namespace) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (kept by Python as surrogates)."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and name not in _PATH_ARGUMENTS and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return name
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bad := _not_text(args):
+        parser.error(f"--{bad.replace('_', '-')}: not UTF-8 text")
     handler: Callable[[argparse.Namespace], Any] = args.func
     try:
         handler(args)

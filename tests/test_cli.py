@@ -365,6 +365,24 @@ async def test_account_and_token_errors(
         assert captured.out == ""
 
 
+def test_arguments_that_are_not_utf8_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    # What a shell passes for bytes that are not UTF-8.
+    bad = b"z\xff".decode("utf-8", "surrogateescape")
+    for argv in (
+        ["token", "create", "--username", bad],
+        ["token", "create", "--username", "alice", "--name", bad],
+        ["account", "create", "--username", "alice", "--email", f"{bad}@example.org"],
+        ["deliveries", "retry", "--host", bad],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main([*argv, "--config", path])
+        assert info.value.code == 2
+        assert "not UTF-8 text" in one_line(capsys.readouterr().err)
+
+
 async def test_bad_invite_and_token_values_are_usage_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

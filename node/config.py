@@ -41,7 +41,9 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: values keep their TOML types, so `port = true` or `readers = 2.5` is an error
+    # rather than port 1 or 2 readers (an int is still taken for a float).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ServerConfig(_Section):
@@ -87,7 +89,7 @@ class ServerConfig(_Section):
 
 
 class StorageConfig(_Section):
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(Path("data"), strict=False)  # TOML has no paths: given as text
     database: str = "hearth.db"
     readers: int = Field(4, ge=1, le=32)
 

@@ -218,7 +218,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         {
             "name": name,
             "in": "query",
-            "required": False,
+            "required": name in route.required_query,
             "description": text,
             "schema": {"type": "string"},
         }

@@ -197,6 +197,7 @@ ROUTES = [
         response=IdentityOut,
         scope="profile",
         query={"acct": "name@host"},
+        required_query=("acct",),
         errors=(400, 404, 422),
     ),
 ]

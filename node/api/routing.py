@@ -40,6 +40,7 @@ class Route:
     first_party: bool = False  # and must be a login session, not an app token
     paginated: bool = False
     query: dict[str, str] = field(default_factory=dict)  # name -> description
+    required_query: tuple[str, ...] = ()  # those of `query` the route cannot go without
     errors: tuple[int, ...] = ()
 
 

@@ -336,3 +336,21 @@ async def test_every_status_a_route_answers_is_documented(trio: Trio) -> None:
     join = operation(doc, "post", API_PREFIX + "/spaces/{guid}/join")
     assert join["requestBody"]["required"] is False
     assert operation(doc, "post", API_PREFIX + "/follows")["requestBody"]["required"] is True
+
+
+async def test_query_parameters_a_route_needs_are_required(trio: Trio) -> None:
+    pod, alice = trio.pod, trio.alice
+    doc = await fetch_doc(pod)
+
+    def query(method: str, path: str) -> dict[str, bool]:
+        op = operation(doc, method, API_PREFIX + path)
+        return {p["name"]: p["required"] for p in op["parameters"] if p["in"] == "query"}
+
+    assert query("get", "/lookup") == {"acct": True}
+    for method in ("get", "patch", "delete"):
+        assert query(method, "/sharing/{guid}/item") == {"item": True}
+    assert query("get", "/notifications")["unread"] is False
+    # Without them: refused as documented.
+    _, data = await pod.call("GET", API_PREFIX + "/lookup", alice, expect=400)
+    assert "400" in operation(doc, "get", API_PREFIX + "/lookup")["responses"]
+    assert data["error"] == "missing_acct"

@@ -27,7 +27,8 @@ from node.api.docs import setup as setup_docs
 from node.api.middleware import error_middleware, json_only_middleware
 from node.api.post_cache import PostJsonCache
 from node.api.routing import install
-from node.appkeys import CLOCK, CONFIG, DB, MEDIA_WORKER, POST_JSON, SERVICES
+from node.api.traffic import Traffic, counting_middleware
+from node.appkeys import CLOCK, CONFIG, DB, MEDIA_WORKER, POST_JSON, SERVICES, TRAFFIC
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.media import routes as media_routes
@@ -42,8 +43,9 @@ log = logging.getLogger("hearth")
 
 def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Application:
     clock = clock or SystemClock()
+    traffic = Traffic()
     app = web.Application(
-        middlewares=[error_middleware, json_only_middleware],
+        middlewares=[counting_middleware(traffic), error_middleware, json_only_middleware],
         client_max_size=config.server.max_body_bytes,
     )
     db = Database(config.database_path, readers=config.storage.readers)
@@ -74,11 +76,18 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     app[DB] = db
     app[SERVICES] = services
     app[POST_JSON] = PostJsonCache(config.cache.post_json_entries)
+    app[TRAFFIC] = traffic
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         make_data_dir(config.storage.data_dir)
         await db.open()
-        applied = await migrate(db)
+        try:
+            applied = await migrate(db)
+        except BaseException:
+            # A context that fails to start is not cleaned up, and the database's reader
+            # threads would keep the process from exiting.
+            await db.close()
+            raise
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         yield

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.api.post_cache import PostJsonCache
+from node.api.traffic import Traffic
 from node.clock import Clock
 from node.config import NodeConfig
 from node.services.media_worker import MediaWorker
@@ -17,3 +18,4 @@ DB = web.AppKey("db", Database)
 SERVICES = web.AppKey("services", Services)
 POST_JSON = web.AppKey("post_json", PostJsonCache)
 MEDIA_WORKER = web.AppKey("media_worker", MediaWorker)
+TRAFFIC = web.AppKey("traffic", Traffic)

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import sys
+import time
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from aiohttp import web
 from node.clock import SystemClock
 from node.config import MAX_DAYS, ConfigError, NodeConfig, build_config, load_config
 from node.errors import ApiError
+from node.logs import setup_logging
 from node.services.accounts import AccountService
 from node.services.operations import OperationsService
 from node.services.passwords import PasswordGate, Passwords
@@ -31,7 +33,7 @@ from node.services.rules import days_problem, invite_uses_problem, scopes_proble
 from node.services.sessions import SessionService
 from node.services.throttle import PasswordThrottle
 from node.store import identities as identity_store
-from node.store.db import Database, make_data_dir
+from node.store.db import Database, StorageError, make_data_dir
 from node.store.migrate import migrate
 
 CONFIG_TEMPLATE = """\
@@ -166,8 +168,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 async def _migrate(config: NodeConfig) -> None:
+    started = time.monotonic()
+
+    def starting(name: str) -> None:
+        # Progress on standard error, as it happens; the summary goes to standard output.
+        print(f"applying {name} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
     async with _database(config) as db:
-        applied = await migrate(db)
+        applied = await migrate(db, starting)
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
 
 
@@ -450,15 +458,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Paths, which may hold any bytes the file system takes; every other argument is text to store.
+_PATH_ARGUMENTS = frozenset(("config", "dir"))
+
+
+def _not_text(args: argparse.Namespace) -> str | None:
+    """The first argument holding bytes that are not UTF-8 (kept by Python as surrogates)."""
+    for name, value in vars(args).items():
+        if isinstance(value, str) and name not in _PATH_ARGUMENTS and not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return name
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    args = build_parser().parse_args(argv)
+    setup_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bad := _not_text(args):
+        parser.error(f"--{bad.replace('_', '-')}: not UTF-8 text")
     handler: Callable[[argparse.Namespace], Any] = args.func
     try:
         handler(args)
-    except (ConfigError, CliError) as exc:
+    except (ConfigError, CliError, StorageError) as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 1
     except ApiError as exc:

@@ -41,7 +41,9 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: values keep their TOML types, so `port = true` or `readers = 2.5` is an error
+    # rather than port 1 or 2 readers (an int is still taken for a float).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ServerConfig(_Section):
@@ -87,7 +89,7 @@ class ServerConfig(_Section):
 
 
 class StorageConfig(_Section):
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(Path("data"), strict=False)  # TOML has no paths: given as text
     database: str = "hearth.db"
     readers: int = Field(4, ge=1, le=32)
 
@@ -257,6 +259,10 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> NodeConfig:
         raise ConfigError(
             f"{path}: config file not found (create one with `hearth init`)"
         ) from None
+    except OSError as exc:  # a folder, or not ours to read
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -176,7 +176,7 @@ def _operation(
         op["parameters"] = params
     if body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": not route.body_optional,
             "content": {"application/json": {"schema": body}},
         }
     op["responses"] = _responses(route, response)
@@ -218,7 +218,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         {
             "name": name,
             "in": "query",
-            "required": False,
+            "required": name in route.required_query,
             "description": text,
             "schema": {"type": "string"},
         }
@@ -229,22 +229,24 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
 
 
 def _responses(route: Route, schema: dict[str, Any] | None) -> dict[str, Any]:
-    ok: dict[str, Any] = {"description": _SUCCESS_TEXT.get(route.status, "Success.")}
-    if schema is not None and route.status != 204:
-        ok["content"] = {"application/json": {"schema": schema}}
-    if route.paginated:
-        ok["headers"] = {
-            "Link": {
-                "description": "RFC 8288 links to the `first`, `previous`, `next` and `last` "
-                "pages, where they exist.",
-                "schema": {"type": "string"},
+    out: dict[str, Any] = {}
+    for status in (route.status, *route.also):
+        ok: dict[str, Any] = {"description": _SUCCESS_TEXT.get(status, "Success.")}
+        if schema is not None and status != 204:
+            ok["content"] = {"application/json": {"schema": schema}}
+        if route.paginated:
+            ok["headers"] = {
+                "Link": {
+                    "description": "RFC 8288 links to the `first`, `previous`, `next` and "
+                    "`last` pages, where they exist.",
+                    "schema": {"type": "string"},
+                }
             }
-        }
-    out: dict[str, Any] = {str(route.status): ok}
+        out[str(status)] = ok
 
     codes = set(route.errors) | {406}
     if route.body is not None:
-        codes |= {400, 415, 422}  # read_json: malformed, not JSON, invalid
+        codes |= {400, 413, 415, 422}  # read_json: malformed, too large, not JSON, invalid
     if route.paginated:
         codes.add(400)  # a bad per_page or cursor
     if route.auth:

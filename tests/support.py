@@ -80,6 +80,24 @@ class Pod:
             await self.server.close()
             await self.http.close()
 
+    async def raw(self, head: bytes, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        """Send bytes no HTTP client would (`head`: request line and headers, no blank line);
+        returns the status, the headers (lower-case names) and the body."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+        try:
+            writer.write(head + b"\r\nConnection: close\r\n\r\n" + body)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 10)
+        finally:
+            writer.close()
+        top, _, content = answer.partition(b"\r\n\r\n")
+        status_line, *lines = top.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(status_line.split()[1]), headers, content
+
     def request(self, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
         headers = CIMultiDict(kw.pop("headers", {}) or {})  # a header may repeat
         if user is not None:

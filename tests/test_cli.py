@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import socket
 import stat
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,7 @@ from aiohttp import ClientError, ClientSession
 from node.cli import main
 from node.config import load_config
 from node.store.db import Database
+from node.store.migrate import available
 from tests.conftest import PodFactory
 from tests.support import free_port, wait_for
 
@@ -146,7 +151,11 @@ def test_init_into_a_file_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFi
 def test_migrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(tmp_path / "pod")
     assert main(["migrate", "--config", str(path)]) == 0
-    assert "0001_core.sql" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "0001_core.sql" in out
+    # Each migration is announced as it starts: a long one does not look like a hang.
+    steps = err.splitlines()
+    assert steps[0].startswith("applying 0001_core.sql (") and len(steps) == len(available())
     assert (tmp_path / "pod" / "data" / "hearth.db").is_file()
     assert main(["migrate", "--config", str(path)]) == 0
     assert capsys.readouterr().out.strip() == "the database is up to date"
@@ -193,6 +202,69 @@ def test_commands_report_a_missing_config(
     for argv in (["migrate"], ["account", "invite"], ["serve"]):
         assert main([*argv, "--config", missing]) == 1
         assert "config file not found" in one_line(capsys.readouterr().err)
+
+
+def test_commands_report_a_config_they_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'[instance]\nname = "Caf\xe9"\n')
+    for path, why in ((tmp_path, "cannot read the config file"), (latin, "not UTF-8")):
+        for argv in (["migrate"], ["serve"]):
+            assert main([*argv, "--config", str(path)]) == 1
+            assert why in one_line(capsys.readouterr().err)
+
+
+def serve_once(path: Path) -> subprocess.CompletedProcess[str]:
+    """`hearth serve` that is expected to stop by itself (a timeout is a hang)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    return subprocess.run(
+        [HEARTH, "serve", "--config", str(path)], capture_output=True, text=True, timeout=30,
+        env=env,
+    )  # fmt: skip
+
+
+def test_an_unusable_data_folder_or_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    path = write_config(tmp_path / "a")
+    path.write_text(f'[storage]\ndata_dir = "{tmp_path}/file/d"\n', encoding="utf-8")
+    assert main(["migrate", "--config", str(path)]) == 1
+    assert "cannot make the data folder" in one_line(capsys.readouterr().err)
+
+    path = write_config(tmp_path / "b", port=free_port())
+    (tmp_path / "b" / "data").mkdir()
+    (tmp_path / "b" / "data" / "hearth.db").write_bytes(b"not a database" * 100)
+    for argv in (["migrate"], ["account", "invite"]):
+        assert main([*argv, "--config", str(path)]) == 1
+        assert "file is not a database" in one_line(capsys.readouterr().err)
+    result = serve_once(path)
+    assert result.returncode == 1 and "file is not a database" in one_line(result.stderr)
+
+
+async def test_a_database_from_a_newer_version_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "pod", port=free_port())
+    assert await run(["migrate", "--config", str(path)]) == 0
+    db = await Database(tmp_path / "pod" / "data" / "hearth.db").open()
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO schema_migrations VALUES (9999, '9999_later.sql', '2030-01-01')"
+            )
+    finally:
+        await db.close()
+    capsys.readouterr()
+    for argv in (["migrate"], ["account", "invite"]):
+        assert await run([*argv, "--config", str(path)]) == 1
+        line = one_line(capsys.readouterr().err)
+        assert "newer version of Hearth (9999_later.sql)" in line
+    # serve says so too, and exits rather than hang on the database it opened.
+    result = await asyncio.to_thread(serve_once, path)
+    assert result.returncode == 1
+    assert "newer version of Hearth" in one_line(result.stderr)
 
 
 # --- accounts and tokens --------------------------------------------------------------------
@@ -293,6 +365,24 @@ async def test_account_and_token_errors(
         assert captured.out == ""
 
 
+def test_arguments_that_are_not_utf8_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    # What a shell passes for bytes that are not UTF-8.
+    bad = b"z\xff".decode("utf-8", "surrogateescape")
+    for argv in (
+        ["token", "create", "--username", bad],
+        ["token", "create", "--username", "alice", "--name", bad],
+        ["account", "create", "--username", "alice", "--email", f"{bad}@example.org"],
+        ["deliveries", "retry", "--host", bad],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main([*argv, "--config", path])
+        assert info.value.code == 2
+        assert "not UTF-8 text" in one_line(capsys.readouterr().err)
+
+
 async def test_bad_invite_and_token_values_are_usage_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -346,19 +436,32 @@ def bearer(token: str) -> dict[str, str]:
 # --- serve ----------------------------------------------------------------------------------
 
 
-async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@dataclass
+class Serving:
+    """A `hearth serve` process; `output` holds what it wrote once it has stopped."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    output: str = ""
+    code: int | None = None
+
+
+@asynccontextmanager
+async def serving(folder: Path) -> AsyncIterator[Serving]:
+    """Run `hearth serve` on a free port until healthy; SIGTERM it on leaving."""
     port = free_port()
     # The file says one port; the environment overrides it.
-    path = write_config(tmp_path / "pod", port=1)
+    path = write_config(folder, port=1)
     env = {
         **os.environ,
         "HEARTH_SERVER__PORT": str(port),
         "HEARTH_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    log = (folder / "serve.log").open("w+", encoding="utf-8")
     proc = subprocess.Popen(
         [HEARTH, "serve", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT, env=env
     )
+    run = Serving(port, proc)
     try:
         async with ClientSession() as http:
 
@@ -373,22 +476,70 @@ async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
                     return False
 
             await wait_for(healthy, timeout=15)
+        yield run
         proc.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(proc.wait, 10)
+        run.code = await asyncio.to_thread(proc.wait, 10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    log.seek(0)
-    output = log.read()
-    log.close()
-    assert code == 0, output
-    assert f"listening on http://127.0.0.1:{port}" in output
-    assert "Traceback" not in output
+        log.seek(0)
+        run.output = log.read()
+        log.close()
+
+
+async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    async with serving(tmp_path / "pod") as run:
+        pass
+    assert run.code == 0, run.output
+    assert f"listening on http://127.0.0.1:{run.port}" in run.output
+    assert "Traceback" not in run.output
     data = tmp_path / "pod" / "data"
     assert (data / "hearth.db").is_file()
     # Everything the pod wrote is its user's alone, the media it keeps too.
     assert mode(data) == mode(data / "media") == 0o700 and mode(data / "hearth.db") == 0o600
+
+
+async def test_serve_logs_json_lines_without_the_tokens_of_malformed_requests(
+    tmp_path: Path,
+) -> None:
+    secret = "Q2hpY2tlbnNBcmVOb3RTZWNyZXRz"
+    async with serving(tmp_path / "pod") as run:
+        for head in (
+            # A control character after the token: aiohttp cannot parse the header line.
+            f"GET /api/v1/identity/current HTTP/1.1\r\nAuthorization: Bearer {secret}\x01",
+            f"GET /api/v1/identity/current HTTP/1.1\r\nAuthorization: Bearer {secret}" + "x" * 9000,
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", run.port)
+            writer.write(head.encode() + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert (await reader.readline()).startswith(b"HTTP/1.0 400")
+            writer.close()
+    assert run.code == 0, run.output
+    assert secret not in run.output
+    records = [json.loads(line) for line in run.output.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(r["message"].startswith("listening on") for r in records)
+    malformed = [r for r in records if r["message"].startswith("malformed request from 127.0.0.1")]
+    assert len(malformed) == 2 and all(r["level"] == "info" for r in malformed)
+
+
+async def test_a_client_gone_mid_body_is_no_server_error(tmp_path: Path) -> None:
+    async with serving(tmp_path / "pod") as run:
+        for path in ("/api/v1/sessions", "/inbox"):
+            _, writer = await asyncio.open_connection("127.0.0.1", run.port)
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                'Content-Length: 5000\r\n\r\n{"username": '.encode()
+            )
+            await writer.drain()
+            await asyncio.sleep(0.3)  # the handler is waiting for the rest of the body
+            writer.close()
+        await asyncio.sleep(0.3)
+    assert run.code == 0, run.output
+    records = [json.loads(line) for line in run.output.splitlines()]
+    assert [r for r in records if r["level"] not in ("info", "debug")] == []
+    gone = [r["message"] for r in records if r["message"].startswith("client went away")]
+    assert gone == ["client went away during POST /api/v1/sessions"], run.output
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

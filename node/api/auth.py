@@ -8,6 +8,8 @@ from node.appkeys import SERVICES
 from node.errors import unauthorized
 from node.services.principal import Principal
 
+from .http import header_text
+
 MAX_TOKEN = 200
 
 
@@ -17,8 +19,9 @@ async def authenticate(request: web.Request) -> Principal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise unauthorized()
-    if len(token) > MAX_TOKEN:
+    # Tokens are short URL-safe text: anything else (bytes that are not even UTF-8) is no token.
+    if len(token) > MAX_TOKEN or not token.isascii():
         raise unauthorized("The token is unknown or revoked.")
     return await request.app[SERVICES].sessions.authenticate(
-        token, request.headers.get("User-Agent", "")
+        token, header_text(request, "User-Agent")
     )

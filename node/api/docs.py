@@ -286,7 +286,8 @@ DOCS_HTML = """<!doctype html>
     }
     if (op.requestBody) {
       var c = op.requestBody.content["application/json"];
-      body.appendChild(el("h4", {text: "Request body (application/json)"}));
+      body.appendChild(el("h4", {text: "Request body (application/json" +
+                                       (op.requestBody.required ? ")" : ", optional)")}));
       body.appendChild(schemaBlock(c && c.schema));
     }
     body.appendChild(el("h4", {text: "Responses"}));

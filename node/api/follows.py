@@ -112,6 +112,7 @@ ROUTES = [
         body=FollowIn,
         response=FollowOut,
         status=201,
+        also=(200,),  # already followed (or requested)
         scope="contacts:modify",
         errors=(403, 404, 422),
     ),
@@ -196,6 +197,7 @@ ROUTES = [
         response=IdentityOut,
         scope="profile",
         query={"acct": "name@host"},
+        required_query=("acct",),
         errors=(400, 404, 422),
     ),
 ]

@@ -47,6 +47,15 @@ def page_response(
     return json_response(items, headers={"Link": link_header(request, page, per_page)})
 
 
+def header_text(request: web.Request, name: str) -> str:
+    """A header's value as text fit to store and show: aiohttp keeps bytes that are not UTF-8 as
+    lone surrogates, which SQLite and every encoder refuse; they become U+FFFD here."""
+    value = request.headers.get(name, "")
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def validation_error(exc: ValidationError) -> ApiError:
     fields: dict[str, str] = {}
     for err in exc.errors():

@@ -9,7 +9,7 @@ import sqlite3
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from node.errors import ApiError
+from node.errors import ApiError, bad_request
 
 log = logging.getLogger("hearth.http")
 
@@ -37,6 +37,10 @@ def error_response(err: ApiError) -> web.Response:
     )
 
 
+def _client_gone(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -56,7 +60,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             ApiError(503, "unavailable", "The pod cannot reach its database right now.")
         )
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and _client_gone(request):
+            # The client hung up while sending its body: nothing went wrong here, and the
+            # answer reaches no one.
+            log.info("client went away during %s %s", request.method, request.path)
+            return error_response(bad_request("The connection was closed mid-request."))
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
 

@@ -31,13 +31,16 @@ class Route:
     summary: str
     tag: str
     body: type[BaseModel] | None = None
+    body_optional: bool = False  # the route also takes no body at all
     response: Any = None  # a model, list[model], or None for no body
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses, with the same body
     auth: bool = True  # a bearer token is required
     scope: str | None = None  # and must carry this scope
     first_party: bool = False  # and must be a login session, not an app token
     paginated: bool = False
     query: dict[str, str] = field(default_factory=dict)  # name -> description
+    required_query: tuple[str, ...] = ()  # those of `query` the route cannot go without
     errors: tuple[int, ...] = ()
 
 
@@ -66,5 +69,8 @@ def install(app: web.Application, routes: list[Route]) -> None:
         handler = _guard(route)
         path = API_PREFIX + route.path
         # The suffixed form first, so that `{guid}` does not swallow ".json".
-        app.router.add_route(route.method, path + ".json", handler)
-        app.router.add_route(route.method, path, handler)
+        for form in (path + ".json", path):
+            if route.method == "GET":
+                app.router.add_get(form, handler)  # HEAD too, which HTTP requires with GET
+            else:
+                app.router.add_route(route.method, form, handler)

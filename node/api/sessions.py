@@ -8,7 +8,7 @@ from node.errors import forbidden, validation
 from node.models.accounts import LoginIn, LoginOut, SessionOut, SessionPatch
 
 from .context import client_of, services
-from .http import json_response, page_response, read_json
+from .http import header_text, json_response, page_response, read_json
 from .pagination import page_request
 from .routing import Route, principal
 
@@ -19,7 +19,7 @@ async def login(request: web.Request) -> web.Response:
     if not name:
         raise validation({"username": "give a username or an email"})
     token, session = await services(request).sessions.login(
-        name, body.password, request.headers.get("User-Agent", ""), client_of(request)
+        name, body.password, header_text(request, "User-Agent"), client_of(request)
     )
     return json_response(LoginOut(token=token, session=SessionOut.of(session, session.guid)), 201)
 

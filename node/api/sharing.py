@@ -164,6 +164,7 @@ async def delete_item(request: web.Request) -> web.Response:
 
 
 _ITEM = {"item": "the item's id (local) or URI (remote)"}
+_NEEDS_ITEM = ("item",)
 
 ROUTES = [
     Route("POST", "/sharing", create, "Grant another identity access to your items (or re-share)",
@@ -185,10 +186,12 @@ ROUTES = [
           "Sharing", response=list[SharedItemOut], first_party=True, paginated=True,
           errors=(403, 404, 502)),
     Route("GET", "/sharing/{guid}/item", item, "Read one item through a share", "Sharing",
-          response=SharedItemOut, first_party=True, query=_ITEM, errors=(400, 403, 404, 502)),
-    Route("PATCH", "/sharing/{guid}/item", write_item, "Change an item (needs can_write)",
-          "Sharing", body=SharedItemPatch, response=SharedItemOut, first_party=True, query=_ITEM,
+          response=SharedItemOut, first_party=True, query=_ITEM, required_query=_NEEDS_ITEM,
           errors=(400, 403, 404, 502)),
+    Route("PATCH", "/sharing/{guid}/item", write_item, "Change an item (needs can_write)",
+          "Sharing", body=SharedItemPatch, response=SharedItemOut, first_party=True,
+          query=_ITEM, required_query=_NEEDS_ITEM, errors=(400, 403, 404, 502)),
     Route("DELETE", "/sharing/{guid}/item", delete_item, "Delete an item (needs can_delete)",
-          "Sharing", status=204, first_party=True, query=_ITEM, errors=(400, 403, 404, 502)),
+          "Sharing", status=204, first_party=True, query=_ITEM, required_query=_NEEDS_ITEM,
+          errors=(400, 403, 404, 502)),
 ]  # fmt: skip

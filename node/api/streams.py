@@ -113,8 +113,8 @@ ROUTES = [
     Route("GET", "/tag_followings", tag_followings, "Hashtags you follow", "Streams",
           response=list[TagFollowingOut], scope="public:read"),
     Route("POST", "/tag_followings", follow_tag, "Follow a hashtag (200: already followed)",
-          "Streams", body=TagIn, response=TagFollowingOut, status=201, scope="public:modify",
-          errors=(409, 422)),
+          "Streams", body=TagIn, response=TagFollowingOut, status=201, also=(200,),
+          scope="public:modify", errors=(409, 422)),
     Route("DELETE", "/tag_followings/{tag}", unfollow_tag, "Stop following a hashtag",
           "Streams", status=204, scope="public:modify", errors=(404, 422)),
 ]  # fmt: skip

@@ -65,7 +65,7 @@ def build_services(
         accounts=AccountService(db, config, clock, passwords, gate, publisher),
         sessions=SessionService(db, config, clock, gate),
         identities=IdentityService(db, clock, publisher, follows),
-        system=SystemService(db),
+        system=SystemService(db, clock),
         follows=follows,
         posts=posts,
         operations=OperationsService(db, clock),

@@ -50,12 +50,26 @@ _PRAGMAS = (
 )
 
 
+async def database_bytes(q: Queryable) -> int:
+    """The size of the database file (its pages), without its write-ahead log."""
+    return int(
+        await q.fetchval("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")
+    )
+
+
+class StorageError(Exception):
+    """The data folder or the database cannot be used: one line for the operator."""
+
+
 def make_data_dir(path: Path) -> None:
     """Make the pod's data folder (with any missing parents) and keep it to the pod's user: the
     database in it holds actor private keys, the media signing secret, password and token
     hashes. Folders above it are not changed."""
-    path.mkdir(parents=True, exist_ok=True)
-    _keep_private(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        _keep_private(path)
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot make the data folder ({exc.strerror})") from None
 
 
 def _keep_private(path: Path) -> None:
@@ -210,8 +224,13 @@ class Database:
         self._commit_thread: ThreadPoolExecutor | None = None
 
     async def open(self) -> Database:
-        _private_database(Path(self.path))
-        self._writer = _connect_sync(self.path)
+        """Connect; StorageError when the file cannot be opened or is not an SQLite database."""
+        try:
+            _private_database(Path(self.path))
+            self._writer = _connect_sync(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise StorageError(f"{self.path}: cannot open the database ({reason})") from None
         # SQLite's own wait for a lock would stop the event loop: transactions wait in `_begin`.
         self._writer.execute("PRAGMA busy_timeout=0")
         self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")

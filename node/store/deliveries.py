@@ -203,6 +203,15 @@ async def retry(tx: Tx, now: str, host: str | None = None) -> int:
     return changed
 
 
+async def counts_by_state(q: Queryable) -> dict[str, int]:
+    """Deliveries not yet delivered, per state (the delivered are not counted: they pile up)."""
+    rows = await q.fetchall(
+        "SELECT state, count(*) FROM deliveries WHERE state IN ('pending', 'running', 'dead')"
+        " GROUP BY state"
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
 async def depth(q: Queryable) -> int:
     return int(
         await q.fetchval("SELECT count(*) FROM deliveries WHERE state IN ('pending', 'running')")

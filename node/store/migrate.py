@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Callable
 from importlib import resources
 
-from node.store.db import Database
+from node.store.db import Database, StorageError
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -29,18 +31,41 @@ async def applied_versions(db: Database) -> set[int]:
     return {row[0] for row in rows}
 
 
-async def migrate(db: Database) -> list[str]:
-    """Apply what is missing; returns the names applied. Each migration is its own transaction."""
+async def migrate(db: Database, starting: Callable[[str], None] | None = None) -> list[str]:
+    """Apply what is missing; returns the names applied. Each migration is its own transaction.
+
+    A database that holds migrations this code does not know was written by a newer version:
+    StorageError, before anything is changed (the older code would misread it). `starting` is
+    told each migration's name before it runs: one can take minutes on a large database.
+    """
     done = await applied_versions(db)
+    migrations = available()
+    unknown = done - {version for version, _, _ in migrations}
+    if unknown:
+        rows = await db.fetchall("SELECT version, name FROM schema_migrations ORDER BY version")
+        names = ", ".join(name for version, name in rows if version in unknown)
+        raise StorageError(
+            f"{db.path}: the database was migrated by a newer version of Hearth ({names});"
+            " run that version, or restore a backup"
+        )
     ran = []
-    for version, name, sql in available():
+    for version, name, sql in migrations:
         if version in done:
             continue
-        await db.executescript(
-            "BEGIN IMMEDIATE;\n"
-            + sql
-            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}',"
-            " strftime('%Y-%m-%dT%H:%M:%fZ','now'));\nCOMMIT;"
-        )
+        if starting is not None:
+            starting(name)
+        try:
+            await db.executescript(
+                "BEGIN IMMEDIATE;\n"
+                + sql
+                + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}',"
+                " strftime('%Y-%m-%dT%H:%M:%fZ','now'));\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            # Another process (serve starting while a command runs) applied it since we looked:
+            # its transaction is rolled back and the migration is done all the same.
+            if version in await applied_versions(db):
+                continue
+            raise
         ran.append(name)
     return ran

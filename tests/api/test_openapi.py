@@ -13,7 +13,8 @@ from node.api import all_routes
 from node.api.routing import API_PREFIX, Route
 from node.models.base import ApiInput, ApiModel
 from node.openapi import build_openapi
-from tests.support import Pod
+from tests.spaces.support import make_space
+from tests.support import Pod, Trio, User
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -215,6 +216,7 @@ async def test_docs_page_is_self_contained_html(pod: Pod) -> None:
         html = await r.text()
         csp = r.headers["Content-Security-Policy"]
     assert "openapi.json" in html
+    assert "op.requestBody.required" in html  # an optional body is shown as optional
     assert "<script" in html
     assert not re.search(r"<script[^>]*\bsrc=", html, re.I)
     assert not re.search(r"<link[^>]*\bhref=[\"']?(https?:)?//", html, re.I)
@@ -296,3 +298,59 @@ def test_builder_covers_new_routes_and_keeps_variants_apart() -> None:
     assert "double" in resolve(doc, out_ref)["properties"]
     assert put["operationId"] != post["operationId"]
     walk_refs(doc, doc, set())
+
+
+async def test_every_status_a_route_answers_is_documented(trio: Trio) -> None:
+    pod, alice, bob = trio.pod, trio.alice, trio.bob
+    doc = await fetch_doc(pod)
+    answered: list[tuple[str, str, int]] = []
+
+    async def call(method: str, path: str, template: str, user: User, **kw: Any) -> None:
+        resp, _ = await pod.call(method, API_PREFIX + path, user, **kw)
+        answered.append((method, template, resp.status))
+
+    follow = {"json": {"target": bob.identity_id}}
+    for _ in range(2):  # created, then already there
+        await call("POST", "/follows", "/follows", alice, **follow)
+        await call("POST", "/tag_followings", "/tag_followings", alice, json={"name": "roses"})
+    instant = await make_space(pod, bob)
+    asking = await make_space(pod, bob, displayName="Asking", joinMode="application")
+    # No body at all: an instant space needs none.
+    await call("POST", f"/spaces/{instant['id']}/join", "/spaces/{guid}/join", alice)
+    await call("POST", f"/spaces/{asking['id']}/join", "/spaces/{guid}/join", alice, json={})
+    # Any body can be too large.
+    huge = {"json": {"target": "x" * pod.config.server.max_body_bytes}}
+    await call("POST", "/follows", "/follows", alice, **huge)
+
+    statuses = {(m, t): set() for m, t, _ in answered}
+    for method, template, status in answered:
+        statuses[(method, template)].add(status)
+    assert statuses[("POST", "/follows")] == {200, 201, 413}
+    assert statuses[("POST", "/tag_followings")] == {200, 201}
+    assert statuses[("POST", "/spaces/{guid}/join")] == {200, 202}
+    for method, template, status in answered:
+        op = operation(doc, method.lower(), API_PREFIX + template)
+        assert str(status) in op["responses"], (method, template, status)
+        if status < 300:
+            assert "content" in op["responses"][str(status)]
+    join = operation(doc, "post", API_PREFIX + "/spaces/{guid}/join")
+    assert join["requestBody"]["required"] is False
+    assert operation(doc, "post", API_PREFIX + "/follows")["requestBody"]["required"] is True
+
+
+async def test_query_parameters_a_route_needs_are_required(trio: Trio) -> None:
+    pod, alice = trio.pod, trio.alice
+    doc = await fetch_doc(pod)
+
+    def query(method: str, path: str) -> dict[str, bool]:
+        op = operation(doc, method, API_PREFIX + path)
+        return {p["name"]: p["required"] for p in op["parameters"] if p["in"] == "query"}
+
+    assert query("get", "/lookup") == {"acct": True}
+    for method in ("get", "patch", "delete"):
+        assert query(method, "/sharing/{guid}/item") == {"item": True}
+    assert query("get", "/notifications")["unread"] is False
+    # Without them: refused as documented.
+    _, data = await pod.call("GET", API_PREFIX + "/lookup", alice, expect=400)
+    assert "400" in operation(doc, "get", API_PREFIX + "/lookup")["responses"]
+    assert data["error"] == "missing_acct"

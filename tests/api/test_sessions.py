@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -248,6 +249,33 @@ async def test_current_session_tracks_last_seen_and_user_agent(pod: Pod) -> None
         "GET", f"/api/v1/sessions/{first['id']}", headers=bearer(other["token"]), expect=200
     )
     assert seen["lastSeenAt"] == later["lastSeenAt"] and seen["current"] is False
+
+
+async def test_headers_that_are_not_utf8_are_no_server_error(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    login = b'{"username": "alice", "password": "%s"}' % alice.password.encode()
+    status, _, body = await pod.raw(
+        b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"User-Agent: caf\xe9/1\r\nContent-Length: %d" % len(login),
+        login,
+    )
+    assert status == 201, body
+    token = json.loads(body)["token"]
+    _, session = await pod.call("GET", "/api/v1/sessions/current", headers=bearer(token))
+    assert session["userAgent"] == "caf\ufffd/1"
+    # The last-seen update stores the agent too.
+    pod.clock.advance(timedelta(minutes=5))
+    status, _, _ = await pod.raw(
+        b"GET /api/v1/sessions/current HTTP/1.1\r\nHost: x\r\nUser-Agent: \xff\xfe\r\n"
+        b"Authorization: Bearer " + token.encode()
+    )
+    assert status == 200
+    # A token that is not even UTF-8 is no token.
+    status, headers, body = await pod.raw(
+        b"GET /api/v1/identity/current HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe"
+    )
+    assert status == 401 and headers["www-authenticate"] == "Bearer"
+    assert json.loads(body)["error"] == "not_authenticated"
 
 
 async def test_sessions_of_other_accounts_are_not_found(pod: Pod) -> None:

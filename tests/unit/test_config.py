@@ -131,6 +131,11 @@ def test_missing_file_and_invalid_toml(tmp_path: Path) -> None:
             "federation.allow_private_addresses",
         ),
         ({"nonsense": {}}, "nonsense"),
+        # Wrong TOML types are not converted: true is no port, 2.5 no count, 1 no boolean.
+        ({"server": {"port": True}}, "server.port"),
+        ({"storage": {"readers": 2.5}}, "storage.readers"),
+        ({"federation": {"allow_private_addresses": 1}}, "federation.allow_private_addresses"),
+        ({"instance": {"name": 5}}, "instance.name"),
     ],
 )
 def test_bad_values_name_the_key_in_one_line(data: dict[str, Any], key: str) -> None:
@@ -203,6 +208,11 @@ def test_env_relative_data_dir_is_taken_from_the_files_folder(tmp_path: Path) ->
     [
         ({"HEARTH_SERVER__PORT": "eighty"}, "server.port"),
         ({"HEARTH_SERVER__PORT": ""}, "server.port"),
+        ({"HEARTH_SERVER__PORT": "true"}, "server.port"),
+        (
+            {"HEARTH_FEDERATION__ALLOW_PRIVATE_ADDRESSES": "yes"},
+            "federation.allow_private_addresses",
+        ),
         ({"HEARTH_INSTANCE__REGISTRATION": "maybe"}, "instance.registration"),
         ({"HEARTH_SERVER__PROT": "1"}, "server.prot"),
         ({"HEARTH_NOPE__KEY": "1"}, "nope"),

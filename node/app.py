@@ -27,7 +27,7 @@ from node.api.docs import setup as setup_docs
 from node.api.middleware import error_middleware, json_only_middleware
 from node.api.post_cache import PostJsonCache
 from node.api.routing import install
-from node.api.traffic import Traffic, counting_middleware
+from node.api.traffic import Traffic
 from node.appkeys import CLOCK, CONFIG, DB, MEDIA_WORKER, POST_JSON, SERVICES, TRAFFIC
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
@@ -45,7 +45,7 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     clock = clock or SystemClock()
     traffic = Traffic()
     app = web.Application(
-        middlewares=[counting_middleware(traffic), error_middleware, json_only_middleware],
+        middlewares=[error_middleware(traffic), json_only_middleware],
         client_max_size=config.server.max_body_bytes,
     )
     db = Database(config.database_path, readers=config.storage.readers)

@@ -7,8 +7,9 @@ import logging
 import sqlite3
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
+from node.api.traffic import Traffic
 from node.errors import ApiError, bad_request
 
 log = logging.getLogger("hearth.http")
@@ -41,33 +42,46 @@ def _client_gone(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as err:
-        return error_response(err)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _REASONS.get(exc.status, "error")
-        message = exc.reason if exc.status != 404 else "Not found."
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
-        return error_response(ApiError(exc.status, code, message, headers=headers))
-    except sqlite3.Error:
-        # The database is closed, locked past its timeout or unreadable: a service problem.
-        log.exception("database error on %s %s", request.method, request.path)
-        return error_response(
-            ApiError(503, "unavailable", "The pod cannot reach its database right now.")
-        )
-    except Exception as exc:
-        if isinstance(exc, ConnectionResetError) and _client_gone(request):
-            # The client hung up while sending its body: nothing went wrong here, and the
-            # answer reaches no one.
-            log.info("client went away during %s %s", request.method, request.path)
-            return error_response(bad_request("The connection was closed mid-request."))
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+def error_middleware(traffic: Traffic) -> Middleware:
+    """ApiError and aiohttp's HTTP errors become the JSON error body; the status of every
+    answer is counted for the metrics here too, this being the outermost layer of ours (one
+    layer less on every request than a counter of its own)."""
+
+    @web.middleware
+    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except ApiError as err:
+            response = error_response(err)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                traffic.count(exc.status)
+                raise
+            code = _REASONS.get(exc.status, "error")
+            message = exc.reason if exc.status != 404 else "Not found."
+            headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+            response = error_response(ApiError(exc.status, code, message, headers=headers))
+        except sqlite3.Error:
+            # The database is closed, locked past its timeout or unreadable: a service problem.
+            log.exception("database error on %s %s", request.method, request.path)
+            response = error_response(
+                ApiError(503, "unavailable", "The pod cannot reach its database right now.")
+            )
+        except Exception as exc:
+            if isinstance(exc, ConnectionResetError) and _client_gone(request):
+                # The client hung up while sending its body: nothing went wrong here, and the
+                # answer reaches no one.
+                log.info("client went away during %s %s", request.method, request.path)
+                response = error_response(bad_request("The connection was closed mid-request."))
+            else:
+                log.exception("unhandled error on %s %s", request.method, request.path)
+                response = error_response(
+                    ApiError(500, "internal_error", "Something went wrong on our side.")
+                )
+        traffic.count(response.status)
+        return response
+
+    return errors
 
 
 # What nearly every client sends, answered without parsing.

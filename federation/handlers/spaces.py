@@ -47,15 +47,26 @@ async def follow(inc: Incoming, space_guid: str) -> None:
 
 
 async def create(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> bool:
-    """A member's Create addressed to one of our Groups; False when it is not one (a
-    non-member's post is then an ordinary post)."""
+    """A member's Create addressed to one of our Groups, or their public reply to a post in
+    one of our spaces; False when it is not one (a non-member's post is then an ordinary
+    post)."""
     fed = inc.fed
     guid = next(
         (g for g in map(fed.urls.local_group_guid, addressed(obj) + addressed(inc.activity)) if g),
         None,
     )
+    if guid is None and note.in_reply_to and _public(note):
+        # Mastodon addresses a reply to whom it answers, not to the Group that relayed the
+        # post: the thread's space is the reply's (as Lemmy reads it). Only a public one:
+        # a direct or followers-only reply stays with those it names.
+        parent = await post_store.by_ap_id(fed.db, note.in_reply_to)
+        guid = parent.space_guid if parent is not None else None
     space = await space_store.get(fed.db, guid) if guid else None
-    if space is None or await space_store.role(fed.db, space.guid, inc.ident.guid) is None:
+    if (
+        space is None
+        or not space.local
+        or await space_store.role(fed.db, space.guid, inc.ident.guid) is None
+    ):
         return False
 
     async def effect(tx: Tx) -> None:
@@ -173,7 +184,7 @@ async def announce(inc: Incoming) -> bool:
     else:
         await inc.apply(_nothing)  # a relayed Like, Follow, ...: nothing we keep
         return True
-    checked = await _checked_note(inc, note_ref)
+    checked = await _checked_note(inc, space, note_ref)
     if checked is None:
         await inc.apply(_nothing)
         return True
@@ -193,9 +204,10 @@ async def announce(inc: Incoming) -> bool:
     return True
 
 
-async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | None:
-    """The relayed note, if it is its author's, addressed to this Group; and whether its own
-    origin says so (rather than only the Group).
+async def _checked_note(inc: Incoming, space: Space, value: Any) -> tuple[NoteDoc, bool] | None:
+    """The relayed note, if it is its author's, in this Group's space (addressed to the
+    Group, or a public reply to a post of the space); and whether its own origin says so
+    (rather than only the Group).
 
     A public note is fetched from its origin rather than taken from the Group; a members-only
     one cannot be (its origin would not show it to us), so the Group's copy is trusted, as the
@@ -214,7 +226,7 @@ async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | Non
             note = note_from_as(fetched)
             if note.ap_id != uri:
                 return None
-            if inc.actor.uri not in addressed(fetched):
+            if not await _in_space(inc, space, note, fetched):
                 return None  # its author did not post it to this Group
             from_origin = True
             value = fetched
@@ -222,9 +234,22 @@ async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | Non
         raise ApiError(422, "unfetchable_object", "The relayed object cannot be used.") from exc
     if not same_origin(note.ap_id, note.author):
         raise ApiError(422, "origin_mismatch", "The relayed object is not from its author.")
-    if inc.actor.uri not in addressed(value) or await post_store.is_tombstoned(fed.db, note.ap_id):
+    if not await _in_space(inc, space, note, value) or await post_store.is_tombstoned(
+        fed.db, note.ap_id
+    ):
         return None
     return note, from_origin
+
+
+async def _in_space(inc: Incoming, space: Space, note: NoteDoc, doc: dict[str, Any]) -> bool:
+    """Whether a note is in the Group's space: addressed to the Group, or a public reply to a
+    post of the space (Mastodon addresses a reply to whom it answers, not to the Group)."""
+    if inc.actor.uri in addressed(doc):
+        return True
+    if not note.in_reply_to or not _public(note):
+        return False
+    parent = await post_store.by_ap_id(inc.fed.db, note.in_reply_to)
+    return parent is not None and parent.space_guid == space.guid
 
 
 def _public(note: NoteDoc) -> bool:

@@ -1,0 +1,111 @@
+"""Remote members of our spaces as other software sends them: a Mastodon-style member whose
+replies name the post's author and not the Group, and members who have been removed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import PodFactory
+from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
+from tests.spaces.support import make_space, post_in, space_posts
+from tests.support import Pod, User, wait_for
+
+
+@pytest.fixture
+async def mastodon() -> AsyncIterator[HostilePod]:
+    """A pod with `mary`, a Person who knows nothing of spaces but following a Group."""
+    pod = await HostilePod().start()
+    pod.add_actor("mary", new_key())
+    yield pod
+    await pod.close()
+
+
+def _sent(remote: HostilePod, kind: str) -> list[dict[str, Any]]:
+    return [d for _, b in remote.received if (d := json.loads(b))["type"] == kind]
+
+
+def _served(remote: HostilePod, note: dict[str, Any]) -> dict[str, Any]:
+    """The note, served at its id as well (pods fetch a relayed public note from its origin)."""
+    remote.documents[note["id"].removeprefix(remote.base)] = {"@context": AS_CONTEXT, **note}
+    return note
+
+
+async def _send(pod: Pod, remote: HostilePod, activity: dict[str, Any]) -> None:
+    status, _ = await remote.post(f"{pod.url}/inbox", activity, pod.clock.now(), signer="mary")
+    assert status == 202
+
+
+async def _follow_group(pod: Pod, remote: HostilePod, space: dict[str, Any]) -> None:
+    """mary follows the space's Group, as a Mastodon user follows any account; accepted."""
+    await _send(pod, remote, remote.activity("mary", "Follow", space["uri"]))
+    await wait_for(lambda: _async(_sent(remote, "Accept")))
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def _member_of(pod: Pod, user: User, space: dict[str, Any]) -> dict[str, Any]:
+    """`user` (on `pod`) joins the space (on another pod) and is accepted."""
+    _, data = await pod.call(
+        "POST", "/api/v1/spaces/join", user, json={"target": space["uri"]}, expect=202
+    )
+    mine = data["space"]
+
+    async def member() -> bool:
+        _, seen = await pod.call("GET", f"/api/v1/spaces/{mine['id']}", user, expect=200)
+        return seen["role"] == "member"
+
+    await wait_for(member)
+    return mine
+
+
+async def _comments(pod: Pod, user: User, post_id: str) -> list[str]:
+    _, items = await pod.call("GET", f"/api/v1/posts/{post_id}/comments", user, expect=200)
+    return [c["body"] for c in items]
+
+
+async def _potters(
+    a: Pod, c: Pod, mastodon: HostilePod
+) -> tuple[User, User, dict[str, Any], dict[str, Any]]:
+    """alice's public space on A, with mary (Mastodon) and carol (on C) as members: alice,
+    carol, the space, and the space as C knows it."""
+    alice, carol = await a.register("alice"), await c.register("carol")
+    space = await make_space(a, alice, displayName="Potters")
+    await _follow_group(a, mastodon, space)
+    return alice, carol, space, await _member_of(c, carol, space)
+
+
+async def test_a_mastodon_members_reply_joins_the_thread_and_is_relayed(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    await wait_for(lambda: _async(_sent(mastodon, "Announce")))  # mary hears it from the Group
+
+    # Mastodon's reply names the post's author, not the Group it came through.
+    reply = _served(
+        mastodon,
+        mastodon.note(
+            "mary", "how hot?", [AS_PUBLIC], cc=[f"{a.url}/users/alice"], inReplyTo=post["uri"]
+        ),
+    )
+    await _send(a, mastodon, mastodon.activity("mary", "Create", reply, to=[AS_PUBLIC]))
+    assert await _comments(a, alice, post["id"]) == ["how hot?"]
+
+    # The Group relays it to the members' pods, where it answers the post too.
+    [on_c_post] = await wait_for(lambda: space_posts(c, carol, on_c["id"]))
+
+    async def relayed() -> list[str]:
+        return await _comments(c, carol, on_c_post["id"])
+
+    assert await wait_for(relayed) == ["how hot?"]
+
+
+async def _is(value: Any, expected: Any) -> bool:
+    return await value == expected

@@ -795,7 +795,10 @@ class SpaceService:
         return stored
 
     async def remote_update(self, tx: Tx, space: Space, author: Identity, data: RemotePost) -> None:
-        """A member edited their post in one of our spaces: kept and relayed."""
+        """A member edited their post in one of our spaces: kept and relayed. Someone who has
+        left or was removed may still delete what they posted, but no longer rewrite it."""
+        if await store.role(tx, space.guid, author.guid) is None:
+            return
         if await self._posts.remote_update(tx, author, data):
             post = await post_store.by_ap_id(tx, data.ap_id)
             assert post is not None

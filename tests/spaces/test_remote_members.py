@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
 from tests.spaces.support import make_space, post_in, space_posts
@@ -105,6 +106,40 @@ async def test_a_mastodon_members_reply_joins_the_thread_and_is_relayed(
         return await _comments(c, carol, on_c_post["id"])
 
     assert await wait_for(relayed) == ["how hot?"]
+
+
+async def test_a_removed_member_can_no_longer_edit_what_the_group_relays(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    note = _served(
+        mastodon,
+        mastodon.note("mary", "a fair offer", [AS_PUBLIC, space["uri"]], audience=space["uri"]),
+    )
+    await _send(a, mastodon, mastodon.activity("mary", "Create", note))
+
+    async def on_c_bodies() -> list[str]:
+        return [p["body"] for p in await space_posts(c, carol, on_c["id"])]
+
+    await wait_for(lambda: _is(on_c_bodies(), ["a fair offer"]))
+    _, members = await a.call("GET", f"/api/v1/spaces/{space['id']}/members", alice)
+    [mary] = [m for m in members if m["identity"]["handle"].startswith("mary@")]
+    await a.call(
+        "DELETE", f"/api/v1/spaces/{space['id']}/members/{mary['identity']['id']}", alice,
+        expect=204,
+    )  # fmt: skip
+    await wait_for(lambda: _async(_sent(mastodon, "Reject")))
+
+    edited = {**note, "content": "<p>BUY CHEAP PILLS</p>", "updated": "2030-01-01T00:00:00Z"}
+    await _send(a, mastodon, mastodon.activity("mary", "Update", edited))
+    bodies = await a.app[DB].fetchall("SELECT body FROM posts WHERE ap_id = ?", (note["id"],))
+    assert [r[0] for r in bodies] == ["a fair offer"]
+    queued = await a.app[DB].fetchval("SELECT count(*) FROM outbox WHERE body LIKE '%PILLS%'")
+    assert queued == 0
+    # Deleting it stays theirs to do, and goes everywhere it went.
+    await _send(a, mastodon, mastodon.activity("mary", "Delete", note["id"]))
+    await wait_for(lambda: _is(on_c_bodies(), []))
 
 
 async def _is(value: Any, expected: Any) -> bool:

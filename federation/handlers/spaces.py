@@ -11,12 +11,15 @@ from federation.client import FetchError
 from federation.convert import InvalidDocument, NoteDoc, note_from_as, ref
 from federation.groups import addressed, invite_code, message_of
 from federation.handlers.base import Incoming
+from federation.handlers.like import reaction_of
 from federation.handlers.notes import check_author, parse_note, remote_post
 from federation.jsonld import normalize
 from federation.urls import PUBLIC_ALIASES, same_origin
 from node.errors import ApiError
 from node.store import identities as identity_store
+from node.store import interactions as interaction_store
 from node.store import posts as post_store
+from node.store import reactions as reaction_store
 from node.store import remote_actors as actor_store
 from node.store import spaces as space_store
 from node.store.db import Tx
@@ -181,8 +184,11 @@ async def announce(inc: Incoming) -> bool:
         note_ref: Any = obj.get("object")
     elif kind is None or kind in ("Note", "Article", "Page", "Question"):
         note_ref, kind = obj, "Create"
+    elif kind in ("Like", "EmojiReact", "Undo") and isinstance(obj, dict):
+        await _relayed_interaction(inc, space, obj, kind)
+        return True
     else:
-        await inc.apply(_nothing)  # a relayed Like, Follow, ...: nothing we keep
+        await inc.apply(_nothing)  # a relayed Follow, ...: nothing we keep
         return True
     checked = await _checked_note(inc, space, note_ref)
     if checked is None:
@@ -254,6 +260,50 @@ async def _in_space(inc: Incoming, space: Space, note: NoteDoc, doc: dict[str, A
 
 def _public(note: NoteDoc) -> bool:
     return bool((set(note.to) | set(note.cc)) & PUBLIC_ALIASES)
+
+
+async def _relayed_interaction(
+    inc: Incoming, space: Space, inner: dict[str, Any], kind: str
+) -> None:
+    """A member's like or reaction of a post in the Group's space, or its Undo, relayed by the
+    Group: taken as the member's, for a post of that space only. The Group vouches for who
+    belongs to it (a members-only post is not readable to them here otherwise)."""
+    fed = inc.fed
+    actor_uri, inner_id, target = ref(inner.get("actor")), inner.get("id"), ref(inner.get("object"))
+    if actor_uri is None or not isinstance(inner_id, str) or target is None:
+        await inc.apply(_nothing)
+        return
+    if fed.urls.is_local(actor_uri):
+        await inc.apply(_nothing)  # one of ours: we have it from them
+        return
+    actor = await fed.directory.resolve_uri(actor_uri)
+    services = fed.services
+    emoji = reaction_of(inner) if kind == "Like" else inner.get("content")
+
+    async def effect(tx: Tx) -> None:
+        if kind == "Undo":
+            if await _undone_in(tx, target) != space.guid:
+                return
+            if not await services.reactions.remote_unreact(tx, actor, target):
+                await services.posts.remote_undo_interaction(tx, actor, target)
+        elif kind == "EmojiReact" or emoji is not None:
+            if isinstance(emoji, str):
+                await services.reactions.remote_react(
+                    tx, actor, target, emoji, inner_id, in_space=space.guid
+                )
+        else:
+            await services.posts.remote_interaction(
+                tx, actor, "like", target, inner_id, in_space=space.guid
+            )
+
+    await inc.apply(effect)
+
+
+async def _undone_in(tx: Tx, ap_id: str) -> str | None:
+    """The space of the post a like or reaction (by its id) was of."""
+    done = await reaction_store.by_ap_id(tx, ap_id) or await interaction_store.by_ap_id(tx, ap_id)
+    post = await post_store.get(tx, done.post_guid) if done is not None else None
+    return post.space_guid if post is not None else None
 
 
 async def _relayed_delete(inc: Incoming, space: Space, target: str | None) -> None:

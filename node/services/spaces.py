@@ -101,6 +101,15 @@ async def space_to_post_in(q: Queryable, identity_guid: str, space_guid: str) ->
     return space
 
 
+async def relaying_space(q: Queryable, post: Post, actor_guid: str) -> Space | None:
+    """Our space the post is in, if the remote `actor_guid` belongs to it: its Group relays
+    what they do to the post (a like, a reaction) to the other members' pods."""
+    space = await store.get(q, post.space_guid) if post.space_guid else None
+    if space is None or not space.local or await store.role(q, space.guid, actor_guid) is None:
+        return None
+    return space
+
+
 async def keep_an_admin(q: Queryable, spaces: list[Space], leaving: list[str]) -> None:
     """The leave rule: a space never goes without an admin. Refuses (409) the departure of the
     identities `leaving` from `spaces`, naming those where they are all the admins left."""

@@ -12,7 +12,7 @@ import pytest
 from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
-from tests.spaces.support import make_space, post_in, space_posts
+from tests.spaces.support import make_invite, make_space, post_in, space_posts
 from tests.support import Pod, User, wait_for
 
 
@@ -50,16 +50,17 @@ async def _async(value: Any) -> Any:
     return value
 
 
-async def _member_of(pod: Pod, user: User, space: dict[str, Any]) -> dict[str, Any]:
+async def _member_of(
+    pod: Pod, user: User, space: dict[str, Any], body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`user` (on `pod`) joins the space (on another pod) and is accepted."""
-    _, data = await pod.call(
-        "POST", "/api/v1/spaces/join", user, json={"target": space["uri"]}, expect=202
-    )
+    body = body or {"target": space["uri"]}
+    _, data = await pod.call("POST", "/api/v1/spaces/join", user, json=body, expect=202)
     mine = data["space"]
 
     async def member() -> bool:
-        _, seen = await pod.call("GET", f"/api/v1/spaces/{mine['id']}", user, expect=200)
-        return seen["role"] == "member"
+        resp, seen = await pod.call("GET", f"/api/v1/spaces/{mine['id']}", user)
+        return resp.status == 200 and seen["role"] == "member"  # a private one is 404 till then
 
     await wait_for(member)
     return mine
@@ -144,3 +145,47 @@ async def test_a_removed_member_can_no_longer_edit_what_the_group_relays(
 
 async def _is(value: Any, expected: Any) -> bool:
     return await value == expected
+
+
+async def _counts(pod: Pod, user: User, post_id: str) -> dict[str, Any]:
+    _, post = await pod.call("GET", f"/api/v1/posts/{post_id}", user, expect=200)
+    return {"likes": post["counts"]["likes"], "reactions": post["reactions"]}
+
+
+async def test_members_likes_and_reactions_reach_every_members_pod(make_pod: PodFactory) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await c.register("carol"),
+    )
+    space = await make_space(a, alice, displayName="Potters", visibility="private")
+    invite = await make_invite(a, alice, space["id"])
+    on_b = await _member_of(b, bob, space, {"target": invite["link"]})
+    on_c = await _member_of(c, carol, space, {"target": invite["link"]})
+    post = await post_in(b, bob, on_b["id"], "members only")
+    assert post["visibility"] == "space"
+    [on_a] = await wait_for(lambda: space_posts(a, alice, space["id"]))
+    [on_c_post] = await wait_for(lambda: space_posts(c, carol, on_c["id"]))
+
+    # carol, on a third pod, likes bob's post and reacts to it: bob's pod and the Group's hear.
+    await c.call("POST", f"/api/v1/posts/{on_c_post['id']}/like", carol, expect=200)
+    await c.call(
+        "PUT", f"/api/v1/posts/{on_c_post['id']}/reaction", carol, json={"emoji": "🔥"},
+        expect=200,
+    )  # fmt: skip
+    liked = {"likes": 1, "reactions": [{"emoji": "🔥", "count": 1}]}
+    await wait_for(lambda: _is(_counts(b, bob, post["id"]), liked))
+    await wait_for(lambda: _is(_counts(a, alice, on_a["id"]), liked))
+    # alice, on the Group's pod, likes it too: carol's pod hears it from the Group.
+    await a.call("POST", f"/api/v1/posts/{on_a['id']}/like", alice, expect=200)
+    twice = {**liked, "likes": 2}
+    await wait_for(lambda: _is(_counts(c, carol, on_c_post["id"]), twice))
+    await wait_for(lambda: _is(_counts(b, bob, post["id"]), twice))
+
+    # Taking them back goes the same ways.
+    await c.call("DELETE", f"/api/v1/posts/{on_c_post['id']}/like", carol, expect=200)
+    await c.call("DELETE", f"/api/v1/posts/{on_c_post['id']}/reaction", carol, expect=200)
+    once = {"likes": 1, "reactions": []}
+    for pod, user, post_id in ((a, alice, on_a["id"]), (b, bob, post["id"])):
+        await wait_for(lambda: _is(_counts(pod, user, post_id), once))  # noqa: B023

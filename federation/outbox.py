@@ -459,9 +459,16 @@ class Outbox:
         )
         doc["@context"] = note_context(obj)
         # The author's pod has the post already; everyone else hears it from the Group.
-        await self._send(
-            tx, doc, await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
-        )
+        inboxes = await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
+        await self._send(tx, doc, inboxes)
+        if kind == "Create" and post.visibility == "public":
+            # Mastodon and Pleroma take no Announce of a Create: a new public post is also
+            # Announced as itself (as Lemmy does), which they fetch, so that their people who
+            # follow the Group see it. Our pods skip it once they have the post.
+            boost = convert.activity(
+                self.activity_id(new_guid()), "Announce", group, post.ap_id, to=to, cc=[members]
+            )
+            await self._send(tx, boost, inboxes)
 
     async def _send_in_space(
         self, tx: Tx, doc: dict[str, Any], inboxes: list[str], post: Post, actor: Identity

@@ -184,6 +184,9 @@ async def announce(inc: Incoming) -> bool:
         note_ref: Any = obj.get("object")
     elif kind is None or kind in ("Note", "Article", "Page", "Question"):
         note_ref, kind = obj, "Create"
+        if isinstance(obj, str) and await post_store.by_ap_id(fed.db, obj) is not None:
+            await inc.apply(_nothing)  # the Group's boost of a post we have (from its Create)
+            return True
     elif kind in ("Like", "EmojiReact", "Undo") and isinstance(obj, dict):
         await _relayed_interaction(inc, space, obj, kind)
         return True

@@ -189,3 +189,27 @@ async def test_members_likes_and_reactions_reach_every_members_pod(make_pod: Pod
     once = {"likes": 1, "reactions": []}
     for pod, user, post_id in ((a, alice, on_a["id"]), (b, bob, post["id"])):
         await wait_for(lambda: _is(_counts(pod, user, post_id), once))  # noqa: B023
+
+
+async def test_a_mastodon_follower_of_a_group_is_sent_boosts_it_can_read(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    theirs = await post_in(c, carol, on_c["id"], "so is mine")
+
+    # Mastodon takes no Announce of a Create: each public post is also boosted as itself.
+    async def boosted() -> set[Any]:
+        return {d["object"] for d in _sent(mastodon, "Announce") if isinstance(d["object"], str)}
+
+    await wait_for(lambda: _is(boosted(), {post["uri"], theirs["uri"]}), timeout=15)
+    for announce in _sent(mastodon, "Announce"):
+        assert announce["actor"] == space["uri"] and AS_PUBLIC in announce["to"]
+    # The other members' pods have each post once, from the Group's Create.
+    await wait_for(lambda: _is(_bodies(c, carol, on_c["id"]), ["kiln is hot", "so is mine"]))
+    assert await _bodies(a, alice, space["id"]) == ["kiln is hot", "so is mine"]
+
+
+async def _bodies(pod: Pod, user: User, space_id: str) -> list[str]:
+    return sorted(p["body"] for p in await space_posts(pod, user, space_id))

@@ -270,7 +270,7 @@ class Outbox:
     ) -> tuple[dict[str, Any], list[str]]:
         author = await identity_store.get(tx, post.author_guid)
         assert author is not None
-        actor_uri = self._urls.actor(actor.username)
+        actor_uri = await self.actor_uri(tx, actor)  # a remote member's, relayed by a Group
         doc = self._interaction_doc(
             item,
             post,
@@ -285,7 +285,10 @@ class Outbox:
 
     async def interaction(self, tx: Tx, item: Interaction, post: Post, actor: Identity) -> None:
         doc, inboxes = await self._interaction_targets(tx, item, post, actor)
-        await self._send(tx, doc, inboxes)
+        if item.kind == "like":
+            await self._send_in_space(tx, doc, inboxes, post, actor)
+        else:
+            await self._send(tx, doc, inboxes)
 
     async def interaction_undone(
         self, tx: Tx, item: Interaction, post: Post, actor: Identity
@@ -293,7 +296,10 @@ class Outbox:
         original, inboxes = await self._interaction_targets(tx, item, post, actor)
         original.pop("@context")
         doc = convert.activity(self.activity_id(new_guid()), "Undo", original["actor"], original)
-        await self._send(tx, doc, inboxes)
+        if item.kind == "like":
+            await self._send_in_space(tx, doc, inboxes, post, actor)
+        else:
+            await self._send(tx, doc, inboxes)
 
     # --- shares ---
 
@@ -348,14 +354,14 @@ class Outbox:
         author = await identity_store.get(tx, post.author_guid)
         assert author is not None
         doc = convert.activity(
-            reaction.ap_id, "EmojiReact", self._urls.actor(actor.username), post.ap_id,
+            reaction.ap_id, "EmojiReact", await self.actor_uri(tx, actor), post.ap_id,
             to=[await self.actor_uri(tx, author)], content=reaction.emoji,
         )  # fmt: skip
         return doc, await self._inbox(tx, author)
 
     async def reaction(self, tx: Tx, reaction: Reaction, post: Post, actor: Identity) -> None:
         doc, inboxes = await self._reaction_doc(tx, reaction, post, actor)
-        await self._send(tx, doc, inboxes)
+        await self._send_in_space(tx, doc, inboxes, post, actor)
 
     async def reaction_undone(
         self, tx: Tx, reaction: Reaction, post: Post, actor: Identity
@@ -363,7 +369,7 @@ class Outbox:
         original, inboxes = await self._reaction_doc(tx, reaction, post, actor)
         original.pop("@context")
         doc = convert.activity(self.activity_id(new_guid()), "Undo", original["actor"], original)
-        await self._send(tx, doc, inboxes)
+        await self._send_in_space(tx, doc, inboxes, post, actor)
 
     async def identity_updated(self, tx: Tx, ident: Identity) -> None:
         inboxes = await actor_store.follower_inboxes(tx, ident.guid)
@@ -453,8 +459,65 @@ class Outbox:
         )
         doc["@context"] = note_context(obj)
         # The author's pod has the post already; everyone else hears it from the Group.
+        inboxes = await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
+        await self._send(tx, doc, inboxes)
+        if kind == "Create" and post.visibility == "public":
+            # Mastodon and Pleroma take no Announce of a Create: a new public post is also
+            # Announced as itself (as Lemmy does), which they fetch, so that their people who
+            # follow the Group see it. Our pods skip it once they have the post.
+            boost = convert.activity(
+                self.activity_id(new_guid()), "Announce", group, post.ap_id, to=to, cc=[members]
+            )
+            await self._send(tx, boost, inboxes)
+
+    async def _send_in_space(
+        self, tx: Tx, doc: dict[str, Any], inboxes: list[str], post: Post, actor: Identity
+    ) -> None:
+        """Send a like or a reaction (or its Undo) of a post. In a space its Group tells the
+        members' pods (FEP-1b12): a remote space's Group is sent it too, ours Announces it."""
+        space = await space_store.get(tx, post.space_guid) if post.space_guid else None
+        if space is not None and not space.local:
+            group = await actor_store.by_identity(tx, space.actor_guid or "")
+            if group is not None and group.gone_at is None:
+                inboxes = [*inboxes, group.inbox]
+        await self._send(tx, doc, inboxes)
+        if space is not None and space.local:
+            await self._space_announce(tx, space, post, doc, actor)
+
+    async def space_interaction(
+        self,
+        tx: Tx,
+        space: Space,
+        post: Post,
+        actor: Identity,
+        what: Interaction | Reaction,
+        undone: bool,
+    ) -> None:
+        if isinstance(what, Reaction):
+            doc, _ = await self._reaction_doc(tx, what, post, actor)
+        else:
+            doc, _ = await self._interaction_targets(tx, what, post, actor)
+        doc.pop("@context")
+        if undone:
+            # Their own Undo is not kept: this one is named after what it undoes.
+            doc = convert.activity(f"{what.ap_id}#undo", "Undo", doc["actor"], doc)
+            doc.pop("@context")
+        await self._space_announce(tx, space, post, doc, actor)
+
+    async def _space_announce(
+        self, tx: Tx, space: Space, post: Post, inner: dict[str, Any], actor: Identity
+    ) -> None:
+        """Our space's Group Announces what `actor` did to a post in it to the members' pods,
+        but the actor's own (which sent it)."""
+        group = self._urls.group(space.guid)
+        members = self._urls.group_members(space.guid)
+        to = [convert.AS_PUBLIC, group] if post.visibility == "public" else [group]
+        inner = {k: v for k, v in inner.items() if k != "@context"}
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Announce", group, inner, to=to, cc=[members]
+        )
         await self._send(
-            tx, doc, await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
+            tx, doc, await space_store.remote_member_inboxes(tx, space.guid, [actor.guid])
         )
 
     async def space_join(

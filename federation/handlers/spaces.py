@@ -11,12 +11,15 @@ from federation.client import FetchError
 from federation.convert import InvalidDocument, NoteDoc, note_from_as, ref
 from federation.groups import addressed, invite_code, message_of
 from federation.handlers.base import Incoming
+from federation.handlers.like import reaction_of
 from federation.handlers.notes import check_author, parse_note, remote_post
 from federation.jsonld import normalize
 from federation.urls import PUBLIC_ALIASES, same_origin
 from node.errors import ApiError
 from node.store import identities as identity_store
+from node.store import interactions as interaction_store
 from node.store import posts as post_store
+from node.store import reactions as reaction_store
 from node.store import remote_actors as actor_store
 from node.store import spaces as space_store
 from node.store.db import Tx
@@ -47,15 +50,26 @@ async def follow(inc: Incoming, space_guid: str) -> None:
 
 
 async def create(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> bool:
-    """A member's Create addressed to one of our Groups; False when it is not one (a
-    non-member's post is then an ordinary post)."""
+    """A member's Create addressed to one of our Groups, or their public reply to a post in
+    one of our spaces; False when it is not one (a non-member's post is then an ordinary
+    post)."""
     fed = inc.fed
     guid = next(
         (g for g in map(fed.urls.local_group_guid, addressed(obj) + addressed(inc.activity)) if g),
         None,
     )
+    if guid is None and note.in_reply_to and _public(note):
+        # Mastodon addresses a reply to whom it answers, not to the Group that relayed the
+        # post: the thread's space is the reply's (as Lemmy reads it). Only a public one:
+        # a direct or followers-only reply stays with those it names.
+        parent = await post_store.by_ap_id(fed.db, note.in_reply_to)
+        guid = parent.space_guid if parent is not None else None
     space = await space_store.get(fed.db, guid) if guid else None
-    if space is None or await space_store.role(fed.db, space.guid, inc.ident.guid) is None:
+    if (
+        space is None
+        or not space.local
+        or await space_store.role(fed.db, space.guid, inc.ident.guid) is None
+    ):
         return False
 
     async def effect(tx: Tx) -> None:
@@ -170,10 +184,16 @@ async def announce(inc: Incoming) -> bool:
         note_ref: Any = obj.get("object")
     elif kind is None or kind in ("Note", "Article", "Page", "Question"):
         note_ref, kind = obj, "Create"
-    else:
-        await inc.apply(_nothing)  # a relayed Like, Follow, ...: nothing we keep
+        if isinstance(obj, str) and await post_store.by_ap_id(fed.db, obj) is not None:
+            await inc.apply(_nothing)  # the Group's boost of a post we have (from its Create)
+            return True
+    elif kind in ("Like", "EmojiReact", "Undo") and isinstance(obj, dict):
+        await _relayed_interaction(inc, space, obj, kind)
         return True
-    checked = await _checked_note(inc, note_ref)
+    else:
+        await inc.apply(_nothing)  # a relayed Follow, ...: nothing we keep
+        return True
+    checked = await _checked_note(inc, space, note_ref)
     if checked is None:
         await inc.apply(_nothing)
         return True
@@ -193,9 +213,10 @@ async def announce(inc: Incoming) -> bool:
     return True
 
 
-async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | None:
-    """The relayed note, if it is its author's, addressed to this Group; and whether its own
-    origin says so (rather than only the Group).
+async def _checked_note(inc: Incoming, space: Space, value: Any) -> tuple[NoteDoc, bool] | None:
+    """The relayed note, if it is its author's, in this Group's space (addressed to the
+    Group, or a public reply to a post of the space); and whether its own origin says so
+    (rather than only the Group).
 
     A public note is fetched from its origin rather than taken from the Group; a members-only
     one cannot be (its origin would not show it to us), so the Group's copy is trusted, as the
@@ -214,7 +235,7 @@ async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | Non
             note = note_from_as(fetched)
             if note.ap_id != uri:
                 return None
-            if inc.actor.uri not in addressed(fetched):
+            if not await _in_space(inc, space, note, fetched):
                 return None  # its author did not post it to this Group
             from_origin = True
             value = fetched
@@ -222,13 +243,70 @@ async def _checked_note(inc: Incoming, value: Any) -> tuple[NoteDoc, bool] | Non
         raise ApiError(422, "unfetchable_object", "The relayed object cannot be used.") from exc
     if not same_origin(note.ap_id, note.author):
         raise ApiError(422, "origin_mismatch", "The relayed object is not from its author.")
-    if inc.actor.uri not in addressed(value) or await post_store.is_tombstoned(fed.db, note.ap_id):
+    if not await _in_space(inc, space, note, value) or await post_store.is_tombstoned(
+        fed.db, note.ap_id
+    ):
         return None
     return note, from_origin
 
 
+async def _in_space(inc: Incoming, space: Space, note: NoteDoc, doc: dict[str, Any]) -> bool:
+    """Whether a note is in the Group's space: addressed to the Group, or a public reply to a
+    post of the space (Mastodon addresses a reply to whom it answers, not to the Group)."""
+    if inc.actor.uri in addressed(doc):
+        return True
+    if not note.in_reply_to or not _public(note):
+        return False
+    parent = await post_store.by_ap_id(inc.fed.db, note.in_reply_to)
+    return parent is not None and parent.space_guid == space.guid
+
+
 def _public(note: NoteDoc) -> bool:
     return bool((set(note.to) | set(note.cc)) & PUBLIC_ALIASES)
+
+
+async def _relayed_interaction(
+    inc: Incoming, space: Space, inner: dict[str, Any], kind: str
+) -> None:
+    """A member's like or reaction of a post in the Group's space, or its Undo, relayed by the
+    Group: taken as the member's, for a post of that space only. The Group vouches for who
+    belongs to it (a members-only post is not readable to them here otherwise)."""
+    fed = inc.fed
+    actor_uri, inner_id, target = ref(inner.get("actor")), inner.get("id"), ref(inner.get("object"))
+    if actor_uri is None or not isinstance(inner_id, str) or target is None:
+        await inc.apply(_nothing)
+        return
+    if fed.urls.is_local(actor_uri):
+        await inc.apply(_nothing)  # one of ours: we have it from them
+        return
+    actor = await fed.directory.resolve_uri(actor_uri)
+    services = fed.services
+    emoji = reaction_of(inner) if kind == "Like" else inner.get("content")
+
+    async def effect(tx: Tx) -> None:
+        if kind == "Undo":
+            if await _undone_in(tx, target) != space.guid:
+                return
+            if not await services.reactions.remote_unreact(tx, actor, target):
+                await services.posts.remote_undo_interaction(tx, actor, target)
+        elif kind == "EmojiReact" or emoji is not None:
+            if isinstance(emoji, str):
+                await services.reactions.remote_react(
+                    tx, actor, target, emoji, inner_id, in_space=space.guid
+                )
+        else:
+            await services.posts.remote_interaction(
+                tx, actor, "like", target, inner_id, in_space=space.guid
+            )
+
+    await inc.apply(effect)
+
+
+async def _undone_in(tx: Tx, ap_id: str) -> str | None:
+    """The space of the post a like or reaction (by its id) was of."""
+    done = await reaction_store.by_ap_id(tx, ap_id) or await interaction_store.by_ap_id(tx, ap_id)
+    post = await post_store.get(tx, done.post_guid) if done is not None else None
+    return post.space_guid if post is not None else None
 
 
 async def _relayed_delete(inc: Incoming, space: Space, target: str | None) -> None:

@@ -128,6 +128,19 @@ class Publisher(Protocol):
         members (but the author)."""
         ...
 
+    async def space_interaction(
+        self,
+        tx: Tx,
+        space: Space,
+        post: Post,
+        actor: Identity,
+        what: Interaction | Reaction,
+        undone: bool,
+    ) -> None:
+        """A remote member liked or reacted to a post in our space, or took it back: its Group
+        Announces that to the other members' pods."""
+        ...
+
     async def space_updated(self, tx: Tx, space: Space) -> None:
         """Our space's settings changed: its Group tells its remote members (Update of the
         actor), whose pods then read the Group again."""

@@ -15,7 +15,7 @@ from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import PRIVATE_MODIFY, Principal
-from node.services.spaces import space_to_post_in
+from node.services.spaces import relaying_space, space_to_post_in
 from node.services.viewer_marks import ViewerMarksCache
 from node.store import identities as identity_store
 from node.store import interactions as interaction_store
@@ -642,10 +642,23 @@ class PostService:
         await post_store.delete_all(tx, where, param, iso(self._clock.now()))
 
     async def remote_interaction(
-        self, tx: Tx, actor: Identity, kind: str, post_ap_id: str, ap_id: str
+        self,
+        tx: Tx,
+        actor: Identity,
+        kind: str,
+        post_ap_id: str,
+        ap_id: str,
+        in_space: str | None = None,
     ) -> bool:
+        """A remote like or reshare. `in_space`: the remote space whose Group relayed it, and
+        vouches for the actor's membership; only a post in that space is taken then."""
         post = await post_store.by_ap_id(tx, post_ap_id)
-        if post is None or not await self._access.may(tx, actor.guid, post.guid, "can_read"):
+        if post is None:
+            return False
+        if in_space is not None:
+            if post.space_guid != in_space:
+                return False  # the Group speaks for no one outside its space
+        elif not await self._access.may(tx, actor.guid, post.guid, "can_read"):
             return False
         if kind == "reshare" and post.visibility != "public":
             return False  # as for a local reshare: only public posts travel further
@@ -653,6 +666,7 @@ class PostService:
         if not await interaction_store.insert(tx, item):
             return False
         await self._interacted(tx, item, post)
+        await self._relay(tx, post, actor, item, False)
         return True
 
     async def remote_undo_interaction(self, tx: Tx, actor: Identity, ap_id: str) -> bool:
@@ -661,4 +675,15 @@ class PostService:
             return False
         await interaction_store.delete(tx, item.guid)
         await self._notify.forget(tx, item.guid)
+        post = await post_store.get(tx, item.post_guid)
+        if post is not None:
+            await self._relay(tx, post, actor, item, True)
         return True
+
+    async def _relay(
+        self, tx: Tx, post: Post, actor: Identity, item: Interaction, undone: bool
+    ) -> None:
+        """A member's like of a post in one of our spaces goes on to the other members."""
+        space = await relaying_space(tx, post, actor.guid) if item.kind == "like" else None
+        if space is not None:
+            await self._publisher.space_interaction(tx, space, post, actor, item, undone)

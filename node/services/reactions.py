@@ -11,11 +11,13 @@ from node.services.access import Access
 from node.services.notify import Notifier
 from node.services.ports import Publisher
 from node.services.principal import Principal
+from node.services.spaces import relaying_space
 from node.store import identities as identity_store
 from node.store import posts as post_store
 from node.store import reactions as reaction_store
 from node.store.db import Database, Tx
 from node.store.identities import Identity
+from node.store.posts import Post
 from node.store.reactions import Reaction
 
 MAX_EMOJI = 16  # code points: room for ZWJ sequences and skin tones, not for text
@@ -144,18 +146,30 @@ class ReactionService:
     # --- what remote pods tell us ---
 
     async def remote_react(
-        self, tx: Tx, actor: Identity, post_ap_id: str, emoji: str, ap_id: str
+        self,
+        tx: Tx,
+        actor: Identity,
+        post_ap_id: str,
+        emoji: str,
+        ap_id: str,
+        in_space: str | None = None,
     ) -> bool:
+        """A remote reaction. `in_space`: the remote space whose Group relayed it, and vouches
+        for the actor's membership; only a post in that space is taken then."""
         post = await post_store.by_ap_id(tx, post_ap_id)
         if post is None or not is_single_emoji(emoji):
             return False
-        if not await self._access.may(tx, actor.guid, post.guid, "can_read"):
+        if in_space is not None:
+            if post.space_guid != in_space:
+                return False  # the Group speaks for no one outside its space
+        elif not await self._access.may(tx, actor.guid, post.guid, "can_read"):
             return False
         reaction = Reaction(new_guid(), post.guid, actor.guid, emoji, ap_id, iso(self._clock.now()))
         old = await reaction_store.put(tx, reaction)
         if old is not None:
             await self._notify.forget(tx, old.guid)
         await self._reacted(tx, reaction, post.author_guid)
+        await self._relay(tx, post, actor, reaction, False)
         return True
 
     async def remote_unreact(self, tx: Tx, actor: Identity, ap_id: str) -> bool:
@@ -164,4 +178,15 @@ class ReactionService:
             return False
         await reaction_store.delete(tx, reaction.guid)
         await self._notify.forget(tx, reaction.guid)
+        post = await post_store.get(tx, reaction.post_guid)
+        if post is not None:
+            await self._relay(tx, post, actor, reaction, True)
         return True
+
+    async def _relay(
+        self, tx: Tx, post: Post, actor: Identity, reaction: Reaction, undone: bool
+    ) -> None:
+        """A member's reaction to a post in one of our spaces goes on to the other members."""
+        space = await relaying_space(tx, post, actor.guid)
+        if space is not None:
+            await self._publisher.space_interaction(tx, space, post, actor, reaction, undone)

@@ -101,6 +101,15 @@ async def space_to_post_in(q: Queryable, identity_guid: str, space_guid: str) ->
     return space
 
 
+async def relaying_space(q: Queryable, post: Post, actor_guid: str) -> Space | None:
+    """Our space the post is in, if the remote `actor_guid` belongs to it: its Group relays
+    what they do to the post (a like, a reaction) to the other members' pods."""
+    space = await store.get(q, post.space_guid) if post.space_guid else None
+    if space is None or not space.local or await store.role(q, space.guid, actor_guid) is None:
+        return None
+    return space
+
+
 async def keep_an_admin(q: Queryable, spaces: list[Space], leaving: list[str]) -> None:
     """The leave rule: a space never goes without an admin. Refuses (409) the departure of the
     identities `leaving` from `spaces`, naming those where they are all the admins left."""
@@ -795,7 +804,10 @@ class SpaceService:
         return stored
 
     async def remote_update(self, tx: Tx, space: Space, author: Identity, data: RemotePost) -> None:
-        """A member edited their post in one of our spaces: kept and relayed."""
+        """A member edited their post in one of our spaces: kept and relayed. Someone who has
+        left or was removed may still delete what they posted, but no longer rewrite it."""
+        if await store.role(tx, space.guid, author.guid) is None:
+            return
         if await self._posts.remote_update(tx, author, data):
             post = await post_store.by_ap_id(tx, data.ap_id)
             assert post is not None

@@ -54,6 +54,10 @@ async def _joined(pod: Pod, user: User, group: HostilePod, as_space: bool = Fals
 
 async def _relay(pod: Pod, group: HostilePod, kind: str, obj: Any) -> None:
     inner = {"id": group.new_id("club"), "type": kind, "actor": group.actor("club"), "object": obj}
+    await _announce(pod, group, inner)
+
+
+async def _announce(pod: Pod, group: HostilePod, inner: dict[str, Any]) -> None:
     announce = group.activity("club", "Announce", inner)
     status, _ = await group.post(f"{pod.url}/inbox", announce, pod.clock.now(), signer="club")
     assert status == 202
@@ -200,3 +204,32 @@ async def test_a_group_deleting_itself_takes_what_it_brought_and_leaves_ours(
         assert [p["id"] for p in stream] == expected
     _, spaces = await pod.call("GET", "/api/v1/spaces", bob, expect=200)
     assert spaces == []
+
+
+async def test_a_group_vouches_for_likes_in_its_space_only(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    pod = await make_pod()
+    alice, bob = await pod.register("alice"), await pod.register("bob")
+    await _joined(pod, bob, group, as_space=True)
+    _, outside = await pod.call(
+        "POST", "/api/v1/posts", alice, json={"body": "mine", "visibility": "public"}, expect=201
+    )
+    inside = group.note("eve", "<p>members only</p>", [group.actor("club")])
+    await _relay(pod, group, "Create", inside)
+    stored = await wait_for(lambda: _row(pod, inside["id"]))
+
+    # The Group says eve liked and reacted to both: it is trusted for its own space only.
+    for target in (outside["uri"], inside["id"]):
+        for kind, extra in (("Like", {}), ("EmojiReact", {"content": "🔥"})):
+            await _announce(
+                pod,
+                group,
+                {"id": group.new_id("eve"), "type": kind, "actor": group.actor("eve"),
+                 "object": target, **extra},
+            )  # fmt: skip
+    _, mine = await pod.call("GET", f"/api/v1/posts/{outside['id']}", alice, expect=200)
+    assert mine["counts"]["likes"] == 0 and mine["reactions"] == []
+    _, theirs = await pod.call("GET", f"/api/v1/posts/{stored['guid']}", bob, expect=200)
+    assert theirs["counts"]["likes"] == 1
+    assert theirs["reactions"] == [{"emoji": "🔥", "count": 1}]

@@ -1,0 +1,215 @@
+"""Remote members of our spaces as other software sends them: a Mastodon-style member whose
+replies name the post's author and not the Group, and members who have been removed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from node.appkeys import DB
+from tests.conftest import PodFactory
+from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
+from tests.spaces.support import make_invite, make_space, post_in, space_posts
+from tests.support import Pod, User, wait_for
+
+
+@pytest.fixture
+async def mastodon() -> AsyncIterator[HostilePod]:
+    """A pod with `mary`, a Person who knows nothing of spaces but following a Group."""
+    pod = await HostilePod().start()
+    pod.add_actor("mary", new_key())
+    yield pod
+    await pod.close()
+
+
+def _sent(remote: HostilePod, kind: str) -> list[dict[str, Any]]:
+    return [d for _, b in remote.received if (d := json.loads(b))["type"] == kind]
+
+
+def _served(remote: HostilePod, note: dict[str, Any]) -> dict[str, Any]:
+    """The note, served at its id as well (pods fetch a relayed public note from its origin)."""
+    remote.documents[note["id"].removeprefix(remote.base)] = {"@context": AS_CONTEXT, **note}
+    return note
+
+
+async def _send(pod: Pod, remote: HostilePod, activity: dict[str, Any]) -> None:
+    status, _ = await remote.post(f"{pod.url}/inbox", activity, pod.clock.now(), signer="mary")
+    assert status == 202
+
+
+async def _follow_group(pod: Pod, remote: HostilePod, space: dict[str, Any]) -> None:
+    """mary follows the space's Group, as a Mastodon user follows any account; accepted."""
+    await _send(pod, remote, remote.activity("mary", "Follow", space["uri"]))
+    await wait_for(lambda: _async(_sent(remote, "Accept")))
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def _member_of(
+    pod: Pod, user: User, space: dict[str, Any], body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`user` (on `pod`) joins the space (on another pod) and is accepted."""
+    body = body or {"target": space["uri"]}
+    _, data = await pod.call("POST", "/api/v1/spaces/join", user, json=body, expect=202)
+    mine = data["space"]
+
+    async def member() -> bool:
+        resp, seen = await pod.call("GET", f"/api/v1/spaces/{mine['id']}", user)
+        return resp.status == 200 and seen["role"] == "member"  # a private one is 404 till then
+
+    await wait_for(member)
+    return mine
+
+
+async def _comments(pod: Pod, user: User, post_id: str) -> list[str]:
+    _, items = await pod.call("GET", f"/api/v1/posts/{post_id}/comments", user, expect=200)
+    return [c["body"] for c in items]
+
+
+async def _potters(
+    a: Pod, c: Pod, mastodon: HostilePod
+) -> tuple[User, User, dict[str, Any], dict[str, Any]]:
+    """alice's public space on A, with mary (Mastodon) and carol (on C) as members: alice,
+    carol, the space, and the space as C knows it."""
+    alice, carol = await a.register("alice"), await c.register("carol")
+    space = await make_space(a, alice, displayName="Potters")
+    await _follow_group(a, mastodon, space)
+    return alice, carol, space, await _member_of(c, carol, space)
+
+
+async def test_a_mastodon_members_reply_joins_the_thread_and_is_relayed(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    await wait_for(lambda: _async(_sent(mastodon, "Announce")))  # mary hears it from the Group
+
+    # Mastodon's reply names the post's author, not the Group it came through.
+    reply = _served(
+        mastodon,
+        mastodon.note(
+            "mary", "how hot?", [AS_PUBLIC], cc=[f"{a.url}/users/alice"], inReplyTo=post["uri"]
+        ),
+    )
+    await _send(a, mastodon, mastodon.activity("mary", "Create", reply, to=[AS_PUBLIC]))
+    assert await _comments(a, alice, post["id"]) == ["how hot?"]
+
+    # The Group relays it to the members' pods, where it answers the post too.
+    [on_c_post] = await wait_for(lambda: space_posts(c, carol, on_c["id"]))
+
+    async def relayed() -> list[str]:
+        return await _comments(c, carol, on_c_post["id"])
+
+    assert await wait_for(relayed) == ["how hot?"]
+
+
+async def test_a_removed_member_can_no_longer_edit_what_the_group_relays(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    note = _served(
+        mastodon,
+        mastodon.note("mary", "a fair offer", [AS_PUBLIC, space["uri"]], audience=space["uri"]),
+    )
+    await _send(a, mastodon, mastodon.activity("mary", "Create", note))
+
+    async def on_c_bodies() -> list[str]:
+        return [p["body"] for p in await space_posts(c, carol, on_c["id"])]
+
+    await wait_for(lambda: _is(on_c_bodies(), ["a fair offer"]))
+    _, members = await a.call("GET", f"/api/v1/spaces/{space['id']}/members", alice)
+    [mary] = [m for m in members if m["identity"]["handle"].startswith("mary@")]
+    await a.call(
+        "DELETE", f"/api/v1/spaces/{space['id']}/members/{mary['identity']['id']}", alice,
+        expect=204,
+    )  # fmt: skip
+    await wait_for(lambda: _async(_sent(mastodon, "Reject")))
+
+    edited = {**note, "content": "<p>BUY CHEAP PILLS</p>", "updated": "2030-01-01T00:00:00Z"}
+    await _send(a, mastodon, mastodon.activity("mary", "Update", edited))
+    bodies = await a.app[DB].fetchall("SELECT body FROM posts WHERE ap_id = ?", (note["id"],))
+    assert [r[0] for r in bodies] == ["a fair offer"]
+    queued = await a.app[DB].fetchval("SELECT count(*) FROM outbox WHERE body LIKE '%PILLS%'")
+    assert queued == 0
+    # Deleting it stays theirs to do, and goes everywhere it went.
+    await _send(a, mastodon, mastodon.activity("mary", "Delete", note["id"]))
+    await wait_for(lambda: _is(on_c_bodies(), []))
+
+
+async def _is(value: Any, expected: Any) -> bool:
+    return await value == expected
+
+
+async def _counts(pod: Pod, user: User, post_id: str) -> dict[str, Any]:
+    _, post = await pod.call("GET", f"/api/v1/posts/{post_id}", user, expect=200)
+    return {"likes": post["counts"]["likes"], "reactions": post["reactions"]}
+
+
+async def test_members_likes_and_reactions_reach_every_members_pod(make_pod: PodFactory) -> None:
+    a, b, c = await make_pod(), await make_pod(), await make_pod()
+    alice, bob, carol = (
+        await a.register("alice"),
+        await b.register("bob"),
+        await c.register("carol"),
+    )
+    space = await make_space(a, alice, displayName="Potters", visibility="private")
+    invite = await make_invite(a, alice, space["id"])
+    on_b = await _member_of(b, bob, space, {"target": invite["link"]})
+    on_c = await _member_of(c, carol, space, {"target": invite["link"]})
+    post = await post_in(b, bob, on_b["id"], "members only")
+    assert post["visibility"] == "space"
+    [on_a] = await wait_for(lambda: space_posts(a, alice, space["id"]))
+    [on_c_post] = await wait_for(lambda: space_posts(c, carol, on_c["id"]))
+
+    # carol, on a third pod, likes bob's post and reacts to it: bob's pod and the Group's hear.
+    await c.call("POST", f"/api/v1/posts/{on_c_post['id']}/like", carol, expect=200)
+    await c.call(
+        "PUT", f"/api/v1/posts/{on_c_post['id']}/reaction", carol, json={"emoji": "🔥"},
+        expect=200,
+    )  # fmt: skip
+    liked = {"likes": 1, "reactions": [{"emoji": "🔥", "count": 1}]}
+    await wait_for(lambda: _is(_counts(b, bob, post["id"]), liked))
+    await wait_for(lambda: _is(_counts(a, alice, on_a["id"]), liked))
+    # alice, on the Group's pod, likes it too: carol's pod hears it from the Group.
+    await a.call("POST", f"/api/v1/posts/{on_a['id']}/like", alice, expect=200)
+    twice = {**liked, "likes": 2}
+    await wait_for(lambda: _is(_counts(c, carol, on_c_post["id"]), twice))
+    await wait_for(lambda: _is(_counts(b, bob, post["id"]), twice))
+
+    # Taking them back goes the same ways.
+    await c.call("DELETE", f"/api/v1/posts/{on_c_post['id']}/like", carol, expect=200)
+    await c.call("DELETE", f"/api/v1/posts/{on_c_post['id']}/reaction", carol, expect=200)
+    once = {"likes": 1, "reactions": []}
+    for pod, user, post_id in ((a, alice, on_a["id"]), (b, bob, post["id"])):
+        await wait_for(lambda: _is(_counts(pod, user, post_id), once))  # noqa: B023
+
+
+async def test_a_mastodon_follower_of_a_group_is_sent_boosts_it_can_read(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    theirs = await post_in(c, carol, on_c["id"], "so is mine")
+
+    # Mastodon takes no Announce of a Create: each public post is also boosted as itself.
+    async def boosted() -> set[Any]:
+        return {d["object"] for d in _sent(mastodon, "Announce") if isinstance(d["object"], str)}
+
+    await wait_for(lambda: _is(boosted(), {post["uri"], theirs["uri"]}), timeout=15)
+    for announce in _sent(mastodon, "Announce"):
+        assert announce["actor"] == space["uri"] and AS_PUBLIC in announce["to"]
+    # The other members' pods have each post once, from the Group's Create.
+    await wait_for(lambda: _is(_bodies(c, carol, on_c["id"]), ["kiln is hot", "so is mine"]))
+    assert await _bodies(a, alice, space["id"]) == ["kiln is hot", "so is mine"]
+
+
+async def _bodies(pod: Pod, user: User, space_id: str) -> list[str]:
+    return sorted(p["body"] for p in await space_posts(pod, user, space_id))

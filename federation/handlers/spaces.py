@@ -198,19 +198,26 @@ async def announce(inc: Incoming) -> bool:
         await inc.apply(_nothing)
         return True
     note, from_origin = checked
+    await inc.apply(await _relayed_effect(inc, space, note, kind, from_origin))
+    return True
+
+
+async def _relayed_effect(
+    inc: Incoming, space: Space, note: NoteDoc, kind: str, from_origin: bool
+) -> Callable[[Tx], Awaitable[None]]:
+    """What keeping a note the Group relays writes (nothing for one of ours: the Group relays
+    what we sent it, and our copy is the original)."""
+    fed = inc.fed
     author = await fed.directory.resolve_uri(note.author)
     author_actor = await actor_store.by_identity(fed.db, author.guid)
     if author_actor is None:
-        # One of ours: the Group relays what we sent it, and our copy is the original.
-        await inc.apply(_nothing)
-        return True
+        return _nothing
 
     async def effect(tx: Tx) -> None:
         data = await remote_post(tx, fed, note, author_actor)
         await fed.services.spaces.relayed_post(tx, space, author, data, kind, from_origin)
 
-    await inc.apply(effect)
-    return True
+    return effect
 
 
 async def _checked_note(inc: Incoming, space: Space, value: Any) -> tuple[NoteDoc, bool] | None:
@@ -258,7 +265,33 @@ async def _in_space(inc: Incoming, space: Space, note: NoteDoc, doc: dict[str, A
     if not note.in_reply_to or not _public(note):
         return False
     parent = await post_store.by_ap_id(inc.fed.db, note.in_reply_to)
+    if parent is None:
+        # Deliveries keep no order: the post it answers may reach us after it.
+        parent = await _relayed_parent(inc, space, note.in_reply_to)
     return parent is not None and parent.space_guid == space.guid
+
+
+async def _relayed_parent(inc: Incoming, space: Space, uri: str) -> post_store.Post | None:
+    """The post a relayed reply answers, not here yet: taken from its origin and kept, as the
+    Group's relay of it will be, if its author posted it to this Group (one level only: a
+    reply to a reply not here yet is left, so no chain of fetches follows)."""
+    fed = inc.fed
+    try:
+        doc = normalize(await fed.client.get_json(uri))
+        note = note_from_as(doc)
+        if (
+            note.ap_id != uri
+            or inc.actor.uri not in addressed(doc)
+            or not same_origin(note.ap_id, note.author)
+            or await post_store.is_tombstoned(fed.db, uri)
+        ):
+            return None
+        effect = await _relayed_effect(inc, space, note, "Create", True)
+    except (FetchError, InvalidDocument, ValueError, ApiError):
+        return None
+    async with fed.db.transaction() as tx:
+        await effect(tx)
+    return await post_store.by_ap_id(fed.db, uri)
 
 
 def _public(note: NoteDoc) -> bool:

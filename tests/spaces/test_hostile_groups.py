@@ -233,3 +233,34 @@ async def test_a_group_vouches_for_likes_in_its_space_only(
     _, theirs = await pod.call("GET", f"/api/v1/posts/{stored['guid']}", bob, expect=200)
     assert theirs["counts"]["likes"] == 1
     assert theirs["reactions"] == [{"emoji": "🔥", "count": 1}]
+
+
+async def test_a_relayed_reply_arriving_before_its_post_brings_the_post_along(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    """Deliveries keep no order: the Group's relay of a public reply (which names only whom it
+    answers, as Mastodon's do) may come before that of the post it answers. The post is then
+    taken from its origin, if its author posted it to this Group, and the reply threads under
+    it; a reply to a post not posted to the Group is not taken."""
+    pod = await make_pod()
+    carol = await pod.register("carol")
+    await _joined(pod, carol, group, as_space=True)
+    club = group.actor("club")
+
+    def served(note: dict[str, Any]) -> dict[str, Any]:
+        group.documents[note["id"].removeprefix(group.base)] = {"@context": AS_CONTEXT, **note}
+        return note
+
+    post = served(group.note("eve", "first firing", [AS_PUBLIC, club], audience=club))
+    reply = served(group.note("eve", "how hot?", [AS_PUBLIC], inReplyTo=post["id"]))
+    await _relay(pod, group, "Create", reply)
+    kept, answer = await _row(pod, post["id"]), await _row(pod, reply["id"])
+    assert kept is not None and answer is not None
+    assert kept["space_guid"] is not None and answer["space_guid"] == kept["space_guid"]
+    _, comments = await pod.call("GET", f"/api/v1/posts/{kept['guid']}/comments", carol)
+    assert [c["body"] for c in comments] == ["how hot?"]
+
+    elsewhere = served(group.note("eve", "not in the club", [AS_PUBLIC]))
+    stray = served(group.note("eve", "a stray answer", [AS_PUBLIC], inReplyTo=elsewhere["id"]))
+    await _relay(pod, group, "Create", stray)
+    assert await _row(pod, elsewhere["id"]) is None and await _row(pod, stray["id"]) is None

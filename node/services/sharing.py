@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import is_guid, new_guid
-from node.services.handles import find_identity
+from node.services.handles import check_reachable, find_identity
 from node.services.ports import Directory, Publisher, RemoteItem, SharedItems
 from node.services.posts import PostService
 from node.services.principal import Principal
@@ -263,6 +263,7 @@ class SharingService:
         grantee = await find_identity(self._db, self._directory, self._host, shared_with)
         if grantee.guid in (who.identity_guid, owner):
             raise validation({"shared_with": "share with someone else"})
+        await check_reachable(self._db, self._publisher, grantee)
         guid = new_guid()
         stamp = iso(now)
         share = Share(

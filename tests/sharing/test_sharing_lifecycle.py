@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.routes import FEDERATION
+from node.appkeys import DB
 from tests.support import Pod, User, wait_for
 
 SHARING = "/api/v1/sharing"
@@ -80,3 +82,28 @@ async def test_a_deleted_grantee_leaves_the_owner_s_outgoing_shares(make_pod) ->
         return items == []
 
     await wait_for(outgoing_empty)
+
+
+async def test_a_share_with_someone_on_a_blocked_domain_or_gone_is_refused(make_pod) -> None:
+    """Known from before, they can still be named; a share with them would never be sent,
+    and after an unblock it would grant a pod that was never told of it."""
+    a, b = await make_pod(), await make_pod()
+    alice, carol = await a.register("alice"), await b.register("carol")
+    handle = f"carol@{b.host}"
+    _, found = await a.call("GET", "/api/v1/lookup", alice, params={"acct": handle}, expect=200)
+    blocks = a.app[FEDERATION].blocks
+    blocks.load({b.host})  # as `hearth domain block` stores it
+    for target in (handle, found["id"]):
+        resp, out = await a.call(
+            "POST", SHARING, alice, json={"shared_with": target, "scope": "all"}
+        )
+        assert (resp.status, out["error"]) == (403, "domain_blocked"), target
+    blocks.load(set())
+    async with a.app[DB].transaction() as tx:  # carol's actor answered 410 since
+        await tx.execute("UPDATE remote_actors SET gone_at = '2026-01-01T00:00:00.000Z'")
+    # (By handle the pod looks carol up again, and finds her back.)
+    body = {"shared_with": found["id"], "scope": "all"}
+    await a.call("POST", SHARING, alice, json=body, expect=404)
+    _, outgoing = await a.call("GET", f"{SHARING}/outgoing", alice, expect=200)
+    assert outgoing == []
+    assert await _incoming(b, carol) == []

@@ -21,6 +21,7 @@ from node.services.rules import (
     password_problem,
     username_problem,
 )
+from node.services.sharing import ShareEnding
 from node.services.spaces import keep_an_admin
 from node.store import accounts as account_store
 from node.store import identities as identity_store
@@ -54,6 +55,7 @@ class AccountService:
         self._passwords = passwords
         self._gate = gate
         self._publisher = publisher
+        self._shares = ShareEnding(clock, publisher)
 
     async def register(
         self,
@@ -174,8 +176,10 @@ class AccountService:
             # request (which tells its remote members); it is never a side effect here.
             mine = await identity_store.guids_for_account(tx, account_guid)
             await keep_an_admin(tx, await space_store.administered_by(tx, mine), mine)
-            # Other pods hear of it while the follows and memberships that say who they are
-            # still exist; the names are never given out again.
+            # Re-shares its identities made of others' items end with them, told to grantees.
+            await self._shares.identities_leaving(tx, mine)
+            # Other pods hear of it while the follows, memberships and shares that say who
+            # they are still exist; the names are never given out again.
             for ident in (await identity_store.get_many(tx, mine)).values():
                 await self._publisher.identity_deleted(tx, ident)
             await identity_store.retire_names(tx, mine, iso(self._clock.now()))

@@ -6,15 +6,14 @@ import dataclasses
 from dataclasses import dataclass
 
 from node.clock import Clock, iso
-from node.errors import forbidden, not_found, validation
+from node.errors import not_found, validation
 from node.ids import new_guid
-from node.services.handles import find_identity
+from node.services.handles import check_reachable, find_identity
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
 from node.store import follows as follow_store
 from node.store import identities as identity_store
-from node.store import remote_actors as actor_store
 from node.store import shares as share_store
 from node.store.db import Database, Tx
 from node.store.follows import Follow
@@ -106,14 +105,7 @@ class FollowService:
         followee = await find_identity(self._db, self._directory, self._host, target)
         if followee.guid == who.identity_guid:
             raise validation({"target": "you cannot follow yourself"})
-        if not followee.local:
-            actor = await actor_store.by_identity(self._db, followee.guid)
-            if actor is None or actor.gone_at is not None:
-                # Deleted (or answering 410): a request to it would wait forever, unsent.
-                raise not_found("Identity")
-            if self._publisher.refuses(actor.uri) or self._publisher.refuses(actor.inbox):
-                # Known from before a block: the request would never be sent.
-                raise forbidden("This pod does not federate with that domain.", "domain_blocked")
+        await check_reachable(self._db, self._publisher, followee)
         me = await identity_store.get(self._db, who.identity_guid)
         assert me is not None
         now = iso(self._clock.now())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from node.errors import not_found, validation
+from node.errors import forbidden, not_found, validation
 from node.ids import is_guid
-from node.services.ports import Directory
+from node.services.ports import Directory, Publisher
 from node.services.rules import USERNAME_RE, remote_username_ok
 from node.store import identities as identity_store
+from node.store import remote_actors as actor_store
 from node.store import spaces as space_store
 from node.store.db import Database, Queryable
 from node.store.identities import Identity
@@ -56,3 +57,16 @@ async def find_identity(db: Database, directory: Directory, our_host: str, targe
             raise not_found("Identity")
         return ident
     return await directory.resolve_handle(username, domain)
+
+
+async def check_reachable(q: Queryable, publisher: Publisher, ident: Identity) -> None:
+    """A remote identity that what we send it (a follow request, a share) can reach: 404 when
+    it is deleted (or answers 410), 403 when it is on a domain blocked since it was first seen
+    (nothing would be sent, and after an unblock its pod would never have heard of it)."""
+    if ident.local:
+        return
+    actor = await actor_store.by_identity(q, ident.guid)
+    if actor is None or actor.gone_at is not None:
+        raise not_found("Identity")
+    if publisher.refuses(actor.uri) or publisher.refuses(actor.inbox):
+        raise forbidden("This pod does not federate with that domain.", "domain_blocked")

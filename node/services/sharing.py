@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from node.clock import Clock, iso
 from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import is_guid, new_guid
-from node.services.handles import find_identity
+from node.services.handles import check_reachable, find_identity
 from node.services.ports import Directory, Publisher, RemoteItem, SharedItems
 from node.services.posts import PostService
 from node.services.principal import Principal
@@ -69,20 +69,13 @@ def _parse_expiry(value: str | None, now: datetime) -> str | None:
     return iso(when)
 
 
-class SharingService:
-    def __init__(
-        self, db: Database, clock: Clock, publisher: Publisher, directory: Directory, our_host: str
-    ) -> None:
-        self._db = db
+class ShareEnding:
+    """Telling a share's grantee it changed or ended, and ending shares with their re-shares:
+    what revoking a share and deleting an account both do."""
+
+    def __init__(self, clock: Clock, publisher: Publisher) -> None:
         self._clock = clock
         self._publisher = publisher
-        self._directory = directory
-        self._host = our_host
-
-    def now(self) -> str:
-        return iso(self._clock.now())
-
-    # --- reading ---
 
     async def view(self, q: Queryable, share: Share) -> ShareView:
         people = {}
@@ -101,6 +94,56 @@ class SharingService:
             share, people[share.owner_guid], people[share.grantee_guid],
             people[share.granted_by_guid], names,
         )  # fmt: skip
+
+    async def tell_grantee(self, tx: Tx, view: ShareView, kind: str) -> None:
+        if view.grantee.local:
+            await notification_store.add(
+                tx,
+                view.grantee.guid,
+                kind,
+                view.granted_by.guid,
+                view.share.guid,
+                iso(self._clock.now()),
+            )
+        elif kind == "share.changed":
+            await self._publisher.share_updated(tx, view)
+        else:
+            await self._publisher.share_revoked(tx, view)
+
+    async def delete(self, tx: Tx, share: Share, kind: str) -> None:
+        for child in await share_store.children(tx, share.guid):
+            await self.delete(tx, child, kind)
+        view = await self.view(tx, share)
+        await self.tell_grantee(tx, view, kind)
+        await share_store.delete(tx, share.guid)
+
+    async def identities_leaving(self, tx: Tx, guids: list[str]) -> None:
+        """Before identities are deleted: the re-shares they made within someone else's grant
+        are revoked and their grantees told, as the owner stays (the rows alone would go with
+        the identities, and a remote grantee's pod would keep listing them)."""
+        for share in await share_store.granted_within_others(tx, guids):
+            if await share_store.get(tx, share.guid) is not None:  # not gone with a parent
+                await self.delete(tx, share, "share.revoked")
+
+
+class SharingService:
+    def __init__(
+        self, db: Database, clock: Clock, publisher: Publisher, directory: Directory, our_host: str
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._publisher = publisher
+        self._directory = directory
+        self._host = our_host
+        self._ending = ShareEnding(clock, publisher)
+
+    def now(self) -> str:
+        return iso(self._clock.now())
+
+    # --- reading ---
+
+    async def view(self, q: Queryable, share: Share) -> ShareView:
+        return await self._ending.view(q, share)
 
     async def _visible(self, who: Principal, guid: str) -> Share:
         share = await share_store.get(self._db, guid) if is_guid(guid) else None
@@ -220,6 +263,7 @@ class SharingService:
         grantee = await find_identity(self._db, self._directory, self._host, shared_with)
         if grantee.guid in (who.identity_guid, owner):
             raise validation({"shared_with": "share with someone else"})
+        await check_reachable(self._db, self._publisher, grantee)
         guid = new_guid()
         stamp = iso(now)
         share = Share(
@@ -333,21 +377,10 @@ class SharingService:
                 await self._tell_grantee(tx, await self.view(tx, clamped), "share.changed")
 
     async def _tell_grantee(self, tx: Tx, view: ShareView, kind: str) -> None:
-        if view.grantee.local:
-            await notification_store.add(
-                tx, view.grantee.guid, kind, view.granted_by.guid, view.share.guid, self.now()
-            )
-        elif kind == "share.changed":
-            await self._publisher.share_updated(tx, view)
-        else:
-            await self._publisher.share_revoked(tx, view)
+        await self._ending.tell_grantee(tx, view, kind)
 
     async def _delete(self, tx: Tx, share: Share, kind: str) -> None:
-        for child in await share_store.children(tx, share.guid):
-            await self._delete(tx, child, kind)
-        view = await self.view(tx, share)
-        await self._tell_grantee(tx, view, kind)
-        await share_store.delete(tx, share.guid)
+        await self._ending.delete(tx, share, kind)
 
     async def revoke(self, who: Principal, guid: str) -> None:
         """The granter or the owner revokes; the grantee declines. Re-shares end with it."""

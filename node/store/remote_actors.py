@@ -134,16 +134,19 @@ async def follower_inboxes(q: Queryable, followee_guid: str) -> list[str]:
 
 async def acquainted_inboxes(q: Queryable, identity_guid: str) -> list[str]:
     """Distinct delivery inboxes of the remote actors that know an identity: those it follows
-    or is followed by, asked or accepted (a remote space's Group too), and the remote members
-    of our spaces it is in."""
+    or is followed by, asked or accepted (a remote space's Group too), the remote members of
+    our spaces it is in, and those it shares with or is shared with (their pods hold a copy of
+    the share, which must go when the identity does)."""
     rows = await q.fetchall(
         "SELECT DISTINCT coalesce(shared_inbox, inbox) FROM remote_actors"
         " WHERE gone_at IS NULL AND identity_guid IN ("
         " SELECT followee_guid FROM follows WHERE follower_guid = ?"
         " UNION SELECT follower_guid FROM follows WHERE followee_guid = ?"
         " UNION SELECT o.identity_guid FROM space_members m"
-        " JOIN space_members o ON o.space_guid = m.space_guid WHERE m.identity_guid = ?)",
-        (identity_guid, identity_guid, identity_guid),
+        " JOIN space_members o ON o.space_guid = m.space_guid WHERE m.identity_guid = ?"
+        " UNION SELECT grantee_guid FROM shares WHERE owner_guid = ?"
+        " UNION SELECT owner_guid FROM shares WHERE grantee_guid = ?)",
+        (identity_guid,) * 5,
     )
     return [r[0] for r in rows]
 

@@ -211,6 +211,17 @@ async def children(q: Queryable, parent_guid: str) -> list[Share]:
     return await _attach(q, rows)
 
 
+async def granted_within_others(q: Queryable, identity_guids: list[str]) -> list[Share]:
+    """Re-shares the identities made of items that are not theirs."""
+    marks = ",".join("?" * len(identity_guids))
+    rows = await q.fetchall(
+        f"SELECT {COLS} FROM shares WHERE granted_by_guid IN ({marks})"
+        f" AND owner_guid NOT IN ({marks}) AND kind = 'grant'",
+        (*identity_guids, *identity_guids),
+    )
+    return await _attach(q, rows)
+
+
 async def follow_grant(q: Queryable, owner_guid: str, grantee_guid: str) -> Share | None:
     rows = await q.fetchall(
         f"SELECT {COLS} FROM shares WHERE owner_guid = ? AND grantee_guid = ? AND kind = 'follow'",

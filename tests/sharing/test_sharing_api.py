@@ -169,6 +169,27 @@ async def test_app_tokens_get_403_on_every_sharing_route(trio: Trio) -> None:
     await pod.call("GET", "/api/v1/streams/main", app, expect=200)
 
 
+async def test_app_tokens_get_403_on_every_route_the_pod_serves_under_sharing(
+    trio: Trio,
+) -> None:
+    # Read from the pod's own routes, so a sharing route added later is held to it too.
+    pod, alice = trio.pod, trio.alice
+    sid = (await share(pod, alice, trio.bob))["id"]
+    app = await app_user(pod, alice)
+    served = {
+        (route.method, route.resource.canonical)
+        for route in pod.app.router.routes()
+        if route.resource is not None and route.resource.canonical.startswith(SHARING)
+    }
+    assert len(served) >= 10
+    for method, path in sorted(served):
+        kw: dict[str, Any] = {"params": {"item": "a" * 32}}
+        if method in ("POST", "PUT", "PATCH"):
+            kw["json"] = {}
+        _, err = await pod.call(method, path.replace("{guid}", sid), app, expect=403, **kw)
+        assert err["error"] == "first_party_only", (method, path)
+
+
 async def test_another_identitys_share_is_404(trio: Trio) -> None:
     pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
     p = await post(pod, alice, "for bob")

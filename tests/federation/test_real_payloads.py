@@ -162,6 +162,26 @@ async def test_a_mastodon_reply_with_a_content_warning_joins_the_thread(world: W
     assert [c["id"] for c in comments] == [post["id"]]
 
 
+async def test_a_mastodon_poll_is_shown_as_a_post_with_its_options(world: World) -> None:
+    create = world.fixture("mastodon_create_question")
+    await world.deliver(create)
+    post = await world.post_of(create["object"]["id"])
+    assert post is not None
+    # We have no polls: the options follow the question, as text (a name is not markup).
+    assert post["body"].startswith("Tea or coffee, @alice?")
+    assert post["body"].split("\n")[-2:] == ["Tea", "Coffee & <b>cake</b>"]
+    assert "<b>" not in post["html"]
+    # A poll of several choices lists them in `anyOf`.
+    several = world.fixture("mastodon_create_question")
+    several["id"] += "-2"
+    several["object"]["id"] += "-2"
+    several["object"]["anyOf"] = several["object"].pop("oneOf")
+    await world.deliver(several)
+    post = await world.post_of(several["object"]["id"])
+    assert post is not None
+    assert post["body"].split("\n")[-2:] == ["Tea", "Coffee & <b>cake</b>"]
+
+
 async def test_posts_from_other_servers_keep_their_media_mentions_and_tags(world: World) -> None:
     gts = world.fixture("gotosocial_create_note")
     await world.deliver(gts)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -87,6 +88,22 @@ class World:
     async def effects(self) -> dict[str, int]:
         db = self.pod.app[DB]
         return {t: await db.fetchval(f"SELECT count(*) FROM {t}") for t in EFFECT_TABLES}
+
+    async def followed(self, name: str) -> None:
+        """Alice follows `name`, who accepts (Mastodon's Accept, embedding the Follow)."""
+        await self.pod.call(
+            "POST", "/api/v1/follows", self.alice,
+            json={"target": self.remote.handle(name)}, expect=201,
+        )  # fmt: skip
+
+        async def sent() -> list[dict[str, Any]]:
+            docs = [json.loads(body) for _, body in self.remote.received]
+            return [d for d in docs if d["type"] == "Follow" and d["object"].endswith(name)]
+
+        ours = (await wait_for(sent))[0]
+        accept = self.fixture("mastodon_accept_follow", OUR_FOLLOW=ours["id"])
+        accept = json.loads(json.dumps(accept).replace("/users/gargron", f"/users/{name}"))
+        await self.deliver(accept)
 
     async def notifications(self) -> list[str]:
         _, items = await self.pod.call("GET", "/api/v1/notifications", self.alice, expect=200)
@@ -387,3 +404,40 @@ async def test_a_report_from_an_instance_actor_is_accepted_and_leaves_nothing(
     )  # fmt: skip
     assert status == 202, data
     assert await world.effects() == before
+
+
+async def test_a_reshared_video_is_not_kept_and_not_fetched_again(world: World) -> None:
+    """Someone alice follows reshares a PeerTube video: we show no videos, so it is taken as
+    seen and left (202, as Mastodon answers), not refused as unfetchable and fetched anew on
+    each replay."""
+    await world.followed("gargron")
+    create = world.fixture("peertube_create_video")
+    video = create["object"]
+    path = urlsplit(video["id"]).path
+    world.remote.documents[path] = {"@context": create["@context"], **video}
+    before = await world.effects()
+    reshare = world.fixture("mastodon_announce", LOCAL_POST=video["id"])
+    await world.deliver(reshare)
+    await world.deliver(reshare)
+    assert world.remote.fetches(path) == 1
+    assert await world.effects() == before
+
+
+async def test_a_followed_peertube_channel_announcing_its_videos_leaves_nothing(
+    world: World,
+) -> None:
+    """A PeerTube channel is a Group: its Announces of its Videos (by URI, or a relayed Create)
+    are taken and left, as we show no videos, rather than refused as unusable."""
+    world.remote.add_actor("framasoft_channel", world.key, type="Group")
+    await world.followed("framasoft_channel")
+    create = world.fixture("peertube_create_video")
+    video = create["object"]
+    world.remote.documents[urlsplit(video["id"]).path] = {"@context": create["@context"], **video}
+    before = await world.effects()
+    await world.deliver(world.fixture("peertube_announce_video"))
+    relayed = world.fixture("peertube_announce_video")
+    relayed["id"] += "-create"
+    relayed["object"] = {k: v for k, v in create.items() if k != "@context"}
+    await world.deliver(relayed)
+    # Only our record of the channel as a space (a followed Group is one) is new.
+    assert {**await world.effects(), "spaces": 0} == {**before, "spaces": 0}

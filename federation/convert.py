@@ -498,6 +498,8 @@ def note_from_as(obj: Any) -> NoteDoc:
     content = _natural(obj, "content") or ""
     if obj["type"] in TITLED_TYPES:
         content = _titled(obj, content)
+    elif obj["type"] == "Question":
+        content += _poll_options(obj)
     checked_markup(content)
     check_addressing(obj)
     published = obj.get("published")
@@ -537,6 +539,26 @@ def _titled(obj: dict[str, Any], content: str) -> str:
     if link:
         head += f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>'
     return head + content
+
+
+# Options of a poll shown with its question; Mastodon allows 4 (more by configuration),
+# Misskey 10.
+MAX_POLL_OPTIONS = 20
+
+
+def _poll_options(obj: dict[str, Any]) -> str:
+    """A Question's options (`oneOf`, or `anyOf` for several choices) as a list to append to
+    its content: we have no polls, and the question alone would lose what it asks to choose
+    from. Each option's `name` is plain text."""
+    choices = obj.get("oneOf") or obj.get("anyOf")
+    names = [
+        name
+        for item in (choices if isinstance(choices, list) else [])[:MAX_POLL_OPTIONS]
+        if isinstance(item, dict) and isinstance(name := _natural(item, "name"), str) and name
+    ]
+    if not names:
+        return ""
+    return "<ul>" + "".join(f"<li>{html.escape(n[:500])}</li>" for n in names) + "</ul>"
 
 
 def _tag_values(tags: Any, kind: str) -> list[str]:

@@ -5,13 +5,14 @@ announcer."""
 from __future__ import annotations
 
 from federation.client import FetchError
-from federation.convert import InvalidDocument, note_from_as
+from federation.convert import NOTE_TYPES, InvalidDocument, note_from_as, type_of
 from federation.handlers import spaces
 from federation.handlers.base import Incoming
 from federation.handlers.notes import remote_post
 from federation.jsonld import normalize
 from federation.urls import same_origin
 from node.errors import ApiError
+from node.store import deliveries as delivery_store
 from node.store import posts as post_store
 from node.store import remote_actors as actor_store
 from node.store.db import Tx
@@ -37,8 +38,17 @@ async def handle(inc: Incoming) -> None:
         if not followed or await post_store.is_tombstoned(fed.db, target):
             await inc.apply(_nothing)
             return
+        if await delivery_store.was_seen(fed.db, inc.id):
+            return  # a replay of one taken before (left as not shown, if it is not stored)
         try:
-            note = note_from_as(normalize(await fed.client.get_json(target)))
+            fetched = normalize(await fed.client.get_json(target))
+            kind = type_of(fetched)
+            if kind is not None and kind not in NOTE_TYPES:
+                # A PeerTube Video, an Event...: nothing we show. Taken as seen, so a replay
+                # does not fetch it again; Mastodon too drops a reshare of what it cannot show.
+                await inc.apply(_nothing)
+                return
+            note = note_from_as(fetched)
         except (FetchError, InvalidDocument, ValueError) as exc:
             raise ApiError(
                 422, "unfetchable_object", "The announced object cannot be fetched."

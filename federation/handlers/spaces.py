@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from federation.client import FetchError
-from federation.convert import InvalidDocument, NoteDoc, note_from_as, ref
+from federation.convert import NOTE_TYPES, InvalidDocument, NoteDoc, note_from_as, ref, type_of
 from federation.groups import addressed, invite_code, message_of
 from federation.handlers.base import Incoming
 from federation.handlers.like import reaction_of
@@ -230,6 +230,8 @@ async def _checked_note(inc: Incoming, space: Space, value: Any) -> tuple[NoteDo
     Group is where the space lives.
     """
     fed = inc.fed
+    if isinstance(value, dict) and type_of(value) not in (None, *NOTE_TYPES):
+        return None  # a PeerTube channel's Video, an Event...: nothing we show
     try:
         note = note_from_as(value) if isinstance(value, dict) else None
         # A note on the Group's own host is as its origin has it.
@@ -239,6 +241,8 @@ async def _checked_note(inc: Incoming, space: Space, value: Any) -> tuple[NoteDo
             if not isinstance(uri, str):
                 return None
             fetched = normalize(await fed.client.get_json(uri))
+            if type_of(fetched) not in (None, *NOTE_TYPES):
+                return None
             note = note_from_as(fetched)
             if note.ap_id != uri:
                 return None

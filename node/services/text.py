@@ -72,11 +72,16 @@ def html_to_text(markup: str) -> str:
     remote posts (well-formed tags only, so dropping them is enough)."""
     # Whitespace between block elements is layout, not text.
     markup = _BETWEEN_BLOCKS.sub("><", markup)
-    text = _TAG.sub("", markup.replace("</p>", "\n\n").replace("<br>", "\n"))
+    # Blocks end in a blank line and list items in a line break, so that list items, headings
+    # and quotes (Lemmy's and Misskey's Markdown, a poll's options) do not run together.
+    markup = _BLOCK_END.sub("\n\n", markup.replace("</li>", "\n").replace("<br>", "\n"))
+    text = _BLANK_LINES.sub("\n\n", _TAG.sub("", markup))
     return html.unescape(text).strip()
 
 
 _BETWEEN_BLOCKS = re.compile(r">\s*\n\s*<")
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|pre|blockquote|ul|ol)>|<hr>")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _TAG = re.compile(r"<[^>]*>")
 
 

@@ -223,6 +223,12 @@ async def mark_seen(tx: Tx, ap_id: str, now: str) -> bool:
     return await tx.execute("INSERT OR IGNORE INTO inbox_seen VALUES (?, ?)", (ap_id, now)) > 0
 
 
+async def was_seen(q: Queryable, ap_id: str) -> bool:
+    """Whether an incoming activity id was taken before (read before costly work, such as a
+    fetch, that a duplicate would otherwise repeat)."""
+    return bool(await q.fetchval("SELECT 1 FROM inbox_seen WHERE ap_id = ?", (ap_id,)))
+
+
 async def first_seen_since(q: Queryable, since: str) -> int | None:
     """Where the ids received at or after `since` start. Ids are numbered (rowid) in the order
     they arrive, so the scan reads only the older ones, which are about to go."""

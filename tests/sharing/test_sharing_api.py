@@ -187,7 +187,8 @@ async def test_app_tokens_get_403_on_every_route_the_pod_serves_under_sharing(
         if method in ("POST", "PUT", "PATCH"):
             kw["json"] = {}
         _, err = await pod.call(method, path.replace("{guid}", sid), app, expect=403, **kw)
-        assert err["error"] == "first_party_only", (method, path)
+        if method != "HEAD":  # which answers with no body
+            assert err["error"] == "first_party_only", (method, path)
 
 
 async def test_another_identitys_share_is_404(trio: Trio) -> None:

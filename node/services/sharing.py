@@ -446,6 +446,11 @@ class SharingService:
             await share_store.delete(tx, share.guid)
             return True
         if not share.remote and share.grantee_guid == sender.guid:
+            if share.kind != "grant":
+                # A follow's read grant is the follow's: it ends when the follow is undone.
+                raise forbidden(
+                    "A follow's read grant ends with the follow: undo the Follow.", "not_a_grant"
+                )
             for child in await share_store.children(tx, share.guid):
                 await self._delete(tx, child, "share.revoked")
             await notification_store.add(

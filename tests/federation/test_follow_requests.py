@@ -187,3 +187,21 @@ async def test_following_someone_on_a_domain_blocked_since_is_refused(scene: Sce
     blocks.load(set())
     _, out = await pod.call("POST", f"{API}/follows", alice, json={"target": handle}, expect=201)
     assert out["state"] == "pending"
+
+
+async def test_a_follower_cannot_decline_the_read_grant_of_its_follow(scene: Scene) -> None:
+    """A follow's read grant is the follow's and ends with it (Undo): a Reject or Delete naming
+    it from the follower changes nothing and tells the followed no share was declined."""
+    pod, hostile = scene.pod, scene.hostile
+    follow = hostile.activity("mallory", "Follow", scene.alice_uri)
+    await scene.accepted(follow)
+    db = pod.app[DB]
+    grants = "SELECT count(*) FROM shares WHERE kind = 'follow'"
+    assert await db.fetchval(grants) == 1
+    for kind in ("Reject", "Delete"):
+        status, out = await scene.post(hostile.activity("mallory", kind, f"{follow['id']}#grant"))
+        assert status == 403, out
+    assert await db.fetchval(grants) == 1
+    assert await scene.followers() != []
+    _, notices = await pod.call("GET", f"{API}/notifications", scene.alice, expect=200)
+    assert "share.declined" not in [n["kind"] for n in notices]

@@ -412,8 +412,13 @@ class PostService:
         for guid in mentions:
             if guid != answered and await self._access.may(tx, guid, post.guid, "can_read"):
                 await self._notify(tx, guid, "mention", post.author_guid, post.guid)
-        if answered is not None and await self._access.may(tx, answered, post.guid, "can_read"):
-            await self._notify(tx, answered, "comment", post.author_guid, post.guid)
+        if answered is not None:
+            await self._tell_answered(tx, post, answered)
+
+    async def _tell_answered(self, tx: Tx, reply: Post, answered: str) -> None:
+        """Tell the author a reply answers of it, if they may read it."""
+        if await self._access.may(tx, answered, reply.guid, "can_read"):
+            await self._notify(tx, answered, "comment", reply.author_guid, reply.guid)
 
     async def _check_labels(self, who: Principal, label_ids: list[str]) -> None:
         # Labels are private: setting a post's (even to none) needs private:modify.
@@ -572,7 +577,9 @@ class PostService:
         if await post_store.is_known(tx, data.ap_id):
             return None
         parent = await post_store.by_ap_id(tx, data.in_reply_to) if data.in_reply_to else None
-        if parent is not None and not await self._may_answer(tx, author, parent, data.space_guid):
+        if parent is not None and not await self._may_answer(
+            tx, author.guid, parent, data.space_guid
+        ):
             # Kept as an answer to a post it may not see: not linked to it, nobody told.
             parent = None
         post = Post(
@@ -594,16 +601,28 @@ class PostService:
         await post_store.insert(tx, post, [r.guid for r in data.recipients])
         await media_store.attach(tx, post.guid, data.attachments, new=True)
         await self._settle(tx, post, [m.guid for m in data.mentions], data.tags)
+        await self._adopt(tx, post)
         return post
 
+    async def _adopt(self, tx: Tx, post: Post) -> None:
+        """Replies that reached us before `post` (deliveries between pods keep no order) join
+        it now, each only if it would have joined with the post here first: a reply refused
+        then stays apart. A local post is never late, so only remote ones look."""
+        for reply in await post_store.waiting_replies(tx, post.ap_id):
+            if not await self._may_answer(tx, reply.author_guid, post, reply.space_guid):
+                continue
+            await post_store.link_reply(tx, reply.guid, post.guid)
+            await post_store.bump_activity(tx, post.guid, reply.created_at)
+            await self._tell_answered(tx, reply, post.author_guid)
+
     async def _may_answer(
-        self, tx: Tx, author: Identity, parent: Post, space_guid: str | None
+        self, tx: Tx, author_guid: str, parent: Post, space_guid: str | None
     ) -> bool:
         """Whether a remote reply joins its post's thread, as a local one would (403 or 404
         otherwise): a space's threads grow only through the space's Group."""
         if parent.space_guid is not None:
             return parent.space_guid == space_guid
-        return await self._access.may(tx, author.guid, parent.guid, "can_read")
+        return await self._access.may(tx, author_guid, parent.guid, "can_read")
 
     async def remote_update(self, tx: Tx, author: Identity, data: RemotePost) -> bool:
         post = await post_store.by_ap_id(tx, data.ap_id)

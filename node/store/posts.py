@@ -111,6 +111,26 @@ async def by_ap_id(q: Queryable, ap_id: str) -> Post | None:
     return Post.of(row) if row else None
 
 
+async def waiting_replies(q: Queryable, ap_id: str) -> list[Post]:
+    """Stored replies to `ap_id` that are linked to no post: they reached us before it (or
+    were kept apart from it). One query on a small partial index: every post stored from
+    elsewhere asks it."""
+    rows = await q.fetchall(
+        f"SELECT {COLS} FROM posts p WHERE p.in_reply_to_ap_id = ?"
+        " AND p.in_reply_to_guid IS NULL AND p.in_reply_to_ap_id IS NOT NULL",
+        (ap_id,),
+    )
+    return [Post.of(r) for r in rows]
+
+
+async def link_reply(tx: Tx, guid: str, parent_guid: str) -> None:
+    """Join a reply to the post it answers (triggers bump both revisions)."""
+    await tx.execute(
+        "UPDATE posts SET in_reply_to_guid = ? WHERE guid = ? AND in_reply_to_guid IS NULL",
+        (parent_guid, guid),
+    )
+
+
 async def recipients(q: Queryable, post_guid: str) -> list[str]:
     rows = await q.fetchall(
         "SELECT identity_guid FROM post_recipients WHERE post_guid = ?", (post_guid,)

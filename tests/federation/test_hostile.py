@@ -1675,6 +1675,53 @@ async def test_remote_replies_join_only_threads_their_author_may_read(scene: Sce
     assert [n["kind"] for n in notes] == ["comment"]
 
 
+@pytest.mark.parametrize("reply_first", [False, True])
+async def test_a_reply_that_comes_before_its_post_joins_it_as_in_order(
+    scene: Scene, reply_first: bool
+) -> None:
+    """Deliveries keep no order: a reply stored before the post it answers joins it when the
+    post comes, shown, counted and told as it is when it comes second; one its author may not
+    read (a direct post to alice) stays apart either way."""
+    pod, alice, hostile = scene.pod, scene.alice, scene.hostile
+    mention = {"type": "Mention", "href": scene.alice_uri, "name": "@alice"}
+    open_post = hostile.note("eve", "kiln day", [AS_PUBLIC], cc=[scene.alice_uri])
+    direct = hostile.note("eve", "just for alice", [scene.alice_uri])
+    replies = [
+        hostile.note(
+            "mallory", body, [AS_PUBLIC], cc=[scene.alice_uri], tag=[mention], inReplyTo=p["id"]
+        )
+        for body, p in (("how hot?", open_post), ("peek", direct))
+    ]
+    sends = [("mallory", r) for r in replies]
+    posts = [("eve", open_post), ("eve", direct)]
+    for name, note in [*sends, *posts] if reply_first else [*posts, *sends]:
+        await scene.accepted(hostile.activity(name, "Create", note, to=note["to"]), name)
+        if reply_first and note is replies[-1]:
+            # Rendered (and cached) as a reply to nothing yet.
+            author = (await scene.post_json(note["id"]) or {})["author"]["id"]
+            _, listed = await pod.call("GET", f"/api/v1/identities/{author}/posts", alice)
+            assert [p["inReplyTo"] for p in listed] == [None, None]
+
+    async def thread(post: dict[str, Any]) -> tuple[list[str], int]:
+        seen = await scene.post_json(post["id"])
+        assert seen is not None
+        _, items = await pod.call("GET", f"/api/v1/posts/{seen['id']}/comments", alice, expect=200)
+        return [c["body"] for c in items], seen["counts"]["comments"]
+
+    assert await thread(open_post) == (["how hot?"], 1)
+    assert await thread(direct) == ([], 0)
+    author = (await scene.post_json(replies[0]["id"]) or {})["author"]["id"]
+    _, listed = await pod.call("GET", f"/api/v1/identities/{author}/posts", alice, expect=200)
+    parent = await scene.post_json(open_post["id"])
+    assert parent is not None
+    assert {p["body"]: p["inReplyTo"] for p in listed} == {
+        "how hot?": parent["id"],
+        "peek": None,
+    }
+    _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert sorted(n["kind"] for n in notes) == ["mention", "mention"]
+
+
 async def test_remote_reshares_spread_only_public_posts(scene: Scene) -> None:
     pod, alice, hostile = scene.pod, scene.alice, scene.hostile
     await scene.accepted(scene.follow())  # mallory follows alice: may read her followers' posts

@@ -213,3 +213,38 @@ async def test_a_mastodon_follower_of_a_group_is_sent_boosts_it_can_read(
 
 async def _bodies(pod: Pod, user: User, space_id: str) -> list[str]:
     return sorted(p["body"] for p in await space_posts(pod, user, space_id))
+
+
+@pytest.mark.parametrize("reply_first", [False, True])
+async def test_a_reply_before_its_space_post_joins_it_only_from_a_member(
+    make_pod: PodFactory, mastodon: HostilePod, reply_first: bool
+) -> None:
+    """Deliveries keep no order: a member's reply that comes before the space post it answers
+    joins the thread when the post comes; a non-member's stays out of it, as it does when it
+    comes second."""
+    a = await make_pod()
+    alice = await a.register("alice")
+    space = await make_space(a, alice, displayName="Potters")
+    await _follow_group(a, mastodon, space)
+    mastodon.add_actor("eve", new_key())  # follows no Group
+    in_space = [AS_PUBLIC, space["uri"]]
+    post = mastodon.note("mary", "kiln is hot", in_space, audience=space["uri"])
+    member = mastodon.note("mary", "now cooling", in_space, inReplyTo=post["id"])
+    outsider = mastodon.note(
+        "eve", "let me in", [AS_PUBLIC], cc=[f"{a.url}/users/alice"], inReplyTo=post["id"]
+    )
+    replies = [("mary", member), ("eve", outsider)]
+    for name, note in [*replies, ("mary", post)] if reply_first else [("mary", post), *replies]:
+        activity = mastodon.activity(name, "Create", note, to=note["to"])
+        status, _ = await mastodon.post(f"{a.url}/inbox", activity, a.clock.now(), signer=name)
+        assert status == 202
+
+    [stored] = [p for p in await space_posts(a, alice, space["id"]) if p["uri"] == post["id"]]
+    assert await _comments(a, alice, stored["id"]) == ["now cooling"]
+    assert stored["counts"]["comments"] == 1
+    db = a.app[DB]
+    # Kept (it names alice), but apart from the thread.
+    kept = await db.fetchall(
+        "SELECT in_reply_to_guid FROM posts WHERE ap_id = ?", (outsider["id"],)
+    )
+    assert [r[0] for r in kept] == [None]

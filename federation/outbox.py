@@ -82,16 +82,18 @@ class Outbox:
         assert actor is not None, "remote identities always have an actor row"
         return actor.uri
 
-    async def _send(self, tx: Tx, doc: dict[str, Any], inboxes: list[str]) -> None:
+    async def _send(self, tx: Tx, doc: dict[str, Any], inboxes: list[str]) -> list[str]:
+        """Queue `doc` for these inboxes; the ones it is queued for (remote, not blocked)."""
         targets = [(i, host_of(i)) for i in dict.fromkeys(inboxes) if not self._urls.is_local(i)]
         targets = [(i, h) for i, h in targets if not self._blocked(i)]
         if not targets:
-            return
+            return []
         body = json.dumps(doc, separators=(",", ":"))
         await delivery_store.enqueue(
             tx, doc["id"], doc["actor"], doc["type"], body, targets, iso(self._clock.now())
         )
         self._wake()
+        return [i for i, _ in targets]
 
     async def _inbox(self, tx: Queryable, ident: Identity) -> list[str]:
         if ident.local:
@@ -228,16 +230,38 @@ class Outbox:
         obj, inboxes = await self.note(tx, post, author)
         actor = self._urls.actor(author.username)
         to, cc = obj["to"], obj["cc"]
+        # Pods sent the post before that its audience no longer reaches (an edit dropped
+        # whom they hold, a follower left) hear of its Update and Delete too, or keep their
+        # copy for ever (Mastodon keeps removed mentions as silent ones for this). Only the
+        # delivery widens: the addressing stays the current audience.
+        current = set(inboxes)
+        former = [i for i in await post_store.sent_inboxes(tx, post.guid) if i not in current]
+        if former and (kind == "Delete" or post.visibility != "public"):
+            # Not the new text where nobody may read it any more, and not whom the post now
+            # addresses: a Tombstone, addressed as Mastodon addresses any Delete.
+            await self._tombstone(tx, post, actor, former)
+            await post_store.forget_sent_inboxes(tx, post.guid, former)
+            former = []
         if kind == "Delete":
             obj = {"id": post.ap_id, "type": "Tombstone"}
         doc = convert.activity(self.activity_id(new_guid()), kind, actor, obj, to=to, cc=cc)
         doc["@context"] = note_context(obj)
         if kind == "Create":
             doc["published"] = post.created_at
-        await self._send(tx, doc, inboxes)
+        sent = await self._send(tx, doc, inboxes + former)
+        if kind != "Delete":
+            await post_store.add_sent_inboxes(tx, post.guid, sent)
         space = await space_store.get(tx, post.space_guid) if post.space_guid else None
         if space is not None and space.local:
             await self.space_relay(tx, space, post, author, kind)
+
+    async def _tombstone(self, tx: Tx, post: Post, actor: str, inboxes: list[str]) -> None:
+        tombstone = {"id": post.ap_id, "type": "Tombstone"}
+        doc = convert.activity(
+            self.activity_id(new_guid()), "Delete", actor, tombstone, to=[convert.AS_PUBLIC]
+        )
+        doc["@context"] = note_context(tombstone)
+        await self._send(tx, doc, inboxes)
 
     async def note_attachments(self, q: Queryable, post: Post) -> list[dict[str, Any]]:
         """A local post's attachments as ActivityStreams Image objects."""

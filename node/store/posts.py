@@ -138,6 +138,29 @@ async def recipients(q: Queryable, post_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def sent_inboxes(q: Queryable, post_guid: str) -> list[str]:
+    """The remote inboxes a local post was sent to and that may still hold a copy."""
+    rows = await q.fetchall(
+        "SELECT inbox FROM post_inboxes WHERE post_guid = ? ORDER BY inbox", (post_guid,)
+    )
+    return [r[0] for r in rows]
+
+
+async def add_sent_inboxes(tx: Tx, post_guid: str, inboxes: Sequence[str]) -> None:
+    await tx.executemany(
+        "INSERT OR IGNORE INTO post_inboxes (post_guid, inbox) VALUES (?, ?)",
+        [(post_guid, i) for i in inboxes],
+    )
+
+
+async def forget_sent_inboxes(tx: Tx, post_guid: str, inboxes: Sequence[str]) -> None:
+    """These inboxes were sent the post's Delete: they hold no copy any more."""
+    await tx.executemany(
+        "DELETE FROM post_inboxes WHERE post_guid = ? AND inbox = ?",
+        [(post_guid, i) for i in inboxes],
+    )
+
+
 async def update_content(tx: Tx, guid: str, body: str, html: str, now: str) -> None:
     await tx.execute(
         "UPDATE posts SET body = ?, html = ?, updated_at = ? WHERE guid = ?",

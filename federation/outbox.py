@@ -147,7 +147,7 @@ class Outbox:
         sent as any public post is, besides the Group."""
         if post.space_guid and post.visibility != "public":
             to, inboxes = await self._space_audience(tx, post.space_guid, [], [])
-            return to, [], inboxes, {}
+            return to, [], inboxes, {}, []
         recipient_guids = await post_store.recipients(tx, post.guid)
         recipients = await self._actors(tx, recipient_guids)
         to, cc = convert.audience(
@@ -166,12 +166,13 @@ class Outbox:
             others.append(parent_author.guid)
         mentioned = await self._actors(tx, others)
         cc += list(mentioned)
-        inboxes = await actor_store.inboxes_of(tx, recipient_guids + others) if deliver else []
+        named = await actor_store.inboxes_of(tx, recipient_guids + others) if deliver else []
+        inboxes = list(named)
         if deliver and post.visibility in ("public", "followers"):
             inboxes += await actor_store.follower_inboxes(tx, author.guid)
         if post.space_guid:
             to, inboxes = await self._space_audience(tx, post.space_guid, to, inboxes)
-        return to, cc, inboxes, recipients | mentioned
+        return to, cc, inboxes, recipients | mentioned, named
 
     async def _answers(
         self, q: Queryable, post: Post, author: Identity, parent_author: Identity, named: list[str]
@@ -195,7 +196,7 @@ class Outbox:
 
     async def published_note(self, q: Queryable, post: Post, author: Identity) -> dict[str, Any]:
         """A local post as a Note, to be shown (served at its id, in an outbox), not sent."""
-        note, _ = await self.note(q, post, author, deliver=False)
+        note, _, _ = await self.note(q, post, author, deliver=False)
         return note
 
     async def note(
@@ -207,7 +208,9 @@ class Outbox:
         Everyone in to or cc is mentioned, not only the names in the text: GoToSocial keeps a
         post (a direct one above all) only if it mentions its receiver or they follow its author.
         """
-        to, cc, inboxes, addressed = await self.post_audience(q, post, author, deliver)
+        to, cc, inboxes, addressed, named_inboxes = await self.post_audience(
+            q, post, author, deliver
+        )
         # Whom the text names are mentioned even where they are not addressed (a members-only
         # post in a space): their pods tell only those who may read it.
         named = await self._actors(q, await post_store.mentions(q, post.guid))
@@ -224,16 +227,18 @@ class Outbox:
             note["tag"] = tags
         if post.space_guid:
             note["audience"] = await self._space_uri(q, post.space_guid)
-        return note, inboxes
+        return note, inboxes, named_inboxes
 
     async def _post_activity(self, tx: Tx, kind: str, post: Post, author: Identity) -> None:
-        obj, inboxes = await self.note(tx, post, author)
+        obj, inboxes, named = await self.note(tx, post, author)
         actor = self._urls.actor(author.username)
         to, cc = obj["to"], obj["cc"]
-        # Pods sent the post before that its audience no longer reaches (an edit dropped
-        # whom they hold, a follower left) hear of its Update and Delete too, or keep their
-        # copy for ever (Mastodon keeps removed mentions as silent ones for this). Only the
-        # delivery widens: the addressing stays the current audience.
+        # Pods the post was sent to for whom it named (addressed, mentioned, answered) that
+        # its audience no longer reaches (an edit dropped them) hear of its Update and Delete
+        # too, or keep their copy for ever: Mastodon keeps removed mentions as silent ones
+        # for this. Followers' inboxes are not recorded (a row per follower pod per post);
+        # as on Mastodon, a pod whose people all stopped following keeps what it had. Only
+        # the delivery widens: the addressing stays the current audience.
         current = set(inboxes)
         former = [i for i in await post_store.sent_inboxes(tx, post.guid) if i not in current]
         if former and (kind == "Delete" or post.visibility != "public"):
@@ -250,7 +255,8 @@ class Outbox:
             doc["published"] = post.created_at
         sent = await self._send(tx, doc, inboxes + former)
         if kind != "Delete":
-            await post_store.add_sent_inboxes(tx, post.guid, sent)
+            in_person = set(named)
+            await post_store.add_sent_inboxes(tx, post.guid, [i for i in sent if i in in_person])
         space = await space_store.get(tx, post.space_guid) if post.space_guid else None
         if space is not None and space.local:
             await self.space_relay(tx, space, post, author, kind)

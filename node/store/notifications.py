@@ -93,9 +93,11 @@ async def unread(q: Queryable, identity_guid: str, now: str) -> int:
 
 async def mark_read(tx: Tx, identity_guid: str, guid: str | None, now: str) -> int:
     if guid is None:
+        # Only those made by `now`: one that came after the reader asked is still unseen.
         return await tx.execute(
-            "UPDATE notifications SET read_at = ? WHERE identity_guid = ? AND read_at IS NULL",
-            (now, identity_guid),
+            "UPDATE notifications SET read_at = ? WHERE identity_guid = ? AND read_at IS NULL"
+            " AND created_at <= ?",
+            (now, identity_guid, now),
         )
     return await tx.execute(
         "UPDATE notifications SET read_at = coalesce(read_at, ?) WHERE identity_guid = ?"

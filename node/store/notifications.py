@@ -111,6 +111,18 @@ async def remove_for_subject(tx: Tx, subject_guid: str) -> None:
     await tx.execute("DELETE FROM notifications WHERE subject_guid = ?", (subject_guid,))
 
 
+async def remove_unmentioned(tx: Tx, post_guid: str) -> None:
+    """An edited post's mentions of those it no longer names go; the ones it keeps stay, and
+    so does the one of whom a reply answers (told of it once, as a mention, if it named them)."""
+    await tx.execute(
+        "DELETE FROM notifications WHERE subject_guid = ? AND kind = 'mention'"
+        " AND identity_guid NOT IN (SELECT identity_guid FROM post_mentions WHERE post_guid = ?)"
+        " AND identity_guid IS NOT (SELECT pp.author_guid FROM posts p"
+        " JOIN posts pp ON pp.guid = p.in_reply_to_guid WHERE p.guid = ?)",
+        (post_guid, post_guid, post_guid),
+    )
+
+
 async def remove_for_posts(tx: Tx, where: str, param: str) -> None:
     """The posts `where` holds (a condition on posts from node.store.posts: BY_AUTHOR,
     IN_SPACE) are going: their notifications, and those of the likes, reshares and reactions

@@ -714,6 +714,20 @@ async def test_an_actor_deleting_itself_takes_its_follow_notifications(scene: Sc
     assert count == {"unread": 0}
 
 
+async def test_an_update_that_drops_a_mention_takes_its_notification(scene: Scene) -> None:
+    hostile = scene.hostile
+    at_alice = [{"type": "Mention", "href": scene.alice_uri}]
+    note = hostile.note("eve", "hi alice", [AS_PUBLIC], cc=[scene.alice_uri], tag=at_alice)
+    await scene.accepted(hostile.activity("eve", "Create", note), signer="eve")
+    assert await notified(scene) == ["mention"]
+    kept = dict(note, content="<p>hello alice</p>")
+    await scene.accepted(hostile.activity("eve", "Update", kept), signer="eve")
+    assert await notified(scene) == ["mention"]
+    dropped = dict(note, content="<p>hello</p>", tag=[])
+    await scene.accepted(hostile.activity("eve", "Update", dropped), signer="eve")
+    assert await notified(scene) == []
+
+
 async def test_an_actor_deleting_itself_takes_its_posts_in_a_few_statements(scene: Scene) -> None:
     pod, alice, hostile = scene.pod, scene.alice, scene.hostile
     db = pod.app[DB]

@@ -153,6 +153,30 @@ async def test_mark_all_read_leaves_what_came_after_it_was_asked(trio: Trio) -> 
     assert await badge(pod, alice) == 1
 
 
+async def test_an_edit_that_drops_a_mention_takes_its_notification(trio: Trio) -> None:
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    mine = await post(pod, bob, "hi @alice and @carol")
+    assert await kinds(pod, alice) == [("mention", "bob")]
+
+    async def edit(body: str) -> None:
+        await pod.call("PATCH", f"{API}/posts/{mine['id']}", bob, json={"body": body}, expect=200)
+
+    # Kept, the mention is told once; dropped, it is no longer told of.
+    await edit("hello @alice and @carol")
+    assert await kinds(pod, alice) == [("mention", "bob")]
+    await edit("hello @carol")
+    assert await kinds(pod, alice) == []
+    assert await badge(pod, alice) == 0
+    assert await kinds(pod, carol) == [("mention", "bob")]
+
+    # A reply that named whom it answers still answers them without the name.
+    target = await post(pod, alice, "a question")
+    reply = await comment(pod, bob, target["id"], "@alice yes")
+    assert await kinds(pod, alice) == [("mention", "bob")]
+    await pod.call("PATCH", f"{API}/posts/{reply['id']}", bob, json={"body": "yes"}, expect=200)
+    assert await kinds(pod, alice) == [("mention", "bob")]
+
+
 async def test_notifications_paginate(trio: Trio) -> None:
     pod, alice, bob = trio.pod, trio.alice, trio.bob
     for i in range(11):

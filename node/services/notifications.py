@@ -27,10 +27,11 @@ class NotificationService:
         return await notification_store.unread(self._db, who.identity_guid, iso(self._clock.now()))
 
     async def mark_read(self, who: Principal, guid: str | None) -> int:
+        # Taken before waiting for the writer: marking all read covers what was there when
+        # asked, not what arrives while the request waits.
+        now = iso(self._clock.now())
         async with self._db.transaction() as tx:
-            changed = await notification_store.mark_read(
-                tx, who.identity_guid, guid, iso(self._clock.now())
-            )
+            changed = await notification_store.mark_read(tx, who.identity_guid, guid, now)
         if guid is not None and changed == 0:
             raise not_found("Notification")
         return changed

@@ -30,6 +30,10 @@ class Notifier:
         """The cause is gone (a deleted comment, an undone like): so is its notification."""
         await notification_store.remove_for_subject(tx, subject)
 
+    async def forget_unmentioned(self, tx: Tx, post_guid: str) -> None:
+        """An edit dropped mentions: those it no longer names are no longer told of it."""
+        await notification_store.remove_unmentioned(tx, post_guid)
+
     async def forget_posts(self, tx: Tx, where: str, param: str) -> None:
         """`forget_post` for every post `where` holds (node.store.posts), in one statement."""
         await notification_store.remove_for_posts(tx, where, param)

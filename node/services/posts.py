@@ -489,6 +489,7 @@ class PostService:
         if body is not None and composed is not None:
             await post_store.update_content(tx, post.guid, body, composed.html, now)
             await post_store.set_mentions(tx, post.guid, [m.guid for m in composed.mentions])
+            await self._notify.forget_unmentioned(tx, post.guid)
             await post_store.set_tags(tx, post.guid, composed.tags)
         if warning is not None:
             await post_store.set_warning(tx, post.guid, *warning, now)
@@ -633,6 +634,7 @@ class PostService:
         await post_store.set_warning(tx, post.guid, data.content_warning, data.sensitive, now)
         await media_store.attach(tx, post.guid, data.attachments)  # an Update carries them all
         await post_store.set_mentions(tx, post.guid, [m.guid for m in data.mentions])
+        await self._notify.forget_unmentioned(tx, post.guid)
         await post_store.set_tags(tx, post.guid, data.tags)
         return True
 

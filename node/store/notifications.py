@@ -93,9 +93,11 @@ async def unread(q: Queryable, identity_guid: str, now: str) -> int:
 
 async def mark_read(tx: Tx, identity_guid: str, guid: str | None, now: str) -> int:
     if guid is None:
+        # Only those made by `now`: one that came after the reader asked is still unseen.
         return await tx.execute(
-            "UPDATE notifications SET read_at = ? WHERE identity_guid = ? AND read_at IS NULL",
-            (now, identity_guid),
+            "UPDATE notifications SET read_at = ? WHERE identity_guid = ? AND read_at IS NULL"
+            " AND created_at <= ?",
+            (now, identity_guid, now),
         )
     return await tx.execute(
         "UPDATE notifications SET read_at = coalesce(read_at, ?) WHERE identity_guid = ?"
@@ -107,6 +109,18 @@ async def mark_read(tx: Tx, identity_guid: str, guid: str | None, now: str) -> i
 async def remove_for_subject(tx: Tx, subject_guid: str) -> None:
     """A deleted source takes its notifications with it."""
     await tx.execute("DELETE FROM notifications WHERE subject_guid = ?", (subject_guid,))
+
+
+async def remove_unmentioned(tx: Tx, post_guid: str) -> None:
+    """An edited post's mentions of those it no longer names go; the ones it keeps stay, and
+    so does the one of whom a reply answers (told of it once, as a mention, if it named them)."""
+    await tx.execute(
+        "DELETE FROM notifications WHERE subject_guid = ? AND kind = 'mention'"
+        " AND identity_guid NOT IN (SELECT identity_guid FROM post_mentions WHERE post_guid = ?)"
+        " AND identity_guid IS NOT (SELECT pp.author_guid FROM posts p"
+        " JOIN posts pp ON pp.guid = p.in_reply_to_guid WHERE p.guid = ?)",
+        (post_guid, post_guid, post_guid),
+    )
 
 
 async def remove_for_posts(tx: Tx, where: str, param: str) -> None:

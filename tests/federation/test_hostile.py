@@ -695,6 +695,39 @@ async def test_only_an_actor_may_delete_itself(scene: Scene) -> None:
     assert await scene.post_body(note["id"]) is None
 
 
+async def test_an_actor_deleting_itself_takes_its_follow_notifications(scene: Scene) -> None:
+    pod, alice = scene.pod, scene.alice
+    await scene.accepted(scene.follow("eve"), signer="eve")
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json={"locked": True}, expect=200)
+    await scene.accepted(scene.follow("mallory"))
+    assert sorted(await notified(scene)) == ["follow", "follow.request"]
+
+    # Both follows go with their actors, and so does what told alice of them.
+    await scene.accepted(
+        scene.hostile.activity("eve", "Delete", scene.hostile.actor("eve")), signer="eve"
+    )
+    await scene.accepted(
+        scene.hostile.activity("mallory", "Delete", scene.hostile.actor("mallory"))
+    )
+    assert await notified(scene) == []
+    _, count = await pod.call("GET", "/api/v1/notifications/badge", alice, expect=200)
+    assert count == {"unread": 0}
+
+
+async def test_an_update_that_drops_a_mention_takes_its_notification(scene: Scene) -> None:
+    hostile = scene.hostile
+    at_alice = [{"type": "Mention", "href": scene.alice_uri}]
+    note = hostile.note("eve", "hi alice", [AS_PUBLIC], cc=[scene.alice_uri], tag=at_alice)
+    await scene.accepted(hostile.activity("eve", "Create", note), signer="eve")
+    assert await notified(scene) == ["mention"]
+    kept = dict(note, content="<p>hello alice</p>")
+    await scene.accepted(hostile.activity("eve", "Update", kept), signer="eve")
+    assert await notified(scene) == ["mention"]
+    dropped = dict(note, content="<p>hello</p>", tag=[])
+    await scene.accepted(hostile.activity("eve", "Update", dropped), signer="eve")
+    assert await notified(scene) == []
+
+
 async def test_an_actor_deleting_itself_takes_its_posts_in_a_few_statements(scene: Scene) -> None:
     pod, alice, hostile = scene.pod, scene.alice, scene.hostile
     db = pod.app[DB]

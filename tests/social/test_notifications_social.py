@@ -3,6 +3,12 @@ unread filter, the badge, marking one or all read; never someone else's."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
+from node.appkeys import DB
+from node.clock import iso
+from node.store import notifications as notification_store
 from tests.social.helpers import (
     API,
     badge,
@@ -123,6 +129,52 @@ async def test_unread_badge_and_marking_read(trio: Trio) -> None:
         ("POST", f"/notifications/{carols['id']}/read"),
     ]:
         assert await status(pod, method, path, None) == 401
+
+
+async def test_mark_all_read_leaves_what_came_after_it_was_asked(trio: Trio) -> None:
+    pod, alice, bob = trio.pod, trio.alice, trio.bob
+    await post(pod, bob, "@alice seen")
+    db = pod.server.app[DB]
+    # Another write holds the writer (an inbox delivery, say) while alice marks all read; what
+    # it adds, after she asked, she has not seen and stays unread.
+    async with db.transaction() as tx:
+        marking = asyncio.create_task(
+            pod.call("POST", f"{API}/notifications/read", alice, expect=200)
+        )
+        await asyncio.sleep(0.2)
+        assert not marking.done()
+        pod.clock.advance(timedelta(seconds=1))
+        await notification_store.add(
+            tx, alice.identity_id, "mention", bob.identity_id, None, iso(pod.clock.now())
+        )
+    _, out = await marking
+    assert out == {"marked": 1}
+    assert [n["read"] for n in await notifications(pod, alice)] == [False, True]
+    assert await badge(pod, alice) == 1
+
+
+async def test_an_edit_that_drops_a_mention_takes_its_notification(trio: Trio) -> None:
+    pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
+    mine = await post(pod, bob, "hi @alice and @carol")
+    assert await kinds(pod, alice) == [("mention", "bob")]
+
+    async def edit(body: str) -> None:
+        await pod.call("PATCH", f"{API}/posts/{mine['id']}", bob, json={"body": body}, expect=200)
+
+    # Kept, the mention is told once; dropped, it is no longer told of.
+    await edit("hello @alice and @carol")
+    assert await kinds(pod, alice) == [("mention", "bob")]
+    await edit("hello @carol")
+    assert await kinds(pod, alice) == []
+    assert await badge(pod, alice) == 0
+    assert await kinds(pod, carol) == [("mention", "bob")]
+
+    # A reply that named whom it answers still answers them without the name.
+    target = await post(pod, alice, "a question")
+    reply = await comment(pod, bob, target["id"], "@alice yes")
+    assert await kinds(pod, alice) == [("mention", "bob")]
+    await pod.call("PATCH", f"{API}/posts/{reply['id']}", bob, json={"body": "yes"}, expect=200)
+    assert await kinds(pod, alice) == [("mention", "bob")]
 
 
 async def test_notifications_paginate(trio: Trio) -> None:

@@ -286,5 +286,10 @@ async def test_notifications_go_with_what_they_are_about(make_pod: PodFactory) -
     joined = await make_space(pod, alice, displayName="Joined")
     await join(pod, bob, joined["id"])
     assert [n["kind"] for n in await notifications(pod, alice)] == ["space.joined"]
+    # Leaving takes the join back, as unfollowing takes a follow's; joining again tells once.
+    await pod.call("POST", f"/api/v1/spaces/{joined['id']}/leave", bob, expect=204)
+    assert await notifications(pod, alice) == [] and await _badge(pod, alice) == 0
+    await join(pod, bob, joined["id"])
+    assert [n["kind"] for n in await notifications(pod, alice)] == ["space.joined"]
     await pod.call("DELETE", f"/api/v1/spaces/{joined['id']}", alice, expect=204)
     assert await notifications(pod, alice) == [] and await _badge(pod, alice) == 0

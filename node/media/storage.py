@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +47,12 @@ class MediaStorage(Protocol):
 
     async def keys_before(self, when: float) -> list[str]:
         """The keys stored, last written before `when` (a Unix time)."""
+        ...
+
+    async def settle_aside(self, keep: Callable[[str], Awaitable[bool]], when: float) -> int:
+        """Files a `delete(key, keep)` cut short (a crash) left out of reach, set aside before
+        `when`: put back where `keep(key)` answers True and nothing took their place, removed
+        otherwise. Returns how many were removed."""
         ...
 
 
@@ -85,7 +91,8 @@ class LocalMediaStorage:
                 await asyncio.to_thread(path.unlink)
             return
         # Moved aside (atomic) before asking: a put of the same key after the move is seen by
-        # `keep`, one before it is moved aside with the file and put back (same bytes).
+        # `keep`, one before it is moved aside with the file and put back (same bytes). A crash
+        # before the end leaves it aside, for gc to settle (`settle_aside`).
         aside = path.with_name(f"{key}.{secrets.token_hex(4)}.gone")
         try:
             await asyncio.to_thread(os.replace, path, aside)
@@ -106,15 +113,37 @@ class LocalMediaStorage:
     async def keys_before(self, when: float) -> list[str]:
         return await asyncio.to_thread(self._keys_before, when)
 
+    async def settle_aside(self, keep: Callable[[str], Awaitable[bool]], when: float) -> int:
+        removed = 0
+        for aside in await asyncio.to_thread(self._aside_before, when):
+            key = aside.name.split(".", 1)[0]
+            path = self._path(key)
+            if await keep(key) and not await asyncio.to_thread(path.exists):
+                await asyncio.to_thread(os.replace, aside, path)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    await asyncio.to_thread(aside.unlink)
+                removed += 1
+        return removed
+
+    def _aside_before(self, when: float) -> list[Path]:
+        return [
+            Path(e.path)
+            for e in self._entries_before(when)
+            if e.name.endswith(".gone") and HASH_RE.match(e.name.split(".", 1)[0])
+        ]
+
     def _keys_before(self, when: float) -> list[str]:
-        keys = []
+        return [e.name for e in self._entries_before(when) if HASH_RE.match(e.name)]
+
+    def _entries_before(self, when: float) -> Iterator[os.DirEntry[str]]:
+        """The files in the fan-out folders last written before `when`."""
         for folder in self.root.glob("??"):
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 for entry in os.scandir(folder):
                     with contextlib.suppress(FileNotFoundError):
-                        if HASH_RE.match(entry.name) and entry.stat().st_mtime < when:
-                            keys.append(entry.name)
-        return keys
+                        if entry.stat().st_mtime < when:
+                            yield entry
 
 
 async def stream_file(path: Path, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

@@ -537,13 +537,16 @@ class MediaService:
         finally:
             self._unlinked(dropped)
 
+    async def _has_blob(self, blob_hash: str) -> bool:
+        return await media_store.blob(self._db, blob_hash) is not None
+
     def _linked_again(self, blob_hash: str) -> Keep:
         """Whether the blob has a row again, by the time its file is being removed: a process
         other than this one (the pod, or `hearth media gc` beside it) stored the same bytes
         after the row was dropped, and the `_unlinking` hold works only within a process."""
 
         async def linked() -> bool:
-            return await media_store.blob(self._db, blob_hash) is not None
+            return await self._has_blob(blob_hash)
 
         return linked
 
@@ -569,6 +572,7 @@ class MediaService:
         async with self._dropping() as dropped, self._db.transaction() as tx:
             for blob_hash in await media_store.unreferenced_blobs(tx):
                 blobs += await self._drop_blob_if_unused(tx, blob_hash, dropped)
+        blobs += await self._storage.settle_aside(self._has_blob, time.time() - STRAY_FILE_SECONDS)
         blobs += await self._sweep_orphans()
         active = set(await media_store.with_status(self._db, ("uploading", "processing")))
         files = await asyncio.to_thread(self._sweep_temp, active)

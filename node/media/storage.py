@@ -98,6 +98,10 @@ class LocalMediaStorage:
             await asyncio.to_thread(os.replace, path, aside)
         except FileNotFoundError:
             return
+        # A rename keeps the file's old time: dated now, so a gc beside this one (another
+        # process) takes it for a removal under way, not one a crash cut short.
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(os.utime, aside)
         wanted = True  # should asking fail, the file stays
         try:
             wanted = await keep()

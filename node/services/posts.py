@@ -610,11 +610,26 @@ class PostService:
         it now, each only if it would have joined with the post here first: a reply refused
         then stays apart. A local post is never late, so only remote ones look."""
         for reply in await post_store.waiting_replies(tx, post.ap_id):
-            if not await self._may_answer(tx, reply.author_guid, post, reply.space_guid):
-                continue
-            await post_store.link_reply(tx, reply.guid, post.guid)
-            await post_store.bump_activity(tx, post.guid, reply.created_at)
-            await self._tell_answered(tx, reply, post.author_guid)
+            await self._join(tx, reply, post)
+
+    async def filed_in_space(self, tx: Tx, guid: str) -> None:
+        """A remote post we had is filed in its space now (its Group relayed it): a reply kept
+        apart from a post of the space, as it came from elsewhere first, joins it."""
+        post = await post_store.get(tx, guid)
+        if post is None or post.in_reply_to_guid is not None or not post.in_reply_to_ap_id:
+            return
+        parent = await post_store.by_ap_id(tx, post.in_reply_to_ap_id)
+        if parent is not None:
+            await self._join(tx, post, parent)
+
+    async def _join(self, tx: Tx, reply: Post, parent: Post) -> None:
+        """Link a stored reply to its post, with what an in-order one sets off, if it would
+        have joined it on arrival."""
+        if not await self._may_answer(tx, reply.author_guid, parent, reply.space_guid):
+            return
+        await post_store.link_reply(tx, reply.guid, parent.guid)
+        await post_store.bump_activity(tx, parent.guid, reply.created_at)
+        await self._tell_answered(tx, reply, parent.author_guid)
 
     async def _may_answer(
         self, tx: Tx, author_guid: str, parent: Post, space_guid: str | None

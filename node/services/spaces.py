@@ -845,6 +845,7 @@ class SpaceService:
             return None
         if known.space_guid is None and from_origin and known.visibility == "public":
             await store.attach_post(tx, known.guid, space.guid)  # had from its author first
+            await self._posts.filed_in_space(tx, known.guid)
         elif (
             kind == "Update"
             and known.space_guid == space.guid

@@ -35,6 +35,16 @@ def set_status(db: Path, guid: str, status: str) -> None:
         conn.execute("UPDATE media SET status = ? WHERE guid = ?", (status, guid))
 
 
+def old_orphan(root: Path, seed: bytes) -> Path:
+    """A stored file no blob names, written an hour ago."""
+    key = hashlib.sha256(seed).hexdigest()
+    path = root / key[:2] / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    return path
+
+
 async def test_processing_is_redone_after_a_restart(make_pod: Any, tmp_path: Path) -> None:
     data = tmp_path / "pod"
     pod = await make_pod(data_dir=data)
@@ -115,11 +125,7 @@ async def test_gc_holds_a_file_it_may_remove_so_an_upload_of_the_same_bytes_wait
     pod = await make_pod()
     await without_pods_gc(pod)
     media = pod.app[SERVICES].media
-    key = hashlib.sha256(b"orphan").hexdigest()
-    path = media._storage.root / key[:2] / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x")
-    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    path = old_orphan(media._storage.root, b"orphan")
     held: list[bool] = []
     real = media_store.unknown_blobs
 
@@ -220,3 +226,32 @@ async def test_gc_settles_files_a_crash_left_set_aside(make_pod: Any) -> None:
     assert report.blobs == 1
     async with aiohttp.ClientSession() as http, http.get(item["publicDownloadUrl"]) as resp:
         assert resp.status == 200
+
+
+async def test_a_removal_under_way_is_not_settled_by_a_gc_beside_it(make_pod: Any) -> None:
+    """A removal moves an old file aside and asks whether its blob is wanted again; a gc in
+    the other process (the pod's hourly one beside `hearth media gc`) that looks meanwhile
+    leaves the file to it: it was set aside just now, whatever its age, so not by a crash."""
+    pod = await make_pod()
+    await without_pods_gc(pod)
+    media = pod.app[SERVICES].media
+    path = old_orphan(media._storage.root, b"orphan beside")
+    db = await Database(pod.config.database_path).open()
+    beside = local_media_service(db, pod.config, pod.clock, None)
+    real = media._linked_again
+    settled: list[int] = []
+
+    def linked_again(blob_hash: str) -> Any:
+        async def keep() -> bool:
+            settled.append(await beside._storage.settle_aside(beside._has_blob, time.time() - 300))
+            return await real(blob_hash)()
+
+        return keep
+
+    media._linked_again = linked_again  # type: ignore[method-assign]
+    try:
+        report = await media.gc()
+    finally:
+        await db.close()
+    assert settled == [0] and report.blobs == 1
+    assert not path.exists() and not list(path.parent.glob("*.gone"))

@@ -264,3 +264,32 @@ async def test_a_relayed_reply_arriving_before_its_post_brings_the_post_along(
     stray = served(group.note("eve", "a stray answer", [AS_PUBLIC], inReplyTo=elsewhere["id"]))
     await _relay(pod, group, "Create", stray)
     assert await _row(pod, elsewhere["id"]) is None and await _row(pod, stray["id"]) is None
+
+
+async def test_a_reply_had_from_its_author_first_threads_once_the_group_relays_it(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    """A public reply to a post of the space may reach us from its author (to whom it names)
+    before the Group relays it: kept outside the space, it is not linked to the space's post
+    then. The Group's relay files it in the space, and it joins the post's thread there."""
+    pod = await make_pod()
+    carol = await pod.register("carol")
+    await _joined(pod, carol, group, as_space=True)
+    club = group.actor("club")
+    post = group.note("eve", "first firing", [AS_PUBLIC, club], audience=club)
+    await _relay(pod, group, "Create", post)
+    kept = await _row(pod, post["id"])
+    assert kept is not None and kept["space_guid"] is not None
+
+    reply = group.note("eve", "how hot?", [AS_PUBLIC, f"{pod.url}/users/carol"],
+                       inReplyTo=post["id"])  # fmt: skip
+    create = group.activity("eve", "Create", reply)
+    status, _ = await group.post(f"{pod.url}/inbox", create, pod.clock.now(), signer="eve")
+    assert status == 202
+    assert (await _row(pod, reply["id"]))["space_guid"] is None  # type: ignore[index]
+    await _relay(pod, group, "Create", reply)
+    assert (await _row(pod, reply["id"]))["space_guid"] == kept["space_guid"]  # type: ignore[index]
+    _, comments = await pod.call("GET", f"/api/v1/posts/{kept['guid']}/comments", carol)
+    assert [c["body"] for c in comments] == ["how hot?"]
+    _, seen = await pod.call("GET", f"/api/v1/posts/{kept['guid']}", carol)
+    assert seen["counts"]["comments"] == 1

@@ -135,10 +135,12 @@ class Outbox:
 
     async def post_audience(
         self, tx: Queryable, post: Post, author: Identity, deliver: bool = True
-    ) -> tuple[list[str], list[str], list[str], dict[str, Identity]]:
-        """(to, cc, inboxes, addressed) of a local post; `addressed` maps the actor URI of each
-        person in to or cc to their identity. Without `deliver` the inboxes of people are left
-        out (the post is only shown): looking up those of every follower is the costly part.
+    ) -> tuple[list[str], list[str], list[str], dict[str, Identity], list[str]]:
+        """(to, cc, inboxes, addressed, named) of a local post; `addressed` maps the actor URI
+        of each person in to or cc to their identity, and `named` are the inboxes among
+        `inboxes` reached for whom it names (not as followers). Without `deliver` the inboxes of
+        people are left out (the post is only shown): looking up those of every follower is the
+        costly part.
 
         A members-only post in a space goes to its Group alone, which relays it to the members
         (FEP-1b12): nobody is addressed in person, neither whom it mentions nor whom it answers,
@@ -201,9 +203,10 @@ class Outbox:
 
     async def note(
         self, q: Queryable, post: Post, author: Identity, deliver: bool = True
-    ) -> tuple[dict[str, Any], list[str]]:
-        """A local post as a Note (audience, attachments, mentions, hashtags) and its inboxes
-        (none but a remote space's Group's without `deliver`).
+    ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """A local post as a Note (audience, attachments, mentions, hashtags), its inboxes (none
+        but a remote space's Group's without `deliver`) and those of them reached for whom it
+        names (see `post_audience`).
 
         Everyone in to or cc is mentioned, not only the names in the text: GoToSocial keeps a
         post (a direct one above all) only if it mentions its receiver or they follow its author.

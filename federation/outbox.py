@@ -243,7 +243,11 @@ class Outbox:
         # as on Mastodon, a pod whose people all stopped following keeps what it had. Only
         # the delivery widens: the addressing stays the current audience.
         current = set(inboxes)
-        former = [i for i in await post_store.sent_inboxes(tx, post.guid) if i not in current]
+        former = (
+            []  # a new post was sent nowhere yet
+            if kind == "Create"
+            else [i for i in await post_store.sent_inboxes(tx, post.guid) if i not in current]
+        )
         if former and (kind == "Delete" or post.visibility != "public"):
             # Not the new text where nobody may read it any more, and not whom the post now
             # addresses: a Tombstone, addressed as Mastodon addresses any Delete.

@@ -131,23 +131,31 @@ class LocalMediaStorage:
         return removed
 
     def _aside_before(self, when: float) -> list[Path]:
-        return [
-            Path(e.path)
-            for e in self._entries_before(when)
-            if e.name.endswith(".gone") and HASH_RE.match(e.name.split(".", 1)[0])
-        ]
+        return [Path(e.path) for e in self._entries_before(when, _is_aside)]
 
     def _keys_before(self, when: float) -> list[str]:
-        return [e.name for e in self._entries_before(when) if HASH_RE.match(e.name)]
+        return [e.name for e in self._entries_before(when, _is_key)]
 
-    def _entries_before(self, when: float) -> Iterator[os.DirEntry[str]]:
-        """The files in the fan-out folders last written before `when`."""
+    def _entries_before(
+        self, when: float, named: Callable[[str], bool]
+    ) -> Iterator[os.DirEntry[str]]:
+        """The files in the fan-out folders so `named`, last written before `when` (the name is
+        looked at first: only those files are stat'ed)."""
         for folder in self.root.glob("??"):
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 for entry in os.scandir(folder):
                     with contextlib.suppress(FileNotFoundError):
-                        if entry.stat().st_mtime < when:
+                        if named(entry.name) and entry.stat().st_mtime < when:
                             yield entry
+
+
+def _is_key(name: str) -> bool:
+    return HASH_RE.match(name) is not None
+
+
+def _is_aside(name: str) -> bool:
+    """`<key>.<random>.gone`, as `delete(key, keep)` sets a file aside."""
+    return name.endswith(".gone") and _is_key(name.split(".", 1)[0])
 
 
 async def stream_file(path: Path, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

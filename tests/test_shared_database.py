@@ -4,12 +4,17 @@ while the pod serves."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from node.appkeys import DB
+from node.store import db as db_module
+from node.store.db import Database
 from tests.conftest import PodFactory
 
 
@@ -93,3 +98,106 @@ async def test_a_write_cancelled_while_waiting_for_another_process_leaves_no_tra
     await pod.call("POST", "/api/v1/posts", alice, json={"body": "after"}, expect=201)
     _, me = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}", alice, expect=200)
     assert me["displayName"] != "never"
+
+
+# --- processes of one pod (server.workers) ---------------------------------------------------
+
+
+@pytest.fixture
+async def two_processes(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two processes' databases on one file, as the processes of one pod open it."""
+    path = tmp_path / "pod.db"
+    first = await Database(path, shared=True).open()
+    await first.executescript("CREATE TABLE t (v TEXT NOT NULL)")
+    second = await Database(path, shared=True).open()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+class HeldOpen:
+    """A write transaction on `db`, held open until `release()` (or failing, with `fail`)."""
+
+    def __init__(self, db: Database, value: str, fail: bool = False) -> None:
+        self.opened = asyncio.Event()
+        self._release = asyncio.Event()
+        self._fail = fail
+        self.task = asyncio.create_task(self._hold(db, value))
+
+    async def _hold(self, db: Database, value: str) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t (v) VALUES (?)", (value,))
+            self.opened.set()
+            await self._release.wait()
+            if self._fail:
+                raise RuntimeError("the change is refused")
+
+    async def release(self) -> None:
+        self._release.set()
+        with contextlib.suppress(RuntimeError):
+            await self.task
+
+
+async def insert(db: Database, value: str) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO t (v) VALUES (?)", (value,))
+
+
+async def values(db: Database) -> list[str]:
+    return sorted(r[0] for r in await db.fetchall("SELECT v FROM t"))
+
+
+async def test_processes_of_one_pod_take_turns_to_write(
+    two_processes: tuple[Database, Database],
+) -> None:
+    first, second = two_processes
+    held = HeldOpen(first, "first")
+    await held.opened.wait()
+    waiting = asyncio.create_task(insert(second, "second"))
+    ticks = 0
+    for _ in range(20):  # the waiting process's loop keeps running
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 20 and not waiting.done()
+    await held.release()
+    await asyncio.wait_for(waiting, 2)
+    assert await values(first) == ["first", "second"]
+
+
+async def test_a_refused_or_cancelled_write_gives_the_turn_back(
+    two_processes: tuple[Database, Database],
+) -> None:
+    first, second = two_processes
+    # A transaction that fails: rolled back, and the other process writes at once.
+    held = HeldOpen(first, "refused", fail=True)
+    await held.opened.wait()
+    waiting = asyncio.create_task(insert(second, "after the refusal"))
+    await asyncio.sleep(0.05)
+    await held.release()
+    await asyncio.wait_for(waiting, 2)
+    # A write cancelled while it waits for its turn: the turn it gets later is given back.
+    held = HeldOpen(first, "held")
+    await held.opened.wait()
+    cancelled = asyncio.create_task(insert(second, "never"))
+    await asyncio.sleep(0.05)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await held.release()
+    await asyncio.wait_for(insert(first, "first again"), 2)
+    await asyncio.wait_for(insert(second, "second again"), 2)
+    assert await values(first) == ["after the refusal", "first again", "held", "second again"]
+
+
+async def test_a_turn_that_never_comes_ends_like_sqlites_own_wait(
+    two_processes: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = two_processes
+    monkeypatch.setattr(db_module, "BUSY_WAIT_MS", 200)
+    held = HeldOpen(first, "held")
+    await held.opened.wait()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        await insert(second, "too late")
+    await held.release()
+    await asyncio.wait_for(insert(second, "in time"), 2)
+    assert await values(first) == ["held", "in time"]

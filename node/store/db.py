@@ -9,13 +9,15 @@ and meanwhile the loop goes on with the next requests. Reads, which can be long 
 counts, lists), run on reader connections in their own threads (aiosqlite) and never see a
 writer's uncommitted rows. `Database.inline` is one more reader on the event loop's thread, for
 the short indexed reads of the busiest requests (a token's session, a stream page and what it
-shows), where the trip to a reader thread and back costs several times the query.
+shows), where the trip to a reader thread and back costs several times the query. The
+processes of a pod run with `server.workers` above 1 take turns to write (`_WriteTurn`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import sqlite3
 import stat
@@ -204,12 +206,76 @@ class _Transaction:
         await waiter
 
 
+class _WriteTurn:
+    """Whose turn it is to write, among the processes of one pod: an exclusive `flock` on a
+    file beside the database, held from BEGIN to the end of COMMIT.
+
+    SQLite's own lock has no queue: a process finding it taken can only try again later, and
+    one that writes without pause (a busy inbox) leaves the others a gap of microseconds
+    between its commits, so their retries would rarely land. A process waiting for the flock
+    is woken as soon as it is free. The wait happens on a thread of its own, the event loop
+    serving meanwhile; an uncontended turn is taken on the loop with one system call.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._held = False
+        self._waiter: ThreadPoolExecutor | None = None
+
+    def open(self) -> None:
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._waiter = ThreadPoolExecutor(1, thread_name_prefix="hearth-write-turn")
+
+    def close(self) -> None:
+        if self._waiter is not None:
+            self._waiter.shutdown()
+            self._waiter = None
+        if self._fd is not None:
+            os.close(self._fd)  # gives the turn back, if held
+            self._fd = None
+        self._held = False
+
+    async def take(self) -> None:
+        fd = self._fd
+        if fd is None or self._waiter is None:
+            raise sqlite3.ProgrammingError("the database is closed")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting = asyncio.get_running_loop().run_in_executor(
+                self._waiter, fcntl.flock, fd, fcntl.LOCK_EX
+            )
+            try:
+                # As long as SQLite would wait for its own lock (then: "database is locked").
+                await asyncio.wait_for(asyncio.shield(waiting), BUSY_WAIT_MS / 1000)
+            except (asyncio.CancelledError, TimeoutError) as exc:
+                # The thread takes the turn all the same: given back as soon as it has it.
+                waiting.add_done_callback(lambda f: f.exception() or self._release(fd))
+                if isinstance(exc, TimeoutError):
+                    raise sqlite3.OperationalError("database is locked") from None
+                raise
+        self._held = True
+
+    def give_back(self) -> None:
+        if self._held and self._fd is not None:
+            self._held = False
+            self._release(self._fd)
+
+    @staticmethod
+    def _release(fd: int) -> None:
+        with contextlib.suppress(OSError):  # closed meanwhile: released with it
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class Database:
     """Made unconnected (so the app can be wired synchronously); `open()` connects."""
 
-    def __init__(self, path: Path | str, readers: int = 2) -> None:
+    def __init__(self, path: Path | str, readers: int = 2, shared: bool = False) -> None:
         self.path = path
         self._n_readers = readers
+        # Other processes of the pod write too: see `_WriteTurn`.
+        self._turn = _WriteTurn(Path(f"{path}-writer")) if shared else None
         self._writer: sqlite3.Connection | None = None
         self._inline: InlineReader | None = None
         self._write_lock = asyncio.Lock()
@@ -234,6 +300,8 @@ class Database:
         # SQLite's own wait for a lock would stop the event loop: transactions wait in `_begin`.
         self._writer.execute("PRAGMA busy_timeout=0")
         self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")
+        if self._turn is not None:
+            self._turn.open()
         inline = _connect_sync(self.path)
         inline.execute("PRAGMA query_only=ON")
         self._inline = InlineReader(inline)
@@ -271,6 +339,8 @@ class Database:
                     self._inline.close()
         finally:
             self._closed = True
+            if self._turn is not None:
+                self._turn.close()
             if self._commit_thread is not None:
                 self._commit_thread.shutdown()
                 self._commit_thread = None
@@ -289,8 +359,19 @@ class Database:
         return _Transaction(self)
 
     async def _begin(self) -> None:
-        """BEGIN IMMEDIATE; while another process writes, try again now and then, the loop
-        serving requests meanwhile, for up to BUSY_WAIT_MS (then SQLITE_BUSY is raised)."""
+        """BEGIN IMMEDIATE, after this pod's other processes (`_WriteTurn`); while another
+        process (the command line) writes, try again now and then, the loop serving requests
+        meanwhile, for up to BUSY_WAIT_MS (then SQLITE_BUSY is raised)."""
+        if self._turn is not None:
+            await self._turn.take()
+        try:
+            await self._begin_immediate()
+        except BaseException:
+            if self._turn is not None:
+                self._turn.give_back()
+            raise
+
+    async def _begin_immediate(self) -> None:
         writer = self.writer
         loop = asyncio.get_running_loop()
         give_up = loop.time() + BUSY_WAIT_MS / 1000
@@ -333,6 +414,8 @@ class Database:
         transaction begins a new group; without one it would run outside any transaction,
         committed at once, and be reported failed by the COMMIT that finds none."""
         group, self._group = self._group, None
+        if self._turn is not None:
+            self._turn.give_back()
         if group is not None:
             _settle(group, cause or sqlite3.OperationalError("the transaction was rolled back"))
 
@@ -352,6 +435,9 @@ class Database:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK")
             return exc
+        finally:
+            if self._turn is not None and not writer.in_transaction:
+                self._turn.give_back()
         return None
 
     @asynccontextmanager

@@ -64,9 +64,15 @@ class DeliveryWorker:
         # The background loop and a test's run_once() must not interleave a claim with the
         # starting of what was claimed.
         self._cycle = asyncio.Lock()
+        # In a process of the pod other than its sender: where wakes go (see node/workers.py).
+        self._forward: Callable[[], None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        self._wake.set()
+        if self._forward is not None:
+            self._forward()
+        else:
+            self._wake.set()
 
     # --- lifecycle ---
 
@@ -78,6 +84,23 @@ class DeliveryWorker:
         async with self._db.transaction() as tx:
             await delivery_store.release_leases(tx, iso(self._clock.now()))
         self._runner = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def follow(self, forward: Callable[[], None]) -> None:
+        """Start in a process of the pod that does not send: what is queued here is sent by
+        the sender, told through `forward`. The paused hosts are read again every IDLE_POLL,
+        so a host paused by the sender resumes when it speaks to this process too."""
+        self._forward = forward
+        self._paused = await delivery_store.paused_hosts(self._db)
+
+        async def refresh() -> None:
+            while True:
+                await asyncio.sleep(IDLE_POLL)
+                try:
+                    self._paused = await delivery_store.paused_hosts(self._db)
+                except Exception:
+                    log.exception("reading the paused hosts failed")
+
+        self._refresher = asyncio.create_task(refresh(), name="paused-hosts")
 
     async def heard_from(self, host: str) -> None:
         """A host spoke to us: if its deliveries were paused, resume them now.
@@ -92,6 +115,11 @@ class DeliveryWorker:
         self.wake()
 
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         self._stopping = True
         self._wake.set()
         if self._runner is not None:

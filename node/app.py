@@ -36,19 +36,27 @@ from node.services.media_worker import MediaWorker
 from node.services.registry import build_services
 from node.store.db import Database, make_data_dir
 from node.store.migrate import migrate
+from node.workers import DELIVERIES, MEDIA, WorkerRole
 from nodeinfo.routes import setup as setup_nodeinfo
 
 log = logging.getLogger("hearth")
 
 
-def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Application:
+def create_app(
+    config: NodeConfig,
+    clock: Clock | None = None,
+    role: WorkerRole | None = None,
+    traffic: Traffic | None = None,
+) -> web.Application:
+    """The pod, or with `role` one of the processes of a pod (see node/workers.py)."""
     clock = clock or SystemClock()
-    traffic = Traffic()
+    role = role or WorkerRole()
+    traffic = traffic or Traffic()
     app = web.Application(
         middlewares=[error_middleware(traffic), json_only_middleware],
         client_max_size=config.server.max_body_bytes,
     )
-    db = Database(config.database_path, readers=config.storage.readers)
+    db = Database(config.database_path, readers=config.storage.readers, shared=role.shared)
     urls = Urls(config.server.public_url)
     keys = LocalKeys(db, clock)
     blocks = DomainBlocks(config.federation.blocked_domains)
@@ -93,12 +101,18 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
         yield
         await db.close()
 
+    wakes = role.wakes
+
     async def federation(app: web.Application) -> AsyncIterator[None]:
         await block_reloader.reload()
         block_reloader.start()
         await client.start()
-        await worker.start()  # resumes whatever the queue holds from before a restart
-        fed.seen.start()
+        if role.primary:
+            await worker.start()  # resumes whatever the queue holds from before a restart
+            fed.seen.start()
+        else:
+            assert wakes is not None, "a pod's other processes need the wake channel"
+            await worker.follow(lambda: wakes.send(DELIVERIES))
         yield
         await fed.seen.stop()
         await worker.stop()
@@ -112,12 +126,25 @@ def create_app(config: NodeConfig, clock: Clock | None = None) -> web.Applicatio
     app[MEDIA_WORKER] = media_worker
 
     async def media(app: web.Application) -> AsyncIterator[None]:
-        await services.media.start()
-        media_worker.start()  # redoes uploads left 'processing' by a restart
+        await services.media.start(recover=role.primary)
+        if role.primary:
+            media_worker.start()  # redoes uploads left 'processing' by a restart
+        else:
+            assert wakes is not None
+            services.media.forward_work(lambda: wakes.send(MEDIA))
         yield
         await media_worker.stop()
 
     app.cleanup_ctx.append(media)
+
+    if role.primary and wakes is not None:
+
+        async def listen(app: web.Application) -> AsyncIterator[None]:
+            stop = wakes.listen({DELIVERIES: worker.wake, MEDIA: services.media.wake})
+            yield
+            stop()
+
+        app.cleanup_ctx.append(listen)
     install(app, all_routes())
     setup_docs(app)  # /api/v1/openapi.json and /api/docs, from the same route table
     setup_nodeinfo(app)

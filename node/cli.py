@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import getpass
-import logging
 import os
-import socket
 import sys
 import time
 import tomllib
@@ -18,8 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
-
-from aiohttp import web
 
 from node.clock import SystemClock
 from node.config import MAX_DAYS, ConfigError, NodeConfig, build_config, load_config
@@ -140,29 +135,15 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     config = _load(args)  # before importing the app: a bad config is reported on its own
-    from node.app import create_app
+    from node.serve import ServeError, serve
 
-    app = create_app(config)
-    host, port = config.server.host, config.server.port
     # What the pod writes (the database and its journals, uploaded media) is its user's alone.
     umask = os.umask(0o077)
-    # run_app stops cleanly on SIGINT and SIGTERM and runs the cleanup contexts.
+    # The pod stops cleanly on SIGINT and SIGTERM and runs the cleanup contexts.
     try:
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            print=lambda _: logging.getLogger("hearth").info(
-                "listening on http://%s:%s (public URL %s)", host, port, config.server.public_url
-            ),
-            access_log=None,
-        )
-    except OSError as exc:
-        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-            raise CliError(f"server.host: cannot listen on {host}") from None
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES) and not exc.filename:
-            raise CliError(f"server.port: cannot listen on {host}:{port} ({exc})") from None
-        raise CliError(f"cannot start: {exc}") from None
+        serve(config)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
     finally:
         os.umask(umask)
 

@@ -51,6 +51,7 @@ class ServerConfig(_Section):
     port: int = Field(8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    workers: int = Field(1, ge=1, le=64)
     trusted_proxies: list[str] = Field(default_factory=list)
 
     @field_validator("trusted_proxies")

@@ -13,7 +13,10 @@ from node.clock import iso
 
 
 class JsonFormatter(logging.Formatter):
-    """`time`, `level`, `logger`, `message`, and `error` (the trace) when there is one."""
+    """`time`, `level`, `logger`, `message`, and `error` (the trace) when there is one; in a
+    pod of several processes, `process` (its index) too."""
+
+    process: int | None = None
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -22,6 +25,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.process is not None:
+            out["process"] = self.process
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
@@ -48,3 +53,10 @@ def setup_logging(level: int = logging.INFO) -> None:
     handler.setFormatter(JsonFormatter())
     handler.addFilter(MalformedRequests())
     logging.basicConfig(level=level, handlers=[handler])
+
+
+def tag_process(index: int) -> None:
+    """Mark this process's log lines with its index among the pod's processes."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, JsonFormatter):
+            handler.formatter.process = index

@@ -11,9 +11,11 @@ import pytest
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
 
+from node.api.traffic import Traffic
 from node.app import create_app
 from node.clock import ManualClock
 from node.config import NodeConfig, build_config
+from node.workers import WorkerRole
 from tests.support import Pod, Trio, free_port
 
 _counter = itertools.count()
@@ -37,7 +39,10 @@ PodFactory = Callable[..., Awaitable[Pod]]
 
 @pytest.fixture
 async def make_pod(tmp_path: Path) -> AsyncIterator[PodFactory]:
-    """Start pods on real ports; `await make_pod(federation={...})`. All stop at teardown."""
+    """Start pods on real ports; `await make_pod(federation={...})`. All stop at teardown.
+
+    With `role` (node/workers.py), one process of a pod of several: give each the same
+    `data_dir` and, in `server`, the same `public_url`."""
     pods: list[Pod] = []
     # One world time for every pod of a test, so moving it ahead keeps signatures in window.
     world = ManualClock()
@@ -46,13 +51,16 @@ async def make_pod(tmp_path: Path) -> AsyncIterator[PodFactory]:
         data_dir: Path | None = None,
         port: int | None = None,
         clock: ManualClock | None = None,
+        role: WorkerRole | None = None,
+        traffic: Traffic | None = None,
         **sections: dict[str, Any],
     ) -> Pod:
         port = port or free_port()
         data_dir = data_dir or tmp_path / f"pod{next(_counter)}"
         config = pod_config(data_dir, port, **sections)
         clock = clock or world
-        server = TestServer(create_app(config, clock=clock), host="127.0.0.1", port=port)
+        app = create_app(config, clock=clock, role=role, traffic=traffic)
+        server = TestServer(app, host="127.0.0.1", port=port)
         await server.start_server()
         pod = Pod(config=config, server=server, clock=clock, http=ClientSession())
         pods.append(pod)

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientError, ClientSession
@@ -447,7 +448,7 @@ class Serving:
 
 
 @asynccontextmanager
-async def serving(folder: Path) -> AsyncIterator[Serving]:
+async def serving(folder: Path, workers: int = 1) -> AsyncIterator[Serving]:
     """Run `hearth serve` on a free port until healthy; SIGTERM it on leaving."""
     port = free_port()
     # The file says one port; the environment overrides it.
@@ -456,6 +457,7 @@ async def serving(folder: Path) -> AsyncIterator[Serving]:
         **os.environ,
         "HEARTH_SERVER__PORT": str(port),
         "HEARTH_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "HEARTH_SERVER__WORKERS": str(workers),
     }
     log = (folder / "serve.log").open("w+", encoding="utf-8")
     proc = subprocess.Popen(
@@ -540,6 +542,69 @@ async def test_a_client_gone_mid_body_is_no_server_error(tmp_path: Path) -> None
     assert [r for r in records if r["level"] not in ("info", "debug")] == []
     gone = [r["message"] for r in records if r["message"].startswith("client went away")]
     assert gone == ["client went away during POST /api/v1/sessions"], run.output
+
+
+def children(pid: int) -> list[int]:
+    return sorted(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+async def get_once(port: int, path: str) -> Any:
+    """GET over a connection of its own: the kernel hands each to any process of the pod."""
+    async with ClientSession() as http, http.get(f"http://127.0.0.1:{port}{path}") as resp:
+        assert resp.status == 200
+        return await resp.json()
+
+
+async def metrics(port: int) -> dict[str, int]:
+    return dict((await get_once(port, "/api/v1/system/metrics"))["requests"])
+
+
+async def test_serve_with_several_processes_counts_for_the_pod_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    async with serving(tmp_path / "pod", workers=2) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 2))
+        pids = children(run.proc.pid)
+        before = await metrics(run.port)
+        for _ in range(20):
+            await get_once(run.port, "/api/v1/system/health")
+        after = await metrics(run.port)
+        # Whichever process answers counts the whole pod (and the first metrics request).
+        assert after["2xx"] - before["2xx"] == 21
+    assert run.code == 0, run.output
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    records = [json.loads(line) for line in run.output.splitlines()]
+    assert any(
+        r["message"]
+        == f"listening on http://127.0.0.1:{run.port} with 2 processes (public"
+        f" URL http://127.0.0.1:{run.port})"
+        and r["process"] == 0
+        for r in records
+    ), run.output
+    assert "Traceback" not in run.output
+
+
+async def test_serve_starts_a_stopped_process_again_and_stops_when_the_first_stops(
+    tmp_path: Path,
+) -> None:
+    async with serving(tmp_path / "pod", workers=3) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 3))
+        first, second, _ = children(run.proc.pid)  # in the order they were started
+        os.kill(second, signal.SIGKILL)
+
+        def replaced() -> bool:
+            now = children(run.proc.pid)
+            return len(now) == 3 and second not in now
+
+        await wait_for(lambda: asyncio.to_thread(replaced))
+        await get_once(run.port, "/api/v1/system/health")
+        others = [p for p in children(run.proc.pid) if p != first]
+        os.kill(first, signal.SIGKILL)
+        code = await asyncio.to_thread(run.proc.wait, 30)
+        assert code == 1
+        assert not any(Path(f"/proc/{pid}").exists() for pid in others)
+    assert "process 1 of the pod stopped (killed by SIGKILL); starting it again" in run.output
+    assert "hearth: the pod's first process stopped (killed by SIGKILL)" in run.output
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

@@ -195,21 +195,24 @@ class VariantCache:
             raise ValueError("not a variant name")
         return self.root / blob_hash[:2] / blob_hash / variant_key
 
-    async def load(self) -> None:
-        """Take stock of the files an earlier run left, and remove its unfinished renders."""
-        found = await asyncio.to_thread(self._scan)
+    async def load(self, recover: bool = True) -> None:
+        """Take stock of the files an earlier run left and, with `recover`, remove its
+        unfinished renders (not in a process started beside others of the pod: those may be
+        theirs, under way)."""
+        found = await asyncio.to_thread(self._scan, recover)
         self._sizes.clear()
         self.total = 0
         for path, size in found:
             self._remember(path, size)
         await self._evict()
 
-    def _scan(self) -> list[tuple[Path, int]]:
+    def _scan(self, recover: bool) -> list[tuple[Path, int]]:
         found = []
         for path in self.root.glob("*/*/*"):
             with contextlib.suppress(FileNotFoundError):
                 if path.name.startswith("."):  # a temporary file: its render never finished
-                    path.unlink()
+                    if recover:
+                        path.unlink()
                     continue
                 stat = path.stat()
                 found.append((stat.st_mtime_ns, path, stat.st_size))

@@ -158,6 +158,7 @@ class MediaService:
         self._tmp = work_dir
         self._secret: bytes | None = None
         self._work = asyncio.Event()
+        self._on_work: Callable[[], None] = self._work.set  # see `forward_work`
         # Variants only: uploads are processed one at a time by the worker, in a thread of
         # their own, so that however many variants are asked for, uploads never wait on them.
         self._renders = asyncio.Semaphore(config.media.image_workers)
@@ -172,8 +173,9 @@ class MediaService:
 
     # --- lifecycle (the app's cleanup context calls these) ---
 
-    async def start(self) -> None:
-        """Load (or make) the signing secret; forget uploads a restart interrupted."""
+    async def start(self, recover: bool = True) -> None:
+        """Load (or make) the signing secret; with `recover`, forget uploads a restart
+        interrupted (only the pod's first process: the others' uploads are not interrupted)."""
         await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
         if await media_store.secret(self._db) is None:
             async with self._db.transaction() as tx:
@@ -181,7 +183,9 @@ class MediaService:
         value = await media_store.secret(self._db)
         assert value is not None
         self._secret = bytes.fromhex(value)
-        await self._variants.load()
+        await self._variants.load(recover)
+        if not recover:
+            return
         interrupted = await media_store.with_status(self._db, ("uploading",))
         if interrupted:
             async with self._db.transaction() as tx:
@@ -192,7 +196,12 @@ class MediaService:
             log.info("removed %d uploads interrupted by a restart", len(interrupted))
 
     def wake(self) -> None:
-        self._work.set()
+        self._on_work()
+
+    def forward_work(self, notify: Callable[[], None]) -> None:
+        """In a process of the pod without the media worker: received uploads are announced
+        to the one that has it."""
+        self._on_work = notify
 
     async def wait_for_work(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -1,0 +1,259 @@
+"""`hearth serve`: the pod in this process, or `server.workers` processes of it.
+
+With several, this process binds the listening socket and supervises: the first process (the
+primary, see node/workers.py) starts alone, so that it migrates the database and recovers
+what a stop interrupted before anyone else opens it; then the others start, each accepting
+from the same socket. A process other than the primary that dies is started again; if the
+primary dies, the others are stopped and `serve` fails, so that the service manager restarts
+the pod, recovery included. SIGTERM or SIGINT stops every process cleanly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import multiprocessing
+import os
+import select
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from node.api.traffic import CLASSES, Traffic
+from node.config import NodeConfig
+from node.logs import tag_process
+from node.workers import Wakes, WorkerRole
+
+log = logging.getLogger("hearth")
+
+_SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
+# A process dying sooner than this after its start waits this long before the next start.
+_RESTART_PAUSE = 1.0
+# How long the processes have to stop cleanly before they are killed.
+_STOP_SECONDS = 70.0
+
+
+class ServeError(Exception):
+    """The pod cannot start or stopped on its own: one line for the operator."""
+
+
+def bind(config: NodeConfig) -> socket.socket:
+    host, port = config.server.host, config.server.port
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError:
+        raise ServeError(f"server.host: cannot listen on {host}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ServeError(f"server.host: cannot listen on {host}") from None
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise ServeError(f"server.port: cannot listen on {host}:{port} ({exc})") from None
+        raise ServeError(f"cannot start: {exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def serve(config: NodeConfig) -> None:
+    sock = bind(config)
+    try:
+        if config.server.workers == 1:
+            _run(config, sock, None, None)
+        else:
+            _Supervisor(config, sock).run()
+    finally:
+        sock.close()
+
+
+def _run(
+    config: NodeConfig,
+    sock: socket.socket,
+    role: WorkerRole | None,
+    traffic: Traffic | None,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    from node.app import create_app  # here: a bad config is reported before the app loads
+
+    app = create_app(config, role=role, traffic=traffic)
+
+    async def started(app: web.Application) -> None:
+        # After every cleanup context has started (they come first in on_startup).
+        if ready is not None:
+            ready()
+        processes = f" with {config.server.workers} processes" if role is not None else ""
+        if role is None or role.primary:
+            log.info(
+                "listening on http://%s:%s%s (public URL %s)",
+                config.server.host, config.server.port, processes, config.server.public_url,
+            )  # fmt: skip
+
+    app.on_startup.append(started)
+    web.run_app(app, sock=sock, print=None, access_log=None)
+
+
+@dataclass
+class _Process:
+    index: int
+    pid: int
+    started: float
+
+
+class _Supervisor:
+    def __init__(self, config: NodeConfig, sock: socket.socket) -> None:
+        self._config = config
+        self._sock = sock
+        self._count = config.server.workers
+        # Made before the processes, which inherit them.
+        self._wakes = Wakes()
+        self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
+        self._started = time.monotonic()
+        self._running: dict[int, _Process] = {}  # pid -> process
+        self._stopping = False
+
+    def run(self) -> None:
+        # Signals are taken one at a time by sigtimedwait, never by a handler.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            for index in range(self._count):
+                if not self._start(index):
+                    return  # asked to stop while starting
+            self._supervise()
+        finally:
+            self._stop_all()
+            self._wakes.close()
+            while signal.sigtimedwait(_SIGNALS, 0) is not None:
+                pass  # a second Ctrl-C while stopping: handled already
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+    # --- starting ---
+
+    def _start(self, index: int) -> bool:
+        """Start process `index` and wait until it serves; False if asked to stop meanwhile."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the new process: never returns
+            os.close(read_end)
+            self._child(index, write_end)
+        os.close(write_end)
+        self._running[pid] = _Process(index, pid, time.monotonic())
+        try:
+            return self._await_ready(pid, read_end)
+        finally:
+            os.close(read_end)
+
+    def _child(self, index: int, ready_fd: int) -> None:
+        code = 1
+        try:
+            # Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
+            # then asks each process to stop exactly once.
+            os.setpgid(0, 0)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+            tag_process(index)
+            role = WorkerRole(index, self._count, self._wakes)
+            traffic = Traffic(self._counts, index, self._started)
+
+            def ready() -> None:
+                os.write(ready_fd, b"r")
+                os.close(ready_fd)
+
+            _run(self._config, self._sock, role, traffic, ready)
+            code = 0
+        except BaseException:
+            log.exception("process %d of the pod failed", index)
+        finally:
+            logging.shutdown()
+            os._exit(code)
+
+    def _await_ready(self, pid: int, ready_fd: int) -> bool:
+        while True:
+            readable, _, _ = select.select([ready_fd], [], [], 0.05)
+            if readable:
+                if os.read(ready_fd, 1) == b"r":
+                    return True
+                # Closed without a word: it failed to start.
+                _, status = os.waitpid(pid, 0)
+                process = self._running.pop(pid)
+                raise ServeError(
+                    f"process {process.index} of the pod did not start ({_describe(status)});"
+                    " see the log above"
+                )
+            info = signal.sigtimedwait(_SIGNALS, 0)
+            if info is not None and info.si_signo != signal.SIGCHLD:
+                return False
+
+    # --- running ---
+
+    def _supervise(self) -> None:
+        while True:
+            # Before waiting: a SIGCHLD may have been taken while a process was starting.
+            ended = _reaped()
+            if not ended:
+                info = signal.sigwaitinfo(_SIGNALS)
+                if info.si_signo != signal.SIGCHLD:
+                    log.info("stopping (%s)", signal.Signals(info.si_signo).name)
+                    return
+            for pid, status in ended:
+                process = self._running.pop(pid, None)
+                if process is None:
+                    continue
+                if process.index == 0:
+                    raise ServeError(
+                        f"the pod's first process stopped ({_describe(status)}); stopping the"
+                        " others"
+                    )
+                log.warning(
+                    "process %d of the pod stopped (%s); starting it again",
+                    process.index, _describe(status),
+                )  # fmt: skip
+                if time.monotonic() - process.started < _RESTART_PAUSE:
+                    time.sleep(_RESTART_PAUSE)
+                if not self._start(process.index):
+                    return
+
+    def _stop_all(self) -> None:
+        for pid in self._running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_SECONDS
+        while self._running and time.monotonic() < deadline:
+            for pid, _ in _reaped():
+                self._running.pop(pid, None)
+            if self._running:
+                signal.sigtimedwait({signal.SIGCHLD}, 0.1)
+        for pid in self._running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        self._running.clear()
+
+
+def _reaped() -> list[tuple[int, int]]:
+    """The processes that have ended since the last look: (pid, wait status)."""
+    ended = []
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        ended.append((pid, status))
+    return ended
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,78 @@
+"""The processes of one pod: which one this is, and how the others reach the first.
+
+With `server.workers` above 1, `hearth serve` runs that many processes of one pod, serving the
+same listening socket from the same database. The first (the primary) is the pod's only sender
+of deliveries and its only media processor, and runs the start-up recovery and the periodic
+clean-ups; the others answer requests. Work that a request queues in another process (a
+delivery, an upload to process) is announced to the primary through a datagram socket, so it
+starts at once rather than at the primary's next look at the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# What a datagram says; one byte each.
+DELIVERIES = b"d"
+MEDIA = b"m"
+
+
+class Wakes:
+    """A datagram channel from every process to the primary (made before the processes are,
+    so each inherits both ends). Sending never blocks: when the primary's buffer is full, it
+    has wakes enough waiting already."""
+
+    def __init__(self) -> None:
+        self._receive, self._send = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._receive.setblocking(False)
+        self._send.setblocking(False)
+
+    def send(self, what: bytes) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._send.send(what)
+
+    def listen(self, handlers: dict[bytes, Callable[[], None]]) -> Callable[[], None]:
+        """In the primary: call the handler of each datagram that arrives; returns `stop`."""
+        loop = asyncio.get_running_loop()
+        fd = self._receive.fileno()
+
+        def readable() -> None:
+            seen: set[bytes] = set()
+            while True:  # drain, then act once per kind
+                try:
+                    seen.add(self._receive.recv(16))
+                except (BlockingIOError, InterruptedError):
+                    break
+            for what in seen:
+                handler = handlers.get(what)
+                if handler is not None:
+                    handler()
+
+        loop.add_reader(fd, readable)
+        return lambda: loop.remove_reader(fd)
+
+    def close(self) -> None:
+        self._receive.close()
+        self._send.close()
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """Which process of its pod an app is: `index` of `count` (the default: a pod of one)."""
+
+    index: int = 0
+    count: int = 1
+    wakes: Wakes | None = field(default=None, compare=False)
+
+    @property
+    def primary(self) -> bool:
+        return self.index == 0
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes of this pod write the same database."""
+        return self.count > 1

@@ -1,0 +1,216 @@
+"""A pod of several processes (`server.workers`): each is an app of its own on the one database,
+as `hearth serve` runs them; here two apps in this process, each on a port of its own, stand
+for two processes behind the one socket. The first alone sends deliveries and processes
+uploads; what the others queue reaches it through the wake channel."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from node.api.traffic import CLASSES, Traffic
+from node.appkeys import DB
+from node.clock import iso
+from node.workers import Wakes, WorkerRole
+from tests.api.test_media_flow import announce, image_bytes
+from tests.conftest import PodFactory
+from tests.federation.test_flows import follow_accepted, stream
+from tests.remote import RemoteServer
+from tests.support import Pod, User, free_port, wait_for
+
+# The primary looks at the queue at least this often on its own (federation/delivery.py
+# IDLE_POLL is 5 s): work announced through the channel must start well before.
+PROMPTLY = 2.0
+
+
+@dataclass
+class Process(Pod):
+    """A process of the pod, reached at its own port (its `public_url` is the pod's)."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+
+@dataclass
+class TwoProcesses:
+    primary: Pod
+    other: Process
+
+
+@pytest.fixture
+async def wakes() -> AsyncIterator[Wakes]:
+    channel = Wakes()
+    yield channel
+    channel.close()
+
+
+async def start_processes(
+    make_pod: PodFactory, folder: Path, wakes: Wakes, before_other: Any = None
+) -> TwoProcesses:
+    counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
+    port = free_port()
+    primary = await make_pod(
+        data_dir=folder, port=port, role=WorkerRole(0, 2, wakes), traffic=Traffic(counts, 0)
+    )
+    if before_other is not None:
+        await before_other(primary)
+    other = await make_pod(
+        data_dir=folder,
+        role=WorkerRole(1, 2, wakes),
+        traffic=Traffic(counts, 1),
+        server={"public_url": primary.url},
+    )
+    return TwoProcesses(primary, Process(other.config, other.server, other.clock, other.http))
+
+
+@pytest.fixture
+async def pod(make_pod: PodFactory, tmp_path: Path, wakes: Wakes) -> TwoProcesses:
+    return await start_processes(make_pod, tmp_path / "pod", wakes)
+
+
+async def test_a_post_made_in_another_process_is_delivered_at_once(
+    make_pod: PodFactory, pod: TwoProcesses
+) -> None:
+    remote = await make_pod()
+    alice = await pod.other.register("alice")
+    carol = await remote.register("carol")
+    await follow_accepted(remote, carol, f"alice@{pod.primary.host}")
+    for n in range(3):
+        _, post = await pod.other.call(
+            "POST", "/api/v1/posts", alice, json={"body": f"post {n}"}, expect=201
+        )
+
+        async def arrived(uri: str = post["uri"]) -> bool:
+            return any(p["uri"] == uri for p in await stream(remote, carol))
+
+        await wait_for(arrived, timeout=PROMPTLY)
+
+
+async def test_an_upload_received_by_another_process_is_processed_at_once(
+    pod: TwoProcesses,
+) -> None:
+    alice = await pod.other.register("alice")
+    ticket = await announce(pod.other, alice)
+    # The upload URL names the pod; its bytes go to the other process.
+    url = ticket["uploadUrl"].replace(pod.primary.url, pod.other.url)
+    headers = {
+        "Content-Type": "image/png",
+        "Content-Disposition": ticket["contentDispositionHeader"],
+    }
+    async with pod.other.http.put(url, data=image_bytes(), headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+
+    async def ready() -> bool:
+        _, item = await pod.primary.call(
+            "GET", f"/api/v1/media/{ticket['media']['id']}", alice, expect=200
+        )
+        return bool(item["status"] == "ready")
+
+    await wait_for(ready, timeout=PROMPTLY)
+
+
+async def test_requests_are_counted_for_the_whole_pod(pod: TwoProcesses) -> None:
+    for process in (pod.primary, pod.other, pod.other):
+        await process.call("GET", "/api/v1/system/health", expect=200)
+        await process.call("GET", "/api/v1/nope", expect=404)
+    _, seen_by_primary = await pod.primary.call("GET", "/api/v1/system/metrics", expect=200)
+    _, seen_by_other = await pod.other.call("GET", "/api/v1/system/metrics", expect=200)
+    assert seen_by_primary["requests"]["2xx"] == 3
+    assert seen_by_primary["requests"]["4xx"] == 3
+    # The other counts the primary's answer to the first metrics request too.
+    assert seen_by_other["requests"] == seen_by_primary["requests"] | {"2xx": 4}
+
+
+async def test_what_one_process_changes_the_other_shows(pod: TwoProcesses) -> None:
+    alice = await pod.primary.register("alice")
+    bob = await pod.other.login("bob", expect=401)  # no such account yet, anywhere
+    assert bob[0].status == 401
+    bob_user = await pod.other.register("bob")
+    _, post = await pod.primary.call(
+        "POST", "/api/v1/posts", alice, json={"body": "first"}, expect=201
+    )
+    path = f"/api/v1/posts/{post['id']}"
+    # Read (and so cached) by the primary, then changed through the other process.
+    _, seen = await pod.primary.call("GET", path, bob_user, expect=200)
+    assert seen["body"] == "first" and seen["liked"] is False
+    await pod.other.call("PATCH", path, alice, json={"body": "second"}, expect=200)
+    await pod.other.call("POST", f"{path}/like", bob_user, expect=200)
+    _, seen = await pod.primary.call("GET", path, bob_user, expect=200)
+    assert seen["body"] == "second" and seen["liked"] is True
+    # A session made in one process is known to the other; a logout in one ends it in both.
+    _, me = await pod.primary.call("GET", "/api/v1/identity/current", bob_user, expect=200)
+    assert me["id"] == bob_user.identity_id
+    await pod.other.call("DELETE", "/api/v1/sessions/current", bob_user, expect=204)
+    await pod.primary.call("GET", "/api/v1/identity/current", bob_user, expect=401)
+
+
+@pytest.fixture(scope="module")
+def remote_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+async def test_a_paused_host_resumes_when_it_speaks_to_another_process(
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, remote_key: rsa.RSAPrivateKey
+) -> None:
+    remote = await RemoteServer(remote_key).start()
+    host = remote.base.split("//")[1]
+    try:
+
+        async def pause(primary: Pod) -> None:
+            now = iso(primary.clock.now())
+            async with primary.app[DB].transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO domains (host, failing_since, paused, updated_at)"
+                    " VALUES (?, ?, 1, ?)",
+                    (host, now, now),
+                )
+
+        pod = await start_processes(make_pod, tmp_path / "pod", wakes, before_other=pause)
+        like = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{remote.actor}#like-1",
+            "type": "Like",
+            "actor": remote.actor,
+            "object": f"{pod.primary.url}/posts/{'0' * 32}",
+        }
+        body, headers = remote.signed(f"{pod.primary.url}/inbox", like, pod.primary.clock)
+        async with pod.other.http.post(
+            f"{pod.other.url}/inbox", data=body, headers=headers
+        ) as resp:
+            assert resp.status == 202
+        db = pod.primary.app[DB]
+        assert await db.fetchval("SELECT paused FROM domains WHERE host = ?", (host,)) == 0
+    finally:
+        await remote.close()
+
+
+async def test_a_process_started_beside_others_leaves_their_work_alone(
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes
+) -> None:
+    """Start-up recovery is the primary's: an upload under way (its bytes arriving at the
+    primary) survives the start of another process."""
+    uploading: dict[str, Any] = {}
+
+    async def begin_upload(primary: Pod) -> None:
+        alice = await primary.register("alice")
+        ticket = await announce(primary, alice)
+        async with primary.app[DB].transaction() as tx:
+            await tx.execute(
+                "UPDATE media SET status = 'uploading' WHERE guid = ?", (ticket["media"]["id"],)
+            )
+        uploading.update(user=alice, id=ticket["media"]["id"])
+
+    pod = await start_processes(make_pod, tmp_path / "pod", wakes, before_other=begin_upload)
+    alice: User = uploading["user"]
+    await pod.primary.call("GET", f"/api/v1/media/{uploading['id']}", alice, expect=200)
+    status = await pod.primary.app[DB].fetchval(
+        "SELECT status FROM media WHERE guid = ?", (uploading["id"],)
+    )
+    assert status == "uploading"

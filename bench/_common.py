@@ -11,9 +11,14 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -95,6 +100,97 @@ def sqlite(path: Path) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+# --- a pod run as `hearth serve` -------------------------------------------------------------
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+@dataclass
+class Served:
+    """`hearth serve` in a process of its own, as an operator runs it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    database: Path
+    workers: int
+
+    def pids(self) -> list[int]:
+        """The processes serving: the pod's own, or with several, the supervisor's children."""
+        if self.workers == 1:
+            return [self.process.pid]
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in path.read_text().split()]
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far of the serving processes: in all, and on their event loops."""
+        pids = self.pids()
+        return sum(cpu_seconds(p) for p in pids), sum(cpu_seconds(p, p) for p in pids)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_served(data_dir: Path, workers: int, **sections: dict[str, Any]) -> Served:
+    """`hearth serve` with `server.workers = workers` on a free loopback port, until it answers."""
+    with contextlib.closing(listening_socket()) as probe:
+        port = port_of(probe)
+    config = pod_config(data_dir, port, **sections)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, dict[str, Any]] = {
+        "server": {"host": LOOPBACK, "port": port, "public_url": config.server.public_url,
+                   "workers": workers},
+        "storage": {"data_dir": str(data_dir)},
+        "auth": {"argon2_time_cost": 1, "argon2_memory_kib": 64},
+        "federation": {"allow_private_addresses": True},
+    }  # fmt: skip
+    for name, values in sections.items():
+        tables.setdefault(name, {}).update(values)
+    path = data_dir.parent / f"{data_dir.name}.toml"
+    path.write_text(
+        "".join(
+            f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in values.items())
+            for name, values in tables.items()
+        ),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "serve", "--config", str(path)],
+        env=env, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    served = Served(process, config.server.public_url, config.database_path, workers)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"hearth serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{served.url}/api/v1/system/health", timeout=5):
+                pass  # answered (2xx): serving; every process, once all have started
+            if workers == 1 or len(served.pids()) == workers:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            served.stop()
+            raise RuntimeError("hearth serve did not start within 60 s")
+        time.sleep(0.1)
+    return served
 
 
 # --- child processes ------------------------------------------------------------------------

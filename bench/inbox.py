@@ -1,10 +1,12 @@
 """Inbox benchmark: N distinct signed Create(Note) from A remote actors POSTed to `/inbox`.
 
 What is measured
-    A real pod (node.app.create_app on a real loopback port, SQLite file in a temp dir) runs
-    in a child process. The A remote actors are served by a small aiohttp app in this process
-    (actor documents with publicKey). Before timing: each actor sends one Create(Note) that
-    nobody here follows yet (so the pod fetches and stores every actor and key, the steady
+    A real pod runs as an operator runs it: `hearth serve` in a process of its own on a loopback
+    port, SQLite file in a temp dir, with `server.workers` = W processes (--workers; by default
+    this machine's cores, so the pod uses them as it would in production; the command line and
+    the figures say which). The A remote actors are served by a small aiohttp app in this
+    process (actor documents with publicKey). Before timing: each actor sends one Create(Note)
+    that nobody here follows yet (so the pod fetches and stores every actor and key, the steady
     state of a busy inbox, and stores nothing), then one local user is made to follow every
     actor (accepted follows seeded in SQLite) and R rounds of N distinct requests are signed
     with federation.httpsig.sign_request. Each round's N requests are POSTed to the shared inbox
@@ -23,6 +25,7 @@ Run
     .venv/bin/python bench/inbox.py               # 3 rounds of 5,000 from 50 actors, 32 at once
     .venv/bin/python bench/inbox.py --quick       # 1 round of 500 from 10 actors
     .venv/bin/python bench/inbox.py --concurrency 8
+    .venv/bin/python bench/inbox.py --workers 1      # the pod in one process
 
 Only 127.0.0.1 is contacted; the run stops by itself (see --timeout).
 """
@@ -57,7 +60,7 @@ from _common import (
     serve,
     sqlite,
     start_child,
-    start_pod,
+    start_served,
     stop_child,
     verdict,
 )
@@ -77,19 +80,6 @@ Request = tuple[bytes, dict[str, str]]
 
 
 # --- servers in child processes -------------------------------------------------------------
-
-
-async def run_pod(conn: Connection, data_dir: Path, lifetime: float) -> None:
-    runner, config = await start_pod(data_dir)
-    try:
-        info = {"url": config.server.public_url, "db": str(config.database_path)}
-        await run_until_stopped(conn, info | {"pid": os.getpid()}, lifetime)
-    finally:
-        await runner.cleanup()
-
-
-def pod_process(conn: Connection, data_dir: Path, lifetime: float) -> None:
-    asyncio.run(run_pod(conn, data_dir, lifetime))
 
 
 async def run_noop(conn: Connection, lifetime: float) -> None:
@@ -266,7 +256,8 @@ async def main(args: argparse.Namespace) -> int:
     n, concurrency, rounds = args.activities, args.concurrency, args.rounds
     print(
         f"inbox: {rounds} rounds of {n} signed Create(Note) from {args.actors} actors to"
-        f" POST /inbox, {concurrency} in flight; load average {os.getloadavg()[0]:.2f}"
+        f" POST /inbox, {concurrency} in flight; pod: hearth serve, server.workers ="
+        f" {args.workers}; load average {os.getloadavg()[0]:.2f}"
     )
     clock = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
@@ -278,11 +269,11 @@ async def main(args: argparse.Namespace) -> int:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hearth-bench-"))
         http = await stack.enter_async_context(aiohttp.ClientSession())
 
-        pod = start_child(pod_process, Path(tmp), (rounds + 2) * args.timeout + 120)
-        stack.callback(stop_child, pod)
+        pod = start_served(Path(tmp) / "pod", args.workers)
+        stack.callback(pod.stop)
         noop = start_child(noop_process, (rounds + 2) * args.timeout + 60)
         stack.callback(stop_child, noop)
-        url, db_path = pod.info["url"], pod.info["db"]
+        url, db_path = pod.url, str(pod.database)
         inbox, noop_inbox = f"{url}/inbox", f"{noop.info['url']}/inbox"
         _, identity = await register(http, url, USERNAME)
         # Warm-up: each actor sends one unrelated note, so the pod fetches its document.
@@ -296,16 +287,16 @@ async def main(args: argparse.Namespace) -> int:
             for r in range(rounds)
         ]
         print(f"setup (keys, pod, warm-up, signing): {time.perf_counter() - clock:.1f} s")
-        print(f"pod pid {pod.info['pid']} (for py-spy); timing...")
+        print(f"pod processes {pod.pids()} (for py-spy); timing...")
         ratios = []
         for r, requests in enumerate(batches, 1):
             noop_s = await asyncio.wait_for(
                 timed("no-op", noop_inbox, requests, concurrency), args.timeout
             )
-            cpu, loop_cpu = cpu_seconds(pod.info["pid"]), thread_cpu(pod.info["pid"])
+            cpu, loop_cpu = pod.cpu()
             pod_s = await asyncio.wait_for(timed("pod", inbox, requests, concurrency), args.timeout)
-            cpu = cpu_seconds(pod.info["pid"]) - cpu
-            loop_cpu = thread_cpu(pod.info["pid"]) - loop_cpu
+            cpu_after, loop_after = pod.cpu()
+            cpu, loop_cpu = cpu_after - cpu, loop_after - loop_cpu
             ratios.append(noop_s / pod_s)
             print(
                 f"  round {r}: pod {pod_s:6.3f} s {n / pod_s:8.1f} activities/s (verified and"
@@ -313,7 +304,7 @@ async def main(args: argparse.Namespace) -> int:
             )
             print(
                 f"           pod CPU per activity {1e6 * cpu / n:5.0f} µs"
-                f" ({1e6 * loop_cpu / n:.0f} µs on the event loop's thread)"
+                f" ({1e6 * loop_cpu / n:.0f} µs on the event loops' threads)"
             )
         stored = count_remote_posts(db_path)
         if stored != rounds * n:
@@ -335,6 +326,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--actors", type=int, help="remote actors (default 50)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--rounds", type=int, help="pod and no-op runs (default 3)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server.workers of the pod (default: this machine's cores)",
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run")
     args = parser.parse_args()
     args.activities = args.activities or (500 if args.quick else 5000)

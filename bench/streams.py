@@ -1,15 +1,16 @@
 """Main-stream benchmark: GET /api/v1/streams/main?per_page=20 on a pod with 100,000 posts.
 
 What is measured
-    A real pod (node.app.create_app on a loopback port, SQLite file in a temp dir, served from
-    a child process like `hearth serve`) whose database is seeded straight into SQLite with
-    executemany before the pod starts: 1,000 identities with 100 posts each on average (80 %
-    public, 10 % followers-only, 10 % direct, one in ten a comment, some with hashtags, likes
-    and emoji reactions), and one viewer, registered through the API, following 50 of them
-    and two hashtags, who liked, reacted to and bookmarked some posts. C concurrent clients
-    (one aiohttp ClientSession in this process) request the viewer's main stream for D
-    seconds; throughput (requests/s) and latency percentiles are printed. Every answer must be
-    200 with 20 posts.
+    A real pod (`hearth serve` in a process of its own on a loopback port, SQLite file in a temp
+    dir, with `server.workers` = W processes: --workers, by default this machine's cores, as an
+    operator would set it; the figures say which) whose database is seeded straight into SQLite
+    with executemany before the pod starts: 1,000 identities with 100 posts each on average (80
+    % public, 10 % followers-only, 10 % direct, one in ten a comment, some with hashtags, likes
+    and emoji reactions), and one viewer, registered through the API, following 50 of them and
+    two hashtags, who liked, reacted to and bookmarked some posts. C concurrent clients (one
+    aiohttp ClientSession in this process) request the viewer's main stream for D seconds;
+    throughput (requests/s) and latency percentiles are printed. Every answer must be 200 with
+    20 posts.
 
     With --profile FILE, py-spy samples the pod's process during its measurement and the
     functions where the samples fell are printed (self and inclusive).
@@ -26,6 +27,7 @@ Run
     .venv/bin/python bench/streams.py                 # 100,000 posts, 16 clients, 10 s
     .venv/bin/python bench/streams.py --quick         # 10,000 posts, 200 identities, 3 s
     .venv/bin/python bench/streams.py --clients 32 --seconds 20
+    .venv/bin/python bench/streams.py --workers 1     # the pod in one process
     .venv/bin/python bench/streams.py --profile /tmp/streams.pyspy   # needs py-spy
 
 Only 127.0.0.1 is contacted; the run stops by itself (children have a lifetime).
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import shutil
 import statistics
@@ -54,7 +57,6 @@ from _common import (
     LOOPBACK,
     cpu_seconds,
     listening_socket,
-    pod_config,
     port_of,
     register,
     run_until_stopped,
@@ -62,12 +64,12 @@ from _common import (
     sqlite,
     start_child,
     start_pod,
+    start_served,
     stop_child,
     verdict,
 )
 from aiohttp import web
 
-from node.app import create_app
 from node.clock import iso
 from node.ids import new_guid
 from node.store import posts as post_store
@@ -80,19 +82,6 @@ TAGS = [f"topic{i}" for i in range(20)]
 
 
 # --- the servers (child processes) ----------------------------------------------------------
-
-
-def run_pod(conn: Connection, data_dir: str, lifetime: float) -> None:
-    asyncio.run(_pod(conn, Path(data_dir), lifetime))
-
-
-async def _pod(conn: Connection, data_dir: Path, lifetime: float) -> None:
-    sock = listening_socket()
-    runner = await serve(create_app(pod_config(data_dir, port_of(sock))), [sock])
-    try:
-        await run_until_stopped(conn, port_of(sock), lifetime)
-    finally:
-        await runner.cleanup()
 
 
 def run_noop(conn: Connection, lifetime: float) -> None:
@@ -424,10 +413,10 @@ async def main(args: argparse.Namespace) -> int:
         print(f"a page half-way down (keyset 'after'): SQLite alone {ms2:.2f} ms")
 
         # 4. Load: the no-op baseline, then the pod; same client, concurrency and duration.
-        pod = start_child(run_pod, str(data_dir), lifetime)
+        pod = start_served(data_dir, args.workers)
         noop = start_child(run_noop, lifetime)
         try:
-            pod_url = f"http://{LOOPBACK}:{pod.info}/api/v1/streams/main?per_page={PER_PAGE}"
+            pod_url = f"{pod.url}/api/v1/streams/main?per_page={PER_PAGE}"
             noop_url = f"http://{LOOPBACK}:{noop.info}/noop"
             auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             connector = aiohttp.TCPConnector(limit=args.clients)
@@ -435,20 +424,23 @@ async def main(args: argparse.Namespace) -> int:
                 # Warm up both (connections, caches, the SQLite page cache).
                 await hammer(http, noop_url, auth, args.clients, 1.0, None)
                 await hammer(http, pod_url, auth, args.clients, 1.0, PER_PAGE)
-                print(f"\n{args.clients} concurrent clients, {seconds:.0f} s each:")
+                print(
+                    f"\n{args.clients} concurrent clients, {seconds:.0f} s each; pod: hearth"
+                    f" serve, server.workers = {args.workers}:"
+                )
                 cpu = cpu_seconds(noop.process.pid)
                 base = await hammer(http, noop_url, auth, args.clients, seconds, None)
                 base.cpu = cpu_seconds(noop.process.pid) - cpu
                 report("no-op", base)
-                spy = await start_profile(args.profile, pod.process.pid, seconds)
-                cpu = cpu_seconds(pod.process.pid)
+                spy = await start_profile(args.profile, pod.pids()[0], seconds)
+                cpu, _ = pod.cpu()
                 load = await hammer(http, pod_url, auth, args.clients, seconds, PER_PAGE)
-                load.cpu = cpu_seconds(pod.process.pid) - cpu
+                load.cpu = pod.cpu()[0] - cpu
                 report("streams/main", load)
                 if spy is not None:
                     await spy.wait()
         finally:
-            stop_child(pod)
+            pod.stop()
             stop_child(noop)
         if args.profile:
             summarise_profile(Path(args.profile))
@@ -471,6 +463,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--followed", type=int, default=50, help="identities the viewer follows")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--seconds", type=float, default=None, help="per measurement")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server.workers of the pod (default: this machine's cores)",
+    )
     parser.add_argument(
         "--profile", metavar="FILE", help="sample the pod with py-spy into FILE and summarise"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from node.clock import parse_iso
 from node.errors import ApiError
 from node.services.passwords import Passwords
 from node.services.principal import SCOPES
-from node.services.throttle import FailureThrottle
 from tests.conftest import PodFactory
 from tests.support import GUID_RE, TIME_RE, Pod, User, between
 
@@ -195,20 +194,6 @@ async def test_an_accounts_email_and_usernames_share_one_allowance(
     for _ in range(3):
         await pod.login("nobody", "wrong password", expect=401, headers=guesser)
     await pod.login("nobody", "wrong password", expect=429, headers=guesser)
-
-
-def test_throttle_forgets_logins_whose_failures_have_expired() -> None:
-    throttle = FailureThrottle(3, timedelta(seconds=60))
-    start = datetime.now(UTC)
-    for n in range(100):  # a spray of distinct logins, each failing once
-        throttle.fail([f"login:user{n}", "addr:203.0.113.9"], start)
-    assert len(throttle) == 101
-    assert throttle.retry_after(["addr:203.0.113.9"], start + timedelta(seconds=1)) == 59
-    throttle.fail(["login:late"], start + timedelta(seconds=30))
-    assert len(throttle) == 102  # nothing has expired yet
-    throttle.fail(["login:later"], start + timedelta(seconds=61))
-    assert len(throttle) == 2  # only login:late and login:later remain
-    assert throttle.retry_after(["addr:203.0.113.9"], start + timedelta(seconds=61)) == 0
 
 
 # --- list and inspect -----------------------------------------------------------------------

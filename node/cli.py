@@ -84,7 +84,7 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
         await migrate(db)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
-        gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
+        gate = PasswordGate(passwords, PasswordThrottle.of(db, config.auth), clock)
         from federation.blocks import DomainBlocks
         from federation.outbox import Outbox
         from federation.urls import Urls

@@ -67,7 +67,7 @@ class PasswordGate:
         Without an account no password matches, and the attempt counts by the `login` typed.
         """
         guid, password_hash = (account.guid, account.password_hash) if account else (None, None)
-        attempt = self._throttle.begin(remote, self._clock.now(), guid, login)
+        attempt = await self._throttle.begin(remote, self._clock.now(), guid, login)
         ok = await self._passwords.verify(password_hash, password)
-        self._throttle.end(attempt, ok)
+        await self._throttle.end(attempt, ok)
         return ok

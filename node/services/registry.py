@@ -60,7 +60,7 @@ def build_services(
     posts = PostService(db, clock, access, publisher, directory, config.host, marks)
     passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
     follows = FollowService(db, clock, publisher, directory, config.host)
-    gate = PasswordGate(passwords, PasswordThrottle.of(config.auth), clock)
+    gate = PasswordGate(passwords, PasswordThrottle.of(db, config.auth), clock)
     return Services(
         accounts=AccountService(db, config, clock, passwords, gate, publisher),
         sessions=SessionService(db, config, clock, gate),

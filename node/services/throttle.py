@@ -1,74 +1,29 @@
-"""Counts failed password attempts in a sliding window; one instance per app, kept in memory."""
+"""Counts failed password attempts in a sliding window, in the database: every process serving
+the pod counts against the same limits, and a restart forgets nothing."""
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from node.config import AuthConfig
 from node.errors import rate_limited
+from node.store import login_failures
+from node.store.db import Database, Queryable, Tx
 
 
-class FailureThrottle:
-    def __init__(self, max_failures: int, window: timedelta) -> None:
-        self._max = max_failures
-        self._window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._swept: datetime | None = None
+@dataclass(frozen=True)
+class FailureLimit:
+    """At most `max_failures` failures of one key within `window`."""
 
-    def __len__(self) -> int:
-        """How many keys are tracked."""
-        return len(self._failures)
+    max_failures: int
+    window: timedelta
 
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and now - times[0] >= self._window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
-
-    def retry_after(self, keys: list[str], now: datetime) -> int:
-        """Seconds to wait before another attempt is allowed for any of `keys` (0: go ahead)."""
-        wait = 0.0
-        for key in keys:
-            times = self._recent(key, now)
-            if len(times) >= self._max:
-                wait = max(wait, (times[0] + self._window - now).total_seconds())
-        return math.ceil(wait)
-
-    def fail(self, keys: list[str], now: datetime) -> None:
-        self._sweep(now)
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-
-    def release(self, keys: list[str], at: datetime) -> None:
-        """Take back one failure counted at `at` for each of `keys`, where it is still counted."""
-        for key in keys:
-            times = self._failures.get(key)
-            if times and at in times:
-                times.remove(at)
-                if not times:
-                    del self._failures[key]
-
-    def clear(self, keys: list[str]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
-
-    def _sweep(self, now: datetime) -> None:
-        """Forget keys whose failures have all left the window (at most once per window).
-
-        Without this, every distinct login ever tried would stay in memory.
-        """
-        if self._swept is not None and now - self._swept < self._window:
-            return
-        self._swept = now
-        for key in list(self._failures):
-            self._recent(key, now)
+    async def retry_after(self, q: Queryable, key: str, now: datetime) -> float:
+        """Seconds until fewer than the limit remain in the window (0: under it now)."""
+        counted = await login_failures.nth_latest(q, key, now - self.window, self.max_failures)
+        return 0.0 if counted is None else (counted + self.window - now).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -96,33 +51,62 @@ class PasswordThrottle:
     and a burst of concurrent guesses would all pass a limit read before any of them had
     failed. A successful one is taken back and clears its pair's failures; the address keeps
     its other failures, or logging in to an account of one's own would reset them.
+
+    The failures are kept in the database, which the pod's processes share: in one process's
+    memory, each process would allow the limit again.
     """
 
-    def __init__(self, max_failures: int, max_per_address: int, window: timedelta) -> None:
-        self._pairs = FailureThrottle(max_failures, window)
-        self._addresses = FailureThrottle(max_per_address, window)
+    def __init__(
+        self, db: Database, max_failures: int, max_per_address: int, window: timedelta
+    ) -> None:
+        self._db = db
+        self._pairs = FailureLimit(max_failures, window)
+        self._addresses = FailureLimit(max_per_address, window)
+        self._window = window
+        self._swept: datetime | None = None
 
     @classmethod
-    def of(cls, auth: AuthConfig) -> PasswordThrottle:
+    def of(cls, db: Database, auth: AuthConfig) -> PasswordThrottle:
         window = timedelta(seconds=auth.login_window_seconds)
-        return cls(auth.login_max_failures, auth.login_max_failures_per_address, window)
+        return cls(db, auth.login_max_failures, auth.login_max_failures_per_address, window)
 
-    def begin(
+    async def begin(
         self, address: str, now: datetime, account_guid: str | None, login: str = ""
     ) -> Attempt:
         """Count an attempt from `address` at an account (or an unknown login); 429 if too many."""
         subject = f"account:{account_guid}" if account_guid else f"login:{login.lower()}"
         attempt = Attempt(f"{subject} from {address}", f"addr:{address}", now)
-        pair, addr = [attempt.pair], [attempt.address]
-        wait = max(self._pairs.retry_after(pair, now), self._addresses.retry_after(addr, now))
+        # Read first without the write lock, so a flood of guesses already refused takes none.
+        wait = await self._retry_after(self._db.inline, attempt, now)
+        if not wait:
+            # Counted and recorded in one write transaction: concurrent attempts, in this
+            # process or another, are each counted after the ones before them.
+            async with self._db.transaction() as tx:
+                wait = await self._retry_after(tx, attempt, now)
+                if not wait:
+                    await login_failures.add(tx, [attempt.pair, attempt.address], now)
+                    await self._sweep(tx, now)
         if wait:
-            raise rate_limited(wait)
-        self._pairs.fail(pair, now)
-        self._addresses.fail(addr, now)
+            raise rate_limited(math.ceil(wait))
         return attempt
 
-    def end(self, attempt: Attempt, ok: bool) -> None:
+    async def end(self, attempt: Attempt, ok: bool) -> None:
         """A failed attempt stays counted (as does one whose check never ended)."""
         if ok:
-            self._pairs.clear([attempt.pair])
-            self._addresses.release([attempt.address], attempt.at)
+            async with self._db.transaction() as tx:
+                await login_failures.clear(tx, attempt.pair)
+                await login_failures.remove_one(tx, attempt.address, attempt.at)
+
+    async def _retry_after(self, q: Queryable, attempt: Attempt, now: datetime) -> float:
+        return max(
+            await self._pairs.retry_after(q, attempt.pair, now),
+            await self._addresses.retry_after(q, attempt.address, now),
+        )
+
+    async def _sweep(self, tx: Tx, now: datetime) -> None:
+        """Delete the failures that have left the window, at most once per window in each
+        process: they no longer count, but every distinct login ever tried would stay."""
+        if self._swept is not None and now - self._swept < self._window:
+            return
+        self._swept = now
+        await login_failures.forget_until(tx, now - self._window)

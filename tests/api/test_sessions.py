@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,6 @@ from node.clock import parse_iso
 from node.errors import ApiError
 from node.services.passwords import Passwords
 from node.services.principal import SCOPES
-from node.services.throttle import FailureThrottle
 from tests.conftest import PodFactory
 from tests.support import GUID_RE, TIME_RE, Pod, User, between
 
@@ -140,18 +140,23 @@ async def test_rate_limit_counts_per_address_too(make_pod: PodFactory) -> None:
     assert 0 < int(resp.headers["Retry-After"]) <= 60
 
 
+def slow_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each password check takes 0.3 s, so every guess of a burst is in flight at once."""
+    verify = Passwords.verify
+
+    async def slow_verify(self: Passwords, password_hash: str | None, password: str) -> bool:
+        await asyncio.sleep(0.3)
+        return await verify(self, password_hash, password)
+
+    monkeypatch.setattr(Passwords, "verify", slow_verify)
+
+
 async def test_concurrent_guesses_cannot_all_pass_the_limit(
     make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pod = await make_pod(auth={"login_max_failures": 3, "login_window_seconds": 60})
     await pod.register("alice")
-    verify = Passwords.verify
-
-    async def slow_verify(self: Passwords, password_hash: str | None, password: str) -> bool:
-        await asyncio.sleep(0.3)  # every guess of the burst is in flight at once
-        return await verify(self, password_hash, password)
-
-    monkeypatch.setattr(Passwords, "verify", slow_verify)
+    slow_checks(monkeypatch)
     burst = [pod.login("alice", f"guess {n}", expect=None) for n in range(30)]
     statuses = [resp.status for resp, _ in await asyncio.gather(*burst)]
     assert sorted(statuses) == [401] * 3 + [429] * 27
@@ -197,18 +202,50 @@ async def test_an_accounts_email_and_usernames_share_one_allowance(
     await pod.login("nobody", "wrong password", expect=429, headers=guesser)
 
 
-def test_throttle_forgets_logins_whose_failures_have_expired() -> None:
-    throttle = FailureThrottle(3, timedelta(seconds=60))
-    start = datetime.now(UTC)
-    for n in range(100):  # a spray of distinct logins, each failing once
-        throttle.fail([f"login:user{n}", "addr:203.0.113.9"], start)
-    assert len(throttle) == 101
-    assert throttle.retry_after(["addr:203.0.113.9"], start + timedelta(seconds=1)) == 59
-    throttle.fail(["login:late"], start + timedelta(seconds=30))
-    assert len(throttle) == 102  # nothing has expired yet
-    throttle.fail(["login:later"], start + timedelta(seconds=61))
-    assert len(throttle) == 2  # only login:late and login:later remain
-    assert throttle.retry_after(["addr:203.0.113.9"], start + timedelta(seconds=61)) == 0
+async def test_the_processes_of_a_pod_share_its_login_limits(
+    make_pod: PodFactory, tmp_path: Path
+) -> None:
+    # Two apps on one data folder, as the worker processes of one pod.
+    auth = {"login_max_failures": 3, "login_window_seconds": 60}
+    one = await make_pod(data_dir=tmp_path / "pod", auth=auth)
+    other = await make_pod(data_dir=tmp_path / "pod", auth=auth)
+    await one.register("alice")
+    for _ in range(2):
+        await one.login("alice", "wrong password", expect=401)
+    # A success at the other clears alice's failures from this address at both.
+    await other.login("alice", PASSWORD, expect=201)
+    for pod in (one, other, one):
+        await pod.login("alice", "wrong password", expect=401)
+    # The failures made at either count at both.
+    for pod in (other, one):
+        resp, _ = await pod.login("alice", PASSWORD, expect=429)
+        assert 0 < int(resp.headers["Retry-After"]) <= 60
+
+
+async def test_a_burst_spread_over_the_processes_of_a_pod_cannot_pass_the_limit(
+    make_pod: PodFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = {"login_max_failures": 3, "login_window_seconds": 60}
+    one = await make_pod(data_dir=tmp_path / "pod", auth=auth)
+    other = await make_pod(data_dir=tmp_path / "pod", auth=auth)
+    await one.register("alice")
+    slow_checks(monkeypatch)
+    burst = [(one, other)[n % 2].login("alice", f"guess {n}", expect=None) for n in range(20)]
+    statuses = [resp.status for resp, _ in await asyncio.gather(*burst)]
+    assert sorted(statuses) == [401] * 3 + [429] * 17
+
+
+async def test_login_failures_outlast_a_restart(make_pod: PodFactory, tmp_path: Path) -> None:
+    auth = {"login_max_failures": 3, "login_window_seconds": 60}
+    pod = await make_pod(data_dir=tmp_path / "pod", auth=auth)
+    await pod.register("alice")
+    for _ in range(3):
+        await pod.login("alice", "wrong password", expect=401)
+    await pod.stop()
+    restarted = await make_pod(data_dir=tmp_path / "pod", port=pod.server.port, auth=auth)
+    await restarted.login("alice", PASSWORD, expect=429)
+    restarted.clock.advance(timedelta(seconds=60))
+    await restarted.login("alice", PASSWORD, expect=201)
 
 
 # --- list and inspect -----------------------------------------------------------------------

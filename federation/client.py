@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -70,9 +71,17 @@ class FederationClient:
         # cannot keep fetches waiting for a connection, nor slow fetches deliveries.
         self._session: aiohttp.ClientSession | None = None
         self._delivery_session: aiohttp.ClientSession | None = None
+        self._signing: ThreadPoolExecutor | None = None
         self.user_agent = f"{SOFTWARE}/{VERSION} (+{user_agent_url})"
 
     async def start(self) -> None:
+        if self._config.signing_threads:
+            # An RSA signature is a few hundred microseconds that OpenSSL spends without
+            # Python's lock: on threads, a fan-out's signatures are made on every core while
+            # the event loop goes on with requests.
+            self._signing = ThreadPoolExecutor(
+                self._config.signing_threads, thread_name_prefix="hearth-sign"
+            )
         self._session = self._new_session(FETCH_CONNECTIONS, FETCHES_PER_HOST)
         # The delivery worker sends at most delivery_workers requests at once, at most
         # delivery_per_host of them to one host: a connection is always free for each.
@@ -96,6 +105,9 @@ class FederationClient:
             if session is not None:
                 await session.close()
         self._session = self._delivery_session = None
+        if self._signing is not None:
+            self._signing.shutdown()
+            self._signing = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -114,7 +126,10 @@ class FederationClient:
         self, method: str, url: URL, body: bytes | None, signer: str, accept: str | None
     ) -> dict[str, str]:
         key, _ = await self._keys.get(signer)
-        return _sign(method, str(url), body, self._urls.key_id(signer), key, self._clock, accept)
+        sign = (method, str(url), body, self._urls.key_id(signer), key, self._clock, accept)
+        if self._signing is None:
+            return _sign(*sign)
+        return await asyncio.get_running_loop().run_in_executor(self._signing, _sign, *sign)
 
     async def get_json(
         self,

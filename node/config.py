@@ -121,6 +121,7 @@ class FederationConfig(_Section):
     delivery_workers: int = Field(16, ge=1)
     delivery_per_host: int = Field(4, ge=1)
     delivery_timeout_seconds: float = Field(15.0, gt=0, le=MAX_SECONDS)
+    signing_threads: int = Field(2, ge=0, le=64)
     domain_pause_hours: float = Field(24.0, gt=0, le=MAX_HOURS)
     blocked_domains: list[str] = Field(default_factory=list)
     blocks_reload_seconds: float = Field(5.0, gt=0, le=MAX_SECONDS)

@@ -4,13 +4,16 @@ domain that keeps failing being paused until it is heard from again."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from federation import httpsig
 from federation.routes import FEDERATION
 from federation.urls import host_of
 from node.appkeys import DB
@@ -417,3 +420,28 @@ async def _create_row_in(path: Path) -> dict:
         await db.close()
     assert row is not None
     return dict(row)
+
+
+@pytest.mark.parametrize("threads", [2, 0])
+async def test_signatures_are_made_off_the_event_loop_unless_configured_not_to(
+    make_pod, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    signed_on: list[int] = []
+    sign = httpsig.sign_request
+
+    def recording(*args: Any, **kwargs: Any) -> dict[str, str]:
+        signed_on.append(threading.get_ident())
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(httpsig, "sign_request", recording)
+    pod = await make_pod(federation={"signing_threads": threads})
+    alice = await _followed_by_remote(pod, remote)  # fetches the remote actor, sends Accept
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await pod.app[FEDERATION].worker.run_once()
+    assert [a["type"] for a in remote.received] == ["Accept", "Create"]
+    loop_thread = threading.get_ident()
+    assert len(signed_on) >= 3  # the actor fetch, the Accept, the Create
+    if threads:
+        assert loop_thread not in signed_on
+    else:
+        assert set(signed_on) == {loop_thread}

@@ -37,6 +37,8 @@ CONFIG_TEMPLATE = """\
 host = "{host}"
 port = {port}
 public_url = "{public_url}"
+# Processes serving the pod; set to this machine's number of cores to use them all.
+workers = 1
 
 [storage]
 data_dir = "data"

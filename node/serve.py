@@ -10,6 +10,7 @@ the pod, recovery included. SIGTERM or SIGINT stops every process cleanly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -100,7 +101,26 @@ def _run(
             )  # fmt: skip
 
     app.on_startup.append(started)
-    web.run_app(app, sock=sock, print=None, access_log=None)
+    if role is not None:
+        # Before every other startup step (the cleanup contexts come first otherwise).
+        app.on_startup.insert(0, _stop_once)
+    # A process of several stops on the first signal only (see `_stop_once`).
+    web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=role is None)
+
+
+async def _stop_once(app: web.Application) -> None:
+    """SIGTERM or SIGINT starts a clean stop, and later ones are ignored: a service manager
+    stopping the pod signals every process of it, and `serve` then sends each its own SIGTERM,
+    which must not cut short the stop (requests under way, deliveries to record) begun."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for signo in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signo, lambda: None)
+        raise web.GracefulExit
+
+    for signo in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signo, stop)
 
 
 @dataclass

@@ -607,6 +607,34 @@ async def test_serve_starts_a_stopped_process_again_and_stops_when_the_first_sto
     assert "hearth: the pod's first process stopped (killed by SIGKILL)" in run.output
 
 
+async def test_serve_stops_cleanly_when_every_process_is_signalled(tmp_path: Path) -> None:
+    """A service manager stopping the pod signals each of its processes (systemd's default):
+    each then has a SIGTERM from it and one from `serve`, and the second must not cut short the
+    clean stop the first began."""
+    async with serving(tmp_path / "pod", workers=2) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 2))
+        pids = children(run.proc.pid)
+        # Requests under way (waiting for the rest of their bodies) keep the stop going on.
+        writers = []
+        for _ in range(4):
+            _, writer = await asyncio.open_connection("127.0.0.1", run.port)
+            writer.write(
+                b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 5000\r\n\r\n{"username": '
+            )
+            await writer.drain()
+            writers.append(writer)
+        await asyncio.sleep(0.3)
+        for pid in [*pids, run.proc.pid]:
+            os.kill(pid, signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        for writer in writers:
+            writer.close()
+        run.code = await asyncio.to_thread(run.proc.wait, 30)
+    assert run.code == 0, run.output
+    assert "Traceback" not in run.output and "failed" not in run.output, run.output
+
+
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[server]\nport = "eighty"\n', encoding="utf-8")

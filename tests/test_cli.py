@@ -7,6 +7,7 @@ subprocess (start, health, SIGTERM) and once more with a bad config.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -633,6 +634,41 @@ async def test_serve_stops_cleanly_when_every_process_is_signalled(tmp_path: Pat
         run.code = await asyncio.to_thread(run.proc.wait, 30)
     assert run.code == 0, run.output
     assert "Traceback" not in run.output and "failed" not in run.output, run.output
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process still running (not gone, nor a zombie nobody reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
+async def test_the_processes_of_the_pod_stop_when_serve_is_gone(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """`serve` ended by a signal it cannot handle (or leaves to its default, as a closed
+    terminal's hangup): the processes it started stop too, and the port is free again."""
+    async with serving(tmp_path / "pod", workers=2) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 2))
+        pids = children(run.proc.pid)
+        os.kill(run.proc.pid, sig)
+        await asyncio.to_thread(run.proc.wait, 10)
+
+        def all_gone() -> bool:
+            return not any(running(pid) for pid in pids)
+
+        try:
+            await wait_for(lambda: asyncio.to_thread(all_gone), timeout=15)
+        finally:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        with socket.socket() as again:
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.1", run.port))
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

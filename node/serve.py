@@ -10,7 +10,9 @@ the pod, recovery included. SIGTERM or SIGINT stops every process cleanly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import ctypes
 import errno
 import logging
 import multiprocessing
@@ -18,6 +20,7 @@ import os
 import select
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,7 +103,26 @@ def _run(
             )  # fmt: skip
 
     app.on_startup.append(started)
-    web.run_app(app, sock=sock, print=None, access_log=None)
+    if role is not None:
+        # Before every other startup step (the cleanup contexts come first otherwise).
+        app.on_startup.insert(0, _stop_once)
+    # A process of several stops on the first signal only (see `_stop_once`).
+    web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=role is None)
+
+
+async def _stop_once(app: web.Application) -> None:
+    """SIGTERM or SIGINT starts a clean stop, and later ones are ignored: a service manager
+    stopping the pod signals every process of it, and `serve` then sends each its own SIGTERM,
+    which must not cut short the stop (requests under way, deliveries to record) begun."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for signo in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signo, lambda: None)
+        raise web.GracefulExit
+
+    for signo in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signo, stop)
 
 
 @dataclass
@@ -120,6 +142,7 @@ class _Supervisor:
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process
+        self._pid = os.getpid()
         self._stopping = False
 
     def run(self) -> None:
@@ -159,6 +182,7 @@ class _Supervisor:
             # Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
             # then asks each process to stop exactly once.
             os.setpgid(0, 0)
+            _stop_with_parent(self._pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             tag_process(index)
             role = WorkerRole(index, self._count, self._wakes)
@@ -237,6 +261,18 @@ class _Supervisor:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
         self._running.clear()
+
+
+def _stop_with_parent(supervisor: int) -> None:
+    """Have SIGTERM sent to this process when the supervisor ends, however it ends (SIGKILL,
+    a terminal's hangup): in a process group of its own, nothing else would stop it, and it
+    would go on serving the port unsupervised. Linux only."""
+    if sys.platform != "linux":
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it ended before that took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _reaped() -> list[tuple[int, int]]:

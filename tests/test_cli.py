@@ -7,6 +7,7 @@ subprocess (start, health, SIGTERM) and once more with a bad config.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -605,6 +606,69 @@ async def test_serve_starts_a_stopped_process_again_and_stops_when_the_first_sto
         assert not any(Path(f"/proc/{pid}").exists() for pid in others)
     assert "process 1 of the pod stopped (killed by SIGKILL); starting it again" in run.output
     assert "hearth: the pod's first process stopped (killed by SIGKILL)" in run.output
+
+
+async def test_serve_stops_cleanly_when_every_process_is_signalled(tmp_path: Path) -> None:
+    """A service manager stopping the pod signals each of its processes (systemd's default):
+    each then has a SIGTERM from it and one from `serve`, and the second must not cut short the
+    clean stop the first began."""
+    async with serving(tmp_path / "pod", workers=2) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 2))
+        pids = children(run.proc.pid)
+        # Requests under way (waiting for the rest of their bodies) keep the stop going on.
+        writers = []
+        for _ in range(4):
+            _, writer = await asyncio.open_connection("127.0.0.1", run.port)
+            writer.write(
+                b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 5000\r\n\r\n{"username": '
+            )
+            await writer.drain()
+            writers.append(writer)
+        await asyncio.sleep(0.3)
+        for pid in [*pids, run.proc.pid]:
+            os.kill(pid, signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        for writer in writers:
+            writer.close()
+        run.code = await asyncio.to_thread(run.proc.wait, 30)
+    assert run.code == 0, run.output
+    assert "Traceback" not in run.output and "failed" not in run.output, run.output
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process still running (not gone, nor a zombie nobody reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
+async def test_the_processes_of_the_pod_stop_when_serve_is_gone(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """`serve` ended by a signal it cannot handle (or leaves to its default, as a closed
+    terminal's hangup): the processes it started stop too, and the port is free again."""
+    async with serving(tmp_path / "pod", workers=2) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 2))
+        pids = children(run.proc.pid)
+        os.kill(run.proc.pid, sig)
+        await asyncio.to_thread(run.proc.wait, 10)
+
+        def all_gone() -> bool:
+            return not any(running(pid) for pid in pids)
+
+        try:
+            await wait_for(lambda: asyncio.to_thread(all_gone), timeout=15)
+        finally:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        with socket.socket() as again:
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.1", run.port))
 
 
 def test_serve_with_a_bad_config_prints_one_line(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@ uploads; what the others queue reaches it through the wake channel."""
 
 from __future__ import annotations
 
+import io
 import multiprocessing
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +15,13 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from PIL import Image
 
 from node.api.traffic import CLASSES, Traffic
 from node.appkeys import DB
 from node.clock import iso
 from node.workers import Wakes, WorkerRole
-from tests.api.test_media_flow import announce, image_bytes
+from tests.api.test_media_flow import announce, image_bytes, upload
 from tests.conftest import PodFactory
 from tests.federation.test_flows import follow_accepted, stream
 from tests.remote import RemoteServer
@@ -52,12 +55,19 @@ async def wakes() -> AsyncIterator[Wakes]:
 
 
 async def start_processes(
-    make_pod: PodFactory, folder: Path, wakes: Wakes, before_other: Any = None
+    make_pod: PodFactory, folder: Path, wakes: Wakes, before_other: Any = None, **settings: Any
 ) -> TwoProcesses:
+    """`settings`: config sections for both (as `hearth serve` runs them, with workers = 2)."""
     counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
     port = free_port()
+    server = {**settings.pop("server", {}), "workers": 2}
     primary = await make_pod(
-        data_dir=folder, port=port, role=WorkerRole(0, 2, wakes), traffic=Traffic(counts, 0)
+        data_dir=folder,
+        port=port,
+        role=WorkerRole(0, 2, wakes),
+        traffic=Traffic(counts, 0),
+        server=server,
+        **settings,
     )
     if before_other is not None:
         await before_other(primary)
@@ -65,7 +75,8 @@ async def start_processes(
         data_dir=folder,
         role=WorkerRole(1, 2, wakes),
         traffic=Traffic(counts, 1),
-        server={"public_url": primary.url},
+        server={**server, "public_url": primary.url},
+        **settings,
     )
     return TwoProcesses(primary, Process(other.config, other.server, other.clock, other.http))
 
@@ -214,3 +225,35 @@ async def test_a_process_started_beside_others_leaves_their_work_alone(
         "SELECT status FROM media WHERE guid = ?", (uploading["id"],)
     )
     assert status == "uploading"
+
+
+async def test_the_variants_of_all_processes_stay_within_their_bound(
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes
+) -> None:
+    """`media.variant_cache_bytes` bounds the variants on disk, whichever process rendered
+    them: each knows only its own renders."""
+    bound = 20_000
+    pod = await start_processes(
+        make_pod, tmp_path / "pod", wakes, media={"variant_cache_bytes": bound}
+    )
+    alice = await pod.primary.register("alice")
+    picture = await upload(pod.primary, alice, noise((300, 300)), "image/jpeg", "noise.jpg")
+    url = picture["publicDownloadUrl"]
+    variants = pod.primary.config.media_path / "variants"
+    largest = 0
+    for q in range(20, 100):  # a variant each: the processes render different ones
+        process = (pod.primary, pod.other)[q % 2]
+        variant = f"{url.replace(pod.primary.url, process.url)}?w=64&q={q}"
+        async with process.http.get(variant) as resp:
+            assert resp.status == 200
+            largest = max(largest, len(await resp.read()))
+        on_disk = sum(p.stat().st_size for p in variants.rglob("*") if p.is_file())
+        # Each process keeps its newest, as a process alone does, however large.
+        assert on_disk <= bound + 2 * largest, (q, on_disk, largest)
+
+
+def noise(size: tuple[int, int]) -> bytes:
+    """A JPEG of random pixels: its variants are not tiny."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(out, "JPEG")
+    return out.getvalue()

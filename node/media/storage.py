@@ -184,11 +184,18 @@ class VariantCache:
     (`load`) it is taken from the files' modification times, oldest first.
     """
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+    def __init__(self, root: Path, max_bytes: int, processes: int = 1) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self._sizes: OrderedDict[Path, int] = OrderedDict()  # least recently used first
         self.total = 0  # bytes in the files above
+        # With several processes of the pod rendering here, each knows only what it wrote and
+        # served: after writing its share of the bytes it takes stock of the folder (its files
+        # and their times, which a use sets) and keeps the whole to what leaves every process
+        # room for its share. One alone knows every file.
+        self._share = max_bytes // (2 * processes) if processes > 1 else None
+        self._room = max_bytes - processes * self._share if self._share is not None else max_bytes
+        self._written = 0  # bytes this process wrote since it last took stock
 
     def path(self, blob_hash: str, variant_key: str) -> Path:
         if not HASH_RE.match(blob_hash) or "/" in variant_key or variant_key.startswith("."):
@@ -199,12 +206,7 @@ class VariantCache:
         """Take stock of the files an earlier run left and, with `recover`, remove its
         unfinished renders (not in a process started beside others of the pod: those may be
         theirs, under way)."""
-        found = await asyncio.to_thread(self._scan, recover)
-        self._sizes.clear()
-        self.total = 0
-        for path, size in found:
-            self._remember(path, size)
-        await self._evict()
+        await self._take_stock(recover)
 
     def _scan(self, recover: bool) -> list[tuple[Path, int]]:
         found = []
@@ -219,18 +221,40 @@ class VariantCache:
         found.sort()
         return [(path, size) for _, path, size in found]
 
+    async def _take_stock(self, recover: bool = False) -> None:
+        found = await asyncio.to_thread(self._scan, recover)
+        self._sizes.clear()
+        self.total = 0
+        self._written = 0
+        for path, size in found:
+            self._remember(path, size)
+        await self._evict(self._room)
+
     async def used(self, path: Path, size: int) -> None:
-        """`path` (`size` bytes) was just served or written: the last to be removed."""
+        """`path` (`size` bytes) was just served: the last to be removed."""
+        if self._share is not None:
+            # Its time is the order of use that the other processes read when taking stock.
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(os.utime, path)
         self._remember(path, size)
+        await self._evict()
+
+    async def written(self, path: Path, size: int) -> None:
+        """`path` (`size` bytes) was just rendered: the last to be removed."""
+        self._remember(path, size)
+        self._written += size
+        if self._share is not None and self._written > self._share:
+            await self._take_stock()
         await self._evict()
 
     def _remember(self, path: Path, size: int) -> None:
         self.total += size - self._sizes.pop(path, 0)
         self._sizes[path] = size
 
-    async def _evict(self) -> None:
+    async def _evict(self, limit: int | None = None) -> None:
+        limit = self.max_bytes if limit is None else limit
         victims = []
-        while self.total > self.max_bytes and len(self._sizes) > 1:  # the newest stays
+        while self.total > limit and len(self._sizes) > 1:  # the newest stays
             path, size = self._sizes.popitem(last=False)
             self.total -= size
             victims.append(path)

@@ -702,7 +702,7 @@ class MediaService:
             )
             await asyncio.to_thread(os.replace, tmp, path)
             size = (await asyncio.to_thread(path.stat)).st_size
-            await self._variants.used(path, size)
+            await self._variants.written(path, size)
             future.set_result(None)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
@@ -746,7 +746,9 @@ def local_media_service(
 ) -> MediaService:
     """The default set-up: blobs, variants and temporary files in the media folder."""
     root = config.media_path
-    variants = VariantCache(root / "variants", config.media.variant_cache_bytes)
+    variants = VariantCache(
+        root / "variants", config.media.variant_cache_bytes, config.server.workers
+    )
     return MediaService(
         db, config, clock, LocalMediaStorage(root / "blobs"), variants, root / "tmp", publisher
     )

@@ -1,11 +1,11 @@
 """`hearth serve`: the pod in this process, or `server.workers` processes of it.
 
-With several, this process binds the listening socket and supervises: the first process (the
-primary, see node/workers.py) starts alone, so that it migrates the database and recovers
-what a stop interrupted before anyone else opens it; then the others start, each accepting
-from the same socket. A process other than the primary that dies is started again; if the
-primary dies, the others are stopped and `serve` fails, so that the service manager restarts
-the pod, recovery included. SIGTERM or SIGINT stops every process cleanly.
+With several, this process binds the listening sockets and supervises: the first process (the
+primary, see node/workers.py) starts alone, so that it migrates the database and recovers what a
+stop interrupted before anyone else opens it; then the others start, each accepting on a socket
+of its own on the same port (see `bind`). A process other than the primary that dies is started
+again; if the primary dies, the others are stopped and `serve` fails, so that the service
+manager restarts the pod, recovery included. SIGTERM or SIGINT stops every process cleanly.
 """
 
 from __future__ import annotations
@@ -45,39 +45,52 @@ class ServeError(Exception):
     """The pod cannot start or stopped on its own: one line for the operator."""
 
 
-def bind(config: NodeConfig) -> socket.socket:
+def bind(config: NodeConfig, count: int = 1) -> list[socket.socket]:
+    """The listening sockets: one, or for several processes on Linux one each, on the same port
+    (SO_REUSEPORT), so that the kernel spreads the connections among them. On one shared socket
+    the process that wakes first would accept every connection waiting, and a few long-lived
+    ones (a reverse proxy's) could all end up in one process."""
     host, port = config.server.host, config.server.port
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
-        sock = socket.socket(family, kind, proto)
     except OSError:
         raise ServeError(f"server.host: cannot listen on {host}") from None
+    spread = count > 1 and sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+    socks: list[socket.socket] = []
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(1024)
+        for _ in range(count if spread else 1):
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if spread:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            address = sock.getsockname()  # port 0: the others take the port the first got
+            sock.listen(1024)
+            sock.setblocking(False)
     except OSError as exc:
-        sock.close()
+        for sock in socks:
+            sock.close()
         if exc.errno == errno.EADDRNOTAVAIL:
             raise ServeError(f"server.host: cannot listen on {host}") from None
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             raise ServeError(f"server.port: cannot listen on {host}:{port} ({exc})") from None
         raise ServeError(f"cannot start: {exc}") from None
-    sock.setblocking(False)
-    return sock
+    return socks
 
 
 def serve(config: NodeConfig) -> None:
-    sock = bind(config)
+    socks = bind(config, config.server.workers)
     try:
         if config.server.workers == 1:
-            _run(config, sock, None, None)
+            _run(config, socks[0], None, None)
         else:
-            _Supervisor(config, sock).run()
+            _Supervisor(config, socks).run()
     finally:
-        sock.close()
+        for sock in socks:
+            sock.close()
 
 
 def _run(
@@ -133,9 +146,9 @@ class _Process:
 
 
 class _Supervisor:
-    def __init__(self, config: NodeConfig, sock: socket.socket) -> None:
+    def __init__(self, config: NodeConfig, socks: list[socket.socket]) -> None:
         self._config = config
-        self._sock = sock
+        self._socks = socks  # one per process, or one for all
         self._count = config.server.workers
         # Made before the processes, which inherit them.
         self._wakes = Wakes()
@@ -192,7 +205,7 @@ class _Supervisor:
                 os.write(ready_fd, b"r")
                 os.close(ready_fd)
 
-            _run(self._config, self._sock, role, traffic, ready)
+            _run(self._config, self._socks[index % len(self._socks)], role, traffic, ready)
             code = 0
         except BaseException:
             log.exception("process %d of the pod failed", index)

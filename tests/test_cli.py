@@ -585,6 +585,23 @@ async def test_serve_with_several_processes_counts_for_the_pod_and_stops_cleanly
     assert "Traceback" not in run.output
 
 
+def listening_on(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (Linux's own table)."""
+    wanted = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == wanted and line.split()[3] == "0A")
+
+
+async def test_each_process_listens_on_a_socket_of_its_own(tmp_path: Path) -> None:
+    """The kernel then spreads new connections over the processes: on one shared socket, the
+    first to wake accepts every connection waiting (seen: all of a client's in one process)."""
+    async with serving(tmp_path / "pod", workers=3) as run:
+        await wait_for(lambda: asyncio.to_thread(lambda: len(children(run.proc.pid)) == 3))
+        assert listening_on(run.port) == 3
+    async with serving(tmp_path / "one") as run:
+        assert listening_on(run.port) == 1
+
+
 async def test_serve_starts_a_stopped_process_again_and_stops_when_the_first_stops(
     tmp_path: Path,
 ) -> None:

@@ -136,6 +136,10 @@ class Served:
         pids = self.pids()
         return sum(cpu_seconds(p) for p in pids), sum(cpu_seconds(p, p) for p in pids)
 
+    def cpu_each(self) -> list[float]:
+        """CPU seconds so far of each serving process."""
+        return [cpu_seconds(p) for p in self.pids()]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -433,10 +433,14 @@ async def main(args: argparse.Namespace) -> int:
                 base.cpu = cpu_seconds(noop.process.pid) - cpu
                 report("no-op", base)
                 spy = await start_profile(args.profile, pod.pids()[0], seconds)
-                cpu, _ = pod.cpu()
+                cpu, each = pod.cpu()[0], pod.cpu_each()
                 load = await hammer(http, pod_url, auth, args.clients, seconds, PER_PAGE)
                 load.cpu = pod.cpu()[0] - cpu
+                each = [after - before for before, after in zip(each, pod.cpu_each(), strict=True)]
                 report("streams/main", load)
+                if len(each) > 1:
+                    shares = ", ".join(f"{c / seconds:.0%}" for c in each)
+                    print(f"  {'':<12} each process's CPU (of one core): {shares}")
                 if spy is not None:
                     await spy.wait()
         finally:

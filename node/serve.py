@@ -108,12 +108,8 @@ def _run(
         # After every cleanup context has started (they come first in on_startup).
         if ready is not None:
             ready()
-        processes = f" with {config.server.workers} processes" if role is not None else ""
-        if role is None or role.primary:
-            log.info(
-                "listening on http://%s:%s%s (public URL %s)",
-                config.server.host, config.server.port, processes, config.server.public_url,
-            )  # fmt: skip
+        if role is None:  # several: the supervisor says so once all are serving
+            _listening(config, sock)
 
     app.on_startup.append(started)
     if role is not None:
@@ -121,6 +117,15 @@ def _run(
         app.on_startup.insert(0, _stop_once)
     # A process of several stops on the first signal only (see `_stop_once`).
     web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=role is None)
+
+
+def _listening(config: NodeConfig, sock: socket.socket) -> None:
+    workers = config.server.workers
+    log.info(
+        "listening on http://%s:%s%s (public URL %s)",
+        config.server.host, sock.getsockname()[1],
+        f" with {workers} processes" if workers > 1 else "", config.server.public_url,
+    )  # fmt: skip
 
 
 async def _stop_once(app: web.Application) -> None:
@@ -165,6 +170,7 @@ class _Supervisor:
             for index in range(self._count):
                 if not self._start(index):
                     return  # asked to stop while starting
+            _listening(self._config, self._socks[0])
             self._supervise()
         finally:
             self._stop_all()

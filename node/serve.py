@@ -30,7 +30,7 @@ from aiohttp import web
 from node.api.traffic import CLASSES, Traffic
 from node.config import NodeConfig
 from node.logs import tag_process
-from node.workers import Wakes, WorkerRole
+from node.workers import Changes, Wakes, WorkerRole
 
 log = logging.getLogger("hearth")
 
@@ -152,6 +152,7 @@ class _Supervisor:
         self._count = config.server.workers
         # Made before the processes, which inherit them.
         self._wakes = Wakes()
+        self._actor_keys = Changes()
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process
@@ -198,7 +199,7 @@ class _Supervisor:
             _stop_with_parent(self._pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             tag_process(index)
-            role = WorkerRole(index, self._count, self._wakes)
+            role = WorkerRole(index, self._count, self._wakes, self._actor_keys)
             traffic = Traffic(self._counts, index, self._started)
 
             def ready() -> None:

@@ -20,7 +20,7 @@ from PIL import Image
 from node.api.traffic import CLASSES, Traffic
 from node.appkeys import DB
 from node.clock import iso
-from node.workers import Wakes, WorkerRole
+from node.workers import Changes, Wakes, WorkerRole
 from tests.api.test_media_flow import announce, image_bytes, upload
 from tests.conftest import PodFactory
 from tests.federation.test_flows import follow_accepted, stream
@@ -59,12 +59,13 @@ async def start_processes(
 ) -> TwoProcesses:
     """`settings`: config sections for both (as `hearth serve` runs them, with workers = 2)."""
     counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
+    actor_keys = Changes()
     port = free_port()
     server = {**settings.pop("server", {}), "workers": 2}
     primary = await make_pod(
         data_dir=folder,
         port=port,
-        role=WorkerRole(0, 2, wakes),
+        role=WorkerRole(0, 2, wakes, actor_keys),
         traffic=Traffic(counts, 0),
         server=server,
         **settings,
@@ -73,7 +74,7 @@ async def start_processes(
         await before_other(primary)
     other = await make_pod(
         data_dir=folder,
-        role=WorkerRole(1, 2, wakes),
+        role=WorkerRole(1, 2, wakes, actor_keys),
         traffic=Traffic(counts, 1),
         server={**server, "public_url": primary.url},
         **settings,

@@ -258,3 +258,16 @@ def noise(size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(out, "JPEG")
     return out.getvalue()
+
+
+def test_a_change_marked_in_one_process_is_seen_in_the_others() -> None:
+    """`Changes` lives in memory the processes `hearth serve` forks share."""
+    changes = Changes()
+    before = changes.mark
+    child = os.fork()
+    if child == 0:  # the other process: mark, and leave at once
+        changes.changed()
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert changes.mark != before

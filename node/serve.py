@@ -153,6 +153,7 @@ class _Supervisor:
         # Made before the processes, which inherit them.
         self._wakes = Wakes()
         self._actor_keys = Changes()
+        self._paused_hosts = Changes()
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process
@@ -199,7 +200,7 @@ class _Supervisor:
             _stop_with_parent(self._pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             tag_process(index)
-            role = WorkerRole(index, self._count, self._wakes, self._actor_keys)
+            role = WorkerRole(index, self._count, self._wakes, self._actor_keys, self._paused_hosts)
             traffic = Traffic(self._counts, index, self._started)
 
             def ready() -> None:

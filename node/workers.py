@@ -83,12 +83,14 @@ class Changes:
 class WorkerRole:
     """Which process of its pod an app is: `index` of `count` (the default: a pod of one).
     `actor_keys`: changed when a process stores a remote actor's new key (see
-    federation/actors.py, which keeps keys per process)."""
+    federation/actors.py, which keeps keys per process); `paused_hosts`, when one pauses or
+    resumes the deliveries to a host (federation/delivery.py keeps them per process)."""
 
     index: int = 0
     count: int = 1
     wakes: Wakes | None = field(default=None, compare=False)
     actor_keys: Changes = field(default_factory=Changes, compare=False)
+    paused_hosts: Changes = field(default_factory=Changes, compare=False)
 
     @property
     def primary(self) -> bool:

@@ -59,13 +59,13 @@ async def start_processes(
 ) -> TwoProcesses:
     """`settings`: config sections for both (as `hearth serve` runs them, with workers = 2)."""
     counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
-    actor_keys = Changes()
+    actor_keys, paused_hosts = Changes(), Changes()
     port = free_port()
     server = {**settings.pop("server", {}), "workers": 2}
     primary = await make_pod(
         data_dir=folder,
         port=port,
-        role=WorkerRole(0, 2, wakes, actor_keys),
+        role=WorkerRole(0, 2, wakes, actor_keys, paused_hosts),
         traffic=Traffic(counts, 0),
         server=server,
         **settings,
@@ -74,7 +74,7 @@ async def start_processes(
         await before_other(primary)
     other = await make_pod(
         data_dir=folder,
-        role=WorkerRole(1, 2, wakes, actor_keys),
+        role=WorkerRole(1, 2, wakes, actor_keys, paused_hosts),
         traffic=Traffic(counts, 1),
         server={**server, "public_url": primary.url},
         **settings,
@@ -185,13 +185,7 @@ async def test_a_paused_host_resumes_when_it_speaks_to_another_process(
                 )
 
         pod = await start_processes(make_pod, tmp_path / "pod", wakes, before_other=pause)
-        like = {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{remote.actor}#like-1",
-            "type": "Like",
-            "actor": remote.actor,
-            "object": f"{pod.primary.url}/posts/{'0' * 32}",
-        }
+        like = remote.like_of_nothing(pod.primary.url)
         body, headers = remote.signed(f"{pod.primary.url}/inbox", like, pod.primary.clock)
         async with pod.other.http.post(
             f"{pod.other.url}/inbox", data=body, headers=headers

@@ -8,18 +8,23 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from federation.routes import FEDERATION
+from node.appkeys import DB
 from node.workers import Wakes
 from tests.api.test_media_flow import announce, image_bytes, put, wait_ready
 from tests.conftest import PodFactory
+from tests.federation.test_delivery import _create_row, _followed_by_remote
 from tests.federation.test_flows import follow, follow_accepted, stream
 from tests.federation.test_hostile import Scene
 from tests.hostile import HostilePod, new_key
+from tests.remote import Answer, RemoteServer
 from tests.spaces.support import make_invite, make_space, post_in
 from tests.spaces.test_space_federation import (
     _has_body,
@@ -535,3 +540,41 @@ async def test_items_shared_with_someone_on_another_pod_are_read_through_either_
 
     await wait_for(ended, timeout=PROMPTLY)
     spread_over_both(spread)
+
+
+# --- deliveries ---
+
+
+async def test_a_host_the_sender_has_just_paused_resumes_when_it_speaks_to_another_process(
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """Only the first process sends, so only it pauses a failing host; the host speaking to
+    any process resumes it, at once however lately it was paused."""
+    remote = await RemoteServer(keys[1]).start()
+    try:
+        federation = {"domain_pause_hours": 1.0}
+        async with spread_pod(make_pod, tmp_path / "spread", wakes, federation=federation) as pod:
+            alice = await _followed_by_remote(pod, remote)
+            worker = pod.app[FEDERATION].worker
+            remote.answers = [Answer(503)] * 50
+            await post(pod, alice, "hi")
+            for _ in range(6):  # failing for more than an hour: paused
+                await worker.run_once()
+                pod.clock.advance(timedelta(minutes=20))
+            host = remote.base.split("//")[1]
+            paused = "SELECT paused FROM domains WHERE host = ?"
+            assert await pod.app[DB].fetchval(paused, (host,)) == 1
+
+            remote.answers = []
+            like = remote.like_of_nothing(pod.url)
+            body, headers = remote.signed(f"{pod.url}/inbox", like, pod.clock)
+            process = pod.processes[1]
+            async with process.http.post(
+                f"{process.url}/inbox", data=body, headers=headers
+            ) as resp:
+                assert resp.status == 202
+            assert await pod.app[DB].fetchval(paused, (host,)) == 0
+            await worker.run_once()
+            assert (await _create_row(pod))["state"] == "delivered"
+    finally:
+        await remote.close()

@@ -26,6 +26,7 @@ from node.store import remote_actors as actor_store
 from node.store.db import Database
 from node.store.identities import Identity
 from node.store.remote_actors import RemoteActor
+from node.workers import Changes
 
 # Profiles are refreshed when older than this; keys are refreshed on a failed verification,
 # as often as the directory's RefetchLimit allows.
@@ -48,6 +49,7 @@ class ActorDirectory:
         refetches: RefetchLimit,
         failures: FailedFetches,
         fetch_timeout: float = 10.0,
+        key_changes: Changes | None = None,
     ) -> None:
         self._db = db
         self._client = client
@@ -59,6 +61,10 @@ class ActorDirectory:
         # key id → (when cached, actor, identity): signed requests come in bursts from the
         # same few actors; a failed verification refetches, so staleness costs one retry.
         self._keys: OrderedDict[str, tuple[float, RemoteActor, Identity]] = OrderedDict()
+        # Marked when any process of the pod stores a known actor's new key: every process
+        # then drops its cached keys, or the others would go on verifying with the old one.
+        self._key_changes = key_changes or Changes()
+        self._keys_mark = self._key_changes.mark
         self._refetches = refetches  # how often a failed verification may fetch a key again
         self._failures = failures  # unknown key ids that failed to fetch lately
         self._fetch_timeout = fetch_timeout  # also the longest wait for a host's key slot
@@ -189,10 +195,14 @@ class ActorDirectory:
             fetched_at=now,
             gone_at=None,
         )
+        key = (actor.key_id, actor.public_key_pem)
         async with self._db.transaction() as tx:
+            before = await actor_store.by_uri(tx, actor.uri)
             stored = await actor_store.upsert(tx, ident, actor)
             await media_store.set_remote_avatar(tx, stored.guid, parsed.icon)
-            return stored
+        if before is not None and (before.key_id, before.public_key_pem) != key:
+            self._key_changes.changed()  # once committed: whoever looks again finds the new one
+        return stored
 
     async def refresh(self, uri: str) -> Identity:
         """Fetch an actor again now (it announced an Update of itself)."""
@@ -202,6 +212,10 @@ class ActorDirectory:
 
     async def key_for(self, key_id: str) -> tuple[RemoteActor, Identity]:
         """The actor owning `key_id`, from the cache or the database; fetched when unknown."""
+        mark = self._key_changes.mark
+        if mark != self._keys_mark:
+            self._keys.clear()
+            self._keys_mark = mark
         cached = self._keys.get(key_id)
         if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
             self._keys.move_to_end(key_id)

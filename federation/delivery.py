@@ -19,6 +19,7 @@ from node.store import deliveries as delivery_store
 from node.store import remote_actors as actor_store
 from node.store.db import Database
 from node.store.deliveries import Claimed
+from node.workers import Changes
 
 log = logging.getLogger("hearth.delivery")
 
@@ -42,6 +43,7 @@ class DeliveryWorker:
         config: FederationConfig,
         is_blocked: Callable[[str], bool],
         rand: Callable[[], float] = random.random,
+        paused_changes: Changes | None = None,
     ) -> None:
         self._db = db
         self._client = client
@@ -58,6 +60,10 @@ class DeliveryWorker:
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused: set[str] = set()
+        # Marked by any process of the pod that pauses or resumes a host: the others then read
+        # the paused hosts again before they next decide whether a host that spoke was paused.
+        self._paused_changes = paused_changes or Changes()
+        self._paused_mark = self._paused_changes.mark
         # Claimed here and not yet recorded: never claimed again meanwhile, even once their
         # lease has run out waiting for their host's turn. Only a restart forgets them.
         self._held: set[str] = set()
@@ -66,7 +72,6 @@ class DeliveryWorker:
         self._cycle = asyncio.Lock()
         # In a process of the pod other than its sender: where wakes go (see node/workers.py).
         self._forward: Callable[[], None] | None = None
-        self._refresher: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         if self._forward is not None:
@@ -87,39 +92,29 @@ class DeliveryWorker:
 
     async def follow(self, forward: Callable[[], None]) -> None:
         """Start in a process of the pod that does not send: what is queued here is sent by
-        the sender, told through `forward`. The paused hosts are read again every IDLE_POLL,
-        so a host paused by the sender resumes when it speaks to this process too."""
+        the sender, told through `forward`."""
         self._forward = forward
         self._paused = await delivery_store.paused_hosts(self._db)
-
-        async def refresh() -> None:
-            while True:
-                await asyncio.sleep(IDLE_POLL)
-                try:
-                    self._paused = await delivery_store.paused_hosts(self._db)
-                except Exception:
-                    log.exception("reading the paused hosts failed")
-
-        self._refresher = asyncio.create_task(refresh(), name="paused-hosts")
 
     async def heard_from(self, host: str) -> None:
         """A host spoke to us: if its deliveries were paused, resume them now.
 
-        Paused hosts are kept in memory too, so the inbox's hot path asks no query.
+        Paused hosts are kept in memory too, so the inbox's hot path asks no query; they are
+        read again only when a process of the pod has paused or resumed one since.
         """
+        mark = self._paused_changes.mark
+        if mark != self._paused_mark:
+            self._paused_mark = mark  # first: a change while reading is seen next time
+            self._paused = await delivery_store.paused_hosts(self._db)
         if host not in self._paused:
             return
         async with self._db.transaction() as tx:
             await delivery_store.resume_host(tx, host, iso(self._clock.now()))
         self._paused.discard(host)
+        self._paused_changes.changed()
         self.wake()
 
     async def stop(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
-            self._refresher = None
         self._stopping = True
         self._wake.set()
         if self._runner is not None:
@@ -280,6 +275,7 @@ class DeliveryWorker:
                 )
                 if result.status is None or result.status >= 500:
                     failing.add(item.host)
+        paused = False
         # One statement per kind of change, not per delivery: the writer is shared.
         try:
             async with self._db.transaction() as tx:
@@ -291,9 +287,12 @@ class DeliveryWorker:
                 for host in failing - reached:
                     if await delivery_store.host_failure(tx, host, stamp, pause_before):
                         self._paused.add(host)
+                        paused = True
                         log.warning(
                             "pausing deliveries to %s: failing since before %s", host, pause_before
                         )
         finally:
             # Recorded, or (the write failed) left to their lease as after a crash.
             self._held.difference_update(o.item.guid for o in done)
+        if paused:
+            self._paused_changes.changed()  # committed: the other processes read it again

@@ -68,9 +68,11 @@ def create_app(
     directory = ActorDirectory(
         db, client, urls, clock, try_http=config.federation.allow_private_addresses,
         refetches=RefetchLimit(refetch_interval), failures=FailedFetches(refetch_interval),
-        fetch_timeout=config.federation.fetch_timeout_seconds,
+        fetch_timeout=config.federation.fetch_timeout_seconds, key_changes=role.actor_keys,
     )  # fmt: skip
-    worker = DeliveryWorker(db, client, clock, config.federation, blocks.is_blocked)
+    worker = DeliveryWorker(
+        db, client, clock, config.federation, blocks.is_blocked, paused_changes=role.paused_hosts
+    )
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
     shared_items = RemoteSharedItems(db, client, urls, clock)
     services = build_services(db, config, clock, outbox, directory, shared_items)

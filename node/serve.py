@@ -30,7 +30,7 @@ from aiohttp import web
 from node.api.traffic import CLASSES, Traffic
 from node.config import NodeConfig
 from node.logs import tag_process
-from node.workers import Wakes, WorkerRole
+from node.workers import Changes, Wakes, WorkerRole
 
 log = logging.getLogger("hearth")
 
@@ -157,6 +157,8 @@ class _Supervisor:
         self._count = config.server.workers
         # Made before the processes, which inherit them.
         self._wakes = Wakes()
+        self._actor_keys = Changes()
+        self._paused_hosts = Changes()
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process
@@ -204,7 +206,7 @@ class _Supervisor:
             _stop_with_parent(self._pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             tag_process(index)
-            role = WorkerRole(index, self._count, self._wakes)
+            role = WorkerRole(index, self._count, self._wakes, self._actor_keys, self._paused_hosts)
             traffic = Traffic(self._counts, index, self._started)
 
             def ready() -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,13 +62,35 @@ class Wakes:
         self._send.close()
 
 
+class Changes:
+    """A mark in memory every process of the pod reads (made before the processes are, as
+    `Wakes`): a process that changes what the others keep copies of sets it anew, and each
+    drops its copies when it sees a mark other than the one it last saw. A new random mark
+    rather than a count: two processes adding one at once could both write the same value."""
+
+    def __init__(self) -> None:
+        self._mark = multiprocessing.RawValue("q", 0)
+
+    @property
+    def mark(self) -> int:
+        return int(self._mark.value)
+
+    def changed(self) -> None:
+        self._mark.value = secrets.randbits(63)
+
+
 @dataclass(frozen=True)
 class WorkerRole:
-    """Which process of its pod an app is: `index` of `count` (the default: a pod of one)."""
+    """Which process of its pod an app is: `index` of `count` (the default: a pod of one).
+    `actor_keys`: changed when a process stores a remote actor's new key (see
+    federation/actors.py, which keeps keys per process); `paused_hosts`, when one pauses or
+    resumes the deliveries to a host (federation/delivery.py keeps them per process)."""
 
     index: int = 0
     count: int = 1
     wakes: Wakes | None = field(default=None, compare=False)
+    actor_keys: Changes = field(default_factory=Changes, compare=False)
+    paused_hosts: Changes = field(default_factory=Changes, compare=False)
 
     @property
     def primary(self) -> bool:

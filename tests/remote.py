@@ -83,6 +83,16 @@ class RemoteServer:
         if self.server is not None:
             await self.server.close()
 
+    def like_of_nothing(self, pod_url: str) -> dict[str, Any]:
+        """A Like of a post the pod never had: a signed word from this server, changing nothing."""
+        return {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{self.actor}#like-1",
+            "type": "Like",
+            "actor": self.actor,
+            "object": f"{pod_url}/posts/{'0' * 32}",
+        }
+
     def signed(
         self, url: str, activity: dict[str, Any], clock: Clock
     ) -> tuple[bytes, dict[str, str]]:

@@ -17,7 +17,7 @@ from node.store import identities as identity_store
 from node.store.db import Database
 from tests.conftest import PodFactory
 from tests.remote import Answer, RemoteServer
-from tests.support import Pod
+from tests.support import Pod, wait_for
 from tests.test_cli import one_line, run, write_config
 
 
@@ -122,9 +122,16 @@ def answered(tmp_path: Path, make_pod: PodFactory, remote: RemoteServer) -> Answ
         follower = await fed.directory.resolve_uri(remote.actor)
         me = await identity_store.get(fed.db, alice.identity_id)
         assert me is not None
-        remote.answers = [Answer(202), answer]  # the Accept goes through, then the post
         async with fed.db.transaction() as tx:
             await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
+
+        async def accept_sent() -> bool:
+            return [a["type"] for a in remote.received] == ["Accept"]
+
+        # The Accept goes through first (the worker's own loop may be the one sending it), then
+        # the post meets the answer: otherwise the two could reach the remote in either order.
+        await wait_for(accept_sent)
+        remote.answers = [answer]
         await pod.call("POST", "/api/v1/posts", alice, json={"body": "refused"}, expect=201)
         await fed.worker.run_once()
         port = pod.server.port

@@ -20,7 +20,7 @@ from PIL import Image
 from node.api.traffic import CLASSES, Traffic
 from node.appkeys import DB
 from node.clock import iso
-from node.workers import Wakes, WorkerRole
+from node.workers import Changes, Wakes, WorkerRole
 from tests.api.test_media_flow import announce, image_bytes, upload
 from tests.conftest import PodFactory
 from tests.federation.test_flows import follow_accepted, stream
@@ -59,12 +59,13 @@ async def start_processes(
 ) -> TwoProcesses:
     """`settings`: config sections for both (as `hearth serve` runs them, with workers = 2)."""
     counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
+    actor_keys, paused_hosts = Changes(), Changes()
     port = free_port()
     server = {**settings.pop("server", {}), "workers": 2}
     primary = await make_pod(
         data_dir=folder,
         port=port,
-        role=WorkerRole(0, 2, wakes),
+        role=WorkerRole(0, 2, wakes, actor_keys, paused_hosts),
         traffic=Traffic(counts, 0),
         server=server,
         **settings,
@@ -73,7 +74,7 @@ async def start_processes(
         await before_other(primary)
     other = await make_pod(
         data_dir=folder,
-        role=WorkerRole(1, 2, wakes),
+        role=WorkerRole(1, 2, wakes, actor_keys, paused_hosts),
         traffic=Traffic(counts, 1),
         server={**server, "public_url": primary.url},
         **settings,
@@ -184,13 +185,7 @@ async def test_a_paused_host_resumes_when_it_speaks_to_another_process(
                 )
 
         pod = await start_processes(make_pod, tmp_path / "pod", wakes, before_other=pause)
-        like = {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{remote.actor}#like-1",
-            "type": "Like",
-            "actor": remote.actor,
-            "object": f"{pod.primary.url}/posts/{'0' * 32}",
-        }
+        like = remote.like_of_nothing(pod.primary.url)
         body, headers = remote.signed(f"{pod.primary.url}/inbox", like, pod.primary.clock)
         async with pod.other.http.post(
             f"{pod.other.url}/inbox", data=body, headers=headers
@@ -257,3 +252,16 @@ def noise(size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(out, "JPEG")
     return out.getvalue()
+
+
+def test_a_change_marked_in_one_process_is_seen_in_the_others() -> None:
+    """`Changes` lives in memory the processes `hearth serve` forks share."""
+    changes = Changes()
+    before = changes.mark
+    child = os.fork()
+    if child == 0:  # the other process: mark, and leave at once
+        changes.changed()
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert changes.mark != before

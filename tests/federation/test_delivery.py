@@ -176,13 +176,7 @@ async def test_failing_domain_is_paused_and_resumes_when_heard_from(
     assert len(remote.received) == sent
     # The remote pod speaks to us (a signed Like of nothing in particular): deliveries resume.
     remote.answers = []
-    like = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": f"{remote.actor}#like-1",
-        "type": "Like",
-        "actor": remote.actor,
-        "object": f"{pod.url}/posts/{'0' * 32}",
-    }
+    like = remote.like_of_nothing(pod.url)
     body, headers = remote.signed(f"{pod.url}/inbox", like, pod.clock)
     async with pod.http.post(f"{pod.url}/inbox", data=body, headers=headers) as resp:
         assert resp.status == 202

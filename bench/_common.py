@@ -174,15 +174,18 @@ def start_served(data_dir: Path, workers: int, **sections: dict[str, Any]) -> Se
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "serve", "--config", str(path)],
-        env=env, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    log = data_dir.parent / f"{data_dir.name}.log"  # the pod's log lines, out of the figures' way
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "serve", "--config", str(path)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     served = Served(process, config.server.public_url, config.database_path, workers)
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"hearth serve exited with {process.returncode}")
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"hearth serve exited with {process.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(f"{served.url}/api/v1/system/health", timeout=5):
                 pass  # answered (2xx): serving; every process, once all have started

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import logging
 import multiprocessing
@@ -30,7 +31,7 @@ from aiohttp import web
 from node.api.traffic import CLASSES, Traffic
 from node.config import NodeConfig
 from node.logs import tag_process
-from node.workers import Changes, Wakes, WorkerRole
+from node.workers import Wakes, WorkerRole
 
 log = logging.getLogger("hearth")
 
@@ -155,15 +156,13 @@ class _Supervisor:
         self._config = config
         self._socks = socks  # one per process, or one for all
         self._count = config.server.workers
-        # Made before the processes, which inherit them.
+        # Made before the processes, which inherit them: what each one's role shares.
         self._wakes = Wakes()
-        self._actor_keys = Changes()
-        self._paused_hosts = Changes()
+        self._shared = WorkerRole(0, self._count, self._wakes)
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process
         self._pid = os.getpid()
-        self._stopping = False
 
     def run(self) -> None:
         # Signals are taken one at a time by sigtimedwait, never by a handler.
@@ -206,7 +205,7 @@ class _Supervisor:
             _stop_with_parent(self._pid)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             tag_process(index)
-            role = WorkerRole(index, self._count, self._wakes, self._actor_keys, self._paused_hosts)
+            role = dataclasses.replace(self._shared, index=index)
             traffic = Traffic(self._counts, index, self._started)
 
             def ready() -> None:

@@ -12,20 +12,15 @@ from collections.abc import MutableSequence
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 
-def counters(processes: int) -> list[int]:
-    """Counts for a pod of one process; `multiprocessing.RawArray("q", ...)` for several."""
-    return [0] * (processes * len(CLASSES))
-
-
 class Traffic:
     def __init__(
         self,
-        counts: MutableSequence[int] | None = None,
+        counts: MutableSequence[int] | None = None,  # several: a RawArray of rows
         row: int = 0,
         started: float | None = None,
     ) -> None:
         self.started = time.monotonic() if started is None else started
-        self._counts = counters(1) if counts is None else counts
+        self._counts = [0] * len(CLASSES) if counts is None else counts
         self._base = row * len(CLASSES)
 
     def count(self, status: int) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from federation.handlers import shares, spaces
 from federation.handlers.base import Incoming
-from federation.handlers.notes import check_author, is_relevant, parse_note, remote_post
+from federation.handlers.notes import (
+    check_author,
+    is_relevant,
+    parse_note,
+    rendered,
+    with_recipients,
+)
 from federation.urls import same_origin
 from node.errors import forbidden
 from node.store.db import Tx
@@ -26,9 +32,11 @@ async def handle(inc: Incoming) -> None:
     if await spaces.create(inc, note, obj):
         return  # a member's post to one of our spaces
 
+    post = rendered(inc.fed, note, inc.actor)
+
     async def effect(tx: Tx) -> None:
         # Read through the writer: its statements run in this thread, with no hand-off.
-        data = await remote_post(tx, inc.fed, note, inc.actor)
+        data = await with_recipients(tx, inc.fed, note, post)
         if await is_relevant(tx, inc.fed, inc.ident, note, data.recipients):
             await inc.fed.services.posts.remote_create(tx, inc.ident, data)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,12 @@ async def local_recipients(
 async def remote_post(
     q: Queryable, fed: Federation, note: NoteDoc, author: RemoteActor
 ) -> RemotePost:
+    return await with_recipients(q, fed, note, rendered(fed, note, author))
+
+
+def rendered(fed: Federation, note: NoteDoc, author: RemoteActor) -> RemotePost:
+    """The note as we store it, but for whom here it names (`with_recipients`): the sanitising done
+    before a write transaction, which then holds the write lock only for its statements."""
     safe = sanitize_html(note.content_html)
     warning = html_to_text(sanitize_html(note.summary_html)) if note.summary_html else ""
     warning = warning[: post_store.MAX_CONTENT_WARNING].rstrip()
@@ -48,12 +55,22 @@ async def remote_post(
         visibility=note.visibility(author.followers),
         in_reply_to=note.in_reply_to,
         published=_published(note.published, fed.clock.now()),
-        recipients=await local_recipients(q, fed, note),
+        recipients=[],
         attachments=[_attachment(a) for a in note.attachments],
-        mentions=await local_recipients(q, fed, note, list(note.mentions)),
         tags=[] if note.unlisted else list(note.hashtags),  # in no hashtag stream then
         content_warning=warning,
         sensitive=note.sensitive or bool(warning),
+    )
+
+
+async def with_recipients(
+    q: Queryable, fed: Federation, note: NoteDoc, post: RemotePost
+) -> RemotePost:
+    """`post` (from `rendered`) with the identities here its note addresses and mentions."""
+    return replace(
+        post,
+        recipients=await local_recipients(q, fed, note),
+        mentions=await local_recipients(q, fed, note, list(note.mentions)),
     )
 
 

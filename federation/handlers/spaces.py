@@ -12,7 +12,7 @@ from federation.convert import NOTE_TYPES, InvalidDocument, NoteDoc, note_from_a
 from federation.groups import addressed, invite_code, message_of
 from federation.handlers.base import Incoming
 from federation.handlers.like import reaction_of
-from federation.handlers.notes import check_author, parse_note, remote_post
+from federation.handlers.notes import check_author, parse_note, rendered, with_recipients
 from federation.jsonld import normalize
 from federation.urls import PUBLIC_ALIASES, same_origin
 from node.errors import ApiError
@@ -72,8 +72,10 @@ async def create(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> bool:
     ):
         return False
 
+    post = rendered(fed, note, inc.actor)
+
     async def effect(tx: Tx) -> None:
-        data = await remote_post(tx, fed, note, inc.actor)
+        data = await with_recipients(tx, fed, note, post)
         await fed.services.spaces.remote_post(tx, space, inc.ident, data)  # members only
 
     await inc.apply(effect)
@@ -111,9 +113,11 @@ def with_relay(fallback: Handler) -> Handler:
         note = parse_note(obj)
         check_author(note, inc.actor.uri, "update")
 
+        edited = rendered(fed, note, inc.actor)
+
         async def update(tx: Tx) -> None:
             await spaces.remote_update(
-                tx, space, inc.ident, await remote_post(tx, fed, note, inc.actor)
+                tx, space, inc.ident, await with_recipients(tx, fed, note, edited)
             )
 
         await inc.apply(update)
@@ -213,8 +217,10 @@ async def _relayed_effect(
     if author_actor is None:
         return _nothing
 
+    post = rendered(fed, note, author_actor)
+
     async def effect(tx: Tx) -> None:
-        data = await remote_post(tx, fed, note, author_actor)
+        data = await with_recipients(tx, fed, note, post)
         await fed.services.spaces.relayed_post(tx, space, author, data, kind, from_origin)
 
     return effect

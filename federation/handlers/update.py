@@ -11,7 +11,7 @@ from federation.convert import (
 )
 from federation.handlers import shares
 from federation.handlers.base import Incoming
-from federation.handlers.notes import check_author, parse_note, remote_post
+from federation.handlers.notes import check_author, parse_note, rendered, with_recipients
 from federation.urls import same_origin
 from node.errors import ApiError, forbidden
 from node.services.text import html_to_text, sanitize_html
@@ -56,8 +56,10 @@ async def handle(inc: Incoming) -> None:
     note = parse_note(obj)
     check_author(note, inc.actor.uri, "update")
 
+    post = rendered(inc.fed, note, inc.actor)
+
     async def effect(tx: Tx) -> None:
-        data = await remote_post(tx, inc.fed, note, inc.actor)
+        data = await with_recipients(tx, inc.fed, note, post)
         await inc.fed.services.posts.remote_update(tx, inc.ident, data)
 
     await inc.apply(effect)

@@ -56,7 +56,7 @@ def create_app(
         middlewares=[error_middleware(traffic), json_only_middleware],
         client_max_size=config.server.max_body_bytes,
     )
-    db = Database(config.database_path, readers=config.storage.readers, shared=role.shared)
+    db = Database(config.database_path, readers=config.storage.readers, turn=role.turn())
     urls = Urls(config.server.public_url)
     keys = LocalKeys(db, clock)
     blocks = DomainBlocks(config.federation.blocked_domains)

@@ -31,6 +31,7 @@ from aiohttp import web
 from node.api.traffic import CLASSES, Traffic
 from node.config import NodeConfig
 from node.logs import tag_process
+from node.store.turn import TurnBoard
 from node.workers import Wakes, WorkerRole
 
 log = logging.getLogger("hearth")
@@ -158,7 +159,7 @@ class _Supervisor:
         self._count = config.server.workers
         # Made before the processes, which inherit them: what each one's role shares.
         self._wakes = Wakes()
-        self._shared = WorkerRole(0, self._count, self._wakes)
+        self._shared = WorkerRole(0, self._count, self._wakes, turns=TurnBoard(self._count))
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process
@@ -176,6 +177,8 @@ class _Supervisor:
         finally:
             self._stop_all()
             self._wakes.close()
+            if self._shared.turns is not None:
+                self._shared.turns.close()
             while signal.sigtimedwait(_SIGNALS, 0) is not None:
                 pass  # a second Ctrl-C while stopping: handled already
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)

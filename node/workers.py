@@ -18,6 +18,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from node.store.turn import TurnBoard, TurnSeat
+
 # What a datagram says; one byte each.
 DELIVERIES = b"d"
 MEDIA = b"m"
@@ -84,13 +86,15 @@ class WorkerRole:
     """Which process of its pod an app is: `index` of `count` (the default: a pod of one).
     `actor_keys`: changed when a process stores a remote actor's new key (see
     federation/actors.py, which keeps keys per process); `paused_hosts`, when one pauses or
-    resumes the deliveries to a host (federation/delivery.py keeps them per process)."""
+    resumes the deliveries to a host (federation/delivery.py keeps them per process). `turns`:
+    how the processes take turns to write the database (node/store/turn.py)."""
 
     index: int = 0
     count: int = 1
     wakes: Wakes | None = field(default=None, compare=False)
     actor_keys: Changes = field(default_factory=Changes, compare=False)
     paused_hosts: Changes = field(default_factory=Changes, compare=False)
+    turns: TurnBoard | None = field(default=None, compare=False)
 
     @property
     def primary(self) -> bool:
@@ -100,3 +104,11 @@ class WorkerRole:
     def shared(self) -> bool:
         """Whether other processes of this pod write the same database."""
         return self.count > 1
+
+    def turn(self) -> TurnSeat | None:
+        """This process's seat on the write-turn board, with other processes to take turns with."""
+        if not self.shared:
+            return None
+        if self.turns is None or self.turns.count != self.count:
+            raise ValueError("the processes of a pod need a turn board for all of them")
+        return self.turns.seat(self.index)

@@ -15,7 +15,8 @@ from node.api.traffic import Traffic
 from node.app import create_app
 from node.clock import ManualClock
 from node.config import NodeConfig, build_config
-from node.workers import WorkerRole
+from node.store.turn import TurnBoard
+from node.workers import Wakes, WorkerRole
 from tests.support import Pod, Trio, free_port
 
 _counter = itertools.count()
@@ -85,3 +86,19 @@ async def trio(make_pod: PodFactory) -> Trio:
     pod = await make_pod()
     return Trio(pod, await pod.register("alice"), await pod.register("bob"),
                 await pod.register("carol"))  # fmt: skip
+
+
+@pytest.fixture
+async def wakes() -> AsyncIterator[Wakes]:
+    """The channel to the primary of a pod of two processes (as `hearth serve` makes it)."""
+    channel = Wakes()
+    yield channel
+    channel.close()
+
+
+@pytest.fixture
+async def turns() -> AsyncIterator[TurnBoard]:
+    """The write-turn board of a pod of two processes."""
+    board = TurnBoard(2)
+    yield board
+    board.close()

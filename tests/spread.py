@@ -17,6 +17,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from node.store.turn import TurnBoard
 from node.workers import Wakes
 from tests.conftest import PodFactory
 from tests.support import Pod, free_port
@@ -78,13 +79,13 @@ def _front(pod: SpreadPod, session: ClientSession) -> web.Application:
 
 @asynccontextmanager
 async def spread_pod(
-    make_pod: PodFactory, folder: Path, wakes: Wakes, **settings: Any
+    make_pod: PodFactory, folder: Path, wakes: Wakes, turns: TurnBoard, **settings: Any
 ) -> AsyncIterator[SpreadPod]:
     """Two processes of one pod (tests/test_workers.py `start_processes`) behind the front;
     `settings`: config sections for both."""
     port = free_port()
     server = {**settings.pop("server", {}), "public_url": f"http://127.0.0.1:{port}"}
-    two = await start_processes(make_pod, folder, wakes, server=server, **settings)
+    two = await start_processes(make_pod, folder, wakes, turns, server=server, **settings)
     primary = Process(two.primary.config, two.primary.server, two.primary.clock, two.primary.http)
     pod = SpreadPod(
         two.primary.config, two.primary.server, two.primary.clock, two.primary.http,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -14,7 +16,9 @@ import pytest
 
 from node.appkeys import DB
 from node.store import db as db_module
+from node.store import turn as turn_module
 from node.store.db import Database
+from node.store.turn import TurnBoard
 from tests.conftest import PodFactory
 
 
@@ -104,12 +108,14 @@ async def test_a_write_cancelled_while_waiting_for_another_process_leaves_no_tra
 
 
 @pytest.fixture
-async def two_processes(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+async def two_processes(
+    tmp_path: Path, turns: TurnBoard
+) -> AsyncIterator[tuple[Database, Database]]:
     """Two processes' databases on one file, as the processes of one pod open it."""
     path = tmp_path / "pod.db"
-    first = await Database(path, shared=True).open()
+    first = await Database(path, turn=turns.seat(0)).open()
     await first.executescript("CREATE TABLE t (v TEXT NOT NULL)")
-    second = await Database(path, shared=True).open()
+    second = await Database(path, turn=turns.seat(1)).open()
     yield first, second
     await first.close()
     await second.close()
@@ -201,3 +207,71 @@ async def test_a_turn_that_never_comes_ends_like_sqlites_own_wait(
     await held.release()
     await asyncio.wait_for(insert(second, "in time"), 2)
     assert await values(first) == ["held", "in time"]
+
+
+async def test_a_process_waiting_for_the_turn_has_it_as_soon_as_it_is_given_back(
+    two_processes: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waiter is woken by the holder, not by its next look (made a second here)."""
+    monkeypatch.setattr(turn_module, "RETRY_SECONDS", 1.0)
+    first, second = two_processes
+    loop = asyncio.get_running_loop()
+    for n in range(20):
+        held = HeldOpen(first, f"held {n}")
+        await held.opened.wait()
+        waiting = asyncio.create_task(insert(second, f"waited {n}"))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        await held.release()
+        start = loop.time()
+        await asyncio.wait_for(waiting, 2)
+        assert loop.time() - start < 0.5
+    assert len(await values(first)) == 40
+
+
+async def test_a_process_writing_without_pause_lets_a_waiting_one_in_between(
+    two_processes: tuple[Database, Database],
+) -> None:
+    """One process writes back to back; another's writes still go in between, each within a
+    few of the first's turns, instead of after the first's run of writes is over."""
+    first, second = two_processes
+    stop = asyncio.Event()
+    busy_writes = 0
+
+    async def busy() -> None:
+        nonlocal busy_writes
+        while not stop.is_set():
+            await insert(first, "busy")
+            busy_writes += 1
+
+    runner = asyncio.create_task(busy())
+    await asyncio.sleep(0.05)
+    for n in range(10):
+        before = busy_writes
+        await asyncio.wait_for(insert(second, f"between {n}"), 2)
+        assert busy_writes - before <= 3, busy_writes - before
+    stop.set()
+    await runner
+    assert (await values(first)).count("busy") == busy_writes
+
+
+async def test_a_turn_left_by_a_process_that_died_is_taken_by_the_others(
+    tmp_path: Path, turns: TurnBoard
+) -> None:
+    """A process that dies holding the turn says nothing; its flock goes with its files, and
+    the waiter, which looks again now and then, takes the turn."""
+    path = tmp_path / "pod.db"
+    first = await Database(path, turn=turns.seat(0)).open()
+    await first.executescript("CREATE TABLE t (v TEXT NOT NULL)")
+    dead = os.open(f"{path}-writer", os.O_RDWR)
+    try:
+        fcntl.flock(dead, fcntl.LOCK_EX)  # the other process's turn
+        turns.seat(1).took()
+        waiting = asyncio.create_task(insert(first, "after"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+    finally:
+        os.close(dead)  # it dies: no datagram
+    await asyncio.wait_for(waiting, 2)
+    assert await values(first) == ["after"]
+    await first.close()

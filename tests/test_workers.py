@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from PIL import Image
 from node.api.traffic import CLASSES, Traffic
 from node.appkeys import DB
 from node.clock import iso
+from node.store.turn import TurnBoard
 from node.workers import Changes, Wakes, WorkerRole
 from tests.api.test_media_flow import announce, image_bytes, upload
 from tests.conftest import PodFactory
@@ -47,25 +47,23 @@ class TwoProcesses:
     other: Process
 
 
-@pytest.fixture
-async def wakes() -> AsyncIterator[Wakes]:
-    channel = Wakes()
-    yield channel
-    channel.close()
-
-
 async def start_processes(
-    make_pod: PodFactory, folder: Path, wakes: Wakes, before_other: Any = None, **settings: Any
+    make_pod: PodFactory,
+    folder: Path,
+    wakes: Wakes,
+    turns: TurnBoard,
+    before_other: Any = None,
+    **settings: Any,
 ) -> TwoProcesses:
     """`settings`: config sections for both (as `hearth serve` runs them, with workers = 2)."""
     counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
-    actor_keys, paused_hosts = Changes(), Changes()
+    actor_keys, paused_hosts, turns = Changes(), Changes(), TurnBoard(2)
     port = free_port()
     server = {**settings.pop("server", {}), "workers": 2}
     primary = await make_pod(
         data_dir=folder,
         port=port,
-        role=WorkerRole(0, 2, wakes, actor_keys, paused_hosts),
+        role=WorkerRole(0, 2, wakes, actor_keys, paused_hosts, turns),
         traffic=Traffic(counts, 0),
         server=server,
         **settings,
@@ -74,7 +72,7 @@ async def start_processes(
         await before_other(primary)
     other = await make_pod(
         data_dir=folder,
-        role=WorkerRole(1, 2, wakes, actor_keys, paused_hosts),
+        role=WorkerRole(1, 2, wakes, actor_keys, paused_hosts, turns),
         traffic=Traffic(counts, 1),
         server={**server, "public_url": primary.url},
         **settings,
@@ -83,8 +81,8 @@ async def start_processes(
 
 
 @pytest.fixture
-async def pod(make_pod: PodFactory, tmp_path: Path, wakes: Wakes) -> TwoProcesses:
-    return await start_processes(make_pod, tmp_path / "pod", wakes)
+async def pod(make_pod: PodFactory, tmp_path: Path, wakes: Wakes, turns: TurnBoard) -> TwoProcesses:
+    return await start_processes(make_pod, tmp_path / "pod", wakes, turns)
 
 
 async def test_a_post_made_in_another_process_is_delivered_at_once(
@@ -169,7 +167,11 @@ def remote_key() -> rsa.RSAPrivateKey:
 
 
 async def test_a_paused_host_resumes_when_it_speaks_to_another_process(
-    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, remote_key: rsa.RSAPrivateKey
+    make_pod: PodFactory,
+    tmp_path: Path,
+    wakes: Wakes,
+    turns: TurnBoard,
+    remote_key: rsa.RSAPrivateKey,
 ) -> None:
     remote = await RemoteServer(remote_key).start()
     host = remote.base.split("//")[1]
@@ -184,7 +186,7 @@ async def test_a_paused_host_resumes_when_it_speaks_to_another_process(
                     (host, now, now),
                 )
 
-        pod = await start_processes(make_pod, tmp_path / "pod", wakes, before_other=pause)
+        pod = await start_processes(make_pod, tmp_path / "pod", wakes, turns, before_other=pause)
         like = remote.like_of_nothing(pod.primary.url)
         body, headers = remote.signed(f"{pod.primary.url}/inbox", like, pod.primary.clock)
         async with pod.other.http.post(
@@ -198,7 +200,7 @@ async def test_a_paused_host_resumes_when_it_speaks_to_another_process(
 
 
 async def test_a_process_started_beside_others_leaves_their_work_alone(
-    make_pod: PodFactory, tmp_path: Path, wakes: Wakes
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, turns: TurnBoard
 ) -> None:
     """Start-up recovery is the primary's: an upload under way (its bytes arriving at the
     primary) survives the start of another process."""
@@ -213,7 +215,7 @@ async def test_a_process_started_beside_others_leaves_their_work_alone(
             )
         uploading.update(user=alice, id=ticket["media"]["id"])
 
-    pod = await start_processes(make_pod, tmp_path / "pod", wakes, before_other=begin_upload)
+    pod = await start_processes(make_pod, tmp_path / "pod", wakes, turns, before_other=begin_upload)
     alice: User = uploading["user"]
     await pod.primary.call("GET", f"/api/v1/media/{uploading['id']}", alice, expect=200)
     status = await pod.primary.app[DB].fetchval(
@@ -223,13 +225,13 @@ async def test_a_process_started_beside_others_leaves_their_work_alone(
 
 
 async def test_the_variants_of_all_processes_stay_within_their_bound(
-    make_pod: PodFactory, tmp_path: Path, wakes: Wakes
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, turns: TurnBoard
 ) -> None:
     """`media.variant_cache_bytes` bounds the variants on disk, whichever process rendered
     them: each knows only its own renders."""
     bound = 20_000
     pod = await start_processes(
-        make_pod, tmp_path / "pod", wakes, media={"variant_cache_bytes": bound}
+        make_pod, tmp_path / "pod", wakes, turns, media={"variant_cache_bytes": bound}
     )
     alice = await pod.primary.register("alice")
     picture = await upload(pod.primary, alice, noise((300, 300)), "image/jpeg", "noise.jpg")

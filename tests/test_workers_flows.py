@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from federation.routes import FEDERATION
 from node.appkeys import DB
+from node.store.turn import TurnBoard
 from node.workers import Wakes
 from tests.api.test_media_flow import announce, image_bytes, put, wait_ready
 from tests.conftest import PodFactory
@@ -43,15 +44,10 @@ AS = {"Accept": "application/activity+json"}
 
 
 @pytest.fixture
-async def wakes() -> AsyncIterator[Wakes]:
-    channel = Wakes()
-    yield channel
-    channel.close()
-
-
-@pytest.fixture
-async def spread(wakes: Wakes, make_pod: PodFactory, tmp_path: Path) -> AsyncIterator[SpreadPod]:
-    async with spread_pod(make_pod, tmp_path / "spread", wakes) as pod:
+async def spread(
+    wakes: Wakes, turns: TurnBoard, make_pod: PodFactory, tmp_path: Path
+) -> AsyncIterator[SpreadPod]:
+    async with spread_pod(make_pod, tmp_path / "spread", wakes, turns) as pod:
         yield pod
 
 
@@ -393,10 +389,10 @@ async def test_an_activity_delivered_to_both_processes_at_once_counts_once(
 
 
 async def test_logins_logouts_and_a_new_password_hold_in_every_process(
-    make_pod: PodFactory, tmp_path: Path, wakes: Wakes
+    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, turns: TurnBoard
 ) -> None:
     auth = {"login_max_failures": 3, "login_window_seconds": 60}
-    async with spread_pod(make_pod, tmp_path / "spread", wakes, auth=auth) as pod:
+    async with spread_pod(make_pod, tmp_path / "spread", wakes, turns, auth=auth) as pod:
         alice = await pod.register("alice")
         with pod.on(0):
             _, phone = await pod.login("alice")
@@ -546,14 +542,20 @@ async def test_items_shared_with_someone_on_another_pod_are_read_through_either_
 
 
 async def test_a_host_the_sender_has_just_paused_resumes_when_it_speaks_to_another_process(
-    make_pod: PodFactory, tmp_path: Path, wakes: Wakes, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+    make_pod: PodFactory,
+    tmp_path: Path,
+    wakes: Wakes,
+    turns: TurnBoard,
+    keys: tuple[RSAPrivateKey, RSAPrivateKey],
 ) -> None:
     """Only the first process sends, so only it pauses a failing host; the host speaking to
     any process resumes it, at once however lately it was paused."""
     remote = await RemoteServer(keys[1]).start()
     try:
         federation = {"domain_pause_hours": 1.0}
-        async with spread_pod(make_pod, tmp_path / "spread", wakes, federation=federation) as pod:
+        async with spread_pod(
+            make_pod, tmp_path / "spread", wakes, turns, federation=federation
+        ) as pod:
             alice = await _followed_by_remote(pod, remote)
             worker = pod.app[FEDERATION].worker
             remote.answers = [Answer(503)] * 50

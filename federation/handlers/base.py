@@ -37,8 +37,11 @@ class Incoming:
 
         Returns False for a duplicate (nothing is changed).
         """
-        async with self.fed.db.transaction() as tx:
+
+        async def once(tx: Tx) -> bool:
             if not await delivery_store.mark_seen(tx, self.id, iso(self.fed.clock.now())):
                 return False
             await effect(tx)
             return True
+
+        return await self.fed.db.apply(once)

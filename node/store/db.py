@@ -3,34 +3,38 @@
 Writes go through `Database.transaction()`, which serialises writers and commits or rolls back
 as a unit. The writer runs on the event loop's own thread: its statements are short indexed
 writes (tens of microseconds), so a trip to another thread per statement would cost more than
-the work. Only COMMIT, shared by a group of transactions, runs on a thread of its own: it is
-file writing (the group's pages into the WAL, now and then a checkpoint) that needs no Python,
-and meanwhile the loop goes on with the next requests. Reads, which can be long (searches,
+the work; so does COMMIT, shared by a group of transactions: it copies the group's pages into
+the WAL (no fsync: synchronous=NORMAL). Checkpoints, which copy the WAL into the database file
+and do sync it, run on a thread and connection of their own (`_Checkpoints`), never inside a
+COMMIT, so the write lock is never held for a disk's sync. Reads, which can be long (searches,
 counts, lists), run on reader connections in their own threads (aiosqlite) and never see a
 writer's uncommitted rows. `Database.inline` is one more reader on the event loop's thread, for
 the short indexed reads of the busiest requests (a token's session, a stream page and what it
 shows), where the trip to a reader thread and back costs several times the query. The
-processes of a pod run with `server.workers` above 1 take turns to write (`_WriteTurn`).
+processes of a pod run with `server.workers` above 1 take turns to write (node/store/turn.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
+from node.store.turn import TurnSeat, WriteTurn
+
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 class Queryable(Protocol):
@@ -49,7 +53,12 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
     f"PRAGMA busy_timeout={BUSY_WAIT_MS}",
+    # Pages are read from the mapped file rather than copied by read(): a connection re-reads
+    # every page it needs after another one has written (its cache is dropped then).
+    "PRAGMA mmap_size=268435456",
 )
+# Commits between two checkpoints of the WAL into the database file.
+CHECKPOINT_EVERY = 64
 
 
 async def database_bytes(q: Queryable) -> int:
@@ -146,13 +155,17 @@ class Tx(_Sync):
             self._conn.executemany(sql, batch)
 
 
-def _settle(waiters: list[asyncio.Future[None]], error: sqlite3.Error | None) -> None:
+# A commit group: each transaction's future, and what it returns once committed.
+Group = list[tuple[asyncio.Future[Any], Any]]
+
+
+def _settle(group: Group, error: sqlite3.Error | None) -> None:
     """Tell each transaction of a group how its COMMIT went (a cancelled caller is gone)."""
-    for waiter in waiters:
+    for waiter, result in group:
         if waiter.done():
             continue
         if error is None:
-            waiter.set_result(None)
+            waiter.set_result(result)
         else:
             waiter.set_exception(error)
 
@@ -198,7 +211,7 @@ class _Transaction:
             # A future per caller, not one shared: a cancelled caller cancels only its own.
             waiter = asyncio.get_running_loop().create_future()
             assert db._group is not None
-            db._group.append(waiter)
+            db._group.append((waiter, None))
         finally:
             if not writer.in_transaction:
                 db._group_lost(exc if isinstance(exc, sqlite3.Error) else None)
@@ -206,76 +219,54 @@ class _Transaction:
         await waiter
 
 
-class _WriteTurn:
-    """Whose turn it is to write, among the processes of one pod: an exclusive `flock` on a
-    file beside the database, held from BEGIN to the end of COMMIT.
+class _Checkpoints:
+    """Copies the WAL into the database file now and then, on a thread and connection of its
+    own. SQLite's automatic checkpoint would run inside a COMMIT, with the write lock held
+    (and, with several processes, the write turn) while the disk syncs; a PASSIVE checkpoint
+    here waits for no one and keeps nobody waiting."""
 
-    SQLite's own lock has no queue: a process finding it taken can only try again later, and
-    one that writes without pause (a busy inbox) leaves the others a gap of microseconds
-    between its commits, so their retries would rarely land. A process waiting for the flock
-    is woken as soon as it is free. The wait happens on a thread of its own, the event loop
-    serving meanwhile; an uncontended turn is taken on the loop with one system call.
-    """
-
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self._path = path
-        self._fd: int | None = None
-        self._held = False
-        self._waiter: ThreadPoolExecutor | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-checkpoint")
+        self._conn: sqlite3.Connection | None = None
+        self._running: Future[None] | None = None
+        self._commits = 0
 
-    def open(self) -> None:
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        self._waiter = ThreadPoolExecutor(1, thread_name_prefix="hearth-write-turn")
+    def committed(self) -> None:
+        """Count a COMMIT; every CHECKPOINT_EVERY, start a checkpoint unless one is running."""
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and (self._running is None or self._running.done()):
+            self._commits = 0
+            self._running = self._thread.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            if self._conn is None:
+                self._conn = _connect_sync(self._path)
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # busy or failing: the next one tries again, and SQLite keeps the WAL whole
 
     def close(self) -> None:
-        if self._waiter is not None:
-            self._waiter.shutdown()
-            self._waiter = None
-        if self._fd is not None:
-            os.close(self._fd)  # gives the turn back, if held
-            self._fd = None
-        self._held = False
+        """Wait for a running checkpoint, then checkpoint once more and close."""
+        self._thread.submit(self._checkpoint).result()
+        self._thread.submit(self._close).result()
+        self._thread.shutdown()
 
-    async def take(self) -> None:
-        fd = self._fd
-        if fd is None or self._waiter is None:
-            raise sqlite3.ProgrammingError("the database is closed")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waiting = asyncio.get_running_loop().run_in_executor(
-                self._waiter, fcntl.flock, fd, fcntl.LOCK_EX
-            )
-            try:
-                # As long as SQLite would wait for its own lock (then: "database is locked").
-                await asyncio.wait_for(asyncio.shield(waiting), BUSY_WAIT_MS / 1000)
-            except (asyncio.CancelledError, TimeoutError) as exc:
-                # The thread takes the turn all the same: given back as soon as it has it.
-                waiting.add_done_callback(lambda f: f.exception() or self._release(fd))
-                if isinstance(exc, TimeoutError):
-                    raise sqlite3.OperationalError("database is locked") from None
-                raise
-        self._held = True
-
-    def give_back(self) -> None:
-        if self._held and self._fd is not None:
-            self._held = False
-            self._release(self._fd)
-
-    @staticmethod
-    def _release(fd: int) -> None:
-        with contextlib.suppress(OSError):  # closed meanwhile: released with it
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class Database:
     """Made unconnected (so the app can be wired synchronously); `open()` connects."""
 
-    def __init__(self, path: Path | str, readers: int = 2, shared: bool = False) -> None:
+    def __init__(self, path: Path | str, readers: int = 2, turn: TurnSeat | None = None) -> None:
         self.path = path
         self._n_readers = readers
-        # Other processes of the pod write too: see `_WriteTurn`.
-        self._turn = _WriteTurn(Path(f"{path}-writer")) if shared else None
+        # Other processes of the pod write too (`turn` is this one's seat): see node/store/turn.py.
+        self._turn = WriteTurn(Path(f"{path}-writer"), turn) if turn is not None else None
         self._writer: sqlite3.Connection | None = None
         self._inline: InlineReader | None = None
         self._write_lock = asyncio.Lock()
@@ -285,9 +276,12 @@ class Database:
         # Group commit: transactions that finish in the same turn of the event loop share one
         # COMMIT (each in its own SAVEPOINT); each caller returns only once it is durable.
         # The group is the callers' futures, or None when no transaction is open.
-        self._group: list[asyncio.Future[None]] | None = None
+        self._group: Group | None = None
         self._committer: asyncio.Task[None] | None = None
-        self._commit_thread: ThreadPoolExecutor | None = None
+        self._checkpoints: _Checkpoints | None = None
+        # Effects waiting for `apply`'s batch, and the task that runs them.
+        self._queued: deque[tuple[Callable[[Tx], Awaitable[Any]], asyncio.Future[Any]]] = deque()
+        self._applier: asyncio.Task[None] | None = None
 
     async def open(self) -> Database:
         """Connect; StorageError when the file cannot be opened or is not an SQLite database."""
@@ -299,7 +293,8 @@ class Database:
             raise StorageError(f"{self.path}: cannot open the database ({reason})") from None
         # SQLite's own wait for a lock would stop the event loop: transactions wait in `_begin`.
         self._writer.execute("PRAGMA busy_timeout=0")
-        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="hearth-commit")
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")  # see `_Checkpoints`
+        self._checkpoints = _Checkpoints(self.path)
         if self._turn is not None:
             self._turn.open()
         inline = _connect_sync(self.path)
@@ -330,6 +325,8 @@ class Database:
         if self._closed:
             return
         try:
+            if self._applier is not None:
+                await asyncio.wait([self._applier])  # what was queued is written first
             async with self._write_lock:
                 self._commit_now()  # what was written is kept
                 self._closed = True
@@ -341,9 +338,9 @@ class Database:
             self._closed = True
             if self._turn is not None:
                 self._turn.close()
-            if self._commit_thread is not None:
-                self._commit_thread.shutdown()
-                self._commit_thread = None
+            if self._checkpoints is not None:
+                self._checkpoints.close()
+                self._checkpoints = None
             # Reader threads left open would keep the process from exiting.
             for conn in self._all_readers:
                 await conn.close()
@@ -358,12 +355,84 @@ class Database:
         """A write transaction; it returns once committed (see `_Transaction`)."""
         return _Transaction(self)
 
+    async def apply(self, effect: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `effect` in a write transaction of its own (a SAVEPOINT, as in `transaction()`)
+        and return its result once committed; if it raises, nothing it wrote is kept.
+
+        Effects queued meanwhile run back to back in one task and share one COMMIT, so the
+        write lock, and with several processes the write turn, is held only for their
+        statements: a group of `transaction()` blocks holds it while the event loop serves
+        other requests between them. For the busiest writes (the inbox), whose effect is a
+        function of reads and writes that awaits nothing else.
+        """
+        if self._closed:
+            raise sqlite3.ProgrammingError("the database is closed")
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((effect, done))
+        if self._applier is None or self._applier.done():
+            self._applier = asyncio.create_task(self._apply_queued())
+        return await done
+
+    async def _apply_queued(self) -> None:
+        try:
+            async with self._write_lock:
+                while self._queued:
+                    await self._apply_batch()
+        except BaseException as exc:
+            # Closed, or this task cancelled: whatever is still queued will not run.
+            error = (
+                exc
+                if isinstance(exc, sqlite3.Error)
+                else sqlite3.ProgrammingError("the database is closed")
+            )
+            while self._queued:
+                _, done = self._queued.popleft()
+                if not done.done():
+                    done.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise  # its callers have their error: nobody awaits this task
+
+    async def _apply_batch(self) -> None:
+        """Run the queued effects in one group (write lock held) and commit it."""
+        if self._group is None:
+            await self._begin()  # the queue grows while another process has the turn
+            self._group = []
+        writer = self.writer
+        while self._queued:
+            effect, done = self._queued.popleft()
+            if done.done():
+                continue  # its caller was cancelled before it ran
+            writer.execute("SAVEPOINT tx")
+            try:
+                result = await effect(Tx(writer))
+            except BaseException as exc:
+                if writer.in_transaction:
+                    writer.execute("ROLLBACK TO tx")
+                    writer.execute("RELEASE tx")
+                if not done.done():
+                    if isinstance(exc, Exception):
+                        done.set_exception(exc)
+                    else:
+                        done.cancel()
+                if not writer.in_transaction:
+                    # SQLite rolled the whole group back (disk full, I/O error).
+                    cause = exc if isinstance(exc, sqlite3.Error) else None
+                    self._group_lost(cause)
+                    return
+                if not isinstance(exc, Exception):
+                    self._commit_now()  # what ran is kept; the rest fails
+                    raise
+                continue
+            writer.execute("RELEASE tx")
+            self._group.append((done, result))
+        self._commit_now()
+
     async def _begin(self) -> None:
-        """BEGIN IMMEDIATE, after this pod's other processes (`_WriteTurn`); while another
+        """BEGIN IMMEDIATE, after this pod's other processes (`WriteTurn`); while another
         process (the command line) writes, try again now and then, the loop serving requests
         meanwhile, for up to BUSY_WAIT_MS (then SQLITE_BUSY is raised)."""
         if self._turn is not None:
-            await self._turn.take()
+            await self._turn.take(BUSY_WAIT_MS / 1000)
         try:
             await self._begin_immediate()
         except BaseException:
@@ -389,24 +458,8 @@ class Database:
 
     async def _commit_soon(self) -> None:
         await asyncio.sleep(0)  # whatever is ready to write this turn joins the commit
-        async with self._write_lock:
-            group, self._group = self._group, None
-            if group is None or self._commit_thread is None:
-                return
-            # The lock is held until the thread is done with the writer; transactions that
-            # arrive meanwhile wait for it, and then form the next group together.
-            done = asyncio.get_running_loop().run_in_executor(self._commit_thread, self._commit)
-            # The lock must stay held until the thread is done with the writer, however often
-            # this task is cancelled meanwhile.
-            cancelled = False
-            while not done.done():
-                try:
-                    await asyncio.shield(done)
-                except asyncio.CancelledError:
-                    cancelled = True
-            _settle(group, done.result())
-            if cancelled:
-                raise asyncio.CancelledError
+        async with self._write_lock:  # not inside a transaction's body
+            self._commit_now()
 
     def _group_lost(self, cause: sqlite3.Error | None) -> None:
         """SQLite rolled back the open transaction itself (disk full, I/O error): the group's
@@ -420,10 +473,11 @@ class Database:
             _settle(group, cause or sqlite3.OperationalError("the transaction was rolled back"))
 
     def _commit_now(self) -> None:
-        """Commit the open group on this thread (closing, or before DDL)."""
+        """COMMIT the open group, if any, and tell everyone in it (with `apply`'s results)."""
         group, self._group = self._group, None
         if group is not None:
-            _settle(group, self._commit())
+            error = self._commit()
+            _settle(group, error)
 
     def _commit(self) -> sqlite3.Error | None:
         writer = self.writer
@@ -438,6 +492,8 @@ class Database:
         finally:
             if self._turn is not None and not writer.in_transaction:
                 self._turn.give_back()
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
         return None
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.store.db import Database
+from node.store.db import Database, Tx
 
 SCHEMA = """
 CREATE TABLE parents (id INTEGER PRIMARY KEY);
@@ -126,3 +126,103 @@ async def test_a_statement_that_loses_the_whole_transaction_is_told_to_its_group
     assert stored(db.path) == [3]
     await insert(db, 4)
     assert stored(db.path) == [3, 4]
+
+
+# --- Database.apply: effects queued together run back to back and share a COMMIT ----------
+
+
+async def add(db: Database, item: int, fail: bool = False) -> int:
+    async def effect(tx: Tx) -> int:
+        await tx.execute("INSERT INTO items (id, parent) VALUES (?, 1)", (item,))
+        if fail:
+            raise ValueError("the caller changed its mind")
+        return item * 10
+
+    return await db.apply(effect)
+
+
+async def test_applied_effects_return_their_results_once_committed(db: Database) -> None:
+    seen: list[list[int]] = []
+    original = db._commit
+
+    def commit() -> sqlite3.Error | None:
+        seen.append(stored(db.path))  # what others saw just before this COMMIT
+        return original()
+
+    db._commit = commit  # type: ignore[method-assign]
+    results = await asyncio.gather(*(add(db, i) for i in range(1, 21)))
+    assert results == [i * 10 for i in range(1, 21)]
+    assert stored(db.path) == list(range(1, 21))
+    assert seen == [[]]  # the twenty shared one COMMIT
+
+
+async def test_an_applied_effect_that_fails_undoes_only_itself(db: Database) -> None:
+    results = await asyncio.gather(
+        add(db, 1), add(db, 2, fail=True), add(db, 3), return_exceptions=True
+    )
+    assert results[0] == 10 and results[2] == 30
+    assert isinstance(results[1], ValueError)
+    assert stored(db.path) == [1, 3]
+
+
+async def test_a_failed_commit_reaches_every_applied_effect_of_its_batch(db: Database) -> None:
+    async def breaks_the_commit(tx: Tx) -> None:
+        await tx.execute("PRAGMA defer_foreign_keys = ON")
+        await tx.execute("INSERT INTO items (id, parent) VALUES (10, 99)")
+
+    results = await asyncio.gather(
+        add(db, 1), db.apply(breaks_the_commit), add(db, 2), return_exceptions=True
+    )
+    assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results
+    assert stored(db.path) == []
+    assert await add(db, 3) == 30
+    assert stored(db.path) == [3]
+
+
+async def test_an_effect_whose_caller_is_gone_before_it_runs_is_not_run(db: Database) -> None:
+    gone = asyncio.create_task(add(db, 1))
+    await asyncio.sleep(0)  # queued, not run yet: the batch starts on the next turn
+    gone.cancel()
+    assert await add(db, 2) == 20
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert stored(db.path) == [2]
+
+
+async def test_applied_effects_after_a_lost_transaction_commit_in_a_new_group(
+    db: Database,
+) -> None:
+    await db.executescript("CREATE TABLE blobs (data BLOB)")
+    pages = db.writer.execute("PRAGMA page_count").fetchone()[0]
+    db.writer.execute(f"PRAGMA max_page_count = {pages}")
+
+    async def fills_the_disk(tx: Tx) -> None:
+        await tx.execute("INSERT INTO blobs VALUES (?)", (b"x" * 100_000,))
+
+    results = await asyncio.gather(
+        add(db, 1), db.apply(fills_the_disk), add(db, 3), return_exceptions=True
+    )
+    assert isinstance(results[0], sqlite3.Error), results  # rolled back with the group
+    assert isinstance(results[1], sqlite3.Error) and results[1].sqlite_errorname == (
+        "SQLITE_FULL"
+    ), results
+    assert results[2] == 30, results
+    assert stored(db.path) == [3]
+
+
+async def test_apply_and_transactions_share_the_writer_in_turn(db: Database) -> None:
+    results = await asyncio.gather(add(db, 1), insert(db, 2), add(db, 3), insert(db, 4))
+    assert results == [10, None, 30, None]
+    assert stored(db.path) == [1, 2, 3, 4]
+
+
+async def test_apply_on_a_closed_database_is_refused(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "t.db").open()
+    await db.executescript(SCHEMA)
+    queued = asyncio.create_task(add(db, 5))
+    await asyncio.sleep(0)
+    await db.close()  # what was queued before is written first
+    assert await queued == 50
+    with pytest.raises(sqlite3.ProgrammingError):
+        await add(db, 6)
+    assert stored(tmp_path / "t.db") == [5]

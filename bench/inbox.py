@@ -293,10 +293,13 @@ async def main(args: argparse.Namespace) -> int:
             noop_s = await asyncio.wait_for(
                 timed("no-op", noop_inbox, requests, concurrency), args.timeout
             )
-            cpu, loop_cpu = pod.cpu()
+            (cpu, loop_cpu), each = pod.cpu(), pod.cpu_each()
             pod_s = await asyncio.wait_for(timed("pod", inbox, requests, concurrency), args.timeout)
-            cpu_after, loop_after = pod.cpu()
+            (cpu_after, loop_after), each_after = pod.cpu(), pod.cpu_each()
             cpu, loop_cpu = cpu_after - cpu, loop_after - loop_cpu
+            shares = ", ".join(
+                f"{100 * (b - a) / pod_s:.0f}%" for a, b in zip(each, each_after, strict=True)
+            )
             ratios.append(noop_s / pod_s)
             print(
                 f"  round {r}: pod {pod_s:6.3f} s {n / pod_s:8.1f} activities/s (verified and"
@@ -304,7 +307,8 @@ async def main(args: argparse.Namespace) -> int:
             )
             print(
                 f"           pod CPU per activity {1e6 * cpu / n:5.0f} µs"
-                f" ({1e6 * loop_cpu / n:.0f} µs on the event loops' threads)"
+                f" ({1e6 * loop_cpu / n:.0f} µs on the event loops' threads);"
+                f" each process's CPU (of one core): {shares}"
             )
         stored = count_remote_posts(db_path)
         if stored != rounds * n:

@@ -27,6 +27,7 @@ from node.api.docs import setup as setup_docs
 from node.api.middleware import error_middleware, json_only_middleware
 from node.api.post_cache import PostJsonCache
 from node.api.routing import install
+from node.api.spread import ConnectionSpread
 from node.api.traffic import Traffic
 from node.appkeys import CLOCK, CONFIG, DB, MEDIA_WORKER, POST_JSON, SERVICES, TRAFFIC
 from node.clock import Clock, SystemClock
@@ -87,6 +88,9 @@ def create_app(
     app[SERVICES] = services
     app[POST_JSON] = PostJsonCache(config.cache.post_json_entries)
     app[TRAFFIC] = traffic
+    if role.shared and role.connections is not None:
+        spread = ConnectionSpread(role.connections, role.index)
+        app.on_response_prepare.append(spread.on_response_prepare)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         make_data_dir(config.storage.data_dir)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from node.api.spread import ConnectionCounts
 from node.api.traffic import CLASSES, Traffic
 from node.config import NodeConfig
 from node.logs import tag_process
@@ -159,7 +160,13 @@ class _Supervisor:
         self._count = config.server.workers
         # Made before the processes, which inherit them: what each one's role shares.
         self._wakes = Wakes()
-        self._shared = WorkerRole(0, self._count, self._wakes, turns=TurnBoard(self._count))
+        self._shared = WorkerRole(
+            0,
+            self._count,
+            self._wakes,
+            turns=TurnBoard(self._count),
+            connections=ConnectionCounts(self._count),
+        )
         self._counts = multiprocessing.RawArray("q", self._count * len(CLASSES))
         self._started = time.monotonic()
         self._running: dict[int, _Process] = {}  # pid -> process

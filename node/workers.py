@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from node.api.spread import ConnectionCounts
 from node.store.turn import TurnBoard, TurnSeat
 
 # What a datagram says; one byte each.
@@ -87,7 +88,8 @@ class WorkerRole:
     `actor_keys`: changed when a process stores a remote actor's new key (see
     federation/actors.py, which keeps keys per process); `paused_hosts`, when one pauses or
     resumes the deliveries to a host (federation/delivery.py keeps them per process). `turns`:
-    how the processes take turns to write the database (node/store/turn.py)."""
+    how the processes take turns to write the database (node/store/turn.py); `connections`:
+    how many each serves (node/api/spread.py)."""
 
     index: int = 0
     count: int = 1
@@ -95,6 +97,7 @@ class WorkerRole:
     actor_keys: Changes = field(default_factory=Changes, compare=False)
     paused_hosts: Changes = field(default_factory=Changes, compare=False)
     turns: TurnBoard | None = field(default=None, compare=False)
+    connections: ConnectionCounts | None = field(default=None, compare=False)
 
     @property
     def primary(self) -> bool:

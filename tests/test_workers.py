@@ -5,6 +5,7 @@ uploads; what the others queue reaches it through the wake channel."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import multiprocessing
 import os
@@ -12,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from PIL import Image
 
+from node.api import spread
+from node.api.spread import ConnectionCounts
 from node.api.traffic import CLASSES, Traffic
 from node.appkeys import DB
 from node.clock import iso
@@ -45,6 +49,7 @@ class Process(Pod):
 class TwoProcesses:
     primary: Pod
     other: Process
+    connections: ConnectionCounts
 
 
 async def start_processes(
@@ -57,13 +62,13 @@ async def start_processes(
 ) -> TwoProcesses:
     """`settings`: config sections for both (as `hearth serve` runs them, with workers = 2)."""
     counts = multiprocessing.RawArray("q", 2 * len(CLASSES))
-    actor_keys, paused_hosts, turns = Changes(), Changes(), TurnBoard(2)
+    actor_keys, paused_hosts, connections = Changes(), Changes(), ConnectionCounts(2)
     port = free_port()
     server = {**settings.pop("server", {}), "workers": 2}
     primary = await make_pod(
         data_dir=folder,
         port=port,
-        role=WorkerRole(0, 2, wakes, actor_keys, paused_hosts, turns),
+        role=WorkerRole(0, 2, wakes, actor_keys, paused_hosts, turns, connections),
         traffic=Traffic(counts, 0),
         server=server,
         **settings,
@@ -72,12 +77,13 @@ async def start_processes(
         await before_other(primary)
     other = await make_pod(
         data_dir=folder,
-        role=WorkerRole(1, 2, wakes, actor_keys, paused_hosts, turns),
+        role=WorkerRole(1, 2, wakes, actor_keys, paused_hosts, turns, connections),
         traffic=Traffic(counts, 1),
         server={**server, "public_url": primary.url},
         **settings,
     )
-    return TwoProcesses(primary, Process(other.config, other.server, other.clock, other.http))
+    other_process = Process(other.config, other.server, other.clock, other.http)
+    return TwoProcesses(primary, other_process, connections)
 
 
 @pytest.fixture
@@ -267,3 +273,39 @@ def test_a_change_marked_in_one_process_is_seen_in_the_others() -> None:
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert changes.mark != before
+
+
+async def _answers_on(url: str, clients: int, seconds: float) -> tuple[int, int]:
+    """`clients` keep-alive connections asking `url` one request after another for `seconds`:
+    (answers, answers that closed their connection)."""
+    answers = closed = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+
+        async def client() -> None:
+            nonlocal answers, closed
+            while loop.time() < end:
+                async with http.get(url) as resp:
+                    assert resp.status == 200
+                    await resp.read()
+                    answers += 1
+                    closed += resp.headers.get("Connection", "").lower() == "close"
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return answers, closed
+
+
+async def test_a_process_with_more_than_its_share_of_connections_closes_some(
+    pod: TwoProcesses,
+) -> None:
+    """Six connections all on the first process, none on the other: the first closes some
+    after their answers (each client reconnects), a few at a time; with its share, none."""
+    url = f"{pod.primary.url}/.well-known/nodeinfo"
+    answers, closed = await _answers_on(url, clients=6, seconds=0.6)
+    assert answers > 60
+    assert 3 <= closed <= 0.6 / spread.SHED_SECONDS + 1, (answers, closed)
+    pod.connections.set(1, 6)  # the other process has as many (it answers nothing here)
+    answers, closed = await _answers_on(url, clients=6, seconds=0.4)
+    assert answers > 40 and closed == 0, (answers, closed)

@@ -249,7 +249,7 @@ async def test_a_process_writing_without_pause_lets_a_waiting_one_in_between(
     for n in range(10):
         before = busy_writes
         await asyncio.wait_for(insert(second, f"between {n}"), 2)
-        assert busy_writes - before <= 3, busy_writes - before
+        assert busy_writes - before <= 5, busy_writes - before
     stop.set()
     await runner
     assert (await values(first)).count("busy") == busy_writes

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from node.store import db as db_module
 from node.store.db import Database, Tx
 
 SCHEMA = """
@@ -226,3 +227,32 @@ async def test_apply_on_a_closed_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.ProgrammingError):
         await add(db, 6)
     assert stored(tmp_path / "t.db") == [5]
+
+
+async def test_the_wal_stays_bounded_under_writes_that_never_pause(db: Database) -> None:
+    await db.executescript("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    page = db.writer.execute("PRAGMA page_size").fetchone()[0]
+    wal = Path(f"{db.path}-wal")
+    largest = 0
+
+    async def note(tx: Tx) -> None:
+        await tx.execute("INSERT INTO notes (body) VALUES (?)", ("x" * 500,))
+
+    async def writes() -> None:
+        nonlocal largest
+        for _ in range(12_500):  # a page or so each: several times the bound below
+            await db.apply(note)
+            largest = max(largest, wal.stat().st_size)
+
+    async def reads() -> None:
+        while not done.is_set():
+            await db.fetchval("SELECT max(id) FROM notes")
+
+    done = asyncio.Event()
+    reader = asyncio.create_task(reads())
+    await asyncio.gather(writes(), writes())
+    done.set()
+    await reader
+    assert await db.fetchval("SELECT count(*) FROM notes") == 25_000
+    # Checkpoints copy it into the database file, and it is started over.
+    assert largest < 3 * db_module.WAL_LIMIT_PAGES * page

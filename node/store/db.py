@@ -424,6 +424,8 @@ class Database:
             writer.execute("SAVEPOINT tx")
             try:
                 result = await effect(Tx(writer))
+                # Fails if SQLite rolled the whole group back under an effect that carried on.
+                writer.execute("RELEASE tx")
             except BaseException as exc:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK TO tx")
@@ -442,7 +444,6 @@ class Database:
                     self._commit_now()  # what ran is kept; the rest fails
                     raise
                 continue
-            writer.execute("RELEASE tx")
             self._group.append((done, result))
         self._commit_now()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -209,6 +210,31 @@ async def test_applied_effects_after_a_lost_transaction_commit_in_a_new_group(
     ), results
     assert results[2] == 30, results
     assert stored(db.path) == [3]
+
+
+async def test_an_effect_that_carries_on_after_its_transaction_is_lost_is_told_so(
+    db: Database,
+) -> None:
+    """An effect that catches the error of a statement that lost the whole transaction (disk
+    full) and returns: its caller and the group's are told the write failed, as with a
+    `transaction()` block, and the next effects commit in a new group."""
+    await db.executescript("CREATE TABLE blobs (data BLOB)")
+    pages = db.writer.execute("PRAGMA page_count").fetchone()[0]
+    db.writer.execute(f"PRAGMA max_page_count = {pages}")
+
+    async def carries_on(tx: Tx) -> str:
+        with contextlib.suppress(sqlite3.OperationalError):
+            await tx.execute("INSERT INTO blobs VALUES (?)", (b"x" * 100_000,))
+        return "carried on"
+
+    results = await asyncio.wait_for(
+        asyncio.gather(add(db, 1), db.apply(carries_on), add(db, 3), return_exceptions=True), 2
+    )
+    assert isinstance(results[0], sqlite3.Error), results
+    assert isinstance(results[1], sqlite3.Error), results
+    assert results[2] == 30, results
+    assert await asyncio.wait_for(add(db, 4), 2) == 40
+    assert stored(db.path) == [3, 4]
 
 
 async def test_apply_and_transactions_share_the_writer_in_turn(db: Database) -> None:

@@ -26,21 +26,31 @@ PUBLISH_SECONDS = 0.1
 SHED_SECONDS = 0.02
 
 
+# A count published longer ago than this has lapsed: its process has answered on none of those
+# connections since (it would have published again), so none of them is busy any more.
+LAPSE_SECONDS = WINDOW_SECONDS + PUBLISH_SECONDS
+
+
 class ConnectionCounts:
-    """Made before the processes (each inherits it): per process, its busy connections."""
+    """Made before the processes (each inherits it): per process, its busy connections, and
+    when it counted them (time.monotonic, the same clock in every process)."""
 
     def __init__(self, count: int) -> None:
         self.count = count
         self._counts = multiprocessing.RawArray("i", count)
+        self._at = multiprocessing.RawArray("d", count)
 
-    def set(self, index: int, value: int) -> None:
+    def set(self, index: int, value: int, at: float | None = None) -> None:
+        self._at[index] = time.monotonic() if at is None else at
         self._counts[index] = value
 
-    def get(self, index: int) -> int:
-        return int(self._counts[index])
+    def get(self, index: int, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        return int(self._counts[index]) if now - self._at[index] < LAPSE_SECONDS else 0
 
-    def total(self) -> int:
-        return sum(self._counts)
+    def total(self, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        return sum(self.get(i, now) for i in range(self.count))
 
 
 class ConnectionSpread:
@@ -65,20 +75,20 @@ class ConnectionSpread:
         if now - self._published >= PUBLISH_SECONDS:
             self._publish(now)
         counts = self._counts
-        mine = counts.get(self._index)
+        mine = counts.get(self._index, now)
         # More than one connection over an even share (the pod's total over its processes).
-        if (mine - 1) * counts.count > counts.total() and now - self._shed >= SHED_SECONDS:
+        if (mine - 1) * counts.count > counts.total(now) and now - self._shed >= SHED_SECONDS:
             # The headers are made before this hook runs: it says `close` itself.
             response.force_close()
             response.headers["Connection"] = "close"
             self._shed = now
             del self._seen[transport]
-            counts.set(self._index, mine - 1)
+            counts.set(self._index, mine - 1, self._published)
 
     def _publish(self, now: float) -> None:
         since = now - WINDOW_SECONDS
         self._seen = {
             conn: at for conn, at in self._seen.items() if at >= since and not conn.is_closing()
         }
-        self._counts.set(self._index, len(self._seen))
+        self._counts.set(self._index, len(self._seen), now)
         self._published = now

@@ -59,6 +59,12 @@ _PRAGMAS = (
 )
 # Commits between two checkpoints of the WAL into the database file.
 CHECKPOINT_EVERY = 64
+# A WAL this many pages long is copied into the database file, and started over, before the
+# next write begins, this process writing nothing meanwhile: SQLite starts the WAL over only
+# once all of it is copied and no read is using it, which a checkpoint beside a writer that
+# never pauses, and readers that never do, would not see. How long it waits for such reads:
+WAL_LIMIT_PAGES = 4000
+CATCH_UP_WAIT_MS = 50
 
 
 async def database_bytes(q: Queryable) -> int:
@@ -231,6 +237,7 @@ class _Checkpoints:
         self._conn: sqlite3.Connection | None = None
         self._running: Future[None] | None = None
         self._commits = 0
+        self._behind = False  # the last checkpoint found the WAL over WAL_LIMIT_PAGES
 
     def committed(self) -> None:
         """Count a COMMIT; every CHECKPOINT_EVERY, start a checkpoint unless one is running."""
@@ -239,13 +246,25 @@ class _Checkpoints:
             self._commits = 0
             self._running = self._thread.submit(self._checkpoint)
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, mode: str = "PASSIVE") -> None:
         try:
             if self._conn is None:
                 self._conn = _connect_sync(self._path)
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._conn.execute(f"PRAGMA busy_timeout={CATCH_UP_WAIT_MS}")  # RESTART only
+            _, pages, _ = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         except sqlite3.Error:
-            pass  # busy or failing: the next one tries again, and SQLite keeps the WAL whole
+            return  # busy or failing: the next one tries again, and SQLite keeps the WAL whole
+        self._behind = pages >= WAL_LIMIT_PAGES
+
+    @property
+    def behind(self) -> bool:
+        return self._behind
+
+    async def catch_up(self) -> None:
+        """Copy the whole WAL and start it over, while nothing is written (the caller holds the
+        write lock, and the turn). Not done (a long read): the next checkpoints tell."""
+        await asyncio.wrap_future(self._thread.submit(self._checkpoint, "RESTART"))
+        self._behind = False
 
     def close(self) -> None:
         """Wait for a running checkpoint, then checkpoint once more and close."""
@@ -405,6 +424,8 @@ class Database:
             writer.execute("SAVEPOINT tx")
             try:
                 result = await effect(Tx(writer))
+                # Fails if SQLite rolled the whole group back under an effect that carried on.
+                writer.execute("RELEASE tx")
             except BaseException as exc:
                 if writer.in_transaction:
                     writer.execute("ROLLBACK TO tx")
@@ -423,7 +444,6 @@ class Database:
                     self._commit_now()  # what ran is kept; the rest fails
                     raise
                 continue
-            writer.execute("RELEASE tx")
             self._group.append((done, result))
         self._commit_now()
 
@@ -434,6 +454,8 @@ class Database:
         if self._turn is not None:
             await self._turn.take(BUSY_WAIT_MS / 1000)
         try:
+            if self._checkpoints is not None and self._checkpoints.behind:
+                await self._checkpoints.catch_up()
             await self._begin_immediate()
         except BaseException:
             if self._turn is not None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from node.store import db as db_module
 from node.store.db import Database, Tx
 
 SCHEMA = """
@@ -210,6 +212,31 @@ async def test_applied_effects_after_a_lost_transaction_commit_in_a_new_group(
     assert stored(db.path) == [3]
 
 
+async def test_an_effect_that_carries_on_after_its_transaction_is_lost_is_told_so(
+    db: Database,
+) -> None:
+    """An effect that catches the error of a statement that lost the whole transaction (disk
+    full) and returns: its caller and the group's are told the write failed, as with a
+    `transaction()` block, and the next effects commit in a new group."""
+    await db.executescript("CREATE TABLE blobs (data BLOB)")
+    pages = db.writer.execute("PRAGMA page_count").fetchone()[0]
+    db.writer.execute(f"PRAGMA max_page_count = {pages}")
+
+    async def carries_on(tx: Tx) -> str:
+        with contextlib.suppress(sqlite3.OperationalError):
+            await tx.execute("INSERT INTO blobs VALUES (?)", (b"x" * 100_000,))
+        return "carried on"
+
+    results = await asyncio.wait_for(
+        asyncio.gather(add(db, 1), db.apply(carries_on), add(db, 3), return_exceptions=True), 2
+    )
+    assert isinstance(results[0], sqlite3.Error), results
+    assert isinstance(results[1], sqlite3.Error), results
+    assert results[2] == 30, results
+    assert await asyncio.wait_for(add(db, 4), 2) == 40
+    assert stored(db.path) == [3, 4]
+
+
 async def test_apply_and_transactions_share_the_writer_in_turn(db: Database) -> None:
     results = await asyncio.gather(add(db, 1), insert(db, 2), add(db, 3), insert(db, 4))
     assert results == [10, None, 30, None]
@@ -226,3 +253,32 @@ async def test_apply_on_a_closed_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.ProgrammingError):
         await add(db, 6)
     assert stored(tmp_path / "t.db") == [5]
+
+
+async def test_the_wal_stays_bounded_under_writes_that_never_pause(db: Database) -> None:
+    await db.executescript("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    page = db.writer.execute("PRAGMA page_size").fetchone()[0]
+    wal = Path(f"{db.path}-wal")
+    largest = 0
+
+    async def note(tx: Tx) -> None:
+        await tx.execute("INSERT INTO notes (body) VALUES (?)", ("x" * 500,))
+
+    async def writes() -> None:
+        nonlocal largest
+        for _ in range(12_500):  # a page or so each: several times the bound below
+            await db.apply(note)
+            largest = max(largest, wal.stat().st_size)
+
+    async def reads() -> None:
+        while not done.is_set():
+            await db.fetchval("SELECT max(id) FROM notes")
+
+    done = asyncio.Event()
+    reader = asyncio.create_task(reads())
+    await asyncio.gather(writes(), writes())
+    done.set()
+    await reader
+    assert await db.fetchval("SELECT count(*) FROM notes") == 25_000
+    # Checkpoints copy it into the database file, and it is started over.
+    assert largest < 3 * db_module.WAL_LIMIT_PAGES * page

@@ -76,8 +76,9 @@ class ConnectionSpread:
             self._publish(now)
         counts = self._counts
         mine = counts.get(self._index, now)
-        # More than one connection over an even share (the pod's total over its processes).
-        if (mine - 1) * counts.count > counts.total(now) and now - self._shed >= SHED_SECONDS:
+        # More than its even share (the pod's total over its processes, rounded up): one
+        # connection less would still leave it its share.
+        if (mine - 1) * counts.count >= counts.total(now) and now - self._shed >= SHED_SECONDS:
             # The headers are made before this hook runs: it says `close` itself.
             response.force_close()
             response.headers["Connection"] = "close"

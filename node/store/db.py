@@ -358,7 +358,8 @@ class Database:
             if self._turn is not None:
                 self._turn.close()
             if self._checkpoints is not None:
-                self._checkpoints.close()
+                # A checkpoint under way is waited for off the loop: it may be syncing the disk.
+                await asyncio.get_running_loop().run_in_executor(None, self._checkpoints.close)
                 self._checkpoints = None
             # Reader threads left open would keep the process from exiting.
             for conn in self._all_readers:
@@ -398,11 +399,12 @@ class Database:
                 while self._queued:
                     await self._apply_batch()
         except BaseException as exc:
-            # Closed, or this task cancelled: whatever is still queued will not run.
+            # Closed, locked past the wait, or this task cancelled (the pod stopping): what is
+            # still queued will not run.
             error = (
                 exc
                 if isinstance(exc, sqlite3.Error)
-                else sqlite3.ProgrammingError("the database is closed")
+                else sqlite3.OperationalError("the write was not run")
             )
             while self._queued:
                 _, done = self._queued.popleft()

@@ -36,6 +36,8 @@ KEY_CACHE_SIZE = 10_000
 # Unknown keys of one host fetched at once (as the client's connections per host for fetches):
 # a flood of made-up key ids on a host that never answers waits here, not in the shared pool.
 KEY_FETCHES_PER_HOST = 4
+# A remote profile field's name and value are kept to this many characters, as local ones.
+FIELD_CHARS = 255
 
 
 class ActorDirectory:
@@ -176,6 +178,7 @@ class ActorDirectory:
             domain=host_of(parsed.uri),
             display_name=parsed.display_name,
             bio=html_to_text(sanitize_html(parsed.summary_html)),
+            fields=[_field(name, value) for name, value in parsed.fields],
             locked=parsed.locked,
             discoverable=parsed.discoverable,
             created_at=now,
@@ -318,3 +321,9 @@ def _self_link(jrd: dict) -> str | None:
         if isinstance(href, str) and ("activity+json" in kind or "ld+json" in kind):
             return href
     return None
+
+
+def _field(name: str, value_html: str) -> dict[str, str]:
+    """A remote profile field as text, as a local profile's are (values come as HTML: links)."""
+    value = html_to_text(sanitize_html(value_html))
+    return {"name": name.strip()[:FIELD_CHARS], "value": value[:FIELD_CHARS]}

@@ -341,6 +341,7 @@ class ActorDoc:
     locked: bool
     discoverable: bool
     icon: tuple[str, str] | None = None  # the avatar: (URL, media type)
+    fields: tuple[tuple[str, str], ...] = ()  # profile fields: (name, value as HTML)
 
 
 def _icon(value: Any) -> tuple[str, str] | None:
@@ -433,7 +434,26 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
         locked=doc.get("manuallyApprovesFollowers") is True,
         discoverable=doc.get("discoverable") is not False,
         icon=_icon(doc.get("icon")),
+        fields=_profile_fields(doc.get("attachment")),
     )
+
+
+# A profile's fields kept: Mastodon allows 4 by default, Misskey 16.
+MAX_PROFILE_FIELDS = 16
+
+
+def _profile_fields(value: Any) -> tuple[tuple[str, str], ...]:
+    """An actor's profile fields (Mastodon's PropertyValue attachments): (name, value HTML)
+    for each with both as text, in order; anything else in the list is skipped."""
+    items = value if isinstance(value, list) else [value]
+    fields = []
+    for item in items:
+        if not isinstance(item, dict) or type_of(item) != "PropertyValue":
+            continue
+        name, text = item.get("name"), item.get("value")
+        if isinstance(name, str) and isinstance(text, str) and name.strip():
+            fields.append((name[:1000], text[:5000]))
+    return tuple(fields[:MAX_PROFILE_FIELDS])
 
 
 @dataclass(frozen=True)

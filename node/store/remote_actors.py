@@ -74,6 +74,7 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
             {
                 "display_name": ident.display_name,
                 "bio": ident.bio,
+                "fields": ident.fields,
                 "locked": ident.locked,
                 "discoverable": ident.discoverable,
             },

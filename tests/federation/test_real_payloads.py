@@ -348,13 +348,43 @@ async def test_follow_undo_block_and_accept(world: World) -> None:
 
 
 async def test_a_profile_update_is_read_again(world: World) -> None:
+    acct = f"/api/v1/lookup?acct={world.remote.handle('gargron')}"
+    _, found = await world.pod.call("GET", acct, world.alice, expect=200)
+    # Mastodon's fields: values are HTML (a link, its parts in spans), kept as their text.
+    assert found["fields"] == [
+        {"name": "Patreon", "value": "https://www.patreon.com/mastodon"},
+        {"name": "Pronouns", "value": "he/him"},
+    ]
     world.remote.overrides["gargron"]["name"] = "Eugen"
+    world.remote.overrides["gargron"]["attachment"] = [
+        {"type": "PropertyValue", "name": "Pronouns", "value": "they/them"}
+    ]
+    await world.deliver(world.fixture("mastodon_update_person"))
+    _, found = await world.pod.call("GET", acct, world.alice, expect=200)
+    assert found["displayName"] == "Eugen"
+    assert "Founder of @Mastodon" in found["bio"]
+    assert found["fields"] == [{"name": "Pronouns", "value": "they/them"}]
+
+
+async def test_profile_fields_are_kept_as_text_only(world: World) -> None:
+    """Field values come as HTML: only their text is kept, scripts and all markup gone, and
+    names and values as long as a local profile's may be."""
+    world.remote.overrides["gargron"]["attachment"] = [
+        {
+            "type": "PropertyValue",
+            "name": "Site",
+            "value": '<a href="javascript:alert(1)" onclick="x()">me</a><script>alert(2)</script>',
+        },
+        {"type": "PropertyValue", "name": "n" * 1000, "value": "<b>" + "v" * 1000 + "</b>"},
+    ]
     await world.deliver(world.fixture("mastodon_update_person"))
     _, found = await world.pod.call(
         "GET", f"/api/v1/lookup?acct={world.remote.handle('gargron')}", world.alice, expect=200
     )
-    assert found["displayName"] == "Eugen"
-    assert "Founder of @Mastodon" in found["bio"]
+    assert found["fields"] == [
+        {"name": "Site", "value": "me"},
+        {"name": "n" * 255, "value": "v" * 255},
+    ]
 
 
 # --- what is not kept -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.convert import actor_from_as, note_from_as
+from federation.convert import MAX_PROFILE_FIELDS, actor_from_as, note_from_as
 from federation.jsonld import normalize
 from tests.unit import dialects
 from tests.unit.dialects import AS, GOTOSOCIAL_CONTEXT
@@ -109,3 +109,25 @@ def test_titled_posts_keep_their_text_after_the_title() -> None:
     odd = dialects.lemmy_page(attachment=[{"type": "Link", "href": "javascript:alert(1)"}])
     assert "javascript" not in note_from_as(odd).content_html
     assert note_from_as(note(name="x", content="<p>y</p>")).content_html == "<p>y</p>"
+
+
+def test_profile_fields_keep_property_values_in_order_and_skip_the_rest() -> None:
+    actor = dialects.lemmy_person()
+    actor["attachment"] = [
+        {"type": "PropertyValue", "name": "Site", "value": '<a href="https://a.example">a</a>'},
+        {"type": "Image", "url": "https://remote.example/banner.png"},  # not a field
+        "https://remote.example/not-a-field",
+        {"type": "PropertyValue", "name": ["a list"], "value": "x"},
+        {"type": "PropertyValue", "name": "No value"},
+        {"type": "PropertyValue", "name": "  ", "value": "no name"},
+        *({"type": "PropertyValue", "name": f"n{i}", "value": f"v{i}"} for i in range(30)),
+    ]
+    fields = actor_from_as(actor).fields
+    assert fields[0] == ("Site", '<a href="https://a.example">a</a>')
+    assert fields[1:3] == (("n0", "v0"), ("n1", "v1"))
+    assert len(fields) == MAX_PROFILE_FIELDS
+    # One field, not in a list; and none at all.
+    actor["attachment"] = {"type": "PropertyValue", "name": "Pronouns", "value": "she/her"}
+    assert actor_from_as(actor).fields == (("Pronouns", "she/her"),)
+    del actor["attachment"]
+    assert actor_from_as(actor).fields == ()

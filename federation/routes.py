@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from federation import convert, groups, httpsig
+from federation import convert, groups, httpsig, pages
 from federation.context import Federation
 from federation.inbox import receive, refuse_unwanted_signer, verified_signer
 from federation.outbox import note_context
@@ -36,8 +36,26 @@ def _fed(request: web.Request) -> Federation:
 def as_response(doc: dict, status: int = 200, private: bool = False) -> web.Response:
     """`private`: only the signer of the request may read it, so no shared cache (a proxy in
     front of the pod) may keep it for whoever asks next."""
-    headers = {"Cache-Control": "private"} if private else None
+    headers = {"Vary": "Accept"}  # the same URL gives a browser a page (`wants_page`)
+    if private:
+        headers["Cache-Control"] = "private"
     return web.json_response(doc, status=status, content_type=AS_TYPE, headers=headers)
+
+
+def wants_page(request: web.Request) -> bool:
+    """A browser following a link to an id: it asks for HTML, and for no JSON type."""
+    accept = request.headers.get("Accept", "").lower()
+    return "text/html" in accept and not any(
+        kind in accept for kind in ("activity+json", "ld+json", "application/json")
+    )
+
+
+def page_response(text: str) -> web.Response:
+    return web.Response(
+        text=text,
+        content_type="text/html",
+        headers={"Vary": "Accept", "Content-Security-Policy": pages.CONTENT_SECURITY_POLICY},
+    )
 
 
 async def _local(fed: Federation, username: str) -> Identity:
@@ -52,6 +70,8 @@ async def _local(fed: Federation, username: str) -> Identity:
 async def actor(request: web.Request) -> web.Response:
     fed = _fed(request)
     ident = await _local(fed, request.match_info["username"])
+    if wants_page(request):
+        return page_response(pages.profile_page(ident, fed.urls))
     pem = await fed.keys.public_pem(fed.urls.actor(ident.username))
     avatar = (await fed.services.media.avatars([ident.guid])).get(ident.guid)
     return as_response(convert.person_to_as(ident, fed.urls, pem, avatar))
@@ -90,24 +110,41 @@ async def _readable_note(request: web.Request) -> tuple[Post, dict[str, Any]]:
     anyone else, 410 once it was deleted (its tombstone says so, and nothing more)."""
     fed = _fed(request)
     signer = await _signer(request, fed)
+    post, author = await _local_post(fed, signer.guid if signer else None, request)
+    return post, await fed.outbox.published_note(fed.db, post, author)
+
+
+async def _local_post(
+    fed: Federation, viewer: str | None, request: web.Request
+) -> tuple[Post, Identity]:
+    """The local post at the request's id and its author, if `viewer` (None: anyone) may read
+    it; 404 otherwise, 410 once it was deleted."""
     guid = request.match_info["guid"]
     try:
-        post = await fed.services.posts.get_for(signer.guid if signer else None, guid)
+        post = await fed.services.posts.get_for(viewer, guid)
     except ApiError as exc:
         if exc.status == 404 and await post_store.is_tombstoned(fed.db, fed.urls.post(guid)):
             raise ApiError(410, "gone", "This post was deleted.") from None
         raise
-    if not post.local:
-        raise not_found("Post")
     author = await identity_store.get(fed.db, post.author_guid)
-    assert author is not None
-    return post, await fed.outbox.published_note(fed.db, post, author)
+    if not post.local or author is None:
+        raise not_found("Post")
+    return post, author
 
 
 async def post_object(request: web.Request) -> web.Response:
+    if wants_page(request):
+        return await _post_page(request)
     post, note = await _readable_note(request)
     doc = {"@context": note_context(note), **note}
     return as_response(doc, private=post.visibility != "public")
+
+
+async def _post_page(request: web.Request) -> web.Response:
+    """A local post anyone may read, as a page (a browser's request is never signed)."""
+    fed = _fed(request)
+    post, author = await _local_post(fed, None, request)
+    return page_response(pages.post_page(post, author, fed.urls))
 
 
 async def post_activity(request: web.Request) -> web.Response:

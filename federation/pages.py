@@ -60,4 +60,6 @@ def post_page(post: Post, author: Identity, urls: Urls) -> str:
         f'<footer><time datetime="{escape(post.created_at)}">{escape(post.created_at)}</time>'
         "</footer></article></main>"
     )
-    return _page(f"{name}: {post.body[:80]}", urls.post(post.guid), body)
+    # The title shows where nothing folds a warning's text away (tabs, link previews).
+    summary = post.content_warning or post.body
+    return _page(f"{name}: {summary[:80]}", urls.post(post.guid), body)

@@ -64,3 +64,15 @@ async def test_a_browser_gets_a_public_post_and_nothing_else(pod: Pod) -> None:
     assert status == 410
     status, _, _ = await fetch(pod, f"{pod.url}/users/nobody", BROWSER)
     assert status == 404
+
+
+async def test_a_post_behind_a_content_warning_keeps_its_text_out_of_the_title(pod: Pod) -> None:
+    """The title shows in tabs, bookmarks and link previews, where nothing folds it away."""
+    alice = await pod.register("alice")
+    guid = await make_post(pod, alice, body="the spoiler: Rosebud", contentWarning="film ending")
+    _, shown = await pod.call("GET", f"/api/v1/posts/{guid}", alice, expect=200)
+    status, _, page = await fetch(pod, shown["uri"], BROWSER)
+    assert status == 200
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "Rosebud" not in title and "film ending" in title
+    assert "<details><summary>film ending</summary>" in page and "Rosebud" in page

@@ -440,6 +440,10 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
 
 # A profile's fields kept: Mastodon allows 4 by default, Misskey 16.
 MAX_PROFILE_FIELDS = 16
+# Schema.org's terms as a document gives them, and as JSON-LD processing (`normalize`) leaves
+# them: our context does not define them, so they come back as prefixed names or full IRIs.
+_PROPERTY_VALUE = ("PropertyValue", "schema:PropertyValue", "http://schema.org#PropertyValue")
+_VALUE_KEYS = ("value", "schema:value", "http://schema.org#value")
 
 
 def _profile_fields(value: Any) -> tuple[tuple[str, str], ...]:
@@ -448,9 +452,10 @@ def _profile_fields(value: Any) -> tuple[tuple[str, str], ...]:
     items = value if isinstance(value, list) else [value]
     fields = []
     for item in items:
-        if not isinstance(item, dict) or type_of(item) != "PropertyValue":
+        if not isinstance(item, dict) or type_of(item) not in _PROPERTY_VALUE:
             continue
-        name, text = item.get("name"), item.get("value")
+        name = item.get("name")
+        text = next((item[k] for k in _VALUE_KEYS if k in item), None)
         if isinstance(name, str) and isinstance(text, str) and name.strip():
             fields.append((name[:1000], text[:5000]))
     return tuple(fields[:MAX_PROFILE_FIELDS])

@@ -387,6 +387,19 @@ async def test_profile_fields_are_kept_as_text_only(world: World) -> None:
     ]
 
 
+async def test_profile_fields_are_read_from_a_document_processed_as_json_ld(world: World) -> None:
+    """A context that defines one of our terms inline has the document processed as JSON-LD:
+    its fields come back as schema.org's terms, and are still read."""
+    person = world.remote.overrides["gargron"]
+    person["@context"] = [*person["@context"], {"url": {"@id": "as:url", "@type": "@id"}}]
+    person["attachment"] = [{"type": "PropertyValue", "name": "Pronouns", "value": "they/them"}]
+    await world.deliver(world.fixture("mastodon_update_person"))
+    _, found = await world.pod.call(
+        "GET", f"/api/v1/lookup?acct={world.remote.handle('gargron')}", world.alice, expect=200
+    )
+    assert found["fields"] == [{"name": "Pronouns", "value": "they/them"}]
+
+
 # --- what is not kept -----------------------------------------------------------------------
 
 

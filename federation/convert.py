@@ -431,11 +431,27 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
         followers=followers if isinstance(followers, str) else None,
         key_id=key_id,
         public_key_pem=pem,
-        locked=doc.get("manuallyApprovesFollowers") is True,
-        discoverable=doc.get("discoverable") is not False,
+        locked=_extension(doc, "as", "manuallyApprovesFollowers") is True,
+        discoverable=_extension(doc, "toot", "discoverable") is not False,
         icon=_icon(doc.get("icon")),
         fields=_profile_fields(doc.get("attachment")),
     )
+
+
+# Extension vocabularies' prefixes in Mastodon's context, and the IRIs they stand for.
+_EXTENSIONS = {
+    "as": "https://www.w3.org/ns/activitystreams#",
+    "toot": "http://joinmastodon.org/ns#",
+}
+
+
+def _extension(doc: dict[str, Any], prefix: str, term: str) -> Any:
+    """An extension term as a document gives it, or as JSON-LD processing (`normalize`) leaves
+    it when our context does not define it: a prefixed name or a full IRI."""
+    for key in (term, f"{prefix}:{term}", _EXTENSIONS[prefix] + term):
+        if key in doc:
+            return doc[key]
+    return None
 
 
 # A profile's fields kept: Mastodon allows 4 by default, Misskey 16.

@@ -393,11 +393,14 @@ async def test_profile_fields_are_read_from_a_document_processed_as_json_ld(worl
     person = world.remote.overrides["gargron"]
     person["@context"] = [*person["@context"], {"url": {"@id": "as:url", "@type": "@id"}}]
     person["attachment"] = [{"type": "PropertyValue", "name": "Pronouns", "value": "they/them"}]
+    person.update(discoverable=False, manuallyApprovesFollowers=True)
     await world.deliver(world.fixture("mastodon_update_person"))
     _, found = await world.pod.call(
         "GET", f"/api/v1/lookup?acct={world.remote.handle('gargron')}", world.alice, expect=200
     )
     assert found["fields"] == [{"name": "Pronouns", "value": "they/them"}]
+    # Mastodon's own terms too: an account that asked to stay out of discovery stays out.
+    assert (found["discoverable"], found["locked"]) == (False, True)
 
 
 # --- what is not kept -----------------------------------------------------------------------

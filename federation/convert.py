@@ -438,28 +438,28 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
     )
 
 
-# Extension vocabularies' prefixes in Mastodon's context, and the IRIs they stand for.
-_EXTENSIONS = {
-    "as": "https://www.w3.org/ns/activitystreams#",
+# Vocabularies' prefixes in Mastodon's context, and the IRIs they stand for.
+_VOCABULARIES = {
+    "as": f"{AS_CONTEXT_ONLY}#",
     "toot": "http://joinmastodon.org/ns#",
+    "schema": "http://schema.org#",
 }
 
 
+def _spellings(prefix: str, term: str) -> tuple[str, str, str]:
+    """A term as a document gives it, and as JSON-LD processing (`normalize`) leaves it when
+    our context does not define it: a prefixed name or a full IRI."""
+    return term, f"{prefix}:{term}", _VOCABULARIES[prefix] + term
+
+
 def _extension(doc: dict[str, Any], prefix: str, term: str) -> Any:
-    """An extension term as a document gives it, or as JSON-LD processing (`normalize`) leaves
-    it when our context does not define it: a prefixed name or a full IRI."""
-    for key in (term, f"{prefix}:{term}", _EXTENSIONS[prefix] + term):
-        if key in doc:
-            return doc[key]
-    return None
+    """The value of a term (`_spellings`) in `doc`, or None."""
+    return next((doc[key] for key in _spellings(prefix, term) if key in doc), None)
 
 
 # A profile's fields kept: Mastodon allows 4 by default, Misskey 16.
 MAX_PROFILE_FIELDS = 16
-# Schema.org's terms as a document gives them, and as JSON-LD processing (`normalize`) leaves
-# them: our context does not define them, so they come back as prefixed names or full IRIs.
-_PROPERTY_VALUE = ("PropertyValue", "schema:PropertyValue", "http://schema.org#PropertyValue")
-_VALUE_KEYS = ("value", "schema:value", "http://schema.org#value")
+_PROPERTY_VALUE = _spellings("schema", "PropertyValue")
 
 
 def _profile_fields(value: Any) -> tuple[tuple[str, str], ...]:
@@ -471,7 +471,7 @@ def _profile_fields(value: Any) -> tuple[tuple[str, str], ...]:
         if not isinstance(item, dict) or type_of(item) not in _PROPERTY_VALUE:
             continue
         name = item.get("name")
-        text = next((item[k] for k in _VALUE_KEYS if k in item), None)
+        text = _extension(item, "schema", "value")
         if isinstance(name, str) and isinstance(text, str) and name.strip():
             fields.append((name[:1000], text[:5000]))
     return tuple(fields[:MAX_PROFILE_FIELDS])
@@ -623,7 +623,7 @@ def _tag_values(tags: Any, kind: str) -> list[str]:
 
 
 def _is_tag(tag: dict[str, Any], kind: str) -> bool:
-    return tag.get("type") in (kind, f"as:{kind}", f"{AS_CONTEXT_ONLY}#{kind}")
+    return tag.get("type") in _spellings("as", kind)
 
 
 @dataclass(frozen=True)
@@ -641,7 +641,6 @@ ATTACHMENT_TYPES = frozenset({"Image", "Document", "Video", "Audio"})
 MAX_ATTACHMENTS = 8
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
 _BLURHASH = re.compile(r"^[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,100}$")
-_BLURHASH_KEYS = ("blurhash", "toot:blurhash", "http://joinmastodon.org/ns#blurhash")
 
 
 def attachments_from_as(value: Any) -> tuple[AttachmentDoc, ...]:
@@ -665,7 +664,7 @@ def _attachment_from_as(item: Any) -> AttachmentDoc | None:
     media_type = item.get("mediaType") or link_type
     if not isinstance(media_type, str) or not _MEDIA_TYPE.match(media_type.lower()):
         media_type = "application/octet-stream"
-    blurhash = next((item[k] for k in _BLURHASH_KEYS if k in item), None)
+    blurhash = _extension(item, "toot", "blurhash")
     name = item.get("name")
     return AttachmentDoc(
         kind=item["type"],

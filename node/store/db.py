@@ -500,8 +500,7 @@ class Database:
         """COMMIT the open group, if any, and tell everyone in it (with `apply`'s results)."""
         group, self._group = self._group, None
         if group is not None:
-            error = self._commit()
-            _settle(group, error)
+            _settle(group, self._commit())
 
     def _commit(self) -> sqlite3.Error | None:
         writer = self.writer

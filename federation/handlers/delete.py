@@ -7,6 +7,8 @@ from federation.handlers.base import Incoming
 from federation.urls import same_origin
 from node.clock import iso
 from node.errors import forbidden
+from node.store import identities as identity_store
+from node.store import media as media_store
 from node.store import remote_actors as actor_store
 from node.store.db import Tx
 
@@ -36,7 +38,12 @@ async def handle(inc: Incoming) -> None:
             # The account is gone: stop delivering to it, drop its follows both ways, its
             # shares, its memberships of our spaces and its posts (Mastodon deletes a deleted
             # remote account's data too).
-            await actor_store.mark_identity_gone(tx, inc.ident.guid, iso(inc.fed.clock.now()))
+            now = iso(inc.fed.clock.now())
+            await actor_store.mark_identity_gone(tx, inc.ident.guid, now)
+            # Its profile goes too; should its pod serve it again, a refetch brings it back.
+            profile = {"display_name": "", "bio": "", "fields": []}
+            await identity_store.update(tx, inc.ident.guid, now, profile)
+            await media_store.set_remote_avatar(tx, inc.ident.guid, None)
             await tx.execute(
                 "DELETE FROM follows WHERE follower_guid = ? OR followee_guid = ?",
                 (inc.ident.guid, inc.ident.guid),
@@ -47,6 +54,7 @@ async def handle(inc: Incoming) -> None:
             )
             await inc.fed.services.spaces.remote_identity_gone(tx, inc.ident)
             await inc.fed.services.posts.remote_author_deleted(tx, inc.ident)
+            await inc.fed.services.reactions.remote_author_deleted(tx, inc.ident)
             await inc.fed.services.spaces.remote_group_deleted(tx, inc.ident)  # if a Group
             return
         await inc.fed.services.posts.remote_delete(tx, inc.ident, target)

@@ -16,6 +16,7 @@ from node.services.rules import profile_problems, username_problem
 from node.store import accounts as account_store
 from node.store import identities as identity_store
 from node.store import media as media_store
+from node.store import remote_actors as actor_store
 from node.store.db import Database
 from node.store.identities import Identity
 from node.store.paging import Page, PageRequest
@@ -79,8 +80,10 @@ class IdentityService:
     async def get(self, guid: str) -> Identity:
         """Any identity's public profile; unknown → 404."""
         ident = await identity_store.get(self._db, guid) if is_guid(guid) else None
-        if ident is None:
-            raise not_found("Identity")
+        if ident is None or (
+            ident.domain is not None and await actor_store.is_gone(self._db, guid)
+        ):
+            raise not_found("Identity")  # a remote account that is gone, as its lookup
         return ident
 
     async def current(self, who: Principal) -> Identity:

@@ -34,6 +34,10 @@ class Notifier:
         """An edit dropped mentions: those it no longer names are no longer told of it."""
         await notification_store.remove_unmentioned(tx, post_guid)
 
+    async def forget_from(self, tx: Tx, actor_guid: str) -> None:
+        """An account that is gone: nothing it did is told any more."""
+        await notification_store.remove_from(tx, actor_guid)
+
     async def forget_posts(self, tx: Tx, where: str, param: str) -> None:
         """`forget_post` for every post `where` holds (node.store.posts), in one statement."""
         await notification_store.remove_for_posts(tx, where, param)

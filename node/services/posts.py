@@ -668,8 +668,11 @@ class PostService:
 
     async def remote_author_deleted(self, tx: Tx, author: Identity) -> None:
         """A remote actor deleted itself: all its posts go, each leaving a tombstone, in a few
-        statements however many posts it had (the writer is held meanwhile)."""
+        statements however many posts it had (the writer is held meanwhile); so do its likes
+        and reshares, and whatever it caused to be told."""
         await self.remove_all(tx, post_store.BY_AUTHOR, author.guid)
+        await self._notify.forget_from(tx, author.guid)
+        await interaction_store.delete_by(tx, author.guid)
 
     async def remove_all(self, tx: Tx, where: str, param: str) -> None:
         """Delete every post `where` holds (node.store.posts) here only, each leaving a

@@ -172,6 +172,11 @@ class ReactionService:
         await self._relay(tx, post, actor, reaction, False)
         return True
 
+    async def remote_author_deleted(self, tx: Tx, author: Identity) -> None:
+        """A remote actor deleted itself: its reactions go (what they told, with the posts
+        service's `remote_author_deleted`)."""
+        await reaction_store.delete_by(tx, author.guid)
+
     async def remote_unreact(self, tx: Tx, actor: Identity, ap_id: str) -> bool:
         reaction = await reaction_store.by_ap_id(tx, ap_id)
         if reaction is None or reaction.identity_guid != actor.guid:

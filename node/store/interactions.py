@@ -50,6 +50,11 @@ async def delete(tx: Tx, guid: str) -> None:
     await tx.execute("DELETE FROM interactions WHERE guid = ?", (guid,))
 
 
+async def delete_by(tx: Tx, identity_guid: str) -> None:
+    """Every like and reshare an identity made (its account is gone)."""
+    await tx.execute("DELETE FROM interactions WHERE identity_guid = ?", (identity_guid,))
+
+
 async def mine(q: Queryable, identity_guid: str, post_guids: list[str]) -> set[tuple[str, str]]:
     """(post guid, kind) pairs the identity has done, for the `liked`/`reshared` flags."""
     if not post_guids:

@@ -111,6 +111,11 @@ async def remove_for_subject(tx: Tx, subject_guid: str) -> None:
     await tx.execute("DELETE FROM notifications WHERE subject_guid = ?", (subject_guid,))
 
 
+async def remove_from(tx: Tx, actor_guid: str) -> None:
+    """Everything an identity caused to be told (its account is gone)."""
+    await tx.execute("DELETE FROM notifications WHERE actor_guid = ?", (actor_guid,))
+
+
 async def remove_unmentioned(tx: Tx, post_guid: str) -> None:
     """An edited post's mentions of those it no longer names go; the ones it keeps stay, and
     so does the one of whom a reply answers (told of it once, as a mention, if it named them)."""

@@ -54,6 +54,11 @@ async def delete(tx: Tx, guid: str) -> None:
     await tx.execute("DELETE FROM reactions WHERE guid = ?", (guid,))
 
 
+async def delete_by(tx: Tx, identity_guid: str) -> None:
+    """Every reaction an identity made (its account is gone)."""
+    await tx.execute("DELETE FROM reactions WHERE identity_guid = ?", (identity_guid,))
+
+
 async def summary(q: Queryable, post_guids: list[str]) -> dict[str, dict[str, int]]:
     """post guid → {emoji: count}."""
     if not post_guids:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.urls import AS_PUBLIC
 from node.appkeys import DB
+from tests.conftest import PodFactory
 from tests.federation.test_flows import follow_accepted, stream
+from tests.hostile import HostilePod, new_key
 from tests.spaces.support import join, make_space, post_in, space_posts
 from tests.support import Pod, User, wait_for
 
@@ -155,3 +158,54 @@ async def test_a_deleted_remote_member_leaves_our_spaces_and_its_application_end
     assert await count() == 1
     await wait_for(lambda: _equals(lambda: applicants("pending"), []))
     assert await applicants("withdrawn") == [f"erin@{b.host}"]
+
+
+async def test_a_remote_account_deleting_itself_takes_its_profile_and_its_traces(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """Once a remote actor deleted itself, what it was and did here goes with it, as on
+    Mastodon: its profile (name, bio, fields, avatar), its likes, reshares and reactions on
+    our posts, and what told us of them; its profile is not served any more."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    icon = {"type": "Image", "mediaType": "image/png", "url": "https://cdn.example/eve.png"}
+    field = {"type": "PropertyValue", "name": "Pronouns", "value": "she/her"}
+    hostile.add_actor("eve", new_key(), summary="<p>Hello, I am Eve</p>", attachment=[field],
+                      icon=icon)  # fmt: skip
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+
+    async def send(activity: dict[str, Any]) -> None:
+        status, data = await hostile.post(
+            f"{pod.url}/inbox", activity, pod.clock.now(), signer="eve"
+        )
+        assert status == 202, data
+
+    for kind, extra in (("Like", {}), ("Announce", {"to": [AS_PUBLIC]}),
+                        ("EmojiReact", {"content": "👍"})):  # fmt: skip
+        await send(hostile.activity("eve", kind, post["uri"], **extra))
+
+    async def seen() -> tuple[dict[str, Any], list[str]]:
+        _, view = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+        _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+        return view["counts"], sorted(n["kind"] for n in notes)
+
+    counts, kinds = await seen()
+    assert (counts["likes"], counts["reshares"], counts["reactions"]) == (1, 1, 1)
+    assert kinds == ["like", "reaction", "reshare"]
+    handle = hostile.handle("eve")
+    _, eve = await pod.call("GET", "/api/v1/lookup", alice, params={"acct": handle}, expect=200)
+    assert (eve["bio"], eve["avatarUrl"]) == ("Hello, I am Eve", icon["url"])
+    assert eve["fields"] == [{"name": "Pronouns", "value": "she/her"}]
+
+    await send(hostile.activity("eve", "Delete", hostile.actor("eve"), to=[AS_PUBLIC]))
+    counts, kinds = await seen()
+    assert (counts["likes"], counts["reshares"], counts["reactions"]) == (0, 0, 0)
+    assert kinds == []
+    await pod.call("GET", f"/api/v1/identities/{eve['id']}", alice, expect=404)
+    db = pod.app[DB]
+    row = await db.fetchone(
+        "SELECT display_name, bio, fields FROM identities WHERE guid = ?", (eve["id"],)
+    )
+    assert tuple(row) == ("", "", "[]")
+    for table in ("remote_avatars", "interactions", "reactions", "notifications"):
+        assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table

@@ -19,7 +19,7 @@ from federation.urls import Urls, host_of, odd_authority, same_origin
 from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
 from node.ids import new_guid
-from node.services.text import html_to_text, sanitize_html
+from node.services.text import html_to_text, profile_line, profile_text, sanitize_html
 from node.store import identities as identity_store
 from node.store import media as media_store
 from node.store import remote_actors as actor_store
@@ -176,8 +176,8 @@ class ActorDirectory:
             account_guid=None,
             username=parsed.username,
             domain=host_of(parsed.uri),
-            display_name=parsed.display_name,
-            bio=html_to_text(sanitize_html(parsed.summary_html)),
+            display_name=profile_line(parsed.display_name),
+            bio=profile_text(html_to_text(sanitize_html(parsed.summary_html))),
             fields=[_field(name, value) for name, value in parsed.fields],
             locked=parsed.locked,
             discoverable=parsed.discoverable,
@@ -325,5 +325,5 @@ def _self_link(jrd: dict) -> str | None:
 
 def _field(name: str, value_html: str) -> dict[str, str]:
     """A remote profile field as text, as a local profile's are (values come as HTML: links)."""
-    value = html_to_text(sanitize_html(value_html))
-    return {"name": name.strip()[:FIELD_CHARS], "value": value[:FIELD_CHARS]}
+    value = profile_line(html_to_text(sanitize_html(value_html)))
+    return {"name": profile_line(name)[:FIELD_CHARS], "value": value[:FIELD_CHARS]}

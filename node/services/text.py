@@ -67,6 +67,29 @@ def sanitize_html(markup: str) -> str:
     return _CLEANER.clean(markup)
 
 
+# Control characters, and the directional overrides, embeddings and isolates that reorder the
+# text after them until their end: in another pod's name left open, they would reverse or hide
+# whatever a client shows next to it (a notification's words, the handle). Marks (LRM, RLM)
+# apply to no more than themselves and stay, as do joiners (emoji sequences use them).
+_DIRECTIONAL = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_HIDDEN = {c: None for c in [*range(0x20), *range(0x7F, 0xA0), *map(ord, _DIRECTIONAL)]}
+_TEXT = {**_HIDDEN, ord("\t"): "\t", ord("\n"): "\n", 0x2028: "\n", 0x2029: "\n"}
+_LINE = {**_HIDDEN, **{c: " " for c in [*b"\t\n\v\f\r", *range(0x1C, 0x20), 0x85]},
+         0x2028: " ", 0x2029: " "}  # fmt: skip
+
+
+def profile_text(text: str) -> str:
+    """Another pod's profile text (a bio) as kept: without control characters but line
+    breaks and tabs, nor directional overrides, embeddings or isolates (see _DIRECTIONAL)."""
+    return text.translate(_TEXT).strip()
+
+
+def profile_line(text: str) -> str:
+    """Another pod's one-line profile text (a name, a field): `profile_text`'s rule, with line
+    breaks and tabs as spaces."""
+    return text.translate(_LINE).strip()
+
+
 def html_to_text(markup: str) -> str:
     """A plain-text rendering of HTML that `sanitize_html` already cleaned, for the `body` of
     remote posts (well-formed tags only, so dropping them is enough)."""

@@ -387,6 +387,25 @@ async def test_profile_fields_are_kept_as_text_only(world: World) -> None:
     ]
 
 
+async def test_profile_text_loses_control_and_reordering_characters(world: World) -> None:
+    """A name with an override left open would reverse what follows it where a client shows
+    it (a notification's words, the handle); escapes and line breaks would forge lines. None
+    of them is kept, in the name, the bio or the fields."""
+    person = world.remote.overrides["gargron"]
+    person["name"] = "Eugen\u202e\nnimda"
+    person["summary"] = "<p>Founder\u2066 of\x1b[2J\u0085 Mastodon</p>"
+    person["attachment"] = [
+        {"type": "PropertyValue", "name": "Site\u202d\t", "value": "<b>me\u2069\r\nthere</b>"}
+    ]
+    await world.deliver(world.fixture("mastodon_update_person"))
+    _, found = await world.pod.call(
+        "GET", f"/api/v1/lookup?acct={world.remote.handle('gargron')}", world.alice, expect=200
+    )
+    assert found["displayName"] == "Eugen nimda"
+    assert found["bio"] == "Founder of[2J Mastodon"
+    assert found["fields"] == [{"name": "Site", "value": "me there"}]
+
+
 async def test_profile_fields_are_read_from_a_document_processed_as_json_ld(world: World) -> None:
     """A context that defines one of our terms inline has the document processed as JSON-LD:
     its fields come back as schema.org's terms, and are still read."""

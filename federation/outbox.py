@@ -260,11 +260,16 @@ class Outbox:
         doc["@context"] = note_context(obj)
         if kind == "Create":
             doc["published"] = post.created_at
-        sent = await self._send(tx, doc, inboxes + former)
+        space = await space_store.get(tx, post.space_guid) if post.space_guid else None
+        boosted = []
+        if space is not None and space.local and kind != "Create" and post.visibility == "public":
+            # Pods that took the post from the Group's boost of it (Mastodon, Pleroma) take no
+            # Announce of its Update or Delete: they hear the author's own.
+            boosted = await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
+        sent = await self._send(tx, doc, inboxes + former + boosted)
         if kind != "Delete":
             in_person = set(named)
             await post_store.add_sent_inboxes(tx, post.guid, [i for i in sent if i in in_person])
-        space = await space_store.get(tx, post.space_guid) if post.space_guid else None
         if space is not None and space.local:
             await self.space_relay(tx, space, post, author, kind)
 
@@ -498,14 +503,20 @@ class Outbox:
         # The author's pod has the post already; everyone else hears it from the Group.
         inboxes = await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
         await self._send(tx, doc, inboxes)
-        if kind == "Create" and post.visibility == "public":
-            # Mastodon and Pleroma take no Announce of a Create: a new public post is also
-            # Announced as itself (as Lemmy does), which they fetch, so that their people who
-            # follow the Group see it. Our pods skip it once they have the post.
-            boost = convert.activity(
-                self.activity_id(new_guid()), "Announce", group, post.ap_id, to=to, cc=[members]
-            )
-            await self._send(tx, boost, inboxes)
+        if post.visibility != "public" or kind == "Update":
+            return
+        # Mastodon and Pleroma take no Announce of a Create: a new public post is also
+        # Announced as itself (as Lemmy does), which they fetch, so that their people who
+        # follow the Group see it; our pods skip it once they have the post. A deleted post's
+        # boost is undone, as they take no Announce of a Delete either.
+        boost = convert.activity(
+            self.activity_id(f"{post.guid}-boost"), "Announce", group, post.ap_id, to=to,
+            cc=[members],
+        )  # fmt: skip
+        if kind == "Delete":
+            boost.pop("@context")
+            boost = convert.activity(f"{boost['id']}#undo", "Undo", group, boost, to=to)
+        await self._send(tx, boost, inboxes)
 
     async def _send_in_space(
         self, tx: Tx, doc: dict[str, Any], inboxes: list[str], post: Post, actor: Identity

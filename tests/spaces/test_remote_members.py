@@ -248,3 +248,45 @@ async def test_a_reply_before_its_space_post_joins_it_only_from_a_member(
         "SELECT in_reply_to_guid FROM posts WHERE ap_id = ?", (outsider["id"],)
     )
     assert [r[0] for r in kept] == [None]
+
+
+async def test_a_mastodon_follower_of_a_group_hears_of_edits_and_deletions(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    """Mastodon takes no Announce of an Update or a Delete either. An edit or deletion of our
+    author's post reaches it from the author, as any post's does; and a deleted post's boost
+    by the Group is undone, whoever wrote the post (a remote author's own Delete cannot reach
+    a pod that only the Group told of the post)."""
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    theirs = await post_in(c, carol, on_c["id"], "so is mine")
+
+    def boosts() -> dict[str, str]:
+        """Each boosted post's id -> the Announce's id."""
+        found = _sent(mastodon, "Announce")
+        return {d["object"]: d["id"] for d in found if isinstance(d["object"], str)}
+
+    await wait_for(lambda: _is(_async(set(boosts())), {post["uri"], theirs["uri"]}), timeout=15)
+
+    def sent(kind: str, actor: str) -> list[dict[str, Any]]:
+        return [d for d in _sent(mastodon, kind) if d["actor"] == actor]
+
+    alice_uri = f"{a.url}/users/alice"
+    await a.call("PATCH", f"/api/v1/posts/{post['id']}", alice, json={"body": "cooler"}, expect=200)
+    [update] = await wait_for(lambda: _async(sent("Update", alice_uri)))
+    assert (update["object"]["id"], update["object"]["content"]) == (post["uri"], "<p>cooler</p>")
+
+    await a.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+    [delete] = await wait_for(lambda: _async(sent("Delete", alice_uri)))
+    assert delete["object"]["id"] == post["uri"]
+    await c.call("DELETE", f"/api/v1/posts/{theirs['id']}", carol, expect=204)
+
+    async def undone() -> dict[str, Any]:
+        return {
+            u["object"]["object"]: u["object"]["id"]
+            for u in sent("Undo", space["uri"])
+            if u["object"]["type"] == "Announce"
+        }
+
+    await wait_for(lambda: _is(undone(), boosts()), timeout=15)

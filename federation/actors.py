@@ -209,12 +209,22 @@ class ActorDirectory:
 
     async def refresh(self, uri: str) -> Identity:
         """Fetch an actor again now (it announced an Update of itself)."""
-        for key_id in [k for k, v in self._keys.items() if v[1].uri == uri]:
-            del self._keys[key_id]
+        self._drop_keys(uri)
         return await self._fetch_shared(uri)
 
+    def gone(self, uri: str) -> None:
+        """An actor deleted itself (committed): its key is trusted no more, in any process of
+        the pod; what it signs next needs the key fetched again."""
+        self._drop_keys(uri)
+        self._key_changes.changed()
+
+    def _drop_keys(self, uri: str) -> None:
+        for key_id in [k for k, v in self._keys.items() if v[1].uri == uri]:
+            del self._keys[key_id]
+
     async def key_for(self, key_id: str) -> tuple[RemoteActor, Identity]:
-        """The actor owning `key_id`, from the cache or the database; fetched when unknown."""
+        """The actor owning `key_id`, from the cache or the database; fetched when unknown, or
+        when its actor is gone (found again only if its pod serves it again)."""
         mark = self._key_changes.mark
         if mark != self._keys_mark:
             self._keys.clear()
@@ -224,7 +234,7 @@ class ActorDirectory:
             self._keys.move_to_end(key_id)
             return cached[1], cached[2]
         actor = await actor_store.by_key_id(self._db, key_id)
-        if actor is not None:
+        if actor is not None and actor.gone_at is None:
             ident = await identity_store.get(self._db, actor.identity_guid)
             if ident is not None:
                 self._remember(key_id, actor, ident)

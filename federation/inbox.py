@@ -90,7 +90,7 @@ def _public_key(fed: Federation, pem: str) -> object | None:
 
 
 async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: str) -> bool:
-    """A Delete of its own actor by an actor we never stored (as Mastodon's
+    """A Delete of its own actor by an actor we never stored, or that is gone (as Mastodon's
     InboxesController#skip_unknown_actor_activity skips): Mastodon sends one to every inbox it
     knows when an account goes. We have nothing of it to delete, and checking the signature
     would fetch a key that is gone (410) and answer 401, which Mastodon retries."""
@@ -100,7 +100,7 @@ async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: st
     if actor is None or actor != ref(doc.get("object")):
         return False
     known = await actor_store.by_key_id(fed.db, key_id) or await actor_store.by_uri(fed.db, actor)
-    return known is None
+    return known is None or known.gone_at is not None  # or one that already said so
 
 
 async def receive(

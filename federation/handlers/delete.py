@@ -60,3 +60,5 @@ async def handle(inc: Incoming) -> None:
         await inc.fed.services.posts.remote_delete(tx, inc.ident, target)
 
     await inc.apply(effect)
+    if target == inc.actor.uri:
+        inc.fed.directory.gone(target)

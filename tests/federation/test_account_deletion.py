@@ -3,6 +3,8 @@ else it had queued, and retires its names, so no one else becomes the actor they
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from typing import Any
 
 from federation.urls import AS_PUBLIC
@@ -209,3 +211,46 @@ async def test_a_remote_account_deleting_itself_takes_its_profile_and_its_traces
     assert tuple(row) == ("", "", "[]")
     for table in ("remote_avatars", "interactions", "reactions", "notifications"):
         assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+
+
+async def test_a_remote_account_that_deleted_itself_no_longer_acts(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """Its key went with it: what it signs afterwards is refused unless its pod serves it
+    again (as Mastodon refetches the key, and is told 410)."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    hostile.add_actor("eve", new_key())
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+
+    async def send(activity: dict[str, Any]) -> tuple[int, Any]:
+        return await hostile.post(f"{pod.url}/inbox", activity, pod.clock.now(), signer="eve")
+
+    assert (await send(hostile.activity("eve", "Like", post["uri"])))[0] == 202
+    status, _ = await send(hostile.activity("eve", "Delete", hostile.actor("eve"), to=[AS_PUBLIC]))
+    assert status == 202
+    key = hostile.keys.pop("eve")  # her pod answers 404 for her now; her key still signs
+    body = json.dumps(hostile.activity("eve", "Like", post["uri"])).encode()
+    headers = hostile.signed(f"{pod.url}/inbox", body, pod.clock.now(), signer="eve", key=key)
+    status, data = await hostile.send(f"{pod.url}/inbox", body, headers)
+    assert status == 401, data
+
+    async def likes() -> int:
+        _, view = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+        return int(view["counts"]["likes"])
+
+    assert await likes() == 0
+    # Mastodon sends its Delete to every inbox it knows: once gone, it is taken unverified
+    # (nothing is left to do), rather than refused for a key that is gone and retried.
+    fetches = hostile.fetches("/users/eve")
+    again = json.dumps(hostile.activity("eve", "Delete", hostile.actor("eve"))).encode()
+    headers = hostile.signed(f"{pod.url}/inbox", again, pod.clock.now(), signer="eve", key=key)
+    assert (await hostile.send(f"{pod.url}/inbox", again, headers))[0] == 202
+    assert hostile.fetches("/users/eve") == fetches
+
+    # Served again (the deletion undone): she acts again, once a key that failed to fetch
+    # may be fetched again.
+    hostile.keys["eve"] = key
+    pod.clock.advance(timedelta(seconds=pod.config.federation.key_refetch_interval_seconds))
+    assert (await send(hostile.activity("eve", "Like", post["uri"])))[0] == 202
+    assert await likes() == 1

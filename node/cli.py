@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import secrets
 import sys
 import time
 import tomllib
@@ -193,6 +194,26 @@ def cmd_account_create(args: argparse.Namespace) -> None:
     asyncio.run(_account_create(config, args.username, args.email, _password(args)))
 
 
+async def _account_password(config: NodeConfig, username: str, password: str) -> None:
+    async with _pod(config) as (db, services):
+        ident = await identity_store.get_by_handle(db, username, None)
+        if ident is None or ident.account_guid is None:
+            raise CliError(f"no local identity named {username}")
+        ended = await services.accounts.reset_password(ident.account_guid, password)
+    print(f"new password set for the account of {ident.username}; login sessions ended: {ended}",
+          file=sys.stderr)  # fmt: skip
+
+
+def cmd_account_password(args: argparse.Namespace) -> None:
+    config = _load(args)
+    if args.generate:
+        password = secrets.token_urlsafe(15)
+        print(password)  # alone on standard output, for the operator to hand over
+    else:
+        password = _password(args)
+    asyncio.run(_account_password(config, args.username, password))
+
+
 async def _account_invite(config: NodeConfig, max_uses: int, days: float | None) -> None:
     async with _pod(config) as (_, services):
         print(await services.accounts.create_invite(max_uses, days))
@@ -365,6 +386,20 @@ def build_parser() -> argparse.ArgumentParser:
         " (otherwise prompt, or read one line from standard input)",
     )
     p.set_defaults(func=cmd_account_create)
+    p = account.add_parser(
+        "password",
+        help="set a new password for an account (its owner lost it); its login sessions end",
+    )
+    _with_config(p)
+    p.add_argument("username", help="the account's local identity")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--password-env",
+        help="read the password from this environment variable"
+        " (otherwise prompt, or read one line from standard input)",
+    )
+    how.add_argument("--generate", action="store_true", help="make up a password and print it")
+    p.set_defaults(func=cmd_account_password)
     p = account.add_parser("invite", help="print a registration invite code")
     _with_config(p)
     p.add_argument(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from node.clock import Clock, iso
 from node.config import NodeConfig
-from node.errors import ApiError, conflict, forbidden, validation
+from node.errors import ApiError, conflict, forbidden, not_found, validation
 from node.ids import new_guid
 from node.services.handles import name_taken
 from node.services.passwords import PasswordGate, Passwords
@@ -165,6 +165,24 @@ class AccountService:
             if email is not None:
                 await account_store.add_event(tx, account_guid, "account.email_changed", now)
         return await self.get(account_guid)
+
+    async def reset_password(self, account_guid: str, new_password: str) -> int:
+        """The operator sets a new password (its owner lost it, or someone else knows it):
+        every login session ends, as after a change; app tokens, the operator's, stay. How
+        many sessions ended."""
+        if problem := password_problem(new_password):
+            raise validation({"password": problem})
+        password_hash = await self._passwords.hash(new_password)
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            if await account_store.get(tx, account_guid) is None:
+                raise not_found("Account")
+            await account_store.update(tx, account_guid, now, password_hash=password_hash)
+            ended = await session_store.end_other_logins(tx, account_guid, None)
+            await account_store.add_event(
+                tx, account_guid, "account.password_reset", now, sessions_ended=ended
+            )
+        return ended
 
     async def delete(self, account_guid: str, password: str, remote: str) -> None:
         account = await self.get(account_guid)

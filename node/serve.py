@@ -37,7 +37,10 @@ from node.workers import Wakes, WorkerRole
 
 log = logging.getLogger("hearth")
 
-_SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
+_STOPS = {signal.SIGTERM, signal.SIGINT}
+_SIGNALS = {signal.SIGCHLD, *_STOPS}
+# How long, after a starting process died of a stop signal, `serve` waits for its own.
+_STOP_GRACE = 1.0
 # A process dying sooner than this after its start waits this long before the next start.
 _RESTART_PAUSE = 1.0
 # How long the processes have to stop cleanly before they are killed.
@@ -136,13 +139,18 @@ async def _stop_once(app: web.Application) -> None:
     stopping the pod signals every process of it, and `serve` then sends each its own SIGTERM,
     which must not cut short the stop (requests under way, deliveries to record) begun."""
     loop = asyncio.get_running_loop()
+    stopping = False
 
     def stop() -> None:
-        for signo in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signo, lambda: None)
-        raise web.GracefulExit
+        # A flag rather than removing the handler: two signals read in one turn of the loop
+        # are both queued to run it, the second once the stop has begun, and raising there
+        # would end the process in the middle of its clean stop.
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise web.GracefulExit
 
-    for signo in (signal.SIGTERM, signal.SIGINT):
+    for signo in _STOPS:
         loop.add_signal_handler(signo, stop)
 
 
@@ -239,6 +247,10 @@ class _Supervisor:
                 # Closed without a word: it failed to start.
                 _, status = os.waitpid(pid, 0)
                 process = self._running.pop(pid)
+                if _stopped_with(status) and signal.sigtimedwait(_STOPS, _STOP_GRACE):
+                    # A service manager stopping the pod signals every process of it: one
+                    # still starting dies of it, and the stop meant for all comes just after.
+                    return False
                 raise ServeError(
                     f"process {process.index} of the pod did not start ({_describe(status)});"
                     " see the log above"
@@ -317,6 +329,11 @@ def _reaped() -> list[tuple[int, int]]:
             break
         ended.append((pid, status))
     return ended
+
+
+def _stopped_with(status: int) -> bool:
+    """Whether a process died of a stop signal (before it could take it as one)."""
+    return os.WIFSIGNALED(status) and os.WTERMSIG(status) in _STOPS
 
 
 def _describe(status: int) -> str:

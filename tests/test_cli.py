@@ -322,6 +322,52 @@ async def test_account_create_reads_the_password_from_stdin(
     await pod.login("bob", "piped password")
 
 
+async def test_account_password_sets_a_new_one_and_ends_the_login_sessions(
+    tmp_path: Path,
+    make_pod: PodFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The operator's way back in for someone who lost their password, or whose password
+    someone else knows: logins with the old one, and its sessions, end; app tokens stay."""
+    path = write_config(tmp_path / "pod")
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data")
+    alice = await pod.register("alice")
+    assert await run(["token", "create", "--config", str(path), "--username", "alice"]) == 0
+    app = bearer(capsys.readouterr().out.strip())
+    argv = ["account", "password", "--config", str(path)]
+
+    for args, message in (
+        (["nobody", "--generate"], "no local identity named nobody"),
+        (["alice", "--password-env", "SHORT_PW"], "at least 8 characters"),
+    ):
+        monkeypatch.setenv("SHORT_PW", "short")
+        assert await run([*argv, *args]) == 1
+        assert message in one_line(capsys.readouterr().err)
+    await pod.call("GET", "/api/v1/accounts/current", alice, expect=200)  # nothing changed
+
+    assert await run([*argv, "ALICE", "--generate"]) == 0
+    captured = capsys.readouterr()
+    new = captured.out.strip()
+    assert len(new) >= 20 and "login sessions ended: 1" in captured.err
+    await pod.call("GET", "/api/v1/accounts/current", alice, expect=401)
+    resp, _ = await pod.login("alice", PASSWORD, expect=None)
+    assert resp.status == 401
+    _, login = await pod.login("alice", new)
+    me = bearer(login["token"])
+    _, events = await pod.call("GET", "/api/v1/accounts/current/changelog", headers=me, expect=200)
+    assert events[1]["kind"] == "account.password_reset"
+    assert events[1]["detail"] == {"sessions_ended": 1}
+    await pod.call("GET", "/api/v1/identity/current", headers=app, expect=200)
+
+    # A password of one's choosing, from standard input.
+    monkeypatch.setattr(sys, "stdin", io.StringIO("chosen password\n"))
+    assert await run([*argv, "alice"]) == 0
+    assert capsys.readouterr().out == ""
+    await pod.call("GET", "/api/v1/accounts/current", headers=me, expect=401)
+    await pod.login("alice", "chosen password")
+
+
 async def test_account_invite(
     tmp_path: Path, make_pod: PodFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -651,6 +697,59 @@ async def test_serve_stops_cleanly_when_every_process_is_signalled(tmp_path: Pat
         run.code = await asyncio.to_thread(run.proc.wait, 30)
     assert run.code == 0, run.output
     assert "Traceback" not in run.output and "failed" not in run.output, run.output
+
+
+async def test_serve_stops_cleanly_when_a_process_still_starting_is_signalled(
+    tmp_path: Path,
+) -> None:
+    """The same, a process of the pod still starting: it dies of the signal (it does not handle
+    it yet), and `serve`, whose own signal comes just after, stops as asked, not as failed."""
+    async with serving(tmp_path / "pod", workers=2) as run:
+
+        async def second() -> list[int]:
+            found = children(run.proc.pid)
+            return found if len(found) == 2 else []
+
+        starting = (await wait_for(second, interval=0.002))[1]
+        os.kill(starting, signal.SIGTERM)
+        await asyncio.sleep(0.05)
+        os.kill(run.proc.pid, signal.SIGTERM)
+        run.code = await asyncio.to_thread(run.proc.wait, 30)
+    assert run.code == 0, run.output
+    assert "did not start" not in run.output, run.output
+
+
+_TWO_SIGNALS = """
+import asyncio, os, signal
+from aiohttp import web
+from node.serve import _stop_once
+
+async def signal_twice(app: web.Application) -> None:
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)  # both read in the same turn of the loop
+        os.kill(os.getpid(), signal.SIGTERM)
+    tasks.append(asyncio.create_task(later()))
+
+async def slow_cleanup(app: web.Application):
+    yield
+    await asyncio.sleep(0.3)  # the clean stop under way when the second one runs
+
+tasks = []
+app = web.Application()
+app.on_startup.insert(0, _stop_once)
+app.on_startup.append(signal_twice)
+app.cleanup_ctx.append(slow_cleanup)
+web.run_app(app, host="127.0.0.1", port=0, print=None, handle_signals=False)
+print("stopped")
+"""
+
+
+def test_two_stop_signals_in_one_turn_of_the_loop_stop_a_process_once() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _TWO_SIGNALS], capture_output=True, text=True, timeout=30
+    )
+    assert (result.returncode, result.stdout) == (0, "stopped\n"), result.stderr
 
 
 def running(pid: int) -> bool:

@@ -20,6 +20,7 @@ from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
 from node.errors import ApiError, bad_request, forbidden
+from node.store import identities as identity_store
 from node.store import remote_actors as actor_store
 from node.store.identities import Identity
 from node.store.remote_actors import RemoteActor
@@ -89,18 +90,36 @@ def _public_key(fed: Federation, pem: str) -> object | None:
         return None
 
 
-async def _deletes_unknown_self(fed: Federation, doc: dict[str, Any], key_id: str) -> bool:
-    """A Delete of its own actor by an actor we never stored, or that is gone (as Mastodon's
-    InboxesController#skip_unknown_actor_activity skips): Mastodon sends one to every inbox it
-    knows when an account goes. We have nothing of it to delete, and checking the signature
-    would fetch a key that is gone (410) and answer 401, which Mastodon retries."""
+async def _deletes_self(
+    fed: Federation, doc: dict[str, Any], pending: httpsig.PendingSignature
+) -> tuple[RemoteActor, Identity] | bool:
+    """For a Delete of its own actor. True: taken unverified, as by an actor we never stored
+    (as Mastodon's InboxesController#skip_unknown_actor_activity skips): Mastodon sends one to
+    every inbox it knows when an account goes. We have nothing of it to delete, and checking
+    the signature would fetch a key that is gone (410) and answer 401, which Mastodon retries.
+    The signer: an actor already gone signed it with the key we hold; gone may mean only that
+    its inbox answered 410 before its Delete came, so what it left here must still go (its key
+    is not fetched: it is gone). False: anything else, checked as any activity."""
     if doc.get("type") != "Delete":
         return False
     actor = ref(doc.get("actor"))
     if actor is None or actor != ref(doc.get("object")):
         return False
-    known = await actor_store.by_key_id(fed.db, key_id) or await actor_store.by_uri(fed.db, actor)
-    return known is None or known.gone_at is not None  # or one that already said so
+    known = await actor_store.by_key_id(fed.db, pending.key_id) or await actor_store.by_uri(
+        fed.db, actor
+    )
+    if known is None:
+        return True
+    if known.gone_at is None:
+        return False
+    ident = await identity_store.get(fed.db, known.identity_guid)
+    if (
+        ident is not None
+        and known.key_id == pending.key_id
+        and pending.verify(_public_key(fed, known.public_key_pem))
+    ):
+        return known, ident
+    return True  # unverified, nothing is done
 
 
 async def receive(
@@ -141,10 +160,10 @@ async def receive(
         raise bad_request("The activity is nested too deeply.", "malformed_json")
     doc = mend_surrogates(doc, body)
 
-    if await _deletes_unknown_self(fed, doc, pending.key_id):
+    deleting = await _deletes_self(fed, doc, pending)
+    if deleting is True:
         return web.Response(status=202)
-
-    actor, ident = await verified_signer(fed, pending)
+    actor, ident = deleting if isinstance(deleting, tuple) else await verified_signer(fed, pending)
 
     try:
         activity = normalize(doc)

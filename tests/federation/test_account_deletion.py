@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from federation.routes import FEDERATION
 from federation.urls import AS_PUBLIC
 from node.appkeys import DB
 from tests.conftest import PodFactory
@@ -254,3 +255,39 @@ async def test_a_remote_account_that_deleted_itself_no_longer_acts(
     pod.clock.advance(timedelta(seconds=pod.config.federation.key_refetch_interval_seconds))
     assert (await send(hostile.activity("eve", "Like", post["uri"])))[0] == 202
     assert await likes() == 1
+
+
+async def test_an_account_whose_inbox_said_gone_still_takes_its_traces_when_it_deletes_itself(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """Its own inbox answered 410 first (its pod deleted it, and sends the Delete later): it
+    is marked gone for deliveries, but its Delete, signed with the key we hold, still takes
+    its likes and profile."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    hostile.add_actor("eve", new_key(), summary="<p>Hello, I am Eve</p>")
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+
+    async def send(activity: dict[str, Any]) -> None:
+        status, data = await hostile.post(
+            f"{pod.url}/inbox", activity, pod.clock.now(), signer="eve"
+        )
+        assert status == 202, data
+
+    async def likes() -> int:
+        _, view = await pod.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+        return int(view["counts"]["likes"])
+
+    await send(hostile.activity("eve", "Like", post["uri"]))
+    assert await likes() == 1
+    hostile.answers = [410]
+    await pod.call(
+        "POST", "/api/v1/follows", alice, json={"target": hostile.handle("eve")}, expect=201
+    )
+    await pod.app[FEDERATION].worker.run_once()
+    assert hostile.requests[-1] == "POST /users/eve/inbox"
+    assert await pod.app[DB].fetchval("SELECT gone_at FROM remote_actors") is not None
+
+    await send(hostile.activity("eve", "Delete", hostile.actor("eve"), to=[AS_PUBLIC]))
+    assert await likes() == 0
+    assert await pod.app[DB].fetchval("SELECT bio FROM identities WHERE domain IS NOT NULL") == ""

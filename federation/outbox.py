@@ -262,9 +262,18 @@ class Outbox:
             doc["published"] = post.created_at
         space = await space_store.get(tx, post.space_guid) if post.space_guid else None
         boosted = []
-        if space is not None and space.local and kind != "Create" and post.visibility == "public":
+        if (
+            space is not None
+            and space.local
+            and kind != "Create"
+            and (
+                post.visibility == "public"
+                or (kind == "Delete" and await delivery_store.was_queued(tx, self._boost_id(post)))
+            )
+        ):
             # Pods that took the post from the Group's boost of it (Mastodon, Pleroma) take no
-            # Announce of its Update or Delete: they hear the author's own.
+            # Announce of its Update or Delete: they hear the author's own. A Delete goes even
+            # once the post is no longer public (its space went private), where it was boosted.
             boosted = await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
         sent = await self._send(tx, doc, inboxes + former + boosted)
         if kind != "Delete":
@@ -503,20 +512,28 @@ class Outbox:
         # The author's pod has the post already; everyone else hears it from the Group.
         inboxes = await space_store.remote_member_inboxes(tx, space.guid, [author.guid])
         await self._send(tx, doc, inboxes)
-        if post.visibility != "public" or kind == "Update":
-            return
         # Mastodon and Pleroma take no Announce of a Create: a new public post is also
         # Announced as itself (as Lemmy does), which they fetch, so that their people who
         # follow the Group see it; our pods skip it once they have the post. A deleted post's
-        # boost is undone, as they take no Announce of a Delete either.
-        boost = convert.activity(
-            self.activity_id(f"{post.guid}-boost"), "Announce", group, post.ap_id, to=to,
-            cc=[members],
-        )  # fmt: skip
-        if kind == "Delete":
+        # boost is undone, as they take no Announce of a Delete either: whatever the post's
+        # visibility now (its space may have gone private since), and once.
+        boost_id = self._boost_id(post)
+        if kind == "Create" and post.visibility == "public":
+            boost = convert.activity(boost_id, "Announce", group, post.ap_id, to=to, cc=[members])
+            await self._send(tx, boost, inboxes)
+        elif (
+            kind == "Delete"
+            and await delivery_store.was_queued(tx, boost_id)
+            and not await delivery_store.was_queued(tx, f"{boost_id}#undo")
+        ):
+            boost = convert.activity(boost_id, "Announce", group, post.ap_id, to=to, cc=[members])
             boost.pop("@context")
-            boost = convert.activity(f"{boost['id']}#undo", "Undo", group, boost, to=to)
-        await self._send(tx, boost, inboxes)
+            undo = convert.activity(f"{boost_id}#undo", "Undo", group, boost, to=to)
+            await self._send(tx, undo, inboxes)
+
+    def _boost_id(self, post: Post) -> str:
+        """The id of our Group's Announce of a post of its space as itself (see space_relay)."""
+        return self.activity_id(f"{post.guid}-boost")
 
     async def _send_in_space(
         self, tx: Tx, doc: dict[str, Any], inboxes: list[str], post: Post, actor: Identity

@@ -55,6 +55,11 @@ async def enqueue(
     return len(rows)
 
 
+async def was_queued(q: Queryable, ap_id: str) -> bool:
+    """Whether an activity of ours with this id was queued for some inbox."""
+    return bool(await q.fetchval("SELECT 1 FROM outbox WHERE ap_id = ?", (ap_id,)))
+
+
 async def forget_actor(tx: Tx, actor_uri: str) -> int:
     """Drop everything an actor sent or was to send: its activities and their deliveries,
     whatever their state. A delivery in flight finishes, and its outcome updates nothing."""

@@ -12,7 +12,7 @@ import pytest
 from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
-from tests.spaces.support import make_invite, make_space, post_in, space_posts
+from tests.spaces.support import make_invite, make_private, make_space, post_in, space_posts
 from tests.support import Pod, User, wait_for
 
 
@@ -290,3 +290,30 @@ async def test_a_mastodon_follower_of_a_group_hears_of_edits_and_deletions(
         }
 
     await wait_for(lambda: _is(undone(), boosts()), timeout=15)
+
+
+async def test_a_boosted_post_deleted_after_its_space_went_private_is_still_undone(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    """Made private, the space's posts are no longer public, but Mastodon still holds the
+    Group's boost of one that was: deleting the post still tells it, from the author and by
+    undoing the boost, or it stays readable there for ever."""
+    a, c = await make_pod(), await make_pod()
+    alice, _, space, _ = await _potters(a, c, mastodon)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    [boost] = await wait_for(
+        lambda: _async([d for d in _sent(mastodon, "Announce") if d["object"] == post["uri"]])
+    )
+    await make_private(a, alice, space["id"])
+    await a.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+
+    def undone() -> list[str]:
+        return [u["object"]["id"] for u in _sent(mastodon, "Undo") if u["actor"] == space["uri"]]
+
+    await wait_for(lambda: _async(undone()), timeout=15)
+    assert undone() == [boost["id"]]
+
+    def deleted() -> list[str]:
+        return [d["object"]["id"] for d in _sent(mastodon, "Delete")]
+
+    assert await wait_for(lambda: _async(deleted()), timeout=15) == [post["uri"]]

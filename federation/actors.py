@@ -115,7 +115,10 @@ class ActorDirectory:
                 raise not_found("Identity")
             return ident
         actor = await actor_store.by_uri(self._db, uri)
-        if actor and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER:
+        # A gone actor is asked for again, as by `resolve_handle`: what names it as author or
+        # actor (a Group relaying it, late) does not bring it back unless its pod serves it.
+        fresh = actor and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER
+        if actor and fresh and actor.gone_at is None:
             ident = await identity_store.get(self._db, actor.identity_guid)
             if ident is not None:
                 return ident

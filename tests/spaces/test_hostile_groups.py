@@ -293,3 +293,37 @@ async def test_a_reply_had_from_its_author_first_threads_once_the_group_relays_i
     assert [c["body"] for c in comments] == ["how hot?"]
     _, seen = await pod.call("GET", f"/api/v1/posts/{kept['guid']}", carol)
     assert seen["counts"]["comments"] == 1
+
+
+async def test_a_group_relays_nothing_of_a_member_who_deleted_itself(
+    make_pod: PodFactory, group: HostilePod
+) -> None:
+    """eve deleted herself and her pod no longer serves her: a Group relaying what she posted
+    or liked (late, or on purpose) does not bring her back as its author, with her posts and
+    likes shown under a profile that answers 404."""
+    pod = await make_pod()
+    bob = await pod.register("bob")
+    await _joined(pod, bob, group, as_space=True)
+    first = group.note("eve", "<p>members only</p>", [group.actor("club")])
+    await _relay(pod, group, "Create", first)
+    stored = await wait_for(lambda: _row(pod, first["id"]))
+    _, bobs = await pod.call(
+        "POST", "/api/v1/posts", bob, json={"body": "bob's", "spaceId": stored["space_guid"]},
+        expect=201,
+    )  # fmt: skip
+    delete = group.activity("eve", "Delete", group.actor("eve"), to=[AS_PUBLIC])
+    status, _ = await group.post(f"{pod.url}/inbox", delete, pod.clock.now(), signer="eve")
+    assert status == 202
+    assert await _row(pod, first["id"]) is None
+    del group.keys["eve"]  # her pod answers 404 for her now
+
+    late = group.note("eve", "<p>posted late</p>", [group.actor("club")])
+    like = {"id": group.new_id("eve"), "type": "Like", "actor": group.actor("eve"),
+            "object": bobs["uri"]}  # fmt: skip
+    for inner in ({"id": group.new_id("club"), "type": "Create", "actor": group.actor("club"),
+                   "object": late}, like):  # fmt: skip
+        announce = group.activity("club", "Announce", inner)
+        await group.post(f"{pod.url}/inbox", announce, pod.clock.now(), signer="club")
+    assert await _row(pod, late["id"]) is None
+    _, mine = await pod.call("GET", f"/api/v1/posts/{bobs['id']}", bob, expect=200)
+    assert mine["counts"]["likes"] == 0

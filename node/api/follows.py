@@ -54,7 +54,7 @@ async def _answer(request: web.Request, accept: bool) -> web.Response:
     follow = await services(request).follows.answer(
         principal(request), request.match_info["guid"], accept
     )
-    follower = await services(request).identities.get(follow.follower_guid)
+    follower = await services(request).identities.known(follow.follower_guid)
     return json_response((await _follow_outs(request, [(follow, follower)]))[0])
 
 

@@ -16,7 +16,7 @@ from .routing import Route, principal
 async def _out(request: web.Request, n: Notification) -> NotificationOut:
     actor = None
     if n.actor_guid:
-        ident = await services(request).identities.get(n.actor_guid)
+        ident = await services(request).identities.known(n.actor_guid)
         actor = identity_out(request, ident)
     return NotificationOut(
         id=n.guid,

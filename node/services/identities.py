@@ -79,11 +79,17 @@ class IdentityService:
 
     async def get(self, guid: str) -> Identity:
         """Any identity's public profile; unknown → 404."""
-        ident = await identity_store.get(self._db, guid) if is_guid(guid) else None
-        if ident is None or (
-            ident.domain is not None and await actor_store.is_gone(self._db, guid)
-        ):
+        ident = await self.known(guid)
+        if ident.domain is not None and await actor_store.is_gone(self._db, guid):
             raise not_found("Identity")  # a remote account that is gone, as its lookup
+        return ident
+
+    async def known(self, guid: str) -> Identity:
+        """Any identity we hold, gone or not, as who did something here (a notification's
+        actor, a follower): what it did is still shown while it is kept; unknown → 404."""
+        ident = await identity_store.get(self._db, guid) if is_guid(guid) else None
+        if ident is None:
+            raise not_found("Identity")
         return ident
 
     async def current(self, who: Principal) -> Identity:

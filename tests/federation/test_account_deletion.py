@@ -291,3 +291,35 @@ async def test_an_account_whose_inbox_said_gone_still_takes_its_traces_when_it_d
     await send(hostile.activity("eve", "Delete", hostile.actor("eve"), to=[AS_PUBLIC]))
     assert await likes() == 0
     assert await pod.app[DB].fetchval("SELECT bio FROM identities WHERE domain IS NOT NULL") == ""
+
+
+async def test_notifications_and_follow_requests_of_an_actor_whose_inbox_said_gone_still_load(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """An actor whose own inbox answered 410 is not asked for again by its profile, but what
+    it did here is still shown: a notification it caused, a request it made, do not turn the
+    whole list (or the answer to the request) into a 404."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    await pod.call("PATCH", "/api/v1/identity/current", alice, json={"locked": True}, expect=200)
+    hostile.add_actor("eve", new_key())
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    for activity in (hostile.activity("eve", "Like", post["uri"]),
+                     hostile.activity("eve", "Follow", f"{pod.url}/users/alice")):  # fmt: skip
+        status, data = await hostile.post(
+            f"{pod.url}/inbox", activity, pod.clock.now(), signer="eve"
+        )
+        assert status == 202, data
+    _, requests = await pod.call("GET", "/api/v1/follows/requests", alice, expect=200)
+    [request] = requests
+    # alice's Follow goes to eve's own inbox, which says she is gone.
+    hostile.answers = [410]
+    await pod.call(
+        "POST", "/api/v1/follows", alice, json={"target": hostile.handle("eve")}, expect=201
+    )
+    await pod.app[FEDERATION].worker.run_once()
+    assert await pod.app[DB].fetchval("SELECT gone_at FROM remote_actors") is not None
+
+    _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
+    assert sorted(n["kind"] for n in notes) == ["follow.request", "like"]
+    await pod.call("POST", f"/api/v1/follows/requests/{request['id']}/approve", alice, expect=200)

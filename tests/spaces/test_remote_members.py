@@ -3,6 +3,7 @@ replies name the post's author and not the Group, and members who have been remo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -317,3 +318,27 @@ async def test_a_boosted_post_deleted_after_its_space_went_private_is_still_undo
         return [d["object"]["id"] for d in _sent(mastodon, "Delete")]
 
     assert await wait_for(lambda: _async(deleted()), timeout=15) == [post["uri"]]
+
+
+async def test_a_members_post_deleted_several_times_at_once_undoes_its_boost_once(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    """Deletes of one post under several ids (as a pod retrying under another id sends),
+    arriving together, all read the post before any is applied: the Group's boost is undone
+    once, and none is refused for an activity id queued already."""
+    a, c = await make_pod(), await make_pod()
+    _, _, space, _ = await _potters(a, c, mastodon)
+    note = _served(
+        mastodon,
+        mastodon.note("mary", "a fair offer", [AS_PUBLIC, space["uri"]], audience=space["uri"]),
+    )
+    await _send(a, mastodon, mastodon.activity("mary", "Create", note))
+    boosted = "SELECT count(*) FROM outbox WHERE ap_id LIKE '%-boost'"
+    assert await a.app[DB].fetchval(boosted) == 1  # to C: mary's pod has the post
+    deletes = [mastodon.activity("mary", "Delete", note["id"]) for _ in range(4)]
+    answers = await asyncio.gather(
+        *(mastodon.post(f"{a.url}/inbox", d, a.clock.now(), signer="mary") for d in deletes)
+    )
+    assert [status for status, _ in answers] == [202] * 4
+    undos = await a.app[DB].fetchval("SELECT count(*) FROM outbox WHERE activity_type = 'Undo'")
+    assert undos == 1

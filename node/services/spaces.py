@@ -775,7 +775,14 @@ class SpaceService:
 
     async def remote_identity_gone(self, tx: Tx, ident: Identity) -> None:
         """A remote account was deleted: it leaves our spaces (a remote member is never an
-        admin, so no space is left without one), and its pending applications are withdrawn."""
+        admin, so no space is left without one), and its pending applications are withdrawn.
+        Its posts in them (removed with all its others by the posts service) are relayed as
+        deleted: the other members' pods may never hear of the account's deletion from its
+        own pod, which knows them through the Group only."""
+        for post in await post_store.in_our_spaces_by(tx, ident.guid):
+            space = await store.get(tx, post.space_guid or "")
+            if space is not None:
+                await self._publisher.space_relay(tx, space, post, ident, "Delete")
         await store.remove_everywhere(tx, ident.guid, self._now())
 
     async def remote_group_deleted(self, tx: Tx, group: Identity) -> None:

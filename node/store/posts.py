@@ -203,6 +203,16 @@ async def delete_all(tx: Tx, where: str, param: str, now: str) -> None:
     await tx.execute(f"DELETE FROM posts WHERE {where}", (param,))
 
 
+async def in_our_spaces_by(q: Queryable, author_guid: str) -> list[Post]:
+    """An author's posts in spaces of this pod."""
+    rows = await q.fetchall(
+        f"SELECT {COLS} FROM posts p JOIN spaces s ON s.guid = p.space_guid"
+        " WHERE p.author_guid = ? AND s.domain IS NULL",
+        (author_guid,),
+    )
+    return [Post.of(r) for r in rows]
+
+
 async def leave_space(tx: Tx, space_guid: str) -> None:
     """Our public posts in a space that is gone stay, outside it (they went to followers too)."""
     await tx.execute(

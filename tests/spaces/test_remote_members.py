@@ -342,3 +342,35 @@ async def test_a_members_post_deleted_several_times_at_once_undoes_its_boost_onc
     assert [status for status, _ in answers] == [202] * 4
     undos = await a.app[DB].fetchval("SELECT count(*) FROM outbox WHERE activity_type = 'Undo'")
     assert undos == 1
+
+
+async def test_a_member_deleting_their_account_has_their_space_posts_deleted_for_all(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    """A remote member's account deleted: their posts in our space go here, and the Group
+    tells the other members' pods, which may never hear of the deletion from the member's
+    pod, and undoes its boosts of them for Mastodon followers."""
+    a, c = await make_pod(), await make_pod()
+    alice, carol, space, on_c = await _potters(a, c, mastodon)
+    theirs = await post_in(c, carol, on_c["id"], "so is mine")
+
+    def boosted() -> set[str]:
+        found = _sent(mastodon, "Announce")
+        return {d["object"] for d in found if isinstance(d["object"], str)}
+
+    await wait_for(lambda: _is(_async(boosted()), {theirs["uri"]}), timeout=15)
+    await wait_for(lambda: _is(_bodies(a, alice, space["id"]), ["so is mine"]))
+    body = {"password": "correct horse battery"}
+    await c.call("DELETE", "/api/v1/accounts/current", carol, json=body, expect=204)
+    await wait_for(lambda: _is(_bodies(a, alice, space["id"]), []), timeout=15)
+
+    async def undone() -> set[str]:
+        found = _sent(mastodon, "Undo")
+        return {u["object"]["object"] for u in found if u["object"]["type"] == "Announce"}
+
+    await wait_for(lambda: _is(undone(), {theirs["uri"]}), timeout=15)
+    deletes = [d for d in _sent(mastodon, "Announce") if isinstance(d["object"], dict)]
+    assert any(
+        d["object"]["type"] == "Delete" and d["object"]["object"]["id"] == theirs["uri"]
+        for d in deletes
+    )

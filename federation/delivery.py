@@ -44,6 +44,7 @@ class DeliveryWorker:
         is_blocked: Callable[[str], bool],
         rand: Callable[[], float] = random.random,
         paused_changes: Changes | None = None,
+        key_changes: Changes | None = None,
     ) -> None:
         self._db = db
         self._client = client
@@ -64,6 +65,7 @@ class DeliveryWorker:
         # the paused hosts again before they next decide whether a host that spoke was paused.
         self._paused_changes = paused_changes or Changes()
         self._paused_mark = self._paused_changes.mark
+        self._key_changes = key_changes  # the actors' keys cached by every process (see below)
         # Claimed here and not yet recorded: never claimed again meanwhile, even once their
         # lease has run out waiting for their host's turn. Only a restart forgets them.
         self._held: set[str] = set()
@@ -296,3 +298,7 @@ class DeliveryWorker:
             self._held.difference_update(o.item.guid for o in done)
         if paused:
             self._paused_changes.changed()  # committed: the other processes read it again
+        if gone and self._key_changes is not None:
+            # An actor whose inbox said 410 is gone: no process trusts its cached key now
+            # (federation/actors.py fetches a gone actor's key again).
+            self._key_changes.changed()

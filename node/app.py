@@ -72,8 +72,9 @@ def create_app(
         fetch_timeout=config.federation.fetch_timeout_seconds, key_changes=role.actor_keys,
     )  # fmt: skip
     worker = DeliveryWorker(
-        db, client, clock, config.federation, blocks.is_blocked, paused_changes=role.paused_hosts
-    )
+        db, client, clock, config.federation, blocks.is_blocked,
+        paused_changes=role.paused_hosts, key_changes=role.actor_keys,
+    )  # fmt: skip
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
     shared_items = RemoteSharedItems(db, client, urls, clock)
     services = build_services(db, config, clock, outbox, directory, shared_items)

@@ -323,3 +323,32 @@ async def test_notifications_and_follow_requests_of_an_actor_whose_inbox_said_go
     _, notes = await pod.call("GET", "/api/v1/notifications", alice, expect=200)
     assert sorted(n["kind"] for n in notes) == ["follow.request", "like"]
     await pod.call("POST", f"/api/v1/follows/requests/{request['id']}/approve", alice, expect=200)
+
+
+async def test_an_actor_whose_inbox_said_gone_no_longer_acts_with_a_cached_key(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """A delivery's 410 marks the actor gone: its key, cached since it last signed, is trusted
+    no more than after a Delete of itself."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    key = new_key()
+    hostile.add_actor("eve", key, endpoints={})  # her own inbox only: its 410 is hers
+    fed = pod.app[FEDERATION]
+
+    async def send(activity: dict[str, Any]) -> int:
+        status, _ = await hostile.post(f"{pod.url}/inbox", activity, pod.clock.now(), signer="eve")
+        return status
+
+    assert await send(hostile.activity("eve", "Follow", f"{pod.url}/users/alice")) == 202
+    hostile.answers = [202, 410]  # her Accept, then the post
+    await fed.worker.run_once()
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await fed.worker.run_once()
+    assert await fed.db.fetchval("SELECT gone_at FROM remote_actors") is not None
+
+    del hostile.keys["eve"]  # her pod serves her no more; her key still signs
+    body = json.dumps(hostile.activity("eve", "Like", post["uri"])).encode()
+    headers = hostile.signed(f"{pod.url}/inbox", body, pod.clock.now(), signer="eve", key=key)
+    status, data = await hostile.send(f"{pod.url}/inbox", body, headers)
+    assert status == 401, data

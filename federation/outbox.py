@@ -518,15 +518,14 @@ class Outbox:
         # boost is undone, as they take no Announce of a Delete either: whatever the post's
         # visibility now (its space may have gone private since), and once.
         boost_id = self._boost_id(post)
+        boost = convert.activity(boost_id, "Announce", group, post.ap_id, to=to, cc=[members])
         if kind == "Create" and post.visibility == "public":
-            boost = convert.activity(boost_id, "Announce", group, post.ap_id, to=to, cc=[members])
             await self._send(tx, boost, inboxes)
         elif (
             kind == "Delete"
             and await delivery_store.was_queued(tx, boost_id)
             and not await delivery_store.was_queued(tx, f"{boost_id}#undo")
         ):
-            boost = convert.activity(boost_id, "Announce", group, post.ap_id, to=to, cc=[members])
             boost.pop("@context")
             undo = convert.activity(f"{boost_id}#undo", "Undo", group, boost, to=to)
             await self._send(tx, undo, inboxes)

@@ -80,7 +80,8 @@ class IdentityService:
     async def get(self, guid: str) -> Identity:
         """Any identity's public profile; unknown → 404."""
         ident = await self.known(guid)
-        if ident.domain is not None and await actor_store.is_gone(self._db, guid):
+        actor = await actor_store.by_identity(self._db, guid) if ident.domain else None
+        if actor is not None and actor.gone_at is not None:
             raise not_found("Identity")  # a remote account that is gone, as its lookup
         return ident
 

@@ -779,9 +779,12 @@ class SpaceService:
         Its posts in them (removed with all its others by the posts service) are relayed as
         deleted: the other members' pods may never hear of the account's deletion from its
         own pod, which knows them through the Group only."""
+        spaces: dict[str, Space | None] = {}
         for post in await post_store.in_our_spaces_by(tx, ident.guid):
-            space = await store.get(tx, post.space_guid or "")
-            if space is not None:
+            guid = post.space_guid or ""
+            if guid not in spaces:
+                spaces[guid] = await store.get(tx, guid)
+            if (space := spaces[guid]) is not None:
                 await self._publisher.space_relay(tx, space, post, ident, "Delete")
         await store.remove_everywhere(tx, ident.guid, self._now())
 

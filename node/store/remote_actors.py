@@ -55,16 +55,6 @@ async def by_identity(q: Queryable, identity_guid: str) -> RemoteActor | None:
     return RemoteActor.of(row) if row else None
 
 
-async def is_gone(q: Queryable, identity_guid: str) -> bool:
-    """Whether a remote identity's actor is gone (it deleted itself, or its inbox said 410)."""
-    return bool(
-        await q.fetchval(
-            "SELECT 1 FROM remote_actors WHERE identity_guid = ? AND gone_at IS NOT NULL",
-            (identity_guid,),
-        )
-    )
-
-
 async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
     """Insert or refresh an actor and its identity; returns the stored identity."""
     existing = await by_uri(tx, actor.uri)

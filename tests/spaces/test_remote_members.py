@@ -47,6 +47,14 @@ async def _follow_group(pod: Pod, remote: HostilePod, space: dict[str, Any]) -> 
     await wait_for(lambda: _async(_sent(remote, "Accept")))
 
 
+async def _marys_offer(pod: Pod, remote: HostilePod, space: dict[str, Any]) -> dict[str, Any]:
+    """mary's public post to the space, sent to its Group (and served at its id)."""
+    in_space = [AS_PUBLIC, space["uri"]]
+    note = _served(remote, remote.note("mary", "a fair offer", in_space, audience=space["uri"]))
+    await _send(pod, remote, remote.activity("mary", "Create", note))
+    return note
+
+
 async def _async(value: Any) -> Any:
     return value
 
@@ -115,11 +123,7 @@ async def test_a_removed_member_can_no_longer_edit_what_the_group_relays(
 ) -> None:
     a, c = await make_pod(), await make_pod()
     alice, carol, space, on_c = await _potters(a, c, mastodon)
-    note = _served(
-        mastodon,
-        mastodon.note("mary", "a fair offer", [AS_PUBLIC, space["uri"]], audience=space["uri"]),
-    )
-    await _send(a, mastodon, mastodon.activity("mary", "Create", note))
+    note = await _marys_offer(a, mastodon, space)
 
     async def on_c_bodies() -> list[str]:
         return [p["body"] for p in await space_posts(c, carol, on_c["id"])]
@@ -328,11 +332,7 @@ async def test_a_members_post_deleted_several_times_at_once_undoes_its_boost_onc
     once, and none is refused for an activity id queued already."""
     a, c = await make_pod(), await make_pod()
     _, _, space, _ = await _potters(a, c, mastodon)
-    note = _served(
-        mastodon,
-        mastodon.note("mary", "a fair offer", [AS_PUBLIC, space["uri"]], audience=space["uri"]),
-    )
-    await _send(a, mastodon, mastodon.activity("mary", "Create", note))
+    note = await _marys_offer(a, mastodon, space)
     boosted = "SELECT count(*) FROM outbox WHERE ap_id LIKE '%-boost'"
     assert await a.app[DB].fetchval(boosted) == 1  # to C: mary's pod has the post
     deletes = [mastodon.activity("mary", "Delete", note["id"]) for _ in range(4)]

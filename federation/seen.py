@@ -1,12 +1,13 @@
 """Forgetting the ids of old incoming activities.
 
-The inbox remembers every activity id it takes (`inbox_seen`), so a repeated delivery changes
-nothing. An id needs remembering only while a request carrying it could still be accepted: a
-signature whose Date is more than `signature_window_seconds` from now is refused (so a
-request dated ahead stays acceptable for up to twice the window), and posts, follows,
-interactions and deletions are also kept apart by their own ids. So ids older than
-`inbox_seen_hours` (more than twice the window, as the configuration insists) are forgotten every
-hour, oldest first and in batches, and the table stays the size of a few days of traffic.
+The inbox remembers the id of every activity it takes (`inbox_seen`), so a repeated delivery
+changes nothing; a Create of a note is not remembered, its note's own id keeping it once. An id
+needs remembering only while a request carrying it could still be accepted: a signature whose
+Date is more than `signature_window_seconds` from now is refused (so a request dated ahead
+stays acceptable for up to twice the window), and posts, follows, interactions and deletions
+are also kept apart by their own ids. So ids older than `inbox_seen_hours` (more than twice
+the window, as the configuration insists) are forgotten every hour, oldest first and in
+batches, and the table stays the size of a few days of traffic.
 """
 
 from __future__ import annotations

@@ -32,11 +32,18 @@ class Incoming:
     def object(self) -> Any:
         return self.activity.get("object")
 
-    async def apply(self, effect: Callable[[Tx], Awaitable[None]]) -> bool:
+    async def apply(
+        self, effect: Callable[[Tx], Awaitable[None]], *, remember: bool = True
+    ) -> bool:
         """Run `effect` once per activity id: the dedupe mark commits with the effect.
 
-        Returns False for a duplicate (nothing is changed).
+        Returns False for a duplicate (nothing is changed). `remember=False` writes no mark, for
+        an effect that is its own dedupe: a Create stores its object once by the object's id
+        (and never again once deleted), as Mastodon dedupes a Create by its object's URI.
         """
+        if not remember:
+            await self.fed.db.apply(effect)
+            return True
 
         async def once(tx: Tx) -> bool:
             if not await delivery_store.mark_seen(tx, self.id, iso(self.fed.clock.now())):

@@ -32,12 +32,16 @@ async def handle(inc: Incoming) -> None:
     if await spaces.create(inc, note, obj):
         return  # a member's post to one of our spaces
 
-    post = rendered(inc.fed, note, inc.actor)
+    # Whom it names here, and whether anyone here wants it, are read before the write turn (on
+    # the loop's own reader), which is then held for the writes alone: the inbox's writes are
+    # what the pod's processes wait on each other for.
+    reader = inc.fed.db.inline
+    data = await with_recipients(reader, inc.fed, note, rendered(inc.fed, note, inc.actor))
+    relevant = await is_relevant(reader, inc.fed, inc.ident, note, data.recipients)
 
     async def effect(tx: Tx) -> None:
-        # Read through the writer: its statements run in this thread, with no hand-off.
-        data = await with_recipients(tx, inc.fed, note, post)
-        if await is_relevant(tx, inc.fed, inc.ident, note, data.recipients):
+        # Not wanted when read: it may answer a post stored since, so it is asked again.
+        if relevant or await is_relevant(tx, inc.fed, inc.ident, note, data.recipients):
             await inc.fed.services.posts.remote_create(tx, inc.ident, data)
 
-    await inc.apply(effect)
+    await inc.apply(effect, remember=False)

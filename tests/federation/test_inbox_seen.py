@@ -39,28 +39,37 @@ async def _posts(pod: Pod) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def _likes(pod: Pod) -> list[str]:
+    rows = await pod.app[DB].fetchall("SELECT ap_id FROM interactions ORDER BY ap_id")
+    return [r[0] for r in rows]
+
+
 async def test_old_ids_are_forgotten_and_cannot_be_replayed(
     make_pod: PodFactory, hostile: HostilePod
 ) -> None:
     pod = await make_pod(federation={"inbox_seen_hours": 24})
     seen = await _pruning_by_hand(pod)
-    await pod.register("alice")
-    inbox, alice = f"{pod.url}/inbox", f"{pod.url}/users/alice"
+    alice = await pod.register("alice")
+    inbox = f"{pod.url}/inbox"
+    posts = []
+    for text in ("from last week", "from today"):
+        _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": text}, expect=201)
+        posts.append(f"{pod.url}/posts/{post['id']}")
 
-    def create(text: str) -> tuple[str, bytes]:
-        activity = hostile.activity("mallory", "Create", hostile.note("mallory", text, [alice]))
+    def like(post: str) -> tuple[str, bytes]:
+        activity = hostile.activity("mallory", "Like", post)
         return activity["id"], json.dumps(activity).encode()
 
-    old_id, old_body = create("from last week")
+    old_id, old_body = like(posts[0])
     old_headers = hostile.signed(inbox, old_body, pod.clock.now(), signer="mallory")
     assert (await hostile.send(inbox, old_body, old_headers))[0] == 202
     # A repeat within the window is accepted and changes nothing.
     assert (await hostile.send(inbox, old_body, old_headers))[0] == 202
     assert await _seen(pod) == [old_id]
-    [stored] = await _posts(pod)
+    assert await _likes(pod) == [old_id]
 
     pod.clock.advance(timedelta(hours=30))
-    new_id, new_body = create("from today")
+    new_id, new_body = like(posts[1])
     new_headers = hostile.signed(inbox, new_body, pod.clock.now(), signer="mallory")
     assert (await hostile.send(inbox, new_body, new_headers))[0] == 202
 
@@ -71,10 +80,39 @@ async def test_old_ids_are_forgotten_and_cannot_be_replayed(
     # The forgotten request, replayed as it was: its Date is far outside the window.
     status, data = await hostile.send(inbox, old_body, old_headers)
     assert status == 401 and data is not None and data["error"] == "date_out_of_window"
-    # Sent again by its author with a fresh signature: the post is still not stored twice.
+    # Sent again by its author with a fresh signature: the like is still not counted twice.
     fresh = hostile.signed(inbox, old_body, pod.clock.now(), signer="mallory")
     assert (await hostile.send(inbox, old_body, fresh))[0] == 202
-    assert len(await _posts(pod)) == 2 and stored in await _posts(pod)
+    assert sorted(await _likes(pod)) == sorted([old_id, new_id])
+
+
+async def test_a_note_is_kept_once_by_its_own_id(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """A Create is not remembered by its activity id: its note's id keeps it from being stored
+    twice, whichever activity brings it, and a deleted note from coming back."""
+    pod = await make_pod()
+    await pod.register("alice")
+    inbox, alice = f"{pod.url}/inbox", f"{pod.url}/users/alice"
+    note = hostile.note("mallory", "only once", [alice])
+
+    def send(activity: dict[str, Any]) -> Any:
+        body = json.dumps(activity).encode()
+        headers = hostile.signed(inbox, body, pod.clock.now(), signer="mallory")
+        return hostile.send(inbox, body, headers)
+
+    first = hostile.activity("mallory", "Create", note)
+    assert (await send(first))[0] == 202
+    assert (await send(first))[0] == 202  # a retry
+    assert (await send(hostile.activity("mallory", "Create", note)))[0] == 202  # a new id
+    assert await _posts(pod) == [note["id"]]
+    assert await _seen(pod) == []
+
+    assert (await send(hostile.activity("mallory", "Delete", note["id"])))[0] == 202
+    assert await _posts(pod) == []
+    assert (await send(first))[0] == 202
+    assert (await send(hostile.activity("mallory", "Create", note)))[0] == 202
+    assert await _posts(pod) == []
 
 
 async def test_pruning_goes_in_batches_and_keeps_recent_ids(
@@ -158,7 +196,7 @@ async def test_copies_arriving_at_once_take_effect_once(
 
     note = hostile.note("mallory", "hello", [AS_PUBLIC], cc=[scene.alice_uri])
     create = hostile.activity("mallory", "Create", note, to=[AS_PUBLIC])
-    assert await _at_once(scene, create) == {"posts": 1, "inbox_seen": 1}
+    assert await _at_once(scene, create) == {"posts": 1}  # kept by its note's id
 
     _, mine = await pod.call("POST", "/api/v1/posts", scene.alice, json={"body": "hi"}, expect=201)
     like = hostile.activity("mallory", "Like", f"{pod.url}/posts/{mine['id']}")

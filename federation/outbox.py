@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 # context leaves out.
 SENSITIVE_CONTEXT: dict[str, str] = {"sensitive": "as:sensitive"}
 HASHTAG_CONTEXT: dict[str, str] = {"Hashtag": "as:Hashtag"}
+# How the id of a Group's boost of a post of its space as itself ends (see space_relay).
+BOOST_SUFFIX = "-boost"
 
 
 def note_context(*objs: Any) -> list[Any]:
@@ -532,7 +534,7 @@ class Outbox:
 
     def _boost_id(self, post: Post) -> str:
         """The id of our Group's Announce of a post of its space as itself (see space_relay)."""
-        return self.activity_id(f"{post.guid}-boost")
+        return self.activity_id(f"{post.guid}{BOOST_SUFFIX}")
 
     async def _send_in_space(
         self, tx: Tx, doc: dict[str, Any], inboxes: list[str], post: Post, actor: Identity

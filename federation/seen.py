@@ -12,29 +12,22 @@ batches, and the table stays the size of a few days of traffic.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import timedelta
 
-from node.background import Background
-from node.clock import Clock, iso
+from node.background import Pruner
+from node.clock import iso
 from node.store import deliveries as delivery_store
-from node.store.db import Database
 
 log = logging.getLogger("hearth.inbox")
 
-PRUNE_EVERY_SECONDS = 3600.0
 BATCH = 10_000  # ids per transaction, so the writer is never held for long
 
 
-class SeenIds(Background):
-    """The inbox's memory of activity ids, kept to `keep`; `prune_once` is the test hook."""
+class SeenIds(Pruner):
+    """The inbox's memory of activity ids, kept to `keep`."""
 
-    def __init__(self, db: Database, clock: Clock, keep: timedelta) -> None:
-        self._db = db
-        self._clock = clock
-        self._keep = keep
-        super().__init__(self._run, "hearth-inbox-seen")
+    NAME = "hearth-inbox-seen"
+    LOG = log
 
     async def prune_once(self) -> int:
         """Forget the ids received more than `keep` ago; returns how many."""
@@ -48,12 +41,7 @@ class SeenIds(Background):
             if gone == 0:
                 return total
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                gone = await self.prune_once()
-                if gone:
-                    log.info("forgot %d activity ids older than %s", gone, self._keep)
-            except Exception:
-                log.exception("pruning the inbox's activity ids failed")
-            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+    async def _prune(self) -> None:
+        gone = await self.prune_once()
+        if gone:
+            log.info("forgot %d activity ids older than %s", gone, self._keep)

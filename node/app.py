@@ -15,6 +15,7 @@ from federation.blocks import DomainBlocks
 from federation.client import FederationClient
 from federation.context import Federation
 from federation.delivery import DeliveryWorker
+from federation.history import DeliveryHistory
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
 from federation.refetch import FailedFetches, RefetchLimit
@@ -81,6 +82,7 @@ def create_app(
     fed = Federation(
         config, db, clock, urls, keys, PublicKeyCache(), client, directory, outbox, worker,
         services, blocks, SeenIds(db, clock, timedelta(hours=config.federation.inbox_seen_hours)),
+        DeliveryHistory(db, clock, timedelta(days=config.federation.delivery_history_days)),
     )  # fmt: skip
 
     app[CONFIG] = config
@@ -117,11 +119,13 @@ def create_app(
         if role.primary:
             await worker.start()  # resumes whatever the queue holds from before a restart
             fed.seen.start()
+            fed.history.start()
         else:
             assert wakes is not None, "a pod's other processes need the wake channel"
             await worker.follow(lambda: wakes.send(DELIVERIES))
         yield
         await fed.seen.stop()
+        await fed.history.stop()
         await worker.stop()
         await client.close()
         await block_reloader.stop()

@@ -126,6 +126,7 @@ class FederationConfig(_Section):
     blocked_domains: list[str] = Field(default_factory=list)
     blocks_reload_seconds: float = Field(5.0, gt=0, le=MAX_SECONDS)
     inbox_seen_hours: float = Field(168.0, gt=0, le=MAX_HOURS)
+    delivery_history_days: float = Field(30.0, gt=0, le=MAX_DAYS)
     key_refetch_interval_seconds: float = Field(60.0, gt=0, le=MAX_SECONDS)
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ import re
 import secrets
 import threading
 import time
+from datetime import datetime
 
 GUID_RE = re.compile(r"^[0-9a-f]{32}$")
 _RANDOM_BITS = 80
@@ -49,6 +50,11 @@ _sequence = _Sequence()
 
 def new_guid() -> str:
     return f"{_sequence.next():032x}"
+
+
+def guid_floor(when: datetime) -> str:
+    """The least guid made at `when`: every guid made before it sorts below."""
+    return f"{int(when.timestamp() * 1000):012x}{0:020x}"
 
 
 def is_guid(value: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from node.api.traffic import Traffic
 from node.app import create_app
@@ -17,6 +18,7 @@ from node.clock import ManualClock
 from node.config import NodeConfig, build_config
 from node.store.turn import TurnBoard
 from node.workers import Wakes, WorkerRole
+from tests.remote import RemoteServer
 from tests.support import Pod, Trio, free_port
 
 _counter = itertools.count()
@@ -36,6 +38,15 @@ def pod_config(data_dir: Path, port: int, **sections: dict[str, Any]) -> NodeCon
 
 
 PodFactory = Callable[..., Awaitable[Pod]]
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteServer]:
+    """A scripted remote server (tests/remote.py) with one actor and a key of its own."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    server = await RemoteServer(key).start()
+    yield server
+    await server.close()
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.blocks import DomainBlocks
 from federation.routes import FEDERATION
@@ -19,14 +18,6 @@ from tests.conftest import PodFactory
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod, wait_for
 from tests.test_cli import one_line, run, write_config
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteServer]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    server = await RemoteServer(key).start()
-    yield server
-    await server.close()
 
 
 async def test_domain_block_list_unblock(

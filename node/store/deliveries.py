@@ -60,6 +60,30 @@ async def was_queued(q: Queryable, ap_id: str) -> bool:
     return bool(await q.fetchval("SELECT 1 FROM outbox WHERE ap_id = ?", (ap_id,)))
 
 
+async def forget_finished(tx: Tx, state: str, before: str, batch: int) -> int:
+    """Forget up to `batch` deliveries in `state` ('delivered' or 'dead') finished before
+    `before`: a finished try sets its next attempt to when it finished, so the queue's own
+    index finds them."""
+    return await tx.execute(
+        "DELETE FROM deliveries WHERE guid IN (SELECT guid FROM deliveries"
+        " WHERE state = ? AND next_attempt_at < ? AND updated_at < ? LIMIT ?)",
+        (state, before, before, batch),
+    )
+
+
+async def forget_sent(tx: Tx, before_guid: str, keep_suffix: str, batch: int) -> int:
+    """Forget up to `batch` of our activities made before `before_guid` (guids begin with
+    their time) that no delivery needs any more, but for Announces whose id ends in
+    `keep_suffix` (`was_queued` is asked of those long after)."""
+    return await tx.execute(
+        "DELETE FROM outbox WHERE guid IN (SELECT o.guid FROM outbox o WHERE o.guid < ?"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.outbox_guid = o.guid)"
+        " AND NOT (o.activity_type = 'Announce' AND o.ap_id LIKE '%' || ?)"
+        " ORDER BY o.guid LIMIT ?)",
+        (before_guid, keep_suffix, batch),
+    )
+
+
 async def forget_actor(tx: Tx, actor_uri: str) -> int:
     """Drop everything an actor sent or was to send: its activities and their deliveries,
     whatever their state. A delivery in flight finishes, and its outcome updates nothing."""

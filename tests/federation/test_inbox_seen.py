@@ -86,9 +86,7 @@ async def test_old_ids_are_forgotten_and_cannot_be_replayed(
     assert sorted(await _likes(pod)) == sorted([old_id, new_id])
 
 
-async def test_a_note_is_kept_once_by_its_own_id(
-    make_pod: PodFactory, hostile: HostilePod
-) -> None:
+async def test_a_note_is_kept_once_by_its_own_id(make_pod: PodFactory, hostile: HostilePod) -> None:
     """A Create is not remembered by its activity id: its note's id keeps it from being stored
     twice, whichever activity brings it, and a deleted note from coming back."""
     pod = await make_pod()

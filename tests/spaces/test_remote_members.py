@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from federation.routes import FEDERATION
 from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_CONTEXT, AS_PUBLIC, HostilePod, new_key
@@ -374,3 +376,37 @@ async def test_a_member_deleting_their_account_has_their_space_posts_deleted_for
         d["object"]["type"] == "Delete" and d["object"]["object"]["id"] == theirs["uri"]
         for d in deletes
     )
+
+
+async def test_a_boost_outlives_the_delivery_history_to_be_undone(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    """Finished deliveries and their activities are forgotten after the delivery history's
+    days, but for the Group's boost of a post: deleted long after, the post still has its
+    boost undone where the Group sent it."""
+    pod = await make_pod(federation={"delivery_history_days": 10})
+    history = pod.app[FEDERATION].history
+    await history.stop()  # its own runs: the test's prune is the only one
+    alice = await pod.register("alice")
+    space = await make_space(pod, alice, displayName="Potters")
+    await _follow_group(pod, mastodon, space)
+    post = await post_in(pod, alice, space["id"], "kiln is hot")
+    [boost] = await wait_for(
+        lambda: _async([d for d in _sent(mastodon, "Announce") if d["object"] == post["uri"]])
+    )
+    db = pod.app[DB]
+    unfinished = "SELECT count(*) FROM deliveries WHERE state NOT IN ('delivered', 'dead')"
+    await wait_for(lambda: _is(db.fetchval(unfinished), 0))
+
+    pod.clock.advance(timedelta(days=60))
+    await history.prune_once()
+    assert await db.fetchval("SELECT count(*) FROM deliveries") == 0
+    kept = await db.fetchall("SELECT ap_id FROM outbox")
+    assert [r[0] for r in kept] == [boost["id"]]
+
+    await pod.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+
+    def undone() -> list[str]:
+        return [u["object"]["id"] for u in _sent(mastodon, "Undo") if u["actor"] == space["uri"]]
+
+    assert await wait_for(lambda: _async(undone()), timeout=15) == [boost["id"]]

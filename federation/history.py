@@ -4,15 +4,18 @@ Every activity we send is kept in `outbox` with a delivery row per inbox, so tha
 resumes them and `hearth deliveries` shows what failed. Once delivered or given up, a row only
 tells that story: rows finished more than `federation.delivery_history_days` ago are forgotten
 every hour, oldest first and in batches, and then the activities older than that with no
-delivery left. A pending delivery (a paused domain's, say) is never forgotten, nor is its
-activity. Kept: a Group's boost of a post (whether it was sent decides whether the post's
-deletion undoes it), one per public post of a space.
+delivery left. A pending delivery is never forgotten, nor is its activity; but one still
+waiting after those days for a domain paused since (failing, and not heard from) is given up
+first, as a dead letter `hearth deliveries retry` can revive: a domain gone for good would
+otherwise keep a row for everything sent its way. Kept: a Group's boost of a post (whether it
+was sent decides whether the post's deletion undoes it), one per public post of a space.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from federation.outbox import BOOST_SUFFIX
 from node.background import Pruner
@@ -24,6 +27,13 @@ from node.store.db import Tx
 log = logging.getLogger("hearth.delivery")
 
 BATCH = 5_000  # rows per transaction, so the writer is never held for long
+PAUSED_TOO_LONG = "domain paused too long"  # why a delivery still waiting was given up
+
+
+class Pruned(NamedTuple):
+    given_up: int  # deliveries that waited too long for a paused domain
+    deliveries: int  # finished deliveries forgotten
+    activities: int  # activities forgotten
 
 
 class DeliveryHistory(Pruner):
@@ -32,9 +42,16 @@ class DeliveryHistory(Pruner):
     NAME = "hearth-delivery-history"
     LOG = log
 
-    async def prune_once(self) -> tuple[int, int]:
-        """Forget what finished more than `keep` ago: (deliveries, activities) forgotten."""
-        before = self._clock.now() - self._keep
+    async def prune_once(self) -> Pruned:
+        """Give up what waited more than `keep` for a paused domain, and forget what
+        finished more than `keep` ago."""
+        now = self._clock.now()
+        before = now - self._keep
+        given_up = await self._batches(
+            lambda tx: delivery_store.give_up_paused(
+                tx, iso(before), PAUSED_TOO_LONG, iso(now), BATCH
+            )
+        )
         deliveries = 0
         for state in ("delivered", "dead"):
             deliveries += await self._batches(
@@ -43,7 +60,7 @@ class DeliveryHistory(Pruner):
         activities = await self._batches(
             lambda tx: delivery_store.forget_sent(tx, guid_floor(before), BOOST_SUFFIX, BATCH)
         )
-        return deliveries, activities
+        return Pruned(given_up, deliveries, activities)
 
     async def _batches(self, forget: Callable[[Tx], Awaitable[int]]) -> int:
         total = 0
@@ -55,7 +72,12 @@ class DeliveryHistory(Pruner):
                 return total
 
     async def _prune(self) -> None:
-        deliveries, activities = await self.prune_once()
+        given_up, deliveries, activities = await self.prune_once()
+        if given_up:
+            log.warning(
+                "gave up %d deliveries waiting more than %s for paused domains (%s)",
+                given_up, self._keep, "hearth deliveries retry --host H sends them again",
+            )  # fmt: skip
         if deliveries or activities:
             log.info(
                 "forgot %d deliveries and %d activities finished more than %s ago",

@@ -60,6 +60,17 @@ async def was_queued(q: Queryable, ap_id: str) -> bool:
     return bool(await q.fetchval("SELECT 1 FROM outbox WHERE ap_id = ?", (ap_id,)))
 
 
+async def give_up_paused(tx: Tx, queued_before: str, reason: str, now: str, batch: int) -> int:
+    """Give up up to `batch` deliveries queued before `queued_before` and still waiting for
+    their domain, paused since (a host that keeps failing is retried for about three days)."""
+    return await tx.execute(
+        "UPDATE deliveries SET state = 'dead', last_error = ?, next_attempt_at = ?,"
+        " updated_at = ? WHERE guid IN (SELECT guid FROM deliveries WHERE state = 'pending'"
+        " AND created_at < ? AND host IN (SELECT host FROM domains WHERE paused = 1) LIMIT ?)",
+        (reason, now, now, queued_before, batch),
+    )
+
+
 async def forget_finished(tx: Tx, state: str, before: str, batch: int) -> int:
     """Forget up to `batch` deliveries in `state` ('delivered' or 'dead') finished before
     `before`: a finished try sets its next attempt to when it finished, so the queue's own
@@ -233,7 +244,7 @@ async def retry(tx: Tx, now: str, host: str | None = None) -> int:
 
 
 async def counts_by_state(q: Queryable) -> dict[str, int]:
-    """Deliveries not yet delivered, per state (the delivered are not counted: they pile up)."""
+    """Deliveries not yet delivered, per state (the delivered are not counted: the most)."""
     rows = await q.fetchall(
         "SELECT state, count(*) FROM deliveries WHERE state IN ('pending', 'running', 'dead')"
         " GROUP BY state"

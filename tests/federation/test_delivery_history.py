@@ -1,5 +1,6 @@
 """Finished deliveries, and the activities no delivery needs any more, are forgotten once
-`federation.delivery_history_days` old; pending ones are kept whatever their age."""
+`federation.delivery_history_days` old; pending ones are kept, unless they waited that long
+for a paused domain."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 from federation.history import DeliveryHistory
 from federation.routes import FEDERATION
 from node.appkeys import DB
+from node.clock import iso
 from node.config import ConfigError, build_config
+from node.store import deliveries as delivery_store
 from tests.conftest import PodFactory
 from tests.federation.test_delivery import _followed_by_remote
 from tests.remote import Answer, RemoteServer
@@ -53,15 +56,15 @@ async def test_finished_deliveries_go_after_their_days_and_pending_ones_stay(
     before = [("Accept", "delivered"), ("Create", "dead"), ("Create", "delivered")]
     assert await _rows(pod) == [*before, ("Create", "pending")]
 
-    assert await history.prune_once() == (0, 0)  # none finished 10 days ago yet
+    assert await history.prune_once() == (0, 0, 0)  # none finished 10 days ago yet
     assert len(await _rows(pod)) == 4
     pod.clock.advance(timedelta(days=6))
-    assert await history.prune_once() == (3, 3)
+    assert await history.prune_once() == (0, 3, 3)
     assert await _rows(pod) == [("Create", "pending")]
 
-    # Pending, it is kept however long its host keeps failing, and still delivered.
+    # Pending, it is kept however long its host keeps failing (not paused), and delivered.
     pod.clock.advance(timedelta(days=40))
-    assert await history.prune_once() == (0, 0)
+    assert await history.prune_once() == (0, 0, 0)
     assert await _rows(pod) == [("Create", "pending")]
     await pod.app[FEDERATION].worker.run_once()
     assert [a["object"]["content"] for a in remote.received if a["type"] == "Create"] == [
@@ -69,8 +72,50 @@ async def test_finished_deliveries_go_after_their_days_and_pending_ones_stay(
     ]  # fmt: skip
     assert await _rows(pod) == [("Create", "delivered")]
     pod.clock.advance(timedelta(days=11))
-    assert await history.prune_once() == (1, 1)
+    assert await history.prune_once() == (0, 1, 1)
     assert await _rows(pod) == []
+
+
+async def test_a_delivery_waiting_too_long_for_a_paused_domain_is_given_up(
+    make_pod: PodFactory, remote: RemoteServer
+) -> None:
+    """A domain gone for good would keep a row for everything sent its way: what has waited
+    for it past the history's days is a dead letter, which the operator can still retry."""
+    pod = await make_pod(federation={"delivery_history_days": 10, "domain_pause_hours": 1.0})
+    history = await _history(pod)
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    remote.answers = [Answer(503)] * 50
+    await _post(pod, alice, "into the void")
+    for _ in range(6):  # failing for two hours: paused
+        pod.clock.advance(timedelta(minutes=20))
+        await worker.run_once()
+    assert await pod.app[DB].fetchval("SELECT paused FROM domains") == 1
+    tries = len(remote.received)
+    pod.clock.advance(timedelta(days=9))
+    await _post(pod, alice, "later")
+    assert await history.prune_once() == (0, 0, 0)
+    assert await _rows(pod) == [
+        ("Accept", "delivered"),
+        ("Create", "pending"),
+        ("Create", "pending"),
+    ]
+
+    pod.clock.advance(timedelta(days=2))
+    assert await history.prune_once() == (1, 1, 1)  # the first post given up; the Accept gone
+    assert await _rows(pod) == [("Create", "dead"), ("Create", "pending")]
+    error = await pod.app[DB].fetchval("SELECT last_error FROM deliveries WHERE state = 'dead'")
+    assert error == "domain paused too long"
+    assert len(remote.received) == tries  # nothing was sent meanwhile
+
+    # Retried by the operator once the domain is back: both are delivered.
+    remote.answers = []
+    async with pod.app[DB].transaction() as tx:
+        await delivery_store.retry(tx, iso(pod.clock.now()))
+    await worker.run_once()
+    assert await _rows(pod) == [("Create", "delivered"), ("Create", "delivered")]
+    sent = [a["object"]["content"] for a in remote.received[tries:]]
+    assert sorted(sent) == ["<p>into the void</p>", "<p>later</p>"]
 
 
 async def test_pruning_goes_in_batches(
@@ -84,7 +129,7 @@ async def test_pruning_goes_in_batches(
         await _post(pod, alice, f"post {i}")
     assert len(await _rows(pod)) == 5
     pod.clock.advance(timedelta(days=2))
-    assert await history.prune_once() == (5, 5)
+    assert await history.prune_once() == (0, 5, 5)
     assert await _rows(pod) == []
 
 

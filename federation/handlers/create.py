@@ -7,6 +7,7 @@ from federation.handlers.base import Incoming
 from federation.handlers.notes import (
     check_author,
     is_relevant,
+    local_recipients,
     parse_note,
     rendered,
     with_recipients,
@@ -36,8 +37,12 @@ async def handle(inc: Incoming) -> None:
     # the loop's own reader), which is then held for the writes alone: the inbox's writes are
     # what the pod's processes wait on each other for.
     reader = inc.fed.db.inline
-    data = await with_recipients(reader, inc.fed, note, rendered(inc.fed, note, inc.actor))
-    relevant = await is_relevant(reader, inc.fed, inc.ident, note, data.recipients)
+    recipients = await local_recipients(reader, inc.fed, note)
+    relevant = await is_relevant(reader, inc.fed, inc.ident, note, recipients)
+    if not relevant and not note.in_reply_to:
+        return  # nobody here wants it: neither rendered nor written (relays send plenty)
+    post = rendered(inc.fed, note, inc.actor)
+    data = await with_recipients(reader, inc.fed, note, post, recipients)
 
     async def effect(tx: Tx) -> None:
         # Not wanted when read: it may answer a post stored since, so it is asked again.

@@ -64,12 +64,17 @@ def rendered(fed: Federation, note: NoteDoc, author: RemoteActor) -> RemotePost:
 
 
 async def with_recipients(
-    q: Queryable, fed: Federation, note: NoteDoc, post: RemotePost
+    q: Queryable,
+    fed: Federation,
+    note: NoteDoc,
+    post: RemotePost,
+    recipients: list[Identity] | None = None,
 ) -> RemotePost:
-    """`post` (from `rendered`) with the identities here its note addresses and mentions."""
+    """`post` (from `rendered`) with the identities here its note addresses (`recipients`
+    when already read) and mentions."""
     return replace(
         post,
-        recipients=await local_recipients(q, fed, note),
+        recipients=recipients if recipients is not None else await local_recipients(q, fed, note),
         mentions=await local_recipients(q, fed, note, list(note.mentions)),
     )
 

@@ -18,7 +18,7 @@ from node.config import ConfigError, build_config
 from tests.conftest import PodFactory
 from tests.federation.test_hostile import EFFECT_TABLES, Scene, effects
 from tests.hostile import AS_PUBLIC, HostilePod
-from tests.support import Pod
+from tests.support import Pod, wait_for
 
 
 async def _seen(pod: Pod) -> list[str]:
@@ -86,31 +86,57 @@ async def test_old_ids_are_forgotten_and_cannot_be_replayed(
     assert sorted(await _likes(pod)) == sorted([old_id, new_id])
 
 
+async def _send(pod: Pod, hostile: HostilePod, activity: dict[str, Any]) -> int:
+    """mallory's activity, signed now, to the pod's shared inbox: the status."""
+    inbox, body = f"{pod.url}/inbox", json.dumps(activity).encode()
+    headers = hostile.signed(inbox, body, pod.clock.now(), signer="mallory")
+    return (await hostile.send(inbox, body, headers))[0]
+
+
 async def test_a_note_is_kept_once_by_its_own_id(make_pod: PodFactory, hostile: HostilePod) -> None:
     """A Create is not remembered by its activity id: its note's id keeps it from being stored
     twice, whichever activity brings it, and a deleted note from coming back."""
     pod = await make_pod()
     await pod.register("alice")
-    inbox, alice = f"{pod.url}/inbox", f"{pod.url}/users/alice"
-    note = hostile.note("mallory", "only once", [alice])
-
-    def send(activity: dict[str, Any]) -> Any:
-        body = json.dumps(activity).encode()
-        headers = hostile.signed(inbox, body, pod.clock.now(), signer="mallory")
-        return hostile.send(inbox, body, headers)
+    note = hostile.note("mallory", "only once", [f"{pod.url}/users/alice"])
 
     first = hostile.activity("mallory", "Create", note)
-    assert (await send(first))[0] == 202
-    assert (await send(first))[0] == 202  # a retry
-    assert (await send(hostile.activity("mallory", "Create", note)))[0] == 202  # a new id
+    assert await _send(pod, hostile, first) == 202
+    assert await _send(pod, hostile, first) == 202  # a retry
+    assert await _send(pod, hostile, hostile.activity("mallory", "Create", note)) == 202  # new id
     assert await _posts(pod) == [note["id"]]
     assert await _seen(pod) == []
 
-    assert (await send(hostile.activity("mallory", "Delete", note["id"])))[0] == 202
+    assert await _send(pod, hostile, hostile.activity("mallory", "Delete", note["id"])) == 202
     assert await _posts(pod) == []
-    assert (await send(first))[0] == 202
-    assert (await send(hostile.activity("mallory", "Create", note)))[0] == 202
+    assert await _send(pod, hostile, first) == 202
+    assert await _send(pod, hostile, hostile.activity("mallory", "Create", note)) == 202
     assert await _posts(pod) == []
+
+
+async def test_a_note_nobody_wants_is_not_kept_until_someone_does(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """From someone nobody here follows, to nobody here, answering nothing here: not kept,
+    nor marked as taken, so that the same delivery is kept once alice follows its author."""
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    note = hostile.note("mallory", "to the world", [AS_PUBLIC])
+    create = hostile.activity("mallory", "Create", note)
+    assert await _send(pod, hostile, create) == 202
+    assert await _posts(pod) == []
+
+    target = {"target": hostile.handle("mallory")}
+    await pod.call("POST", "/api/v1/follows", alice, json=target, expect=201)
+
+    async def follow() -> dict[str, Any] | None:
+        sent = [json.loads(body) for _, body in hostile.received]
+        return next((a for a in sent if a["type"] == "Follow"), None)
+
+    accept = hostile.activity("mallory", "Accept", await wait_for(follow))
+    assert await _send(pod, hostile, accept) == 202
+    assert await _send(pod, hostile, create) == 202  # retried
+    assert await _posts(pod) == [note["id"]]
 
 
 async def test_pruning_goes_in_batches_and_keeps_recent_ids(

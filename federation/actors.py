@@ -143,11 +143,21 @@ class ActorDirectory:
             del self._inflight[uri]
 
     async def _fetch(self, uri: str) -> Identity:
+        return (await self._fetch_parsed(uri))[1]
+
+    async def _fetch_parsed(self, uri: str) -> tuple[ActorDoc, Identity]:
         try:
             parsed = actor_from_as(await self._actor_document(uri))
         except (FetchError, InvalidDocument, ValueError) as exc:
             raise ApiError(404, "not_found", "The remote identity could not be fetched.") from exc
-        return await self._store(parsed)
+        return parsed, await self._store(parsed)
+
+    async def alias_of(self, uri: str, alias: str) -> Identity | None:
+        """The actor `uri`, fetched now, if its document names `alias` among its other ids
+        (`alsoKnownAs`): how an account that says it moved there is believed (Mastodon asks
+        the same). None when it does not."""
+        parsed, ident = await self._fetch_parsed(uri)
+        return ident if alias in parsed.also_known_as else None
 
     async def _actor_document(self, uri: str) -> dict[str, Any]:
         """The document of the actor `uri` names, as the actor's own URL serves it.

@@ -342,6 +342,7 @@ class ActorDoc:
     discoverable: bool
     icon: tuple[str, str] | None = None  # the avatar: (URL, media type)
     fields: tuple[tuple[str, str], ...] = ()  # profile fields: (name, value as HTML)
+    also_known_as: tuple[str, ...] = ()  # its other ids: where an account moving here was
 
 
 def _icon(value: Any) -> tuple[str, str] | None:
@@ -435,6 +436,7 @@ def actor_from_as(doc: dict[str, Any]) -> ActorDoc:
         discoverable=_extension(doc, "toot", "discoverable") is not False,
         icon=_icon(doc.get("icon")),
         fields=_profile_fields(doc.get("attachment")),
+        also_known_as=tuple(refs(doc.get("alsoKnownAs"))[:MAX_ADDRESSES]),
     )
 
 

@@ -12,6 +12,7 @@ from federation.handlers import (
     delete,
     follow,
     like,
+    move,
     reject,
     spaces,
     undo,
@@ -33,6 +34,7 @@ HANDLERS: dict[str, Handler] = {
     "Like": like.handle,
     "EmojiReact": like.handle_emoji,
     "Block": block.handle,
+    "Move": move.handle,
 }
 
 __all__ = ["HANDLERS", "Incoming"]

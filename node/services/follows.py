@@ -113,16 +113,34 @@ class FollowService:
             existing = await follow_store.between(tx, me.guid, followee.guid)
             if existing:
                 return FollowView(existing, followee, False)
-            guid = new_guid()
-            # A local unlocked identity accepts at once; remote ones answer with Accept/Reject.
-            state = "accepted" if followee.local and not followee.locked else "pending"
-            follow = Follow(
-                guid, me.guid, followee.guid, state, self._publisher.activity_id(guid), now, now
-            )
-            await self._insert(tx, follow)
-            if not followee.local:
-                await self._publisher.follow(tx, follow, me, followee)
+            follow = await self._ask(tx, me, followee, now)
         return FollowView(follow, followee, True)
+
+    async def _ask(self, tx: Tx, me: Identity, followee: Identity, now: str) -> Follow:
+        guid = new_guid()
+        # A local unlocked identity accepts at once; remote ones answer with Accept/Reject.
+        state = "accepted" if followee.local and not followee.locked else "pending"
+        follow = Follow(
+            guid, me.guid, followee.guid, state, self._publisher.activity_id(guid), now, now
+        )
+        await self._insert(tx, follow)
+        if not followee.local:
+            await self._publisher.follow(tx, follow, me, followee)
+        return follow
+
+    async def moved(self, tx: Tx, old: Identity, new: Identity) -> int:
+        """A remote account moved to `new`: as on Mastodon, each of ours who followed `old`
+        stops, and asks to follow `new` (unless it already does). How many followed."""
+        now = iso(self._clock.now())
+        moving = await follow_store.local_followers(tx, old.guid)
+        for follow in moving:
+            me = await identity_store.get(tx, follow.follower_guid)
+            assert me is not None
+            await self._drop(tx, follow)
+            await self._publisher.unfollow(tx, follow, me, old)
+            if me.guid != new.guid and not await follow_store.between(tx, me.guid, new.guid):
+                await self._ask(tx, me, new, now)
+        return len(moving)
 
     async def lookup(self, handle: str) -> Identity:
         return await find_identity(self._db, self._directory, self._host, handle)

@@ -135,6 +135,18 @@ async def _list(
     return [_pair(row) for row in result.rows], result
 
 
+async def local_followers(q: Queryable, identity: str) -> list[Follow]:
+    """The accepted follows of `identity` by identities of ours, oldest first."""
+    cols = ", ".join(f"f.{c}" for c in _COLS.split(", "))
+    rows = await q.fetchall(
+        f"SELECT {cols} FROM follows f JOIN identities i ON i.guid = f.follower_guid"
+        " WHERE f.followee_guid = ? AND f.state = 'accepted' AND i.domain IS NULL"
+        " ORDER BY f.created_at, f.guid",
+        (identity,),
+    )
+    return [Follow.of(row) for row in rows]
+
+
 async def pending_to(q: Queryable, identity: str) -> list[tuple[Follow, Identity]]:
     """Every request waiting for `identity`, oldest first, with who asked."""
     rows = await q.fetchall(

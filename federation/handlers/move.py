@@ -1,12 +1,15 @@
 """Move: a remote account moved to another (Mastodon's account migration). Believed only from
 the account itself, and when the new account's document names the old one among its other ids
-(`alsoKnownAs`); then our identities that followed the old account follow the new one."""
+(`alsoKnownAs`); then the old account's profile names the new one, and our identities that
+followed the old account follow the new one."""
 
 from __future__ import annotations
 
 from federation.convert import ref
 from federation.handlers.base import Incoming
+from node.clock import iso
 from node.errors import ApiError, forbidden
+from node.store import identities as identity_store
 from node.store.db import Tx
 
 
@@ -26,6 +29,10 @@ async def handle(inc: Incoming) -> None:
         )
 
     async def effect(tx: Tx) -> None:
+        # Its profile says where it went (`movedTo`), as Mastodon's does.
+        await identity_store.update(
+            tx, inc.ident.guid, iso(fed.clock.now()), {"moved_to": new.guid}
+        )
         await fed.services.follows.moved(tx, inc.ident, new)
 
     await inc.apply(effect)

@@ -83,6 +83,7 @@ class IdentityOut(ApiModel):
     created_at: str
     updated_at: str
     avatar_url: str | None = None
+    moved_to: str | None = None  # the id of the identity this (remote) account moved to
 
     @classmethod
     def of(
@@ -109,6 +110,7 @@ class IdentityOut(ApiModel):
             created_at=i.created_at,
             updated_at=i.updated_at,
             avatar_url=avatar_url,
+            moved_to=i.moved_to,
         )
 
 

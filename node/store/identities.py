@@ -24,6 +24,7 @@ class Identity:
     created_at: str = ""
     updated_at: str = ""
     uri: str | None = None  # a remote identity's actor; None for ours (theirs follows the name)
+    moved_to: str | None = None  # the identity a remote account moved to (a proven Move)
 
     @property
     def local(self) -> bool:
@@ -44,18 +45,20 @@ class Identity:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             uri=row["uri"],
+            moved_to=row["moved_to"],
         )
 
 
-COLS = (
+_WRITTEN = (
     "guid, account_guid, username, domain, display_name, bio, fields, locked, discoverable,"
     " created_at, updated_at, uri"
 )
+COLS = f"{_WRITTEN}, moved_to"
 
 
 async def insert(tx: Tx, ident: Identity) -> None:
     await tx.execute(
-        f"INSERT INTO identities ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO identities ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             ident.guid,
             ident.account_guid,

@@ -26,6 +26,7 @@ PROFILE_KEYS = {
     "createdAt",
     "updatedAt",
     "avatarUrl",
+    "movedTo",
 }
 
 

@@ -72,6 +72,11 @@ async def _now(value: Any) -> Any:
     return value
 
 
+async def _profile(pod: Pod, user: User, handle: str) -> dict[str, Any]:
+    _, ident = await pod.call("GET", f"{API}/lookup?acct={handle}", user, expect=200)
+    return ident
+
+
 async def _state(pod: Pod) -> list[tuple[str, str, str]]:
     rows = await pod.app[DB].fetchall(
         "SELECT a.username, b.username, f.state FROM follows f"
@@ -97,6 +102,9 @@ async def test_followers_of_a_moved_account_follow_the_new_one(
         ("alice", "molly", "pending"),
         ("bob", "molly", "accepted"),
     ]
+    # Its profile says where it went.
+    old, new = [await _profile(pod, alice, movers.handle(n)) for n in ("mallory", "molly")]
+    assert (old["movedTo"], new["movedTo"]) == (new["id"], None)
 
     def undone() -> list[str]:
         return sorted(u["actor"] for u in _sent(movers, "Undo") if u["object"]["type"] == "Follow")
@@ -142,3 +150,4 @@ async def test_a_move_nobody_can_prove_changes_nothing(
 
     assert await _state(pod) == before
     assert _sent(movers, "Undo") == []
+    assert (await _profile(pod, alice, movers.handle("mallory")))["movedTo"] is None

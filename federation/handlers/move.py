@@ -22,10 +22,15 @@ async def handle(inc: Incoming) -> None:
         raise ApiError(422, "invalid_activity", "A Move names the account moved to as target.")
     if fed.urls.is_local(target) or fed.is_blocked(target):
         return  # not to one of ours (none names another id), nor to a domain we refuse
-    new = await fed.directory.alias_of(target, inc.actor.uri)
+    try:
+        new = await fed.directory.alias_of(target, inc.actor.uri)
+    except ApiError:
+        new = None  # not found, or its server not answering: nothing proves the move
     if new is None:
         raise ApiError(
-            422, "move_unproven", "The account moved to does not name this one in alsoKnownAs."
+            422,
+            "move_unproven",
+            "The account moved to cannot be fetched, or does not name this one in alsoKnownAs.",
         )
 
     async def effect(tx: Tx) -> None:

@@ -422,13 +422,35 @@ async def test_profile_fields_are_read_from_a_document_processed_as_json_ld(worl
     assert (found["discoverable"], found["locked"]) == (False, True)
 
 
+async def test_a_mastodon_move_has_alice_follow_the_new_account(world: World) -> None:
+    await world.followed("gargron")
+    before = await world.effects()
+    # As captured, to a server that cannot be reached here: nothing proves it, nothing changes.
+    await world.deliver(world.fixture("mastodon_move"), expect=422)
+    assert await world.effects() == before
+
+    new = world.remote.add_actor("gargron2", world.key, alsoKnownAs=[world.remote.actor("gargron")])
+    move = world.fixture("mastodon_move")
+    move["target"] = new
+    await world.deliver(move)
+    rows = await world.pod.app[DB].fetchall(
+        "SELECT i.uri, f.state FROM follows f JOIN identities i ON i.guid = f.followee_guid"
+    )
+    assert [(r[0], r[1]) for r in rows] == [(new, "pending")]
+
+    async def asked() -> list[dict[str, Any]]:
+        docs = [json.loads(body) for _, body in world.remote.received]
+        return [d for d in docs if d["type"] == "Follow" and d["object"] == new]
+
+    await wait_for(asked)
+
+
 # --- what is not kept -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "name",
     [
-        "mastodon_move",
         "pleroma_chat_message",
         "lemmy_dislike",
         "peertube_create_video",

@@ -146,7 +146,9 @@ def normalize(doc: dict[str, Any]) -> dict[str, Any]:
     source["@context"] = _processable(doc.get("@context"))
     try:
         out = jsonld.compact(source, {"@context": OUR_CONTEXT}, {"documentLoader": _loader})
-    except (jsonld.JsonLdError, RecursionError) as exc:
+    except Exception as exc:
+        # pyld reports some malformed input (a null `@type`, a term whose `@id` is an object)
+        # by failing on it: a TypeError, not a JsonLdError. Any failure is the document's.
         raise ValueError("the document's JSON-LD cannot be processed") from exc
     out.pop("@context", None)
     out = _strip_prefixes(out)

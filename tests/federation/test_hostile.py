@@ -1479,6 +1479,11 @@ async def test_malformed_bodies_are_refused_not_crashed_on(scene: Scene) -> None
         "not UTF-8": json.dumps(follow).encode().replace(b"Follow", b"F\xffollow"),
         "not JSON": b"{'type': 'Follow'}",
         "not an object": json.dumps([follow]).encode(),
+        # JSON-LD that pyld fails on with errors of its own kind (TypeError), not JsonLdError.
+        "a null @type": json.dumps(dict(follow, **{"@context": alias, "@type": None})).encode(),
+        "a term whose @id is an object": json.dumps(
+            dict(follow, **{"@context": [*alias, {"odd": {"@id": {}}}]})
+        ).encode(),
     }
     before = await scene.state()
     for what, body in bodies.items():
@@ -1536,8 +1541,11 @@ async def test_hostile_actor_documents_are_refused(
         hostile.add_actor(name, keys[0])
         doc = json.dumps(hostile.actor_doc(name)).encode()
         hostile.documents[f"/users/{name}"] = doc[:-1] + b', "attachment": ' + junk + b"}"
+    # JSON-LD (it renames a term) that the processor fails on with a TypeError.
+    renamed = {"inbox": "as:inbox"}
+    hostile.add_actor("typeless", keys[0], **{"@context": [*AS_CONTEXT, renamed], "@type": None})
     before = await scene.state()
-    for name in ("huge", "html", "slow", "deep", "bignum"):
+    for name in ("huge", "html", "slow", "deep", "bignum", "typeless"):
         status, data = await scene.post(scene.follow(name), signer=name)
         assert (status, _error(data)) == (401, "signature_key_unknown"), name
         resp, data = await pod.call(

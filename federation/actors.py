@@ -266,8 +266,9 @@ class ActorDirectory:
         if self._urls.is_local(owner):
             # Our own actors never sign what arrives from outside; never fetch ourselves.
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
-        parts = urlsplit(owner)
-        if parts.scheme not in ("http", "https") or not parts.netloc or odd_authority(owner):
+        # Split only once odd_authority passed it: that is also true of a URL that cannot be.
+        parts = None if odd_authority(owner) else urlsplit(owner)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ApiError(401, "signature_key_unknown", "The signing key cannot be found.")
         now = self._clock.now()
         if not self._failures.allow(key_id, now):

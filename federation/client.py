@@ -153,7 +153,10 @@ class FederationClient:
                     wire, headers=headers, allow_redirects=False, timeout=timeout
                 ) as resp:
                     if resp.status in (301, 302, 303, 307, 308):
-                        target = urljoin(current, resp.headers.get("Location", ""))
+                        try:
+                            target = urljoin(current, resp.headers.get("Location", ""))
+                        except ValueError:  # brackets around no IPv6 address
+                            raise FetchError("bad_url", "redirected to no valid URL") from None
                         if not same_origin(target, url):
                             raise FetchError("redirect_off_origin", "redirected to another origin")
                         current = target
@@ -225,7 +228,10 @@ def _check_url(url: str, allow_private: bool) -> URL:
     dot segments resolved, the host lower case and IDNA-encoded), to be signed and sent as it
     is: a signature over the URL as given would not match the `(request-target)` and Host the
     receiver sees."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # brackets around no IPv6 address
+        raise FetchError("bad_url", "not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError("bad_url", "not an absolute http(s) URL")
     try:

@@ -19,27 +19,40 @@ _PLAIN = re.compile(r"(https?)://([a-z0-9.-]+(?::[0-9]+)?)(?=[/?#]|\Z)", re.ASCI
 
 @lru_cache(maxsize=4096)  # the same few actors and inboxes, over and over
 def origin(uri: str) -> str:
+    """The scheme and authority of `uri`; "" when it cannot be parsed (brackets around
+    something that is no IPv6 address), which is the origin of nothing."""
     plain = _PLAIN.match(uri)
     if plain is not None:
         return f"{plain[1]}://{plain[2]}"
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return ""
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def same_origin(a: str, b: str) -> bool:
-    return origin(a) == origin(b)
+    mine = origin(a)
+    return mine != "" and mine == origin(b)
 
 
 @lru_cache(maxsize=4096)
 def host_of(uri: str) -> str:
-    return urlsplit(uri).netloc.lower()
+    """The authority of `uri`, lower case; "" when it cannot be parsed."""
+    try:
+        return urlsplit(uri).netloc.lower()
+    except ValueError:
+        return ""
 
 
 def odd_authority(uri: str) -> bool:
     """User info or a trailing dot on the host: never in a real actor's id, and a way to make
-    one host look like another."""
-    parts = urlsplit(uri)
-    return "@" in parts.netloc or (parts.hostname or "").endswith(".")
+    one host look like another; or an authority that cannot be parsed at all."""
+    try:
+        parts = urlsplit(uri)
+        return "@" in parts.netloc or (parts.hostname or "").endswith(".")
+    except ValueError:
+        return True
 
 
 @lru_cache(maxsize=4096)  # the same few actors and inboxes, over and over

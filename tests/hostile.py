@@ -255,7 +255,8 @@ class HostilePod:
         self.requests.append(f"{request.method} {request.path_qs}")
         self.raw.append((request.method, request.raw_path, dict(request.headers)))
         if request.method == "GET" and request.path in self.redirects:
-            raise web.HTTPFound(self.redirects[request.path])
+            # Sent as given (HTTPFound would refuse a Location that is no valid URL).
+            return web.Response(status=302, headers={"Location": self.redirects[request.path]})
         if request.method == "GET" and request.path in self.documents:
             doc = self.documents[request.path]
             raw = doc if isinstance(doc, bytes) else json.dumps(doc).encode()

@@ -1455,6 +1455,48 @@ async def test_actor_ids_with_user_info_or_a_trailing_dot_are_refused(
     await scene.accepted(scene.follow())
 
 
+# URLs Python's parser refuses (brackets around no IPv6 address), wherever a URL is read.
+UNPARSEABLE = ["http://[::1/users/x", "http://[zz]/users/x", "http://zz]/users/x"]
+
+
+async def test_urls_that_cannot_be_parsed_are_refused_not_crashed_on(scene: Scene) -> None:
+    """As a key id, an addressee, a mention, an object, a WebFinger self link or a redirect's
+    Location: each is a URL of no origin, refused or ignored (never a 500, which senders retry
+    for days)."""
+    hostile = scene.hostile
+    await _alice_follows_mallory(scene)  # so that what mallory reshares is fetched
+    for i, bad in enumerate(UNPARSEABLE):
+        status, data = await scene.post(scene.follow(), key_id=f"{bad}#main-key")
+        assert (status, _error(data)) == (401, "signature_key_unknown"), bad
+        note = hostile.note(
+            "mallory", f"to {i}", [scene.alice_uri, bad], cc=[bad],
+            tag=[{"type": "Mention", "href": bad}],
+        )  # fmt: skip
+        await scene.accepted(hostile.activity("mallory", "Create", note))
+        assert await scene.post_body(note["id"]) == f"to {i}", bad
+        await scene.accepted(hostile.activity("mallory", "Follow", bad))
+        status, data = await scene.post(hostile.activity("mallory", "Announce", bad))
+        assert (status, _error(data)) == (422, "unfetchable_object"), bad
+
+        name = f"stranger{i}"
+        hostile.add_actor(name, hostile.keys["mallory"])
+        hostile.links[name] = bad
+        moved = f"moved{i}"
+        hostile.add_actor(moved, hostile.keys["mallory"])
+        hostile.redirects[f"/users/{moved}"] = bad
+        for who in (name, moved):
+            resp, data = await scene.pod.call(
+                "GET", f"/api/v1/lookup?acct={hostile.handle(who)}", scene.alice
+            )
+            assert resp.status == 404, (bad, who, resp.status, data)
+        hostile.redirects["/.well-known/webfinger"] = bad
+        resp, data = await scene.pod.call(
+            "GET", f"/api/v1/lookup?acct={hostile.handle(f'unknown{i}')}", scene.alice
+        )
+        assert resp.status == 404, (bad, resp.status, data)
+        del hostile.redirects["/.well-known/webfinger"]
+
+
 # --- documents that would crash a careless parser -------------------------------------------
 
 

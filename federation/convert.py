@@ -535,7 +535,7 @@ def note_from_as(obj: Any) -> NoteDoc:
     if not isinstance(obj, dict) or type_of(obj) not in NOTE_TYPES:
         raise InvalidDocument("object is not a Note")
     ap_id = _http_url(obj.get("id"), "object id")
-    author = ref(obj.get("attributedTo"))
+    author = _first_author(obj.get("attributedTo"))
     if not author:
         raise InvalidDocument("object has no attributedTo")
     content = _natural(obj, "content") or ""
@@ -563,6 +563,15 @@ def note_from_as(obj: Any) -> NoteDoc:
         # Spelt out with its prefix when a document's own context had to be compacted into ours.
         sensitive=any(obj.get(k) is True for k in ("sensitive", "as:sensitive")),
     )
+
+
+def _first_author(value: Any) -> str | None:
+    """Who an object is by: its `attributedTo`, or the first of several, as Mastodon and
+    Misskey read it (an article may name each of its authors; a PeerTube video, its account
+    and then its channel). Only that one is checked against the sender and shown."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    return ref(value)
 
 
 def _titled(obj: dict[str, Any], content: str) -> str:

@@ -2000,6 +2000,33 @@ async def test_lone_surrogates_are_mended_not_a_crash(
     assert await scene.post_body(hostile.base + path) == f"re{MENDED}"
 
 
+async def test_an_object_by_several_authors_is_its_first_authors(scene: Scene) -> None:
+    """`attributedTo` listing several authors (as strings or objects) names the first, as
+    Mastodon reads it: that one must be the sender."""
+    hostile = scene.hostile
+    eve = {"type": "Person", "id": hostile.actor("eve")}
+    for n, authors in enumerate(
+        (
+            [hostile.actor("mallory"), eve["id"]],
+            [{"type": "Person", "id": hostile.actor("mallory")}, eve],
+        )
+    ):
+        article = hostile.note(
+            "mallory", f"co-written {n}", [scene.alice_uri], type="Article", attributedTo=authors
+        )
+        await scene.accepted(hostile.activity("mallory", "Create", article))
+        post = await scene.post_json(article["id"])
+        assert post is not None and post["body"] == f"co-written {n}", post
+        assert post["author"]["handle"] == hostile.handle("mallory")
+    before = await scene.state()
+    forged = hostile.note(
+        "mallory", "eve's", [scene.alice_uri], attributedTo=[eve, hostile.actor("mallory")]
+    )
+    status, data = await scene.post(hostile.activity("mallory", "Create", forged))
+    assert (status, _error(data)) == (403, "actor_mismatch")
+    assert await scene.state() == before
+
+
 async def test_types_that_are_not_one_string_are_refused(
     scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
 ) -> None:

@@ -122,7 +122,18 @@ class ActorDirectory:
             ident = await identity_store.get(self._db, actor.identity_guid)
             if ident is not None:
                 return ident
-        return await self._fetch_shared(uri)
+        try:
+            return await self._fetch_shared(uri)
+        except ApiError as exc:
+            # Its pod not answering now (a timeout, a 5xx) does not make a known actor unknown,
+            # as `resolve_handle` has it: what names it is not refused for that, with a 404
+            # its sender takes as final. A document that is gone, or no actor, is not.
+            if actor is None or actor.gone_at is not None or not _unanswered(exc.__cause__):
+                raise
+            ident = await identity_store.get(self._db, actor.identity_guid)
+            if ident is None:
+                raise
+            return ident
 
     async def _fetch_shared(self, uri: str) -> Identity:
         # Concurrent requests for one actor (a burst of inbox posts) share one fetch.
@@ -327,6 +338,19 @@ class ActorDirectory:
 
     async def remote(self, identity_guid: str) -> RemoteActor | None:
         return await actor_store.by_identity(self._db, identity_guid)
+
+
+def _unanswered(cause: BaseException | None) -> bool:
+    """Whether a fetch failed for want of an answer: unreachable, timed out, or a 5xx or 429."""
+    if not isinstance(cause, FetchError):
+        return False
+    if cause.code == "unreachable":
+        return True
+    return (
+        cause.code == "http_error"
+        and cause.status is not None
+        and (cause.status >= 500 or cause.status == 429)
+    )
 
 
 class _NoSlot(Exception):

@@ -159,7 +159,8 @@ class HostilePod:
     """Actors with RSA keys, WebFinger, inboxes that record what arrives, and a request log.
 
     `overrides[name]` is merged into that actor's document (e.g. an `id` on another origin);
-    `redirects[path]` answers GET `path` with a 302 to the given URL; `documents[path]` is
+    `redirects[path]` answers GET `path` with a 302 to the given URL; `statuses[path]`, with
+    that status and no document; `documents[path]` is
     served at `path` (bytes as they are); `media_types[name]` replaces the media type of
     the actor document; a GET of an actor in `stalled` gets no answer until `close()`;
     `links[name]` replaces the WebFinger self link; inbox POSTs are answered with the
@@ -170,6 +171,7 @@ class HostilePod:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
         self.overrides: dict[str, dict[str, Any]] = {}
         self.redirects: dict[str, str] = {}
+        self.statuses: dict[str, int] = {}
         self.documents: dict[str, dict[str, Any] | bytes] = {}
         self.media_types: dict[str, str] = {}
         self.stalled: set[str] = set()
@@ -257,6 +259,8 @@ class HostilePod:
         if request.method == "GET" and request.path in self.redirects:
             # Sent as given (HTTPFound would refuse a Location that is no valid URL).
             return web.Response(status=302, headers={"Location": self.redirects[request.path]})
+        if request.method == "GET" and request.path in self.statuses:
+            return web.Response(status=self.statuses[request.path])
         if request.method == "GET" and request.path in self.documents:
             doc = self.documents[request.path]
             raw = doc if isinstance(doc, bytes) else json.dumps(doc).encode()

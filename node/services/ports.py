@@ -189,5 +189,6 @@ class Directory(Protocol):
         ...
 
     async def resolve_uri(self, uri: str) -> Identity:
-        """A remote identity by actor URI; ApiError 404 if it cannot be fetched."""
+        """A remote identity by actor URI; ApiError 404 if it cannot be fetched (unless only
+        for want of an answer from its pod, when one stored, not gone, is returned)."""
         ...

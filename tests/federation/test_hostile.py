@@ -2000,6 +2000,44 @@ async def test_lone_surrogates_are_mended_not_a_crash(
     assert await scene.post_body(hostile.base + path) == f"re{MENDED}"
 
 
+async def test_a_known_author_whose_pod_does_not_answer_now_is_taken_as_stored(
+    make_pod: PodFactory, hostile: HostilePod
+) -> None:
+    """Met again once its profile is due a refresh, an author whose actor document cannot be
+    fetched now (a timeout, a 5xx) is the one we stored, as it is when looked up by handle:
+    a reshare of its post is not refused with a 404, which the sender takes as final. One
+    whose document is gone (410) is not."""
+    pod = await make_pod(federation={"fetch_timeout_seconds": 0.5})
+    scene = Scene(pod, await pod.register("alice"), hostile)
+    await _alice_follows_mallory(scene)
+    await scene.accepted(scene.follow("eve"), signer="eve")  # eve is stored
+    pod.clock.advance(timedelta(days=3))  # and due a refresh
+    hostile.stalled.add("eve")
+
+    path = "/users/eve/notes/kept"
+    hostile.documents[path] = hostile.note("eve", "kept", [AS_PUBLIC], id=hostile.base + path)
+    await scene.accepted(hostile.activity("mallory", "Announce", hostile.base + path))
+    post = await scene.post_json(hostile.base + path)
+    assert post is not None and post["author"]["handle"] == hostile.handle("eve"), post
+
+    # Answering 503 is not answering either.
+    hostile.stalled.discard("eve")
+    hostile.statuses["/users/eve"] = 503
+    path = "/users/eve/notes/kept-too"
+    hostile.documents[path] = hostile.note("eve", "kept", [AS_PUBLIC], id=hostile.base + path)
+    await scene.accepted(hostile.activity("mallory", "Announce", hostile.base + path))
+    assert await scene.post_json(hostile.base + path) is not None
+
+    # An actor whose document is gone is not answered from what we stored.
+    hostile.statuses["/users/eve"] = 410
+    before = await scene.state()
+    path = "/users/eve/notes/gone"
+    hostile.documents[path] = hostile.note("eve", "gone", [AS_PUBLIC], id=hostile.base + path)
+    status, data = await scene.post(hostile.activity("mallory", "Announce", hostile.base + path))
+    assert (status, _error(data)) == (404, "not_found")
+    assert without_seen(await scene.state()) == without_seen(before)
+
+
 async def test_an_object_by_several_authors_is_its_first_authors(scene: Scene) -> None:
     """`attributedTo` listing several authors (as strings or objects) names the first, as
     Mastodon reads it: that one must be the sender."""

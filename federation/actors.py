@@ -36,6 +36,7 @@ KEY_CACHE_SIZE = 10_000
 # Unknown keys of one host fetched at once (as the client's connections per host for fetches):
 # a flood of made-up key ids on a host that never answers waits here, not in the shared pool.
 KEY_FETCHES_PER_HOST = 4
+JRD_TYPES = ("application/jrd+json", "application/json")
 # A remote profile field's name and value are kept to this many characters, as local ones.
 FIELD_CHARS = 255
 
@@ -83,27 +84,34 @@ class ActorDirectory:
         fresh = actor is not None and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER
         if known is not None and fresh and not gone:
             return known
-        resource = f"acct:{username}@{domain}"
+        try:
+            links = await self._webfinger(username, domain)
+        except FetchError as exc:
+            if known is not None and not gone:
+                return known
+            raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from exc
+        actor_uri = links[0] if links else None
+        if actor_uri is None or host_of(actor_uri) != domain.lower():
+            # The actor must live on the domain the handle names.
+            raise not_found("Identity")
+        if gone and actor is not None and actor_uri == actor.uri:
+            return await self._fetch_shared(actor_uri)
+        return await self.resolve_uri(actor_uri)
+
+    async def _webfinger(self, username: str, domain: str) -> list[str]:
+        """The actors WebFinger names for `username@domain`, from the first scheme that
+        answers; the last FetchError if none does."""
+        resource = quote(f"acct:{username}@{domain}")
         last: FetchError | None = None
         for scheme in self._schemes:
-            url = f"{scheme}://{domain}/.well-known/webfinger?resource={quote(resource)}"
+            url = f"{scheme}://{domain}/.well-known/webfinger?resource={resource}"
             try:
-                jrd = await self._client.get_json(
-                    url, accept=JRD_ACCEPT, as_types=("application/jrd+json", "application/json")
-                )
+                jrd = await self._client.get_json(url, accept=JRD_ACCEPT, as_types=JRD_TYPES)
             except FetchError as exc:
                 last = exc
                 continue
-            actor_uri = _self_link(jrd)
-            if actor_uri is None or host_of(actor_uri) != domain.lower():
-                # The actor must live on the domain the handle names.
-                raise not_found("Identity")
-            if gone and actor is not None and actor_uri == actor.uri:
-                return await self._fetch_shared(actor_uri)
-            return await self.resolve_uri(actor_uri)
-        if known is not None and not gone:
-            return known
-        raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from last
+            return _self_links(jrd)
+        raise last or FetchError("bad_url", "no scheme to ask")
 
     async def resolve_uri(self, uri: str) -> Identity:
         if self._urls.is_local(uri):
@@ -159,6 +167,7 @@ class ActorDirectory:
     async def _fetch_parsed(self, uri: str) -> tuple[ActorDoc, Identity]:
         try:
             parsed = actor_from_as(await self._actor_document(uri))
+            await self._check_handle(parsed)
         except (FetchError, InvalidDocument, ValueError) as exc:
             raise ApiError(404, "not_found", "The remote identity could not be fetched.") from exc
         return parsed, await self._store(parsed)
@@ -169,6 +178,25 @@ class ActorDirectory:
         the same). None when it does not."""
         parsed, ident = await self._fetch_parsed(uri)
         return ident if alias in parsed.also_known_as else None
+
+    async def _check_handle(self, parsed: ActorDoc) -> None:
+        """InvalidDocument when another actor we know holds the handle the document claims,
+        unless WebFinger now gives the handle to this actor and not to that one (it moved).
+
+        Any document an origin serves with an ActivityStreams type (a file a user put there)
+        may name itself and any username; storing it takes the handle over from the actor
+        that has it, and what was that actor's goes. As Mastodon does, the origin's
+        WebFinger says which actor a handle is."""
+        domain = host_of(parsed.uri)
+        holder = await identity_store.get_by_handle(self._db, parsed.username, domain)
+        if holder is None:
+            return
+        held_by = await actor_store.by_identity(self._db, holder.guid)
+        if held_by is None or held_by.uri == parsed.uri:
+            return
+        links = await self._webfinger(parsed.username, domain)
+        if parsed.uri not in links or held_by.uri in links:
+            raise InvalidDocument("another actor holds the handle this one claims")
 
     async def _actor_document(self, uri: str) -> dict[str, Any]:
         """The document of the actor `uri` names, as the actor's own URL serves it.
@@ -357,18 +385,19 @@ class _NoSlot(Exception):
     """No slot for a key fetch freed in time."""
 
 
-def _self_link(jrd: dict) -> str | None:
+def _self_links(jrd: dict) -> list[str]:
+    """The actors a WebFinger answer names, in order (Lemmy names a person and a community of
+    the same name both)."""
     links = jrd.get("links")
-    if not isinstance(links, list):
-        return None
-    for link in links:
+    out: list[str] = []
+    for link in links if isinstance(links, list) else []:
         if not isinstance(link, dict) or link.get("rel") != "self":
             continue
         kind = str(link.get("type", ""))
         href = link.get("href")
         if isinstance(href, str) and ("activity+json" in kind or "ld+json" in kind):
-            return href
-    return None
+            out.append(href)
+    return out
 
 
 def _field(name: str, value_html: str) -> dict[str, str]:

@@ -1165,6 +1165,49 @@ async def test_an_actor_document_elsewhere_on_its_origin_speaks_not_for_it(
     await scene.accepted(follow)  # mallory herself, with her own key
 
 
+async def test_an_actor_elsewhere_on_the_origin_does_not_take_a_known_handle(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A document at some other URL of mallory's origin (a file a user put there), naming
+    itself as its id and `mallory` as its username, with another key: it is not mallory,
+    whose handle WebFinger still gives to her own actor. Taking the handle would have put
+    its posts under mallory's name, and dropped hers (her follow of alice went with it)."""
+    hostile = scene.hostile
+    await scene.accepted(scene.follow())
+    mallory = hostile.actor("mallory")
+    upload = f"{hostile.base}/files/upload.json"
+    impostor = dict(hostile.actor_doc("mallory"), id=upload, inbox=f"{upload}/inbox")
+    impostor["publicKey"] = {
+        "id": f"{upload}#main-key", "owner": upload, "publicKeyPem": public_pem(keys[1])
+    }  # fmt: skip
+    hostile.documents["/files/upload.json"] = impostor
+    before = await scene.state()
+
+    follow = dict(scene.follow(), actor=upload, id=f"{upload}/follow/1")
+    status, data = await scene.post(follow, key=keys[1], key_id=f"{upload}#main-key")
+    assert (status, _error(data)) == (401, "signature_key_unknown")
+    assert await scene.state() == before
+    assert await scene.followers() == [hostile.handle("mallory")]
+    row = await scene.pod.app[DB].fetchone(
+        "SELECT r.uri FROM identities i JOIN remote_actors r ON r.identity_guid = i.guid"
+        " WHERE i.username = 'mallory'"
+    )
+    assert row[0] == mallory
+
+    # Once WebFinger gives the handle to the new actor, the handle has moved: it is hers.
+    hostile.links["mallory"] = upload
+    scene.pass_refetch_interval()  # the key id failed to fetch: it is not fetched again soon
+    status, data = await scene.post(
+        dict(follow, id=f"{upload}/follow/2"), key=keys[1], key_id=f"{upload}#main-key"
+    )
+    assert status == 202, data
+    row = await scene.pod.app[DB].fetchone(
+        "SELECT r.uri FROM identities i JOIN remote_actors r ON r.identity_guid = i.guid"
+        " WHERE i.username = 'mallory'"
+    )
+    assert row[0] == upload
+
+
 async def test_an_unreadable_public_key_is_a_failed_signature(scene: Scene) -> None:
     """A key whose PEM does not load (junk, or a kind we do not verify with) refuses the
     signature (401) instead of failing the request (500, which senders retry)."""

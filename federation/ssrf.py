@@ -19,8 +19,14 @@ def address_allowed(address: str, allow_private: bool) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one reaches that IPv4 host: IPv4-mapped, and 6to4
+        # (2002::/16, routed to the embedded address where a relay or tunnel is set up).
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            ip = embedded
+        elif ip.is_site_local and not allow_private:
+            return False  # fec0::/10: deprecated, yet still routed inside some networks
     if ip.is_unspecified or ip.is_multicast:
         return False
     if allow_private:

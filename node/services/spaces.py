@@ -469,7 +469,10 @@ class SpaceService:
         if len(message) > MAX_MESSAGE:
             raise validation({"message": f"at most {MAX_MESSAGE} characters"})
         if target and target.startswith(("http://", "https://")):
-            parts = urlsplit(target)
+            try:
+                parts = urlsplit(target)
+            except ValueError:  # brackets around no IPv6 address, say
+                raise validation({"target": "not a URL"}) from None
             code = code or (parse_qs(parts.query).get("invite") or [None])[0]
             target = parts._replace(query="", fragment="").geturl()
         if not target:

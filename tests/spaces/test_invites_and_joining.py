@@ -194,6 +194,8 @@ async def test_join_by_target(pod: Pod) -> None:
         ({"target": "nobody"}, 404),
         ({"target": f"{pod.url}/groups/{'0' * 32}"}, 404),
         ({"target": "bad handle!"}, 422),
+        ({"target": "http://[zz]/groups/x"}, 422),  # not a URL
+        ({"target": "https://[::1/groups/x?invite=y"}, 422),
         ({"target": "growers"}, 403),  # an invite-only space, no code
         ({"target": "growers", "code": "x" * 101}, 422),
     ]:

@@ -89,7 +89,12 @@ async def instance_outbox(request: web.Request) -> web.Response:
 
 
 async def _signer(request: web.Request, fed: Federation) -> Identity | None:
-    """The verified remote identity behind a signed GET, or None when unsigned."""
+    """The verified remote identity behind a signed GET; None when unsigned, or signed so that
+    it cannot be verified (a malformed or expired signature, a key that cannot be fetched, one
+    that does not verify): the request is then anyone's and is shown what is public, as
+    Mastodon shows it outside its secure mode. What only a signer may read stays 404, so a
+    failed signature gains nothing; refusing it outright would keep public posts from a pod
+    whose key we cannot reach just then. A blocked domain's signature is refused (403)."""
     if not httpsig.carries_signature(request.headers):
         return None
     try:
@@ -98,10 +103,15 @@ async def _signer(request: web.Request, fed: Federation) -> Identity | None:
             fed.clock.now(), timedelta(seconds=fed.config.federation.signature_window_seconds),
             scheme=fed.urls.base.split("://", 1)[0],
         )  # fmt: skip
-    except httpsig.SignatureError as exc:
-        raise ApiError(401, exc.code, exc.message) from None
-    refuse_unwanted_signer(fed, pending)
-    _, ident = await verified_signer(fed, pending)
+    except httpsig.SignatureError:
+        return None
+    try:
+        refuse_unwanted_signer(fed, pending)
+        _, ident = await verified_signer(fed, pending)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        return None
     return ident
 
 

@@ -1219,9 +1219,10 @@ async def test_an_unreadable_public_key_is_a_failed_signature(scene: Scene) -> N
     before = await scene.state()
     status, data = await scene.post(scene.follow())
     assert (status, _error(data)) == (401, "signature_invalid")
+    # A signed GET with it is anyone's (see test_a_signed_get_that_cannot_be_verified_is_anyones).
     path = f"/posts/{'a' * 32}"
     status, data = await _signed_get(scene, path, "mallory", hostile.keys["mallory"])
-    assert (status, _error(data)) == (401, "signature_invalid")
+    assert (status, _error(data)) == (404, "not_found")
     assert await scene.state() == before
 
 
@@ -1331,9 +1332,9 @@ async def test_failed_signatures_refetch_a_key_once_per_interval(
     for _ in range(20):
         status, data = await scene.post(scene.follow(), key=keys[1])
         assert (status, _error(data)) == (401, "signature_invalid")
-    for _ in range(5):
+    for _ in range(5):  # each answered as anyone's: that post is not there
         status, data = await _signed_get(scene, f"/posts/{'a' * 32}", "mallory", keys[1])
-        assert (status, _error(data)) == (401, "signature_invalid")
+        assert (status, _error(data)) == (404, "not_found")
     assert hostile.fetches("/users/mallory") == 2
     assert await scene.state() == before
 
@@ -1341,7 +1342,7 @@ async def test_failed_signatures_refetch_a_key_once_per_interval(
     scene.pass_refetch_interval()
     for _ in range(3):
         status, data = await _signed_get(scene, f"/posts/{'a' * 32}", "mallory", keys[1])
-        assert (status, _error(data)) == (401, "signature_invalid")
+        assert (status, _error(data)) == (404, "not_found")
     assert hostile.fetches("/users/mallory") == 3
 
     # The real key still works, from the record: no fetch.
@@ -1392,6 +1393,41 @@ async def _followed_and_posted_for_followers(scene: Scene) -> str:
         json={"body": "for followers", "visibility": "followers"}, expect=201,
     )  # fmt: skip
     return post["uri"]
+
+
+async def test_a_signed_get_that_cannot_be_verified_is_anyones(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A signed GET whose signature cannot be verified (wrong key, a key that cannot be
+    fetched, an expired or malformed signature, one of our own keys) is answered as an
+    unsigned one: the public post is served (as Mastodon serves it), and what only followers
+    may read stays 404, so the failed signature gains nothing."""
+    hostile = scene.hostile
+    followers_only = await _followed_and_posted_for_followers(scene)
+    _, post = await scene.pod.call(
+        "POST", "/api/v1/posts", scene.alice, json={"body": "for all"}, expect=201
+    )
+    public = post["uri"]
+    mallory = hostile.key_id("mallory")
+    unverifiable = {
+        "wrong key": (mallory, keys[1], scene.now()),
+        "unknown key": (f"{hostile.base}/users/nobody#main-key", keys[0], scene.now()),
+        "our own key": (f"{scene.pod.url}/users/alice#main-key", keys[0], scene.now()),
+        "expired": (mallory, keys[0], scene.now() - timedelta(days=1)),
+    }
+    for name, (key_id, key, at) in unverifiable.items():
+        for url, expected in ((public, 200), (followers_only, 404)):
+            headers = sign_cavage(
+                "GET", url, None, key_id, key, at, covered=("(request-target)", "host", "date")
+            )
+            async with scene.pod.http.get(url, headers=headers) as resp:
+                assert resp.status == expected, (name, url, await resp.text())
+    malformed = {"Signature": 'keyId="x",signature="%%%"', "Date": "yesterday"}
+    for url, expected in ((public, 200), (followers_only, 404)):
+        async with scene.pod.http.get(url, headers=malformed) as resp:
+            assert resp.status == expected, (url, await resp.text())
+    # Verified, the follower reads what is hers.
+    assert (await _signed_get(scene, urlsplit(followers_only).path, "mallory", keys[0]))[0] == 200
 
 
 async def test_a_blocked_domain_reads_nothing_with_signed_gets(

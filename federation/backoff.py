@@ -127,8 +127,11 @@ def _parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    # A date in the past means "now"; it never shortens our own schedule.
-    return max(_as_utc(when) - _as_utc(now), timedelta(0))
+    try:
+        # A date in the past means "now"; it never shortens our own schedule.
+        return max(_as_utc(when) - _as_utc(now), timedelta(0))
+    except OverflowError:  # an offset that takes a date near year 1 or 9999 out of range
+        return None
 
 
 def _as_utc(when: datetime) -> datetime:

@@ -439,3 +439,38 @@ async def test_signatures_are_made_off_the_event_loop_unless_configured_not_to(
         assert loop_thread not in signed_on
     else:
         assert set(signed_on) == {loop_thread}
+
+
+async def test_a_retry_after_date_out_of_range_is_a_retry_not_a_stuck_delivery(
+    make_pod, remote: RemoteServer, remote_key: rsa.RSAPrivateKey
+) -> None:
+    """An HTTP date whose offset takes it past year 9999 in UTC: the answer is read as no
+    Retry-After, and neither its delivery nor one recorded with it stays 'running'."""
+    pod = await make_pod()
+    other = await RemoteServer(remote_key, "other").start()
+    try:
+        alice = await _followed_by_remote(pod, remote)
+        await _followed_by_remote(pod, other, alice)
+        worker = pod.app[FEDERATION].worker
+        await worker.stop()  # driven by hand from here
+        remote.answers = [Answer(503, {"Retry-After": "Fri, 31 Dec 9999 23:59:59 -1200"})]
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+        assert await worker.run_once(wait=False) == 2
+        await wait_for(lambda: _arrived(other, 2))
+        await wait_for(lambda: _arrived(remote, 2))
+        await worker.run_once()
+        rows = await pod.app[DB].fetchall(
+            "SELECT d.host, d.state, d.next_attempt_at FROM deliveries d"
+            " JOIN outbox o ON o.guid = d.outbox_guid WHERE o.activity_type = 'Create'"
+        )
+        states = {r["host"]: (r["state"], r["next_attempt_at"]) for r in rows}
+        assert states[host_of(other.base)][0] == "delivered"
+        state, next_at = states[host_of(remote.base)]
+        assert state == "pending"
+        assert parse_iso(next_at) - pod.clock.now() <= timedelta(minutes=1)
+        # Retried on schedule, and delivered.
+        pod.clock.advance(timedelta(minutes=1))
+        await worker.run_once()
+        assert [a["type"] for a in remote.received] == ["Accept", "Create", "Create"]
+    finally:
+        await other.close()

@@ -206,3 +206,9 @@ def test_garbage_retry_after_is_ignored(value: str) -> None:
 def test_retry_after_does_not_resurrect_permanent_failures() -> None:
     assert decide(1, 404, "60", NOW, mid) == GiveUp("rejected: HTTP 404")
     assert decide(MAX_ATTEMPTS, 503, "60", NOW, mid) == GiveUp("expired")
+
+
+def test_retry_after_date_out_of_range_in_utc_is_ignored() -> None:
+    # Year 9999 twelve hours west of Greenwich is past the last date Python can hold in UTC.
+    decision = _retry(decide(1, 503, "Fri, 31 Dec 9999 23:59:59 -1200", NOW, mid))
+    assert decision.at == NOW + schedule_delay(1, mid)

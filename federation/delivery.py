@@ -257,11 +257,13 @@ class DeliveryWorker:
             item, result = outcome.item, outcome.result
             attempts = item.attempts + 1
             decision = backoff.decide(attempts, result.status, result.retry_after, now, self._rand)
+            if result.status is not None and result.status < 500:
+                # It answered (a refusal or "slow down" too): up, whatever failed before.
+                reached.add(item.host)
             if isinstance(decision, backoff.Delivered):
                 finished.append(
                     ("delivered", attempts, result.status, None, stamp, stamp, item.guid)
                 )
-                reached.add(item.host)
             elif isinstance(decision, backoff.GiveUp):
                 finished.append(
                     ("dead", attempts, result.status, decision.reason, stamp, stamp, item.guid)

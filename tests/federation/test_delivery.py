@@ -474,3 +474,34 @@ async def test_a_retry_after_date_out_of_range_is_a_retry_not_a_stuck_delivery(
         assert [a["type"] for a in remote.received] == ["Accept", "Create", "Create"]
     finally:
         await other.close()
+
+
+async def test_a_host_that_answers_is_not_failing_since_its_earlier_failure(
+    make_pod, remote: RemoteServer
+) -> None:
+    """A host that failed once and then answered (a refusal is an answer) is up: its next
+    failure, hours later, starts a new count rather than pausing it at once."""
+    pod = await make_pod(federation={"domain_pause_hours": 1.0})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    remote.answers = [Answer(503), Answer(404)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "one"}, expect=201)
+    await worker.run_once()
+    pod.clock.advance(timedelta(minutes=5))
+    await worker.run_once()
+    assert (await _create_row(pod))["state"] == "dead"
+    pod.clock.advance(timedelta(hours=2))
+    remote.answers = [Answer(503)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "two"}, expect=201)
+    await worker.run_once()
+    host = host_of(remote.base)
+    assert await pod.app[DB].fetchval("SELECT paused FROM domains WHERE host = ?", (host,)) == 0
+    pod.clock.advance(timedelta(minutes=5))
+    await worker.run_once()
+    assert [a["type"] for a in remote.received] == [
+        "Accept",
+        "Create",
+        "Create",
+        "Create",
+        "Create",
+    ]

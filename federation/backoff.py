@@ -29,6 +29,7 @@ __all__ = (
     "GiveUp",
     "RetryAt",
     "decide",
+    "host_wait",
     "schedule_delay",
 )
 
@@ -110,6 +111,18 @@ def decide(
         delay = min(asked, RETRY_AFTER_CAP)
     reason = "connection error" if status is None else f"HTTP {status}"
     return RetryAt(now + delay, reason)
+
+
+def host_wait(status: int | None, retry_after: str | None, now: datetime) -> datetime | None:
+    """Until when a host that answered `status` asks to hear nothing more from us: a 429 or
+    503 with a Retry-After is about the sender (rate limited, overloaded), not one message.
+    None when it asks for no wait."""
+    if status not in (429, 503):
+        return None
+    asked = _parse_retry_after(retry_after, now)
+    if not asked:
+        return None
+    return now + min(asked, RETRY_AFTER_CAP)
 
 
 def _parse_retry_after(value: str | None, now: datetime) -> timedelta | None:

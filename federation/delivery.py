@@ -9,7 +9,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from federation import backoff
 from federation.client import FederationClient, PostResult
@@ -26,12 +26,13 @@ log = logging.getLogger("hearth.delivery")
 IDLE_POLL = 5.0  # seconds between looks at the queue when nothing wakes the worker
 LEASE_MARGIN = timedelta(seconds=60)
 BLOCKED = "domain blocked"  # why a delivery queued before its domain was blocked is dead
+WAITING = "the host asked to wait (Retry-After)"  # why a delivery was put back untried
 
 
 @dataclass(frozen=True)
 class Outcome:
     item: Claimed
-    result: PostResult
+    result: PostResult | None  # None: not tried, as its host had asked for a wait
 
 
 class DeliveryWorker:
@@ -61,6 +62,8 @@ class DeliveryWorker:
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused: set[str] = set()
+        # Hosts that answered 429 or 503 with a Retry-After: nothing goes to them until then.
+        self._waits: dict[str, datetime] = {}
         # Marked by any process of the pod that pauses or resumes a host: the others then read
         # the paused hosts again before they next decide whether a host that spoke was paused.
         self._paused_changes = paused_changes or Changes()
@@ -218,15 +221,19 @@ class DeliveryWorker:
         self._inflight[host] = self._inflight.get(host, 0) + len(items)
 
         async def one(item: Claimed) -> None:
+            result: PostResult | None = None
             try:
                 # The host's limit first: waiting for its turn holds none of the shared slots.
-                async with limit, self._slots:
-                    result = await self._client.post(
-                        item.inbox,
-                        item.body.encode(),
-                        item.actor_uri,
-                        self._config.delivery_timeout_seconds,
-                    )
+                async with limit:
+                    if not self._waiting(host):
+                        async with self._slots:
+                            result = await self._client.post(
+                                item.inbox,
+                                item.body.encode(),
+                                item.actor_uri,
+                                self._config.delivery_timeout_seconds,
+                            )
+                        self._note_wait(host, result)
             except BaseException:
                 # Cut short (stop()): left 'running', claimed again once its lease runs out.
                 self._held.discard(item.guid)
@@ -242,6 +249,15 @@ class DeliveryWorker:
                 self._inflight.pop(host, None)
                 self._limits.pop(host, None)
 
+    def _waiting(self, host: str) -> bool:
+        until = self._waits.get(host)
+        return until is not None and self._clock.now() < until
+
+    def _note_wait(self, host: str, result: PostResult) -> None:
+        until = backoff.host_wait(result.status, result.retry_after, self._clock.now())
+        if until is not None:
+            self._waits[host] = max(until, self._waits.get(host, until))
+
     async def _flush(self) -> None:
         if not self._done:
             return
@@ -255,6 +271,10 @@ class DeliveryWorker:
         gone: list[str] = []
         for outcome in done:
             item, result = outcome.item, outcome.result
+            if result is None:
+                later = iso(max(self._waits.get(item.host, now), now))
+                finished.append(("pending", item.attempts, None, WAITING, later, stamp, item.guid))
+                continue
             attempts = item.attempts + 1
             decision = backoff.decide(attempts, result.status, result.retry_after, now, self._rand)
             if result.status is not None and result.status < 500:
@@ -279,11 +299,16 @@ class DeliveryWorker:
                 )
                 if result.status is None or result.status >= 500:
                     failing.add(item.host)
+        # Whatever else is queued for a host that asked for a wait waits as long.
+        self._waits = {h: t for h, t in self._waits.items() if t > now}
+        waits = {o.item.host: self._waits[o.item.host] for o in done if o.item.host in self._waits}
         paused = False
         # One statement per kind of change, not per delivery: the writer is shared.
         try:
             async with self._db.transaction() as tx:
                 await delivery_store.finish_many(tx, finished)
+                for host, until in waits.items():
+                    await delivery_store.hold_host(tx, host, iso(until), stamp)
                 for inbox in gone:
                     await actor_store.mark_gone(tx, inbox, stamp)
                 for host in reached:

@@ -160,6 +160,15 @@ async def finish_many(
     )
 
 
+async def hold_host(tx: Tx, host: str, until: str, now: str) -> None:
+    """Nothing pending for `host` is due before `until` (it asked us to wait)."""
+    await tx.execute(
+        "UPDATE deliveries SET next_attempt_at = ?, updated_at = ?"
+        " WHERE host = ? AND state = 'pending' AND next_attempt_at < ?",
+        (until, now, host, until),
+    )
+
+
 async def next_due(q: Queryable) -> str | None:
     return await q.fetchval(
         "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"

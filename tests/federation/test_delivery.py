@@ -505,3 +505,34 @@ async def test_a_host_that_answers_is_not_failing_since_its_earlier_failure(
         "Create",
         "Create",
     ]
+
+
+async def test_a_host_asking_to_wait_hears_nothing_more_until_then(
+    make_pod, remote: RemoteServer
+) -> None:
+    """A 429 with Retry-After is about the sender, not one message: what else is queued for the
+    host (claimed already, or queued meanwhile) waits as long, untried, and then goes."""
+    pod = await make_pod(federation={"delivery_per_host": 1})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()  # driven by hand from here
+    remote.answers = [Answer(429, {"Retry-After": "600"})]
+    for n in range(3):
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": f"{n}"}, expect=201)
+    await worker.run_once()
+    assert len(remote.received) == 2  # the Accept, and the post answered 429
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "3"}, expect=201)
+    await worker.run_once()
+    pod.clock.advance(timedelta(minutes=9))
+    await worker.run_once()
+    assert len(remote.received) == 2
+    rows = await pod.app[DB].fetchall(
+        "SELECT d.state, d.attempts FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
+        " WHERE o.activity_type = 'Create' ORDER BY d.attempts DESC"
+    )
+    assert [tuple(r) for r in rows] == [("pending", 1)] + [("pending", 0)] * 3
+    pod.clock.advance(timedelta(minutes=1, seconds=1))
+    await worker.run_once()
+    assert [a["type"] for a in remote.received] == ["Accept"] + ["Create"] * 5
+    states = await pod.app[DB].fetchall("SELECT DISTINCT state FROM deliveries")
+    assert [r[0] for r in states] == ["delivered"]

@@ -250,6 +250,14 @@ class Outbox:
             if kind == "Create"
             else [i for i in await post_store.sent_inboxes(tx, post.guid) if i not in current]
         )
+        if (
+            kind == "Delete"
+            and post.visibility == "space"
+            and await post_store.once_public(tx, post.guid)
+        ):
+            # Its author's followers' pods got it while its space was public.
+            followers = await actor_store.follower_inboxes(tx, author.guid)
+            former += [i for i in followers if i not in current and i not in former]
         if former and (kind == "Delete" or post.visibility != "public"):
             # Not the new text where nobody may read it any more, and not whom the post now
             # addresses: a Tombstone, addressed as Mastodon addresses any Delete.

@@ -146,6 +146,13 @@ async def sent_inboxes(q: Queryable, post_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def once_public(q: Queryable, post_guid: str) -> bool:
+    """Whether a post of ours was public before its space went private."""
+    return bool(
+        await q.fetchval("SELECT 1 FROM posts_once_public WHERE post_guid = ?", (post_guid,))
+    )
+
+
 async def add_sent_inboxes(tx: Tx, post_guid: str, inboxes: Sequence[str]) -> None:
     await tx.executemany(
         "INSERT OR IGNORE INTO post_inboxes (post_guid, inbox) VALUES (?, ?)",

@@ -141,7 +141,13 @@ async def delete(tx: Tx, guid: str) -> None:
 
 async def make_posts_private(tx: Tx, guid: str) -> None:
     """A space turned private takes its public posts with it: members only, so nobody they
-    named outside it reads them either."""
+    named outside it reads them either. Ours are remembered as once public (see
+    posts_once_public)."""
+    await tx.execute(
+        "INSERT OR IGNORE INTO posts_once_public (post_guid) SELECT guid FROM posts"
+        " WHERE space_guid = ? AND visibility = 'public' AND local = 1",
+        (guid,),
+    )
     await tx.execute(
         "UPDATE posts SET visibility = 'space' WHERE space_guid = ? AND visibility = 'public'",
         (guid,),

@@ -410,3 +410,33 @@ async def test_a_boost_outlives_the_delivery_history_to_be_undone(
         return [u["object"]["id"] for u in _sent(mastodon, "Undo") if u["actor"] == space["uri"]]
 
     assert await wait_for(lambda: _async(undone()), timeout=15) == [boost["id"]]
+
+
+async def test_a_post_deleted_after_its_space_went_private_reaches_the_authors_followers(
+    make_pod: PodFactory, mastodon: HostilePod
+) -> None:
+    """The author's followers got the post while its space was public: once the space is
+    private its Update is theirs no more, but its Delete is, or they keep it for ever."""
+    a = await make_pod()
+    alice = await a.register("alice")
+    await _send(a, mastodon, mastodon.activity("mary", "Follow", f"{a.url}/users/alice"))
+    await wait_for(lambda: _async(_sent(mastodon, "Accept")))
+    space = await make_space(a, alice)
+    post = await post_in(a, alice, space["id"], "kiln is hot")
+    await wait_for(
+        lambda: _async([c for c in _sent(mastodon, "Create") if c["object"]["id"] == post["uri"]])
+    )
+    await make_private(a, alice, space["id"])
+    await a.call(
+        "PATCH", f"/api/v1/posts/{post['id']}", alice, json={"body": "kiln is cold"}, expect=200
+    )
+    await a.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+
+    def deleted() -> list[dict[str, Any]]:
+        return [d for d in _sent(mastodon, "Delete") if d["object"]["id"] == post["uri"]]
+
+    await wait_for(lambda: _async(deleted()), timeout=15)
+    assert [d["object"]["type"] for d in deleted()] == ["Tombstone"]
+    assert all(space["uri"] not in json.dumps(d) for d in deleted())
+    # The new text never reached them.
+    assert not [u for u in _sent(mastodon, "Update") if "cold" in json.dumps(u)]

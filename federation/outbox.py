@@ -455,7 +455,9 @@ class Outbox:
         doc = convert.activity(
             self.activity_id(new_guid()), "Delete", uri, uri, to=[convert.AS_PUBLIC]
         )
-        await self._send(tx, doc, await actor_store.acquainted_inboxes(tx, ident.guid))
+        # Pods that its posts named (a direct post, a reply) hold them too, follows or not.
+        named = await post_store.sent_inboxes_of_author(tx, ident.guid)
+        await self._send(tx, doc, await actor_store.acquainted_inboxes(tx, ident.guid) + named)
 
     async def _actor_updated(
         self, tx: Tx, actor: dict[str, Any], audience: str, inboxes: list[str]

@@ -146,6 +146,16 @@ async def sent_inboxes(q: Queryable, post_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def sent_inboxes_of_author(q: Queryable, author_guid: str) -> list[str]:
+    """The remote inboxes any of an author's posts was sent to for whom it named."""
+    rows = await q.fetchall(
+        "SELECT DISTINCT i.inbox FROM post_inboxes i JOIN posts p ON p.guid = i.post_guid"
+        " WHERE p.author_guid = ?",
+        (author_guid,),
+    )
+    return [r[0] for r in rows]
+
+
 async def once_public(q: Queryable, post_guid: str) -> bool:
     """Whether a post of ours was public before its space went private."""
     return bool(

@@ -352,3 +352,25 @@ async def test_an_actor_whose_inbox_said_gone_no_longer_acts_with_a_cached_key(
     headers = hostile.signed(f"{pod.url}/inbox", body, pod.clock.now(), signer="eve", key=key)
     status, data = await hostile.send(f"{pod.url}/inbox", body, headers)
     assert status == 401, data
+
+
+async def test_pods_her_posts_named_hear_of_it(make_pod) -> None:
+    """Whom her direct posts and replies reached without any follow between them hold her
+    posts and her profile: they hear of the deletion too."""
+    a, b = await make_pod(), await make_pod()
+    alice = await a.register("alice")
+    await b.register("bob")
+    body = {"body": "just for you", "visibility": "direct", "recipients": [f"bob@{b.host}"]}
+    _, post = await a.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+
+    async def copy_on_b() -> list[str]:
+        rows = await b.app[DB].fetchall("SELECT ap_id FROM posts WHERE ap_id = ?", (post["uri"],))
+        return [r[0] for r in rows]
+
+    await wait_for(copy_on_b)
+    await _delete_account(a, alice)
+
+    async def forgotten() -> bool:
+        return await copy_on_b() == []
+
+    await wait_for(forgotten)

@@ -245,19 +245,25 @@ def test_an_unusable_data_folder_or_database_is_one_line(
     assert result.returncode == 1 and "file is not a database" in one_line(result.stderr)
 
 
+async def write_to_database(folder: Path, sql: str) -> None:
+    """Run one statement on the database of the pod whose config `write_config` put in `folder`."""
+    db = await Database(folder / "data" / "hearth.db").open()
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(sql)
+    finally:
+        await db.close()
+
+
 async def test_a_database_from_a_newer_version_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_config(tmp_path / "pod", port=free_port())
     assert await run(["migrate", "--config", str(path)]) == 0
-    db = await Database(tmp_path / "pod" / "data" / "hearth.db").open()
-    try:
-        async with db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO schema_migrations VALUES (9999, '9999_later.sql', '2030-01-01')"
-            )
-    finally:
-        await db.close()
+    await write_to_database(
+        tmp_path / "pod",
+        "INSERT INTO schema_migrations VALUES (9999, '9999_later.sql', '2030-01-01')",
+    )
     capsys.readouterr()
     for argv in (["migrate"], ["account", "invite"]):
         assert await run([*argv, "--config", str(path)]) == 1

@@ -17,7 +17,7 @@ from node.store.db import Database
 from tests.conftest import PodFactory
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod, wait_for
-from tests.test_cli import one_line, run, write_config
+from tests.test_cli import one_line, run, write_config, write_to_database
 
 
 async def test_domain_block_list_unblock(
@@ -175,3 +175,21 @@ async def test_deliveries_queued_before_a_block_are_given_up(
     out = await _dead_letters(path, capsys)
     assert f"{host}: 0 pending, 0 running, 1 dead" in out
     assert "Create" in out and "1 tries, last - domain blocked" in out
+
+
+async def test_a_retried_delivery_that_had_run_out_of_tries_gets_its_tries_again(
+    answered: Answered, remote: RemoteServer, tmp_path: Path
+) -> None:
+    """Given up after its last try, then retried by the operator: one more failure (the host
+    still busy catching up) is retried later, not given up on at once."""
+    path, restart = await answered(Answer(503))
+    await write_to_database(
+        tmp_path / "pod",
+        "UPDATE deliveries SET attempts = 26, state = 'dead' WHERE state = 'pending'",
+    )
+    assert await run(["deliveries", "retry", "--config", path]) == 0
+    remote.answers = [Answer(503)]
+    pod = await restart()
+    await pod.app[FEDERATION].worker.run_once()
+    rows = await pod.app[DB].fetchall("SELECT state, attempts FROM deliveries ORDER BY attempts")
+    assert [tuple(r) for r in rows] == [("delivered", 1), ("pending", 1)]

@@ -241,10 +241,13 @@ async def dead_letters(q: Queryable, limit: int = 100) -> list[Row]:
 
 
 async def retry(tx: Tx, now: str, host: str | None = None) -> int:
-    """Make dead (and waiting) deliveries due now, optionally for one host; unpause hosts."""
+    """Make dead (and waiting) deliveries due now, optionally for one host; unpause hosts.
+    The dead start their tries afresh: one that had run out of them would otherwise be given
+    up again at its first failure."""
     where, args = ("AND host = ?", (host,)) if host else ("", ())
     changed = await tx.execute(
-        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?"
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?,"
+        " attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END"
         f" WHERE state IN ('dead', 'pending') {where}",
         (now, now, *args),
     )

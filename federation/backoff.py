@@ -114,9 +114,14 @@ def decide(
 
 
 def host_wait(status: int | None, retry_after: str | None, now: datetime) -> datetime | None:
-    """Until when a host that answered `status` asks to hear nothing more from us: a 429 or
-    503 with a Retry-After is about the sender (rate limited, overloaded), not one message.
-    None when it asks for no wait."""
+    """Until when nothing more should go to a host that answered `status` (None: no answer).
+
+    A 429 or 503 with a Retry-After is about the sender (rate limited, overloaded), not one
+    message. A host that did not answer at all (refused, timed out) would most likely keep
+    each of its other deliveries waiting as long, in slots every host shares: they wait one
+    step of the schedule. None when there is nothing to wait for."""
+    if status is None:
+        return now + BASE_DELAY
     if status not in (429, 503):
         return None
     asked = _parse_retry_after(retry_after, now)

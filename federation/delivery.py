@@ -26,13 +26,13 @@ log = logging.getLogger("hearth.delivery")
 IDLE_POLL = 5.0  # seconds between looks at the queue when nothing wakes the worker
 LEASE_MARGIN = timedelta(seconds=60)
 BLOCKED = "domain blocked"  # why a delivery queued before its domain was blocked is dead
-WAITING = "the host asked to wait (Retry-After)"  # why a delivery was put back untried
+WAITING = "waiting for the host (Retry-After, or no answer)"  # why one was put back untried
 
 
 @dataclass(frozen=True)
 class Outcome:
     item: Claimed
-    result: PostResult | None  # None: not tried, as its host had asked for a wait
+    result: PostResult | None  # None: not tried, as its host had asked for a wait or not answered
 
 
 class DeliveryWorker:
@@ -62,7 +62,8 @@ class DeliveryWorker:
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused: set[str] = set()
-        # Hosts that answered 429 or 503 with a Retry-After: nothing goes to them until then.
+        # Hosts that answered 429 or 503 with a Retry-After, or did not answer: nothing goes to
+        # them until then (backoff.host_wait).
         self._waits: dict[str, datetime] = {}
         # Marked by any process of the pod that pauses or resumes a host: the others then read
         # the paused hosts again before they next decide whether a host that spoke was paused.

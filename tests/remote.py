@@ -3,6 +3,7 @@ with whatever status the test queues, and a record of what it received."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,16 @@ class RemoteServer:
             answer = self.answers.pop(0)
             return web.Response(status=answer.status, headers=answer.headers)
         return web.Response(status=202)
+
+    def stall(self) -> asyncio.Event:
+        """Answer nothing until the event returned is set."""
+        release = asyncio.Event()
+
+        async def stalled() -> None:
+            await release.wait()
+
+        self.before_answer = stalled
+        return release
 
     async def start(self) -> RemoteServer:
         app = web.Application()

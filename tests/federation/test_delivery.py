@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation import httpsig
+from federation.delivery import DeliveryWorker
 from federation.routes import FEDERATION
 from federation.urls import host_of
 from node.appkeys import DB
@@ -50,6 +51,18 @@ async def _followed_by_remote(pod: Pod, remote: RemoteServer, alice: User | None
     await fed.worker.run_once()
     assert [a["type"] for a in remote.received] == ["Accept"]
     return alice
+
+
+async def _followed_by_two(
+    pod: Pod, remote: RemoteServer, other: RemoteServer
+) -> tuple[User, DeliveryWorker]:
+    """alice followed by both remote actors, and the pod's worker stopped, to be driven by
+    hand."""
+    alice = await _followed_by_remote(pod, remote)
+    await _followed_by_remote(pod, other, alice)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()
+    return alice, worker
 
 
 async def _create_row(pod: Pod) -> dict:
@@ -280,12 +293,7 @@ async def test_a_delivery_cut_short_is_claimed_again_when_its_lease_runs_out(
     alice = await _followed_by_remote(pod, remote)
     worker = pod.app[FEDERATION].worker
     await worker.stop()  # driven by hand from here
-    answer = asyncio.Event()
-
-    async def stalled() -> None:
-        await answer.wait()
-
-    remote.before_answer = stalled
+    answer = remote.stall()
     await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
     assert await worker.run_once(wait=False) == 1
     await wait_for(lambda: _arrived(remote, 2))
@@ -333,13 +341,8 @@ async def test_fetches_and_deliveries_do_not_wait_for_each_others_connections(
     connections; a fetch from another host and a delivery to another inbox still get one."""
     pod = await make_pod(federation={"fetch_timeout_seconds": 5.0})
     fed = pod.app[FEDERATION]
-    release = asyncio.Event()
     slow = await RemoteServer(remote_key, "slow").start()
-
-    async def hold() -> None:
-        await release.wait()
-
-    slow.before_answer = hold
+    release = slow.stall()
     silent = [await HostilePod().start() for _ in range(7)]
     pending: list[asyncio.Task] = []
     try:
@@ -380,12 +383,7 @@ async def test_a_restart_sends_again_at_once_what_was_in_flight(
     holds any more: the restarted pod sends it at once rather than a lease later."""
     pod = await make_pod(data_dir=tmp_path / "a")
     alice = await _followed_by_remote(pod, remote)
-    answer = asyncio.Event()
-
-    async def stalled() -> None:
-        await answer.wait()
-
-    remote.before_answer = stalled
+    answer = remote.stall()
     await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
     await wait_for(lambda: _arrived(remote, 2))
     port, clock, path = pod.server.port, pod.clock, pod.config.database_path
@@ -449,10 +447,7 @@ async def test_a_retry_after_date_out_of_range_is_a_retry_not_a_stuck_delivery(
     pod = await make_pod()
     other = await RemoteServer(remote_key, "other").start()
     try:
-        alice = await _followed_by_remote(pod, remote)
-        await _followed_by_remote(pod, other, alice)
-        worker = pod.app[FEDERATION].worker
-        await worker.stop()  # driven by hand from here
+        alice, worker = await _followed_by_two(pod, remote, other)
         remote.answers = [Answer(503, {"Retry-After": "Fri, 31 Dec 9999 23:59:59 -1200"})]
         await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
         assert await worker.run_once(wait=False) == 2
@@ -536,3 +531,36 @@ async def test_a_host_asking_to_wait_hears_nothing_more_until_then(
     assert [a["type"] for a in remote.received] == ["Accept"] + ["Create"] * 5
     states = await pod.app[DB].fetchall("SELECT DISTINCT state FROM deliveries")
     assert [r[0] for r in states] == ["delivered"]
+
+
+async def test_a_host_that_does_not_answer_holds_the_shared_slots_once_not_per_delivery(
+    make_pod, remote: RemoteServer, remote_key: rsa.RSAPrivateKey
+) -> None:
+    """Requests to a host that accepts connections and never answers each take the whole
+    timeout, holding a slot every host shares. After one such try, what else is queued for it
+    waits a while untried: the other hosts are not kept waiting behind all of it."""
+    pod = await make_pod(
+        federation={"delivery_workers": 1, "delivery_per_host": 1, "delivery_timeout_seconds": 0.3}
+    )
+    silent = await RemoteServer(remote_key, "silent").start()
+    try:
+        alice, worker = await _followed_by_two(pod, remote, silent)
+        release = silent.stall()
+        for n in range(5):
+            await pod.call("POST", "/api/v1/posts", alice, json={"body": f"{n}"}, expect=201)
+        await worker.run_once()
+        assert [a["type"] for a in remote.received] == ["Accept"] + ["Create"] * 5
+        assert len(silent.received) == 2  # the Accept, then one post that timed out
+        rows = await pod.app[DB].fetchall(
+            "SELECT d.attempts FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
+            " WHERE o.activity_type = 'Create' AND d.state = 'pending' ORDER BY d.attempts"
+        )
+        assert [r[0] for r in rows] == [0, 0, 0, 0, 1]
+        # A while later, all of them are tried again.
+        silent.before_answer = None
+        pod.clock.advance(timedelta(minutes=2))
+        await worker.run_once()
+        assert len(silent.received) == 7
+    finally:
+        release.set()
+        await silent.close()

@@ -11,7 +11,7 @@ from federation import convert, groups, httpsig, pages
 from federation.context import Federation
 from federation.inbox import receive, refuse_unwanted_signer, verified_signer
 from federation.outbox import note_context
-from federation.urls import Urls
+from federation.urls import Urls, host_of
 from node.api.pagination import decode_cursor, encode_cursor
 from node.clock import iso
 from node.errors import ApiError, not_found
@@ -107,11 +107,14 @@ async def _signer(request: web.Request, fed: Federation) -> Identity | None:
         return None
     try:
         refuse_unwanted_signer(fed, pending)
-        _, ident = await verified_signer(fed, pending)
+        actor, ident = await verified_signer(fed, pending)
     except ApiError as exc:
         if exc.status != 401:
             raise
         return None
+    # A pod whose people only read (fetching our posts and profiles) is heard from so too: if
+    # its deliveries were paused, they resume, as when it posts to an inbox.
+    await fed.worker.heard_from(host_of(actor.uri))
     return ident
 
 

@@ -164,8 +164,9 @@ async def test_gone_from_a_shared_inbox_marks_nobody_gone(
         await hostile.close()
 
 
+@pytest.mark.parametrize("speaks", ["posting to the inbox", "fetching a post"])
 async def test_failing_domain_is_paused_and_resumes_when_heard_from(
-    make_pod, remote: RemoteServer
+    make_pod, remote: RemoteServer, speaks: str
 ) -> None:
     pod = await make_pod(federation={"domain_pause_hours": 1.0})
     alice = await _followed_by_remote(pod, remote)
@@ -187,12 +188,21 @@ async def test_failing_domain_is_paused_and_resumes_when_heard_from(
     pod.clock.advance(timedelta(hours=6))
     await worker.run_once()
     assert len(remote.received) == sent
-    # The remote pod speaks to us (a signed Like of nothing in particular): deliveries resume.
+    # The remote pod speaks to us: a signed Like of nothing in particular, or, from a pod
+    # whose people only read, a signed fetch of a post. Deliveries resume.
     remote.answers = []
-    like = remote.like_of_nothing(pod.url)
-    body, headers = remote.signed(f"{pod.url}/inbox", like, pod.clock)
-    async with pod.http.post(f"{pod.url}/inbox", data=body, headers=headers) as resp:
-        assert resp.status == 202
+    if speaks == "posting to the inbox":
+        like = remote.like_of_nothing(pod.url)
+        body, headers = remote.signed(f"{pod.url}/inbox", like, pod.clock)
+        async with pod.http.post(f"{pod.url}/inbox", data=body, headers=headers) as resp:
+            assert resp.status == 202
+    else:
+        [post] = [a["object"]["id"] for a in remote.received if a["type"] == "Create"][:1]
+        headers = httpsig.sign_request(
+            "GET", post, None, remote.key_id, remote.key, pod.clock.now(), content_type=None
+        )
+        async with pod.http.get(post, headers=headers) as resp:
+            assert resp.status == 200
     await worker.run_once()
     assert (await _create_row(pod))["state"] == "delivered"
     assert await pod.app[DB].fetchval("SELECT paused FROM domains") == 0

@@ -151,7 +151,11 @@ async def test_deliveries_status_and_retry(
     host = remote.base.split("//")[1]
     assert f"{host}: 0 pending, 0 running, 1 dead" in out
     assert "Create" in out and "403" in out
-    assert await run(["deliveries", "retry", "--config", path, "--host", host]) == 0
+    assert await run(["deliveries", "retry", "--config", path, "--host", "127.0.0.2"]) == 0
+    assert capsys.readouterr().out.startswith("0 deliveries due now")  # another host
+    assert await run(["deliveries", "retry", "--config", path, "--host", "http://x/"]) != 0
+    assert "domain" in one_line(capsys.readouterr().err)
+    assert await run(["deliveries", "retry", "--config", path, "--host", f" {host} "]) == 0
     assert capsys.readouterr().out.startswith("1 deliveries due now")
 
     pod = await restart()

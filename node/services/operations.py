@@ -63,8 +63,11 @@ class OperationsService:
         ]
 
     async def retry(self, host: str | None = None) -> int:
+        """Make dead and waiting deliveries due now, to `host` (as people type it: any case,
+        IDN or ASCII, a trailing dot) or to all."""
+        key = block_key(host) if host is not None else None
         async with self._db.transaction() as tx:
-            return await delivery_store.retry(tx, iso(self._clock.now()), host)
+            return await delivery_store.retry(tx, iso(self._clock.now()), key)
 
     async def set_block(self, domain: str, blocked: bool) -> str:
         """Block or unblock `domain`, a host name or IP address with an optional port; returns

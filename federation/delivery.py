@@ -263,6 +263,21 @@ class DeliveryWorker:
         if not self._done:
             return
         done, self._done = self._done, []
+        try:
+            paused, gone = await self._record(done)
+        finally:
+            # Recorded, or (reading the results or writing them failed) left to their lease,
+            # as after a crash: claimed again once it runs out, not held here for ever.
+            self._held.difference_update(o.item.guid for o in done)
+        if paused:
+            self._paused_changes.changed()  # committed: the other processes read it again
+        if gone and self._key_changes is not None:
+            # An actor whose inbox said 410 is gone: no process trusts its cached key now
+            # (federation/actors.py fetches a gone actor's key again).
+            self._key_changes.changed()
+
+    async def _record(self, done: list[Outcome]) -> tuple[bool, list[str]]:
+        """Write what the tries in `done` came to; (a host was paused, inboxes gone)."""
         now = self._clock.now()
         stamp = iso(now)
         pause_before = iso(now - timedelta(hours=self._config.domain_pause_hours))
@@ -305,28 +320,19 @@ class DeliveryWorker:
         waits = {o.item.host: self._waits[o.item.host] for o in done if o.item.host in self._waits}
         paused = False
         # One statement per kind of change, not per delivery: the writer is shared.
-        try:
-            async with self._db.transaction() as tx:
-                await delivery_store.finish_many(tx, finished)
-                for host, until in waits.items():
-                    await delivery_store.hold_host(tx, host, iso(until), stamp)
-                for inbox in gone:
-                    await actor_store.mark_gone(tx, inbox, stamp)
-                for host in reached:
-                    await delivery_store.host_success(tx, host, stamp)
-                for host in failing - reached:
-                    if await delivery_store.host_failure(tx, host, stamp, pause_before):
-                        self._paused.add(host)
-                        paused = True
-                        log.warning(
-                            "pausing deliveries to %s: failing since before %s", host, pause_before
-                        )
-        finally:
-            # Recorded, or (the write failed) left to their lease as after a crash.
-            self._held.difference_update(o.item.guid for o in done)
-        if paused:
-            self._paused_changes.changed()  # committed: the other processes read it again
-        if gone and self._key_changes is not None:
-            # An actor whose inbox said 410 is gone: no process trusts its cached key now
-            # (federation/actors.py fetches a gone actor's key again).
-            self._key_changes.changed()
+        async with self._db.transaction() as tx:
+            await delivery_store.finish_many(tx, finished)
+            for host, until in waits.items():
+                await delivery_store.hold_host(tx, host, iso(until), stamp)
+            for inbox in gone:
+                await actor_store.mark_gone(tx, inbox, stamp)
+            for host in reached:
+                await delivery_store.host_success(tx, host, stamp)
+            for host in failing - reached:
+                if await delivery_store.host_failure(tx, host, stamp, pause_before):
+                    self._paused.add(host)
+                    paused = True
+                    log.warning(
+                        "pausing deliveries to %s: failing since before %s", host, pause_before
+                    )
+        return paused, gone

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation import httpsig
+from federation import backoff, httpsig
 from federation.delivery import DeliveryWorker
 from federation.routes import FEDERATION
 from federation.urls import host_of
@@ -574,3 +574,30 @@ async def test_a_host_that_does_not_answer_holds_the_shared_slots_once_not_per_d
     finally:
         release.set()
         await silent.close()
+
+
+async def test_a_failure_recording_results_leaves_the_deliveries_to_their_lease(
+    make_pod, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a try's result fails once (whatever the cause): the delivery is not held in the
+    process for ever, 'running', but claimed again once its lease runs out, as after a crash."""
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    decide = backoff.decide
+    failures = [RuntimeError("unexpected")]
+
+    def fails_once(*args: Any, **kwargs: Any) -> backoff.Decision:
+        if failures:
+            raise failures.pop()
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr("federation.delivery.backoff.decide", fails_once)
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    with pytest.raises(RuntimeError):
+        await worker.run_once()
+    assert (await _create_row(pod))["state"] == "running"
+    pod.clock.advance(timedelta(seconds=pod.config.federation.delivery_timeout_seconds + 61))
+    await worker.run_once()
+    assert (await _create_row(pod))["state"] == "delivered"
+    assert [a["type"] for a in remote.received] == ["Accept", "Create", "Create"]

@@ -25,6 +25,8 @@ log = logging.getLogger("hearth.delivery")
 
 IDLE_POLL = 5.0  # seconds between looks at the queue when nothing wakes the worker
 LEASE_MARGIN = timedelta(seconds=60)
+# How often paused domains are looked at; each is tried again once per domain_pause_hours.
+PROBE_EVERY_SECONDS = 3600.0
 BLOCKED = "domain blocked"  # why a delivery queued before its domain was blocked is dead
 WAITING = "waiting for the host (Retry-After, or no answer)"  # why one was put back untried
 
@@ -119,6 +121,21 @@ class DeliveryWorker:
         self._paused.discard(host)
         self._paused_changes.changed()
         self.wake()
+
+    async def probe_paused(self) -> list[str]:
+        """Give each domain paused for `domain_pause_hours` one more try (a failure pauses it
+        again): one whose people never write to us would not be heard from, and stay paused
+        for ever. The hosts tried again."""
+        now = self._clock.now()
+        before = iso(now - timedelta(hours=self._config.domain_pause_hours))
+        async with self._db.transaction() as tx:
+            hosts = await delivery_store.probe_paused(tx, before, iso(now))
+        if hosts:
+            self._paused.difference_update(hosts)
+            self._paused_changes.changed()
+            log.info("trying paused domains again: %s", ", ".join(sorted(hosts)))
+            self.wake()
+        return hosts
 
     async def stop(self) -> None:
         self._stopping = True

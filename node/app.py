@@ -14,7 +14,7 @@ from federation.block_reload import BlockReloader
 from federation.blocks import DomainBlocks
 from federation.client import FederationClient
 from federation.context import Federation
-from federation.delivery import DeliveryWorker
+from federation.delivery import PROBE_EVERY_SECONDS, DeliveryWorker
 from federation.history import DeliveryHistory
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
@@ -31,6 +31,7 @@ from node.api.routing import install
 from node.api.spread import ConnectionSpread
 from node.api.traffic import Traffic
 from node.appkeys import CLOCK, CONFIG, DB, MEDIA_WORKER, POST_JSON, SERVICES, TRAFFIC
+from node.background import Periodic
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.media import routes as media_routes
@@ -76,6 +77,7 @@ def create_app(
         db, client, clock, config.federation, blocks.is_blocked,
         paused_changes=role.paused_hosts, key_changes=role.actor_keys,
     )  # fmt: skip
+    paused_probe = Periodic(worker.probe_paused, PROBE_EVERY_SECONDS, "hearth-paused-probe", log)
     outbox = Outbox(urls, clock, worker.wake, blocks.is_blocked)
     shared_items = RemoteSharedItems(db, client, urls, clock)
     services = build_services(db, config, clock, outbox, directory, shared_items)
@@ -120,12 +122,14 @@ def create_app(
             await worker.start()  # resumes whatever the queue holds from before a restart
             fed.seen.start()
             fed.history.start()
+            paused_probe.start()
         else:
             assert wakes is not None, "a pod's other processes need the wake channel"
             await worker.follow(lambda: wakes.send(DELIVERIES))
         yield
         await fed.seen.stop()
         await fed.history.stop()
+        await paused_probe.stop()
         await worker.stop()
         await client.close()
         await block_reloader.stop()

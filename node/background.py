@@ -37,7 +37,7 @@ class Periodic(Background):
     `log`, and the next one comes all the same."""
 
     def __init__(
-        self, job: Callable[[], Awaitable[None]], seconds: float, name: str, log: logging.Logger
+        self, job: Callable[[], Awaitable[object]], seconds: float, name: str, log: logging.Logger
     ) -> None:
         self._every = (job, seconds, log)
         super().__init__(self._loop, name)

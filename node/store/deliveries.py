@@ -206,6 +206,18 @@ async def paused_hosts(q: Queryable) -> set[str]:
     return {r[0] for r in rows}
 
 
+async def probe_paused(tx: Tx, paused_before: str, now: str) -> list[str]:
+    """Unpause the hosts paused since before `paused_before`, for one more try: failing since
+    before then, a failure pauses them again at once. Their hosts."""
+    rows = await tx.fetchall(
+        "SELECT host FROM domains WHERE paused = 1 AND updated_at < ?", (paused_before,)
+    )
+    await tx.executemany(
+        "UPDATE domains SET paused = 0, updated_at = ? WHERE host = ?", [(now, r[0]) for r in rows]
+    )
+    return [r[0] for r in rows]
+
+
 async def resume_host(tx: Tx, host: str, now: str) -> bool:
     """A paused host was heard from: resume it and make its deliveries due now."""
     changed = await tx.execute(

@@ -601,3 +601,45 @@ async def test_a_failure_recording_results_leaves_the_deliveries_to_their_lease(
     await worker.run_once()
     assert (await _create_row(pod))["state"] == "delivered"
     assert [a["type"] for a in remote.received] == ["Accept", "Create", "Create"]
+
+
+async def test_a_paused_domain_is_tried_again_once_per_pause_hours(
+    make_pod, remote: RemoteServer
+) -> None:
+    """A pod whose people never write to us would never be heard from: paused, it is given one
+    more try every `domain_pause_hours`, paused again by a failure, resumed by a success."""
+    pod = await make_pod(federation={"domain_pause_hours": 1.0})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    host = remote.base.split("//")[1]
+
+    async def paused() -> int:
+        return int(await pod.app[DB].fetchval("SELECT paused FROM domains WHERE host = ?", (host,)))
+
+    remote.answers = [Answer(503)] * 50
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)
+    await worker.run_once()
+    for _ in range(6):
+        pod.clock.advance(timedelta(minutes=20))
+        await worker.run_once()
+    assert await paused() == 1
+    sent = len(remote.received)
+
+    # Still failing, hours later: one more try, and paused again.
+    pod.clock.advance(timedelta(hours=7))  # past the longest wait between tries as well
+    assert await worker.probe_paused() == [host]
+    await worker.run_once()
+    assert len(remote.received) == sent + 1
+    assert await paused() == 1
+    pod.clock.advance(timedelta(minutes=30))
+    assert await worker.probe_paused() == []  # paused again less than an hour ago
+    await worker.run_once()
+    assert len(remote.received) == sent + 1
+
+    # Back, hours later again: the next try delivers, and the domain is no longer paused.
+    remote.answers = []
+    pod.clock.advance(timedelta(hours=7))
+    assert await worker.probe_paused() == [host]
+    await worker.run_once()
+    assert (await _create_row(pod))["state"] == "delivered"
+    assert await paused() == 0

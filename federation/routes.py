@@ -112,8 +112,8 @@ async def _signer(request: web.Request, fed: Federation) -> Identity | None:
         if exc.status != 401:
             raise
         return None
-    # A pod whose people only read (fetching our posts and profiles) is heard from so too: if
-    # its deliveries were paused, they resume, as when it posts to an inbox.
+    # A pod whose people only read (fetching our posts) is heard from so too: if its
+    # deliveries were paused, they resume, as when it posts to an inbox.
     await fed.worker.heard_from(host_of(actor.uri))
     return ident
 

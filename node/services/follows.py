@@ -128,19 +128,17 @@ class FollowService:
             await self._publisher.follow(tx, follow, me, followee)
         return follow
 
-    async def moved(self, tx: Tx, old: Identity, new: Identity) -> int:
-        """A remote account moved to `new`: as on Mastodon, each of ours who followed `old`
-        stops, and asks to follow `new` (unless it already does). How many followed."""
+    async def moved(self, tx: Tx, old: Identity, new: Identity) -> None:
+        """A remote account moved to `new` (remote too): as on Mastodon, each of ours who
+        followed `old` stops, and asks to follow `new` unless it already does."""
         now = iso(self._clock.now())
-        moving = await follow_store.local_followers(tx, old.guid)
-        for follow in moving:
+        for follow in await follow_store.local_followers(tx, old.guid):
             me = await identity_store.get(tx, follow.follower_guid)
             assert me is not None
             await self._drop(tx, follow)
             await self._publisher.unfollow(tx, follow, me, old)
-            if me.guid != new.guid and not await follow_store.between(tx, me.guid, new.guid):
+            if not await follow_store.between(tx, me.guid, new.guid):
                 await self._ask(tx, me, new, now)
-        return len(moving)
 
     async def lookup(self, handle: str) -> Identity:
         return await find_identity(self._db, self._directory, self._host, handle)

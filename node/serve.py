@@ -30,6 +30,7 @@ from aiohttp import web
 
 from node.api.spread import ConnectionCounts
 from node.api.traffic import CLASSES, Traffic
+from node.collector import settle
 from node.config import NodeConfig
 from node.logs import tag_process
 from node.store.turn import TurnBoard
@@ -112,6 +113,7 @@ def _run(
 
     async def started(app: web.Application) -> None:
         # After every cleanup context has started (they come first in on_startup).
+        settle()
         if ready is not None:
             ready()
         if role is None:  # several: the supervisor says so once all are serving

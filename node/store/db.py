@@ -53,9 +53,11 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
     f"PRAGMA busy_timeout={BUSY_WAIT_MS}",
-    # Pages are read from the mapped file rather than copied by read(): a connection re-reads
-    # every page it needs after another one has written (its cache is dropped then).
-    "PRAGMA mmap_size=268435456",
+    # No memory map of the file: a connection drops its cache when another has written since
+    # its last read, and with a map it also unmaps the file then and maps it afresh, which
+    # made that first read several times dearer than reading the pages again (the inbox's
+    # reads follow the other processes' commits all the time).
+    "PRAGMA mmap_size=0",
 )
 # Commits between two checkpoints of the WAL into the database file.
 CHECKPOINT_EVERY = 64

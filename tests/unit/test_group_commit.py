@@ -282,3 +282,10 @@ async def test_the_wal_stays_bounded_under_writes_that_never_pause(db: Database)
     assert await db.fetchval("SELECT count(*) FROM notes") == 25_000
     # Checkpoints copy it into the database file, and it is started over.
     assert largest < 3 * db_module.WAL_LIMIT_PAGES * page
+
+
+async def test_connections_read_pages_rather_than_map_the_file(db: Database) -> None:
+    # A mapped file is unmapped and mapped again by every connection after another's commit.
+    assert await db.inline.fetchval("PRAGMA mmap_size") == 0
+    assert db.writer.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    assert await db.fetchval("PRAGMA mmap_size") == 0  # the reader threads' connections

@@ -82,12 +82,16 @@ class ActorDirectory:
         # if its host serves it again; it is never answered from what we stored.
         gone = actor is not None and actor.gone_at is not None
         fresh = actor is not None and self._clock.now() - parse_iso(actor.fetched_at) < STALE_AFTER
-        if known is not None and fresh and not gone:
+        # Only a handle WebFinger gave before is answered with unasked: an actor stored from
+        # its own document (an inbox post) names its username itself, and a file on its
+        # origin could claim one nobody there has yet.
+        checked = actor is not None and actor.handle_checked_at is not None and not gone
+        if known is not None and fresh and checked:
             return known
         try:
             links = await self._webfinger(username, domain)
         except FetchError as exc:
-            if known is not None and not gone:
+            if known is not None and checked:
                 return known
             raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from exc
         actor_uri = links[0] if links else None
@@ -95,8 +99,13 @@ class ActorDirectory:
             # The actor must live on the domain the handle names.
             raise not_found("Identity")
         if gone and actor is not None and actor_uri == actor.uri:
-            return await self._fetch_shared(actor_uri)
-        return await self.resolve_uri(actor_uri)
+            found = await self._fetch_shared(actor_uri)
+        else:
+            found = await self.resolve_uri(actor_uri)
+        if found.username.lower() == username.lower() and found.domain == domain.lower():
+            async with self._db.transaction() as tx:
+                await actor_store.handle_checked(tx, found.guid, iso(self._clock.now()))
+        return found
 
     async def _webfinger(self, username: str, domain: str) -> list[str]:
         """The actors WebFinger names for `username@domain`, from the first scheme that

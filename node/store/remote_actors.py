@@ -22,6 +22,7 @@ class RemoteActor:
     public_key_pem: str
     fetched_at: str
     gone_at: str | None
+    handle_checked_at: str | None = None  # see `handle_checked`
 
     @classmethod
     def of(cls, row: Row) -> RemoteActor:
@@ -34,7 +35,7 @@ class RemoteActor:
 
 _COLS = (
     "identity_guid, uri, actor_type, inbox, shared_inbox, outbox, followers, key_id,"
-    " public_key_pem, fetched_at, gone_at"
+    " public_key_pem, fetched_at, gone_at, handle_checked_at"
 )
 
 
@@ -80,7 +81,7 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
             },
         )
     await tx.execute(
-        f"INSERT INTO remote_actors ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+        f"INSERT INTO remote_actors ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
         " ON CONFLICT (uri) DO UPDATE SET actor_type = excluded.actor_type,"
         " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, outbox = excluded.outbox,"
         " followers = excluded.followers, key_id = excluded.key_id,"
@@ -102,6 +103,14 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
     stored = await identity_store.get(tx, guid)
     assert stored is not None
     return stored
+
+
+async def handle_checked(tx: Tx, identity_guid: str, now: str) -> None:
+    """WebFinger gave this actor for its handle: lookups of the handle may answer with it."""
+    await tx.execute(
+        "UPDATE remote_actors SET handle_checked_at = ? WHERE identity_guid = ?",
+        (now, identity_guid),
+    )
 
 
 async def mark_gone(tx: Tx, inbox: str, now: str) -> None:

@@ -1208,6 +1208,50 @@ async def test_an_actor_elsewhere_on_the_origin_does_not_take_a_known_handle(
     assert row[0] == upload
 
 
+async def test_a_handle_nobody_had_is_not_given_by_a_file_claiming_it(
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+) -> None:
+    """A file on the hostile origin names itself `bob`, a handle no actor we know has yet, and
+    signs a follow of alice with its own key: it is stored as the document says. A lookup of
+    bob's handle still asks WebFinger, which gives bob's own actor; and while WebFinger gives
+    nobody for it, the lookup finds nobody. A handle WebFinger gave is answered from what is
+    stored, until the profile is due for a refresh."""
+    hostile = scene.hostile
+    upload = f"{hostile.base}/files/upload.json"
+    hostile.documents["/files/upload.json"] = {
+        "@context": AS_CONTEXT, "id": upload, "type": "Person", "preferredUsername": "bob",
+        "inbox": f"{upload}/inbox",
+        "publicKey": {"id": f"{upload}#main-key", "owner": upload,
+                      "publicKeyPem": public_pem(keys[1])},
+    }  # fmt: skip
+    follow = dict(scene.follow(), actor=upload, id=f"{upload}/follow/1")
+    status, data = await scene.post(follow, key=keys[1], key_id=f"{upload}#main-key")
+    assert status == 202, data
+    assert await scene.followers() == [hostile.handle("bob")]  # as it names itself
+
+    async def lookup() -> tuple[int, dict[str, Any]]:
+        resp, body = await scene.pod.call(
+            "GET", f"/api/v1/lookup?acct={hostile.handle('bob')}", scene.alice
+        )
+        return resp.status, body
+
+    status, _ = await lookup()
+    assert status == 404  # WebFinger knows no bob
+    hostile.add_actor("bob", keys[0])
+    status, found = await lookup()
+    assert status == 200, found
+    assert found["url"] == hostile.actor("bob")
+    asked = hostile.requests.count(
+        f"GET /.well-known/webfinger?resource=acct:{hostile.handle('bob')}"
+    )
+    status, again = await lookup()
+    assert (status, again["url"]) == (200, hostile.actor("bob"))
+    assert (
+        hostile.requests.count(f"GET /.well-known/webfinger?resource=acct:{hostile.handle('bob')}")
+        == asked
+    )  # checked once: answered from what is stored
+
+
 async def test_an_unreadable_public_key_is_a_failed_signature(scene: Scene) -> None:
     """A key whose PEM does not load (junk, or a kind we do not verify with) refuses the
     signature (401) instead of failing the request (500, which senders retry)."""

@@ -8,6 +8,7 @@ and taken as strings otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Mapping
@@ -53,6 +54,14 @@ class ServerConfig(_Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     workers: int = Field(1, ge=1, le=64)
     trusted_proxies: list[str] = Field(default_factory=list)
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+
+    @field_validator("event_loop")
+    @classmethod
+    def _loop(cls, value: str) -> str:
+        if value == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            raise ValueError('uvloop is not installed ("auto" uses it only where it is)')
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

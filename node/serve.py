@@ -32,6 +32,7 @@ from node.api.spread import ConnectionCounts
 from node.api.traffic import CLASSES, Traffic
 from node.collector import settle
 from node.config import NodeConfig
+from node.eventloop import chosen, new_loop
 from node.logs import tag_process
 from node.store.turn import TurnBoard
 from node.workers import Wakes, WorkerRole
@@ -124,15 +125,23 @@ def _run(
         # Before every other startup step (the cleanup contexts come first otherwise).
         app.on_startup.insert(0, _stop_once)
     # A process of several stops on the first signal only (see `_stop_once`).
-    web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=role is None)
+    web.run_app(
+        app,
+        sock=sock,
+        print=None,
+        access_log=None,
+        handle_signals=role is None,
+        loop=new_loop(config.server.event_loop),
+    )
 
 
 def _listening(config: NodeConfig, sock: socket.socket) -> None:
     workers = config.server.workers
     log.info(
-        "listening on http://%s:%s%s (public URL %s)",
+        "listening on http://%s:%s%s (public URL %s; event loop %s)",
         config.server.host, sock.getsockname()[1],
         f" with {workers} processes" if workers > 1 else "", config.server.public_url,
+        chosen(config.server.event_loop),
     )  # fmt: skip
 
 

@@ -501,7 +501,9 @@ class Serving:
 
 
 @asynccontextmanager
-async def serving(folder: Path, workers: int = 1) -> AsyncIterator[Serving]:
+async def serving(
+    folder: Path, workers: int = 1, event_loop: str = "auto"
+) -> AsyncIterator[Serving]:
     """Run `hearth serve` on a free port until healthy; SIGTERM it on leaving."""
     port = free_port()
     # The file says one port; the environment overrides it.
@@ -511,6 +513,7 @@ async def serving(folder: Path, workers: int = 1) -> AsyncIterator[Serving]:
         "HEARTH_SERVER__PORT": str(port),
         "HEARTH_SERVER__PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HEARTH_SERVER__WORKERS": str(workers),
+        "HEARTH_SERVER__EVENT_LOOP": event_loop,
     }
     log = (folder / "serve.log").open("w+", encoding="utf-8")
     proc = subprocess.Popen(
@@ -543,11 +546,15 @@ async def serving(folder: Path, workers: int = 1) -> AsyncIterator[Serving]:
         log.close()
 
 
-async def test_serve_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    async with serving(tmp_path / "pod") as run:
+@pytest.mark.parametrize(("event_loop", "runs"), [("auto", "uvloop"), ("asyncio", "asyncio")])
+async def test_serve_starts_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, event_loop: str, runs: str
+) -> None:
+    async with serving(tmp_path / "pod", event_loop=event_loop) as run:
         pass
     assert run.code == 0, run.output
     assert f"listening on http://127.0.0.1:{run.port}" in run.output
+    assert f"event loop {runs})" in run.output
     assert "Traceback" not in run.output
     data = tmp_path / "pod" / "data"
     assert (data / "hearth.db").is_file()
@@ -630,7 +637,7 @@ async def test_serve_with_several_processes_counts_for_the_pod_and_stops_cleanly
     # Said once all serve; what a process logs says which (the first migrated the database).
     assert any(
         r["message"] == f"listening on http://127.0.0.1:{run.port} with 2 processes (public"
-        f" URL http://127.0.0.1:{run.port})"
+        f" URL http://127.0.0.1:{run.port}; event loop uvloop)"
         for r in records
     ), run.output
     assert [r["process"] for r in records if r["message"].startswith("applied migrations")] == [0]

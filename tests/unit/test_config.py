@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from node.config import ConfigError, NodeConfig, build_config, load_config
+from node.eventloop import chosen, new_loop
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -110,6 +112,7 @@ def test_missing_file_and_invalid_toml(tmp_path: Path) -> None:
         ({"server": {"public_url": "http://x.example/pod"}}, "server.public_url"),
         ({"server": {"public_url": "x.example"}}, "server.public_url"),
         ({"server": {"max_body_bytes": 10}}, "server.max_body_bytes"),
+        ({"server": {"event_loop": "trio"}}, "server.event_loop"),
         ({"server": {"prot": 80}}, "server.prot"),
         ({"server": 5}, "server"),
         ({"storage": {"data_dir": 5}}, "storage.data_dir"),
@@ -259,3 +262,21 @@ def test_public_url_drops_default_ports(given: str, stored: str) -> None:
 def test_public_url_with_credentials_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"server\.public_url"):
         build_config({"server": {"public_url": "https://u:p@pod.example.org"}}, env={})
+
+
+def test_uvloop_named_where_it_is_not_installed_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a)
+    )
+    message = error_of({"server": {"event_loop": "uvloop"}})
+    assert message.startswith("server.event_loop: ") and "not installed" in message, message
+    # "auto" then runs Python's own loop.
+    assert chosen("auto") == "asyncio"
+    loop = new_loop("auto")
+    try:
+        assert type(loop).__module__.startswith("asyncio")
+    finally:
+        loop.close()

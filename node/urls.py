@@ -75,6 +75,17 @@ def host_key(where: str) -> str:
     return host if port is None or not host else f"{host}:{port}"
 
 
+def default_port_forms(key: str) -> list[str]:
+    """`key` (a `host_key`) and the other forms a URL may give the same server in: without the
+    port when it is https's or http's default, and with either when it names none (an inbox
+    URL names the port only when it is not its scheme's default)."""
+    host, port = host_port(key)
+    bare = f"[{host}]" if ":" in host else host
+    if port is None:
+        return [key, f"{bare}:443", f"{bare}:80"]
+    return [key, bare] if port in (443, 80) else [key]
+
+
 # A host name once IDNA has made it ASCII: dot-separated labels, none of them empty or longer
 # than DNS allows.
 HOST_NAME_RE = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}")

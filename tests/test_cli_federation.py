@@ -144,7 +144,10 @@ async def _dead_letters(path: str, capsys: pytest.CaptureFixture[str]) -> str:
 
 
 async def test_deliveries_status_and_retry(
-    answered: Answered, remote: RemoteServer, capsys: pytest.CaptureFixture[str]
+    answered: Answered,
+    remote: RemoteServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     path, restart = await answered(Answer(403))
     out = await _dead_letters(path, capsys)
@@ -157,6 +160,20 @@ async def test_deliveries_status_and_retry(
     assert "domain" in one_line(capsys.readouterr().err)
     assert await run(["deliveries", "retry", "--config", path, "--host", f" {host} "]) == 0
     assert capsys.readouterr().out.startswith("1 deliveries due now")
+    # A host on its scheme's default port is stored without it, and found with or without.
+    await write_to_database(
+        tmp_path / "pod", f"UPDATE deliveries SET host = 'social.example' WHERE host = '{host}'"
+    )
+    for typed, found in (
+        ("social.example:443", 1),
+        ("Social.Example:80", 1),
+        ("social.example:8443", 0),
+    ):
+        assert await run(["deliveries", "retry", "--config", path, "--host", typed]) == 0
+        assert capsys.readouterr().out.startswith(f"{found} deliveries due now"), typed
+    await write_to_database(
+        tmp_path / "pod", f"UPDATE deliveries SET host = '{host}' WHERE host = 'social.example'"
+    )
 
     pod = await restart()
     await pod.app[FEDERATION].worker.run_once()

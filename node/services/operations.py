@@ -9,7 +9,7 @@ from node.clock import Clock, iso
 from node.errors import validation
 from node.store import deliveries as delivery_store
 from node.store.db import Database
-from node.urls import canonical_host, host_key
+from node.urls import canonical_host, default_port_forms, host_key
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ class OperationsService:
     async def retry(self, host: str | None = None) -> int:
         """Make dead and waiting deliveries due now, to `host` (as people type it: any case,
         IDN or ASCII, a trailing dot) or to all."""
-        key = block_key(host) if host is not None else None
+        # Deliveries keep their inbox URL's host, which names a default port only rarely.
+        hosts = default_port_forms(block_key(host)) if host is not None else None
         async with self._db.transaction() as tx:
-            return await delivery_store.retry(tx, iso(self._clock.now()), key)
+            return await delivery_store.retry(tx, iso(self._clock.now()), hosts)
 
     async def set_block(self, domain: str, blocked: bool) -> str:
         """Block or unblock `domain`, a host name or IP address with an optional port; returns

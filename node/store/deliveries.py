@@ -252,11 +252,12 @@ async def dead_letters(q: Queryable, limit: int = 100) -> list[Row]:
     )
 
 
-async def retry(tx: Tx, now: str, host: str | None = None) -> int:
-    """Make dead (and waiting) deliveries due now, optionally for one host; unpause hosts.
+async def retry(tx: Tx, now: str, hosts: list[str] | None = None) -> int:
+    """Make dead (and waiting) deliveries due now, optionally for some hosts; unpause hosts.
     The dead start their tries afresh: one that had run out of them would otherwise be given
     up again at its first failure."""
-    where, args = ("AND host = ?", (host,)) if host else ("", ())
+    places = ",".join("?" * len(hosts or []))
+    where, args = (f"AND host IN ({places})", tuple(hosts)) if hosts else ("", ())
     changed = await tx.execute(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?,"
         " attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END"

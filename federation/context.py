@@ -8,6 +8,7 @@ from federation.actors import ActorDirectory
 from federation.blocks import DomainBlocks
 from federation.client import FederationClient
 from federation.delivery import DeliveryWorker
+from federation.followed import FollowedAuthors
 from federation.history import DeliveryHistory
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
@@ -35,6 +36,7 @@ class Federation:
     blocks: DomainBlocks  # refused both ways: nothing accepted from them, nothing sent
     seen: SeenIds  # the inbox's memory of activity ids, pruned to its configured age
     history: DeliveryHistory  # finished deliveries, pruned to their configured age
+    followed: FollowedAuthors  # remote authors lately read as followed (the inbox's reads)
 
     def is_blocked(self, where: str) -> bool:
         """Whether a URL or a host[:port] is on a blocked domain."""

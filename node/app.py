@@ -15,6 +15,7 @@ from federation.blocks import DomainBlocks
 from federation.client import FederationClient
 from federation.context import Federation
 from federation.delivery import PROBE_EVERY_SECONDS, DeliveryWorker
+from federation.followed import FollowedAuthors
 from federation.history import DeliveryHistory
 from federation.keys import LocalKeys, PublicKeyCache
 from federation.outbox import Outbox
@@ -85,6 +86,7 @@ def create_app(
         config, db, clock, urls, keys, PublicKeyCache(), client, directory, outbox, worker,
         services, blocks, SeenIds(db, clock, timedelta(hours=config.federation.inbox_seen_hours)),
         DeliveryHistory(db, clock, timedelta(days=config.federation.delivery_history_days)),
+        FollowedAuthors(clock),
     )  # fmt: skip
 
     app[CONFIG] = config

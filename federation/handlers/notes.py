@@ -98,12 +98,13 @@ async def is_relevant(
     q: Queryable, fed: Federation, author: Identity, note: NoteDoc, recipients: list[Identity]
 ) -> bool:
     """Store only what someone here can see: from someone followed, to us, or a reply to ours."""
-    if recipients:
+    if recipients or fed.followed.knows(author.guid):
         return True
     if await q.fetchval(
         "SELECT 1 FROM follows WHERE followee_guid = ? AND state = 'accepted' LIMIT 1",
         (author.guid,),
     ):
+        fed.followed.remember(author.guid)
         return True
     return bool(note.in_reply_to and await post_store.by_ap_id(q, note.in_reply_to))
 

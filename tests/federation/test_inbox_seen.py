@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from federation.followed import REMEMBER_FOR
 from federation.routes import FEDERATION
 from federation.seen import SeenIds
 from node.appkeys import DB
@@ -118,7 +119,8 @@ async def test_a_note_nobody_wants_is_not_kept_until_someone_does(
     make_pod: PodFactory, hostile: HostilePod
 ) -> None:
     """From someone nobody here follows, to nobody here, answering nothing here: not kept,
-    nor marked as taken, so that the same delivery is kept once alice follows its author."""
+    nor marked as taken, so that the same delivery is kept once alice follows its author;
+    and not kept again once she no longer does."""
     pod = await make_pod()
     alice = await pod.register("alice")
     note = hostile.note("mallory", "to the world", [AS_PUBLIC])
@@ -136,6 +138,15 @@ async def test_a_note_nobody_wants_is_not_kept_until_someone_does(
     accept = hostile.activity("mallory", "Accept", await wait_for(follow))
     assert await _send(pod, hostile, accept) == 202
     assert await _send(pod, hostile, create) == 202  # retried
+    assert await _posts(pod) == [note["id"]]
+
+    # Once alice no longer follows her, mallory's notes are left again: at once when the
+    # follow was last read long enough ago (a follow once read is taken as there for a while).
+    _, found = await pod.call("GET", f"/api/v1/lookup?acct={hostile.handle('mallory')}", alice)
+    await pod.call("DELETE", f"/api/v1/follows/{found['id']}", alice, expect=204)
+    pod.clock.advance(REMEMBER_FOR)
+    later = hostile.note("mallory", "nobody reads this", [AS_PUBLIC])
+    assert await _send(pod, hostile, hostile.activity("mallory", "Create", later)) == 202
     assert await _posts(pod) == [note["id"]]
 
 

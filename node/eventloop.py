@@ -7,9 +7,9 @@ import importlib.util
 
 
 def chosen(choice: str) -> str:
-    """ "uvloop" or "asyncio": what `choice` ("uvloop", "asyncio", or "auto": uvloop where it
-    is installed) runs. uvloop's sockets, timers and callbacks cost less of the processor per
-    request; Python's own loop stays for where uvloop does not build."""
+    """The loop `choice` ("uvloop", "asyncio", or "auto": uvloop where it is installed) runs:
+    "uvloop" or "asyncio". uvloop's sockets, timers and callbacks cost less of the processor
+    per request; Python's own loop stays for where uvloop does not build."""
     if choice == "uvloop" or (choice == "auto" and importlib.util.find_spec("uvloop")):
         return "uvloop"
     return "asyncio"

@@ -493,6 +493,7 @@ class NoteDoc:
     hashtags: tuple[str, ...] = ()  # lower case, without '#'
     summary_html: str = ""  # a content warning, as Mastodon sends one
     sensitive: bool = False
+    updated: str | None = None  # when last edited, as its author's pod says
 
     @property
     def unlisted(self) -> bool:
@@ -546,6 +547,7 @@ def note_from_as(obj: Any) -> NoteDoc:
     checked_markup(content)
     check_addressing(obj)
     published = obj.get("published")
+    updated = obj.get("updated")
     # An Article's or Page's summary is an excerpt, not a warning (Mastodon reads it so too).
     summary = None if obj["type"] in TITLED_TYPES else _natural(obj, "summary")
     return NoteDoc(
@@ -553,6 +555,7 @@ def note_from_as(obj: Any) -> NoteDoc:
         author=author,
         content_html=content,
         published=published if isinstance(published, str) else None,
+        updated=updated if isinstance(updated, str) else None,
         in_reply_to=ref(obj.get("inReplyTo")),
         to=refs(obj.get("to")),
         cc=refs(obj.get("cc")),

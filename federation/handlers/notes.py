@@ -28,6 +28,12 @@ def _published(value: str | None, now: datetime) -> str:
     return iso(min(when, now))  # a post from the future would pin itself to the top
 
 
+def _updated(value: str | None, published: str, now: datetime) -> str | None:
+    """When a note was last edited (None: its pod does not say), never before it was published
+    nor after now."""
+    return max(_published(value, now), published) if value else None
+
+
 async def local_recipients(
     q: Queryable, fed: Federation, note: NoteDoc, uris: list[str] | None = None
 ) -> list[Identity]:
@@ -48,13 +54,16 @@ def rendered(fed: Federation, note: NoteDoc, author: RemoteActor) -> RemotePost:
     safe = sanitize_html(note.content_html)
     warning = html_to_text(sanitize_html(note.summary_html)) if note.summary_html else ""
     warning = warning[: post_store.MAX_CONTENT_WARNING].rstrip()
+    now = fed.clock.now()
+    published = _published(note.published, now)
     return RemotePost(
         ap_id=note.ap_id,
         html=safe,
         text=html_to_text(safe),
         visibility=note.visibility(author.followers),
         in_reply_to=note.in_reply_to,
-        published=_published(note.published, fed.clock.now()),
+        published=published,
+        updated=_updated(note.updated, published, now),
         recipients=[],
         attachments=[_attachment(a) for a in note.attachments],
         tags=[] if note.unlisted else list(note.hashtags),  # in no hashtag stream then

@@ -86,6 +86,7 @@ class RemotePost:
     space_guid: str | None = None  # set by the space service for posts in a space
     content_warning: str = ""  # plain text
     sensitive: bool = False  # true whenever there is a warning
+    updated: str | None = None  # when its author last edited it, if its pod says
 
 
 @dataclass(frozen=True)
@@ -594,7 +595,8 @@ class PostService:
             in_reply_to_guid=parent.guid if parent else None,
             in_reply_to_ap_id=data.in_reply_to,
             created_at=data.published,
-            updated_at=data.published,
+            # An edited version (its Update came first): older edits arriving later are stale.
+            updated_at=data.updated or data.published,
             space_guid=data.space_guid,
             content_warning=data.content_warning,
             sensitive=data.sensitive,
@@ -644,7 +646,11 @@ class PostService:
         post = await post_store.by_ap_id(tx, data.ap_id)
         if post is None or post.author_guid != author.guid:
             return False
-        now = iso(self._clock.now())
+        if data.updated is not None and data.updated < post.updated_at:
+            # Deliveries keep no order: an older edit arriving after a newer one is stale (an
+            # equal one is taken again, as Mastodon takes a poll's new counts).
+            return False
+        now = data.updated or iso(self._clock.now())
         await post_store.update_content(tx, post.guid, data.text, data.html, now)
         await post_store.set_warning(tx, post.guid, data.content_warning, data.sensitive, now)
         await media_store.attach(tx, post.guid, data.attachments)  # an Update carries them all

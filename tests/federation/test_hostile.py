@@ -2366,3 +2366,22 @@ async def test_an_edit_of_our_post_is_bounded_before_its_markup_is_parsed(scene:
     assert status in (403, 404), data
     assert await scene.state() == before
     assert await scene.post_body(post["uri"]) == "mine"
+
+
+async def test_an_older_update_arriving_late_does_not_undo_a_newer_one(scene: Scene) -> None:
+    hostile = scene.hostile
+    note = hostile.note("eve", "first", [scene.alice_uri], published="2026-01-01T00:00:00Z")
+    await scene.accepted(hostile.activity("eve", "Create", note), signer="eve")
+    newer = dict(note, content="<p>third</p>", updated="2026-01-01T00:03:00Z")
+    older = dict(note, content="<p>second</p>", summary="spoiler", updated="2026-01-01T00:02:00Z")
+    # Deliveries between pods keep no order: the second edit comes after the third.
+    await scene.accepted(hostile.activity("eve", "Update", newer), signer="eve")
+    await scene.accepted(hostile.activity("eve", "Update", older), signer="eve")
+    post = await scene.post_json(note["id"])
+    assert post is not None
+    assert (post["body"], post["contentWarning"]) == ("third", "")
+    # A newer edit still applies.
+    newest = dict(note, content="<p>fourth</p>", updated="2026-01-01T00:04:00Z")
+    await scene.accepted(hostile.activity("eve", "Update", newest), signer="eve")
+    assert await scene.post_body(note["id"]) == "fourth"
+

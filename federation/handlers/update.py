@@ -9,12 +9,13 @@ from federation.convert import (
     checked_markup,
     type_of,
 )
-from federation.handlers import shares
+from federation.handlers import create, shares
 from federation.handlers.base import Incoming
 from federation.handlers.notes import check_author, parse_note, rendered, with_recipients
 from federation.urls import same_origin
 from node.errors import ApiError, forbidden
 from node.services.text import html_to_text, sanitize_html
+from node.store import posts as post_store
 from node.store.db import Tx
 
 
@@ -55,6 +56,11 @@ async def handle(inc: Incoming) -> None:
         return
     note = parse_note(obj)
     check_author(note, inc.actor.uri, "update")
+    if not await post_store.is_known(inc.fed.db.inline, note.ap_id):
+        # Deliveries keep no order: an Update may come before its Create, and carries the whole
+        # note; taken as its Create (as Mastodon does), or the post would be lost here.
+        await create.handle(inc)
+        return
 
     post = rendered(inc.fed, note, inc.actor)
 

@@ -2385,3 +2385,19 @@ async def test_an_older_update_arriving_late_does_not_undo_a_newer_one(scene: Sc
     await scene.accepted(hostile.activity("eve", "Update", newest), signer="eve")
     assert await scene.post_body(note["id"]) == "fourth"
 
+
+async def test_an_update_arriving_before_its_create_keeps_the_post(scene: Scene) -> None:
+    hostile = scene.hostile
+    note = hostile.note("eve", "first", [scene.alice_uri], published="2026-01-01T00:00:00Z")
+    edited = dict(note, content="<p>edited</p>", updated="2026-01-01T00:01:00Z")
+    # The Create is delayed (a retry) and its Update arrives first: the post is not lost.
+    await scene.accepted(hostile.activity("eve", "Update", edited), signer="eve")
+    assert await scene.post_body(note["id"]) == "edited"
+    await scene.accepted(hostile.activity("eve", "Create", note), signer="eve")
+    assert await scene.post_body(note["id"]) == "edited"
+    db = scene.pod.app[DB]
+    assert await db.fetchval("SELECT count(*) FROM posts WHERE ap_id = ?", (note["id"],)) == 1
+    # Once deleted, neither brings it back.
+    await scene.accepted(hostile.activity("eve", "Delete", note["id"]), signer="eve")
+    await scene.accepted(hostile.activity("eve", "Update", edited), signer="eve")
+    assert await scene.post_body(note["id"]) is None

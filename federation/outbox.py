@@ -258,6 +258,12 @@ class Outbox:
             # Its author's followers' pods got it while its space was public.
             followers = await actor_store.follower_inboxes(tx, author.guid)
             former += [i for i in followers if i not in current and i not in former]
+        if kind == "Delete" or (kind == "Update" and post.visibility == "public"):
+            # Pods whose people liked, reshared, reacted to or answered the post hold it too
+            # (fetched through someone's reshare, say), following its author or not: as on
+            # Mastodon, they hear of its edits while it is public, and of its Delete.
+            engaged = await actor_store.engaged_inboxes(tx, post.guid)
+            former += [i for i in engaged if i not in current and i not in former]
         if former and (kind == "Delete" or post.visibility != "public"):
             # Not the new text where nobody may read it any more, and not whom the post now
             # addresses: a Tombstone, addressed as Mastodon addresses any Delete.

@@ -161,6 +161,20 @@ async def acquainted_inboxes(q: Queryable, identity_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def engaged_inboxes(q: Queryable, post_guid: str) -> list[str]:
+    """Distinct delivery inboxes of the remote actors that liked, reshared, reacted to or
+    answered a post: their pods hold a copy of it, followers of its author there or not."""
+    rows = await q.fetchall(
+        "SELECT DISTINCT coalesce(shared_inbox, inbox) FROM remote_actors"
+        " WHERE gone_at IS NULL AND identity_guid IN ("
+        " SELECT identity_guid FROM interactions WHERE post_guid = ?"
+        " UNION SELECT identity_guid FROM reactions WHERE post_guid = ?"
+        " UNION SELECT author_guid FROM posts WHERE in_reply_to_guid = ?)",
+        (post_guid, post_guid, post_guid),
+    )
+    return [r[0] for r in rows]
+
+
 async def inboxes_of(q: Queryable, identity_guids: list[str]) -> list[str]:
     if not identity_guids:
         return []

@@ -36,6 +36,15 @@ async def follow_accepted(pod: Pod, user: User, handle: str) -> None:
     await wait_for(accepted)
 
 
+async def three_pods(make_pod) -> list[tuple[Pod, User]]:
+    """Pods a, b and c, with alice, bob and carol on them."""
+    pods = []
+    for name in ("alice", "bob", "carol"):
+        pod = await make_pod()
+        pods.append((pod, await pod.register(name)))
+    return pods
+
+
 async def test_follow_post_edit_delete_propagate(make_pod) -> None:
     a, b = await make_pod(), await make_pod()
     alice, bob = await a.register("alice"), await b.register("bob")
@@ -219,12 +228,7 @@ async def _equals(get: Any, expected: Any) -> bool:
 
 
 async def test_followers_only_posts_reach_followers_and_no_one_else(make_pod) -> None:
-    a, b, c = await make_pod(), await make_pod(), await make_pod()
-    alice, bob, carol = (
-        await a.register("alice"),
-        await b.register("bob"),
-        await c.register("carol"),
-    )
+    (a, alice), (b, bob), (c, carol) = await three_pods(make_pod)
     await follow_accepted(a, alice, f"bob@{b.host}")
     await c.call("GET", f"/api/v1/lookup?acct=bob@{b.host}", carol, expect=200)
     _, secret = await b.call(
@@ -257,12 +261,7 @@ async def test_followers_only_posts_reach_followers_and_no_one_else(make_pod) ->
 
 
 async def test_three_pods_direct_post_reaches_only_its_recipient(make_pod) -> None:
-    a, b, c = await make_pod(), await make_pod(), await make_pod()
-    alice, bob, carol = (
-        await a.register("alice"),
-        await b.register("bob"),
-        await c.register("carol"),
-    )
+    (a, alice), (b, bob), (c, carol) = await three_pods(make_pod)
     await follow_accepted(b, bob, f"alice@{a.host}")
     await follow_accepted(c, carol, f"alice@{a.host}")
     direct = {"body": "just bob", "visibility": "direct", "recipients": [f"bob@{b.host}"]}
@@ -328,3 +327,46 @@ async def test_profile_text_is_sent_as_escaped_html(pod) -> None:
     assert actor["summary"] == "<p>x &lt;img src=x onerror=&quot;alert(1)&quot;&gt;</p><p>next</p>"
     [field] = actor["attachment"]
     assert field["value"] == "&lt;a href=&quot;javascript:alert(1)&quot;&gt;me&lt;/a&gt;"
+
+
+async def test_edits_and_deletes_reach_the_pods_that_liked_or_reshared_the_post(make_pod) -> None:
+    (a, alice), (b, bob), (c, carol) = await three_pods(make_pod)
+    await follow_accepted(b, bob, f"alice@{a.host}")
+    await follow_accepted(c, carol, f"bob@{b.host}")
+    _, post = await a.call("POST", "/api/v1/posts", alice, json={"body": "soon gone"}, expect=201)
+
+    async def copy_on(pod: Pod, user: User) -> list[dict[str, Any]]:
+        return [p for p in await stream(pod, user) if p["uri"] == post["uri"]]
+
+    bobs = (await wait_for(lambda: copy_on(b, bob)))[0]
+    # Bob reshares it: carol's pod, which does not follow alice, fetches it.
+    await b.call("POST", f"/api/v1/posts/{bobs['id']}/reshare", bob, expect=200)
+
+    async def fetched() -> Any:
+        return await c.app[DB].fetchval("SELECT guid FROM posts WHERE ap_id = ?", (post["uri"],))
+
+    # Not in carol's stream (she follows no one who wrote it), but hers to read and like.
+    carols = {"id": await wait_for(fetched)}
+    await c.call("POST", f"/api/v1/posts/{carols['id']}/like", carol, expect=200)
+
+    async def likes() -> int:
+        _, seen = await a.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+        return seen["counts"]["likes"]
+
+    await wait_for(likes)
+    await a.call("PATCH", f"/api/v1/posts/{post['id']}", alice, json={"body": "fixed"}, expect=200)
+
+    async def edited(pod: Pod, user: User, guid: str) -> bool:
+        _, seen = await pod.call("GET", f"/api/v1/posts/{guid}", user, expect=200)
+        return seen["body"] == "fixed"
+
+    await wait_for(lambda: edited(b, bob, bobs["id"]))
+    await wait_for(lambda: edited(c, carol, carols["id"]))
+    await a.call("DELETE", f"/api/v1/posts/{post['id']}", alice, expect=204)
+
+    async def gone(pod: Pod, user: User, guid: str) -> bool:
+        resp, _ = await pod.call("GET", f"/api/v1/posts/{guid}", user)
+        return resp.status == 404
+
+    await wait_for(lambda: gone(b, bob, bobs["id"]))
+    await wait_for(lambda: gone(c, carol, carols["id"]))

@@ -28,10 +28,9 @@ def _published(value: str | None, now: datetime) -> str:
     return iso(min(when, now))  # a post from the future would pin itself to the top
 
 
-def _updated(value: str | None, published: str, now: datetime) -> str | None:
-    """When a note was last edited (None: its pod does not say), never before it was published
-    nor after now."""
-    return max(_published(value, now), published) if value else None
+def _updated(value: str | None, now: datetime) -> str | None:
+    """When a note was last edited (None: its pod does not say), never after now."""
+    return _published(value, now) if value else None
 
 
 async def local_recipients(
@@ -63,7 +62,7 @@ def rendered(fed: Federation, note: NoteDoc, author: RemoteActor) -> RemotePost:
         visibility=note.visibility(author.followers),
         in_reply_to=note.in_reply_to,
         published=published,
-        updated=_updated(note.updated, published, now),
+        updated=_updated(note.updated, now),
         recipients=[],
         attachments=[_attachment(a) for a in note.attachments],
         tags=[] if note.unlisted else list(note.hashtags),  # in no hashtag stream then

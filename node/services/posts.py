@@ -596,7 +596,7 @@ class PostService:
             in_reply_to_ap_id=data.in_reply_to,
             created_at=data.published,
             # An edited version (its Update came first): older edits arriving later are stale.
-            updated_at=data.updated or data.published,
+            updated_at=max(data.updated or data.published, data.published),
             space_guid=data.space_guid,
             content_warning=data.content_warning,
             sensitive=data.sensitive,

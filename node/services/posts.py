@@ -646,9 +646,11 @@ class PostService:
         post = await post_store.by_ap_id(tx, data.ap_id)
         if post is None or post.author_guid != author.guid:
             return False
-        if data.updated is not None and data.updated < post.updated_at:
+        edited = post.updated_at != post.created_at
+        if edited and data.updated is not None and data.updated < post.updated_at:
             # Deliveries keep no order: an older edit arriving after a newer one is stale (an
-            # equal one is taken again, as Mastodon takes a poll's new counts).
+            # equal one is taken again, as Mastodon takes a poll's new counts). A first edit
+            # always is: a note without its publication time was stored as published on arrival.
             return False
         now = data.updated or iso(self._clock.now())
         await post_store.update_content(tx, post.guid, data.text, data.html, now)

@@ -2401,3 +2401,18 @@ async def test_an_update_arriving_before_its_create_keeps_the_post(scene: Scene)
     await scene.accepted(hostile.activity("eve", "Delete", note["id"]), signer="eve")
     await scene.accepted(hostile.activity("eve", "Update", edited), signer="eve")
     assert await scene.post_body(note["id"]) is None
+
+
+async def test_edits_of_a_note_that_leaves_out_its_publication_time_apply_in_order(
+    scene: Scene,
+) -> None:
+    hostile = scene.hostile
+    note = hostile.note("eve", "first", [scene.alice_uri])  # no `published`
+    await scene.accepted(hostile.activity("eve", "Create", note), signer="eve")
+    for n, text in enumerate(("second", "third"), 2):
+        edited = dict(note, content=f"<p>{text}</p>", updated=f"2026-01-01T00:0{n}:00Z")
+        await scene.accepted(hostile.activity("eve", "Update", edited), signer="eve")
+        assert await scene.post_body(note["id"]) == text
+    older = dict(note, content="<p>stale</p>", updated="2026-01-01T00:01:00Z")
+    await scene.accepted(hostile.activity("eve", "Update", older), signer="eve")
+    assert await scene.post_body(note["id"]) == "third"

@@ -11,6 +11,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from node.urls import canonical_host
+
 # What remote HTML may keep: text structure and links, nothing that runs or embeds.
 _TAGS = {"p", "br", "a", "span", "em", "strong", "b", "i", "u", "s", "del", "code", "pre",
          "blockquote", "ul", "ol", "li"}  # fmt: skip
@@ -19,10 +21,12 @@ _ATTRIBUTES = {"a": {"href", "title", "class"}, "span": {"class"}}
 
 # @name or @name@host (host may carry a port); not inside words, e-mail addresses or URLs.
 # Names as Mastodon reads them: other pods' may hold dots and dashes, though not at either end
-# ("@alice." ends a sentence).
+# ("@alice." ends a sentence). Hosts in any script (IDN), made ASCII when read. Nothing may
+# follow a name or host that would have continued it: `@bob@日本.example` is never cut to
+# `@bob`, one of ours, nor `@bob@bücher.example` to `@bob@b`.
 MENTION_RE = re.compile(
     r"(?<![\w@/.])@([A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,98}[A-Za-z0-9_])?)"
-    r"(?:@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?))?"
+    r"(?:@([^\W_](?:[\w.-]*[^\W_])?(?::\d{1,5})?))?(?![\w@])"
 )
 HASHTAG_RE = re.compile(r"(?<![\w&#/])#([^\W_][\w]{0,99})")
 MAX_MENTIONS = 20
@@ -174,7 +178,10 @@ class _Scan:
             tag = m.group(3).lower()
             self.tags.setdefault(tag, None)
             return self.tag_url.format(tag=tag) if self.tag_url else None
-        key = (m.group(1).lower(), m.group(2).lower() if m.group(2) else None)
+        domain = canonical_host(m.group(2)) if m.group(2) else None
+        if m.group(2) and domain is None:
+            return None  # no host anyone could be on: text, not a mention
+        key = (m.group(1).lower(), domain)
         self.mentions.setdefault(key, None)
         return self.mention_urls.get(key) if self.mention_urls else None
 

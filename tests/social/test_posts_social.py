@@ -79,6 +79,25 @@ async def test_direct_post_to_a_mention(trio: Trio) -> None:
         assert (await get_post(pod, user, out["id"]))["id"] == out["id"]
 
 
+async def test_a_mention_of_a_host_in_other_scripts_names_no_local_namesake(trio: Trio) -> None:
+    """`@bob@日本.example` and `@bob@bücher.example` name a bob on those hosts (as Mastodon
+    reads them), never our bob nor a bob on a host cut short at the first letter outside ASCII:
+    a direct post to them is not delivered to our bob."""
+    pod, alice, bob = trio.pod, trio.alice, trio.bob
+    for where in ("日本.example", "bücher.example", "_wrong.example"):
+        body = f"just for @bob@{where}"
+        _, err = await pod.call(
+            "POST", f"{API}/posts", alice, json={"body": body, "visibility": "direct"},
+            expect=422,
+        )  # fmt: skip
+        assert "recipients" in err["fields"]  # nobody it names could be found
+        out = await post(pod, alice, body, visibility="followers")
+        assert "<a href=" not in out["html"]
+        assert await status(pod, "GET", f"/posts/{out['id']}", bob) == 404
+    assert await notifications(pod, bob) == []
+    assert await items(pod, bob, "/streams/mentions") == []
+
+
 async def test_a_mention_addresses_a_followers_only_post(trio: Trio) -> None:
     pod, alice, bob, carol = trio.pod, trio.alice, trio.bob, trio.carol
     await follow(pod, bob, "alice")

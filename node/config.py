@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from node.urls import canonical_host
+
 ENV_PREFIX = "HEARTH_"
 # The longest anything stays valid, in days (ten years): login sessions, app tokens, invites.
 # Longer is forever in practice (app tokens and invites can say forever outright), and expiry
@@ -91,7 +93,13 @@ class ServerConfig(_Section):
             port = parts.port
         except ValueError:
             raise ValueError("the port is not a number from 0 to 65535") from None
-        netloc = parts.hostname.lower() if ":" not in parts.hostname else f"[{parts.hostname}]"
+        # The host in the one form handles and other pods name it in (ASCII, lower case, no
+        # trailing dot): others ask WebFinger for `name@xn--…`, never in another script.
+        netloc = canonical_host(
+            parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        )
+        if netloc is None:
+            raise ValueError("the host is not a valid host name")
         # A default port is left out, so handles read name@host, not name@host:443.
         if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
             netloc += f":{port}"

@@ -10,7 +10,7 @@ import pytest
 
 from federation.webfinger import MalformedResource, jrd, parse_resource
 from tests.conftest import PodFactory
-from tests.support import Pod
+from tests.support import Pod, free_port
 
 HOST = "pod.example:8443"
 URL = "https://pod.example:8443"
@@ -149,6 +149,26 @@ async def test_instance_actor_resolves(pod: Pod) -> None:
     assert handle == f"{pod.host}@{pod.host}"
     body = await finger(pod, f"acct:{handle}", 200)
     assert body["subject"] == f"acct:{handle}"
+    assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [actor["id"]]
+
+
+async def test_a_pod_on_an_idn_host_is_named_in_ascii(make_pod: PodFactory) -> None:
+    """Other servers ask WebFinger for `acct:name@xn--…` (a host is IDNA-encoded before it is
+    looked up, ours too when a handle is read): a public URL in another script, or with a
+    trailing dot or upper case, is the same host, named in that one form in handles and ids."""
+    port = free_port()
+    pod = await make_pod(port=port, server={"public_url": f"http://Bücher.test.:{port}"})
+    host = f"xn--bcher-kva.test:{port}"
+    assert (pod.host, pod.url) == (host, f"http://{host}")
+    wire = f"http://127.0.0.1:{port}"  # the name resolves nowhere; the server is here
+    query = {"resource": f"acct:{host}@{host}"}
+    async with pod.http.get(f"{wire}/.well-known/webfinger", params=query) as resp:
+        assert resp.status == 200
+        body = await resp.json(content_type=None)
+    assert body["subject"] == f"acct:{host}@{host}"
+    async with pod.http.get(f"{wire}/actor", headers={"Accept": "application/activity+json"}) as r:
+        actor = await r.json(content_type=None)
+    assert (actor["id"], actor["preferredUsername"]) == (f"http://{host}/actor", host)
     assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [actor["id"]]
 
 

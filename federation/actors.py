@@ -26,6 +26,7 @@ from node.store import remote_actors as actor_store
 from node.store.db import Database
 from node.store.identities import Identity
 from node.store.remote_actors import RemoteActor
+from node.urls import handle_host
 from node.workers import Changes
 
 # Profiles are refreshed when older than this; keys are refreshed on a failed verification,
@@ -95,7 +96,7 @@ class ActorDirectory:
                 return known
             raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from exc
         actor_uri = links[0] if links else None
-        if actor_uri is None or host_of(actor_uri) != domain.lower():
+        if actor_uri is None or handle_host(actor_uri) != domain.lower():
             # The actor must live on the domain the handle names.
             raise not_found("Identity")
         if gone and actor is not None and actor_uri == actor.uri:
@@ -196,7 +197,7 @@ class ActorDirectory:
         may name itself and any username; storing it takes the handle over from the actor
         that has it, and what was that actor's goes. As Mastodon does, the origin's
         WebFinger says which actor a handle is."""
-        domain = host_of(parsed.uri)
+        domain = handle_host(parsed.uri)
         holder = await identity_store.get_by_handle(self._db, parsed.username, domain)
         if holder is None:
             return
@@ -236,7 +237,7 @@ class ActorDirectory:
             guid=new_guid(),
             account_guid=None,
             username=parsed.username,
-            domain=host_of(parsed.uri),
+            domain=handle_host(parsed.uri),
             display_name=profile_line(parsed.display_name),
             bio=profile_text(html_to_text(sanitize_html(parsed.summary_html))),
             fields=[_field(name, value) for name, value in parsed.fields],

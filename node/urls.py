@@ -45,6 +45,17 @@ def host_of(uri: str) -> str:
         return ""
 
 
+def handle_host(uri: str) -> str:
+    """The host[:port] of `uri` as the domain of handles names it: the host ASCII, lower case
+    and without a trailing dot, the port as a number and only when not the scheme's default.
+    One server is one namespace of handles however its URLs spell it (`:443`, `:08080`); ""
+    when it cannot be parsed."""
+    try:
+        return URL(uri).host_port_subcomponent or ""
+    except ValueError:
+        return ""
+
+
 def odd_authority(uri: str) -> bool:
     """User info or a trailing dot on the host: never in a real actor's id, and a way to make
     one host look like another; or an authority that cannot be parsed at all."""

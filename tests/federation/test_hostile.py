@@ -1165,17 +1165,23 @@ async def test_an_actor_document_elsewhere_on_its_origin_speaks_not_for_it(
     await scene.accepted(follow)  # mallory herself, with her own key
 
 
+@pytest.mark.parametrize("padded", [False, True])
 async def test_an_actor_elsewhere_on_the_origin_does_not_take_a_known_handle(
-    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey]
+    scene: Scene, keys: tuple[RSAPrivateKey, RSAPrivateKey], padded: bool
 ) -> None:
     """A document at some other URL of mallory's origin (a file a user put there), naming
     itself as its id and `mallory` as its username, with another key: it is not mallory,
     whose handle WebFinger still gives to her own actor. Taking the handle would have put
-    its posts under mallory's name, and dropped hers (her follow of alice went with it)."""
+    its posts under mallory's name, and dropped hers (her follow of alice went with it).
+
+    Also when its id spells the origin another way (`padded`: the port with a leading zero;
+    so would `:443` on an https origin): the same server has the same handles. Read as
+    another host, it was stored as `mallory@` a look-alike of hers, unasked."""
     hostile = scene.hostile
     await scene.accepted(scene.follow())
     mallory = hostile.actor("mallory")
-    upload = f"{hostile.base}/files/upload.json"
+    origin = f"http://127.0.0.1:0{hostile.server.port}" if padded else hostile.base
+    upload = f"{origin}/files/upload.json"
     impostor = dict(hostile.actor_doc("mallory"), id=upload, inbox=f"{upload}/inbox")
     impostor["publicKey"] = {
         "id": f"{upload}#main-key", "owner": upload, "publicKeyPem": public_pem(keys[1])

@@ -117,6 +117,19 @@ def canonical_host(domain: str) -> str | None:
     return host_key(domain)
 
 
+def handle_domain(domain: str) -> str | None:
+    """`canonical_host` of the domain part of a handle, without a port that is https's or
+    http's default: a handle names a server as the domain of its actors' ids does
+    (`handle_host`), so `name@host:443` is `name@host`, ours included."""
+    key = canonical_host(domain)
+    if key is None:
+        return None
+    host, port = host_port(key)
+    if port not in (80, 443):
+        return key
+    return f"[{host}]" if ":" in host else host
+
+
 def _is_ip(host: str) -> bool:
     try:
         ip_address(host)

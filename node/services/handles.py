@@ -11,7 +11,7 @@ from node.store import remote_actors as actor_store
 from node.store import spaces as space_store
 from node.store.db import Database, Queryable
 from node.store.identities import Identity
-from node.urls import canonical_host
+from node.urls import handle_domain
 
 
 def split_handle(handle: str) -> tuple[str, str | None]:
@@ -22,9 +22,10 @@ def split_handle(handle: str) -> tuple[str, str | None]:
     if len(parts) > 2 or not name_ok(parts[0]):
         raise validation({"target": "expected a GUID, name or name@host"})
     if len(parts) == 2:
-        # In the one form actors' hosts are stored in (ASCII, lower case, no trailing dot):
-        # what cannot be a host is refused here rather than fail when the URL is built.
-        domain = canonical_host(parts[1]) if len(parts[1]) <= 253 else None
+        # In the one form actors' hosts are stored in (ASCII, lower case, no trailing dot, no
+        # default port): what cannot be a host is refused here rather than fail when the URL
+        # is built.
+        domain = handle_domain(parts[1]) if len(parts[1]) <= 253 else None
         if domain is None:
             raise validation({"target": "expected a GUID, name or name@host"})
         return parts[0], domain

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from node.urls import canonical_host
+from node.urls import handle_domain
 
 # What remote HTML may keep: text structure and links, nothing that runs or embeds.
 _TAGS = {"p", "br", "a", "span", "em", "strong", "b", "i", "u", "s", "del", "code", "pre",
@@ -178,7 +178,7 @@ class _Scan:
             tag = m.group(3).lower()
             self.tags.setdefault(tag, None)
             return self.tag_url.format(tag=tag) if self.tag_url else None
-        domain = canonical_host(m.group(2)) if m.group(2) else None
+        domain = handle_domain(m.group(2)) if m.group(2) else None
         if m.group(2) and domain is None:
             return None  # no host anyone could be on: text, not a mention
         key = (m.group(1).lower(), domain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -170,6 +171,29 @@ async def test_a_pod_on_an_idn_host_is_named_in_ascii(make_pod: PodFactory) -> N
         actor = await r.json(content_type=None)
     assert (actor["id"], actor["preferredUsername"]) == (f"http://{host}/actor", host)
     assert [link["href"] for link in body["links"] if link["rel"] == "self"] == [actor["id"]]
+
+
+async def test_our_host_with_its_default_port_is_ours(make_pod: PodFactory) -> None:
+    """`alice@hearth.test:443` is alice of a pod at https://hearth.test: a lookup, a follow or
+    a mention finds her here, rather than asking WebFinger of a host by that name."""
+    port = free_port()
+    pod = await make_pod(port=port, server={"public_url": "https://hearth.test"})
+    # The pod as its clients reach it here: its public name resolves nowhere.
+    server = pod.config.server.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    wire = replace(pod, config=pod.config.model_copy(update={"server": server}))
+    alice, bob = await wire.register("alice"), await wire.register("bob")
+    for acct in ("alice@hearth.test:443", "@Alice@HEARTH.test:443", "alice@hearth.test:80"):
+        _, found = await wire.call("GET", f"/api/v1/lookup?acct={quote(acct)}", bob, expect=200)
+        assert found["id"] == alice.identity_id
+    _, follow = await wire.call(
+        "POST", "/api/v1/follows", bob, json={"target": "alice@hearth.test:443"}, expect=201
+    )
+    assert follow["identity"]["id"] == alice.identity_id
+    _, post = await wire.call(
+        "POST", "/api/v1/posts", bob,
+        json={"body": "hi @alice@hearth.test:443", "visibility": "direct"}, expect=201,
+    )  # fmt: skip
+    await wire.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
 
 
 async def test_public_spaces_resolve_to_their_group_and_private_ones_to_nothing(

@@ -46,6 +46,10 @@ def decode_cursor(token: str) -> tuple[str, tuple[str, str] | None]:
         _, ka, kb = data
         if not isinstance(ka, str) or not isinstance(kb, str):
             raise ValueError
+        # JSON escapes may spell lone surrogates, which SQLite cannot bind (UnicodeEncodeError
+        # is a ValueError).
+        ka.encode()
+        kb.encode()
         return direction, (ka, kb)
     except (
         ValueError,

@@ -258,6 +258,9 @@ BAD_CURSORS = [
     cursor(7),
     cursor([["a"], "x", "y"]),
     base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode(),
+    # Lone surrogates, which JSON escapes can spell but SQLite cannot bind.
+    cursor(["a", "\ud800", "x"]),
+    cursor(["b", "2026-01-01T00:00:00.000Z", "\udfff"]),
 ]
 
 

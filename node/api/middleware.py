@@ -61,6 +61,10 @@ def error_middleware(traffic: Traffic) -> Middleware:
             message = exc.reason if exc.status != 404 else "Not found."
             headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
             response = error_response(ApiError(exc.status, code, message, headers=headers))
+        except web.RequestPayloadError:
+            # The body's bytes do not decode as they say (a gzip body that is not gzip, broken
+            # chunks): the request is at fault, and nothing was written.
+            response = error_response(bad_request("The request body could not be read."))
         except sqlite3.Error:
             # The database is closed, locked past its timeout or unreadable: a service problem.
             log.exception("database error on %s %s", request.method, request.path)

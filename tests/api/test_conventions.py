@@ -180,6 +180,23 @@ async def test_errors_never_show_internals(pod: Pod) -> None:
         assert "Traceback" not in text and ".py" not in text
 
 
+async def test_a_body_that_does_not_decode_as_its_encoding_says_is_400(pod: Pod) -> None:
+    alice = await pod.register("alice")
+    body = b'{"body": "not gzip at all"}'
+    for encoding in (b"gzip", b"deflate"):
+        status, _, answer = await pod.raw(
+            b"POST /api/v1/posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Encoding: " + encoding + b"\r\n"
+            b"Authorization: Bearer " + alice.token.encode() + b"\r\n"
+            b"Content-Length: %d" % len(body),
+            body,
+        )
+        assert status == 400, answer
+        assert json.loads(answer)["error"] == "bad_request"
+    _, posts = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}/posts", alice)
+    assert posts == []
+
+
 async def test_validation_errors_name_fields_in_camel_case(pod: Pod) -> None:
     alice = await pod.register("alice")
     _, data = await pod.call(

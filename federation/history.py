@@ -14,7 +14,6 @@ was sent decides whether the post's deletion undoes it), one per public post of 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 from federation.outbox import BOOST_SUFFIX
@@ -22,7 +21,6 @@ from node.background import Pruner
 from node.clock import iso
 from node.ids import guid_floor
 from node.store import deliveries as delivery_store
-from node.store.db import Tx
 
 log = logging.getLogger("hearth.delivery")
 
@@ -47,29 +45,20 @@ class DeliveryHistory(Pruner):
         finished more than `keep` ago."""
         now = self._clock.now()
         before = now - self._keep
-        given_up = await self._batches(
+        given_up = await self._in_batches(
             lambda tx: delivery_store.give_up_paused(
                 tx, iso(before), PAUSED_TOO_LONG, iso(now), BATCH
             )
         )
         deliveries = 0
         for state in ("delivered", "dead"):
-            deliveries += await self._batches(
+            deliveries += await self._in_batches(
                 lambda tx, s=state: delivery_store.forget_finished(tx, s, iso(before), BATCH)
             )
-        activities = await self._batches(
+        activities = await self._in_batches(
             lambda tx: delivery_store.forget_sent(tx, guid_floor(before), BOOST_SUFFIX, BATCH)
         )
         return Pruned(given_up, deliveries, activities)
-
-    async def _batches(self, forget: Callable[[Tx], Awaitable[int]]) -> int:
-        total = 0
-        while True:
-            async with self._db.transaction() as tx:
-                gone = await forget(tx)
-            total += gone
-            if gone < BATCH:
-                return total
 
     async def _prune(self) -> None:
         given_up, deliveries, activities = await self.prune_once()

@@ -33,13 +33,9 @@ class SeenIds(Pruner):
         """Forget the ids received more than `keep` ago; returns how many."""
         since = iso(self._clock.now() - self._keep)
         first_kept = await delivery_store.first_seen_since(self._db, since)
-        total = 0
-        while True:
-            async with self._db.transaction() as tx:
-                gone = await delivery_store.forget_seen(tx, first_kept, since, BATCH)
-            total += gone
-            if gone == 0:
-                return total
+        return await self._in_batches(
+            lambda tx: delivery_store.forget_seen(tx, first_kept, since, BATCH)
+        )
 
     async def _prune(self) -> None:
         gone = await self.prune_once()

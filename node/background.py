@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from node.clock import Clock
-from node.store.db import Database
+from node.store.db import Database, Tx
 
 
 class Background:
@@ -68,3 +68,14 @@ class Pruner(Periodic):
 
     async def _prune(self) -> None:
         raise NotImplementedError
+
+    async def _in_batches(self, forget: Callable[[Tx], Awaitable[int]]) -> int:
+        """Run `forget` (which forgets a batch of rows) in transactions of its own, so the
+        writer is never held for long, until it forgets none; how many it forgot in all."""
+        total = 0
+        while True:
+            async with self._db.transaction() as tx:
+                gone = await forget(tx)
+            if gone == 0:
+                return total
+            total += gone

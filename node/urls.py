@@ -78,9 +78,16 @@ def host_port(where: str) -> tuple[str, int | None]:
         return "", None
 
 
+# https's and http's: a URL names them only rarely, as the same server as no port.
+DEFAULT_PORTS = (443, 80)
+
+
 def host_key(where: str) -> str:
     """`host_port` as one text, host[:port] (an IPv6 host in brackets); "" without a host."""
-    host, port = host_port(where)
+    return _joined(*host_port(where))
+
+
+def _joined(host: str, port: int | None) -> str:
     if ":" in host:
         host = f"[{host}]"
     return host if port is None or not host else f"{host}:{port}"
@@ -91,10 +98,9 @@ def default_port_forms(key: str) -> list[str]:
     port when it is https's or http's default, and with either when it names none (an inbox
     URL names the port only when it is not its scheme's default)."""
     host, port = host_port(key)
-    bare = f"[{host}]" if ":" in host else host
     if port is None:
-        return [key, f"{bare}:443", f"{bare}:80"]
-    return [key, bare] if port in (443, 80) else [key]
+        return [key, *(_joined(host, p) for p in DEFAULT_PORTS)]
+    return [key, _joined(host, None)] if port in DEFAULT_PORTS else [key]
 
 
 # A host name once IDNA has made it ASCII: dot-separated labels, none of them empty or longer
@@ -125,9 +131,7 @@ def handle_domain(domain: str) -> str | None:
     if key is None:
         return None
     host, port = host_port(key)
-    if port not in (80, 443):
-        return key
-    return f"[{host}]" if ":" in host else host
+    return _joined(host, None) if port in DEFAULT_PORTS else key
 
 
 def _is_ip(host: str) -> bool:

@@ -9,7 +9,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from federation import backoff
 from federation.client import FederationClient, PostResult
@@ -17,7 +17,7 @@ from node.clock import Clock, iso, parse_iso
 from node.config import FederationConfig
 from node.store import deliveries as delivery_store
 from node.store import remote_actors as actor_store
-from node.store.db import Database
+from node.store.db import Database, Tx
 from node.store.deliveries import Claimed
 from node.workers import Changes
 
@@ -29,6 +29,11 @@ LEASE_MARGIN = timedelta(seconds=60)
 PROBE_EVERY_SECONDS = 3600.0
 BLOCKED = "domain blocked"  # why a delivery queued before its domain was blocked is dead
 WAITING = "waiting for the host (Retry-After, or no answer)"  # why one was put back untried
+# A host that keeps answering is written up (domains.last_success_at) this often, not at every
+# answer: while it stays up, its row says so already. A failure is always written.
+UP_REWRITE = timedelta(minutes=10)
+UP_HOSTS_KEPT = 10_000  # hosts remembered as written up, before the old ones are forgotten
+UP_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class DeliveryWorker:
         # Hosts that answered 429 or 503 with a Retry-After, or did not answer: nothing goes to
         # them until then (backoff.host_wait).
         self._waits: dict[str, datetime] = {}
+        self._written_up: dict[str, datetime] = {}  # host -> when it was last written up
         # Marked by any process of the pod that pauses or resumes a host: the others then read
         # the paused hosts again before they next decide whether a host that spoke was paused.
         self._paused_changes = paused_changes or Changes()
@@ -149,7 +155,7 @@ class DeliveryWorker:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # Requests cut short stay 'running': claimed again once their lease ends, or at start.
         async with self._cycle:
-            await self._flush()
+            await self._step(claim=False)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -184,39 +190,47 @@ class DeliveryWorker:
         Returns the number of deliveries started. Tests call this to drive the queue.
         """
         async with self._cycle:
-            await self._flush()
-            started = await self._claim_and_start()
+            started = await self._step()
         if wait:
             total = started
             while self._tasks:
                 await asyncio.wait(set(self._tasks))
                 async with self._cycle:
-                    await self._flush()
-                    total += await self._claim_and_start()
+                    total += await self._step()
             async with self._cycle:
-                await self._flush()
+                await self._step(claim=False)
             return total
         return started
 
-    async def _claim_and_start(self) -> int:
-        capacity = self._config.delivery_workers - len(self._tasks)
-        if capacity <= 0:
+    async def _step(self, claim: bool = True) -> int:
+        """Record the finished tries and claim what is due, in one transaction (one BEGIN and
+        COMMIT of the shared writer for both), then start what was claimed. How many started."""
+        done, self._done = self._done, []
+        # Claimed ahead, up to twice the slots, so that a claim (a transaction) feeds many
+        # tries; what waits for its host's turn does not count, so a slow host's backlog never
+        # keeps other hosts' deliveries from being claimed.
+        workers, startable = self._config.delivery_workers, self._startable()
+        room = 2 * workers - startable if claim and startable < workers else 0
+        if not done and room <= 0:
             return 0
-        full = [h for h, n in self._inflight.items() if n >= self._config.delivery_per_host]
         now = self._clock.now()
-        lease = now + timedelta(seconds=self._config.delivery_timeout_seconds) + LEASE_MARGIN
-        async with self._db.transaction() as tx:
-            claimed = await delivery_store.claim(
-                tx, iso(now), iso(lease), capacity * 4, full, self._held
-            )
-            # Queued before its domain was blocked: given up, never sent.
-            blocked = [i for i in claimed if self._is_blocked(i.inbox)]
-            if blocked:
-                stamp = iso(now)
-                await delivery_store.finish_many(
-                    tx, [("dead", i.attempts, None, BLOCKED, stamp, stamp, i.guid) for i in blocked]
-                )
-                claimed = [i for i in claimed if i not in blocked]
+        claimed: list[Claimed] = []
+        blocked: list[Claimed] = []
+        try:
+            async with self._db.transaction() as tx:
+                paused, gone = await self._record(tx, done, now) if done else (False, [])
+                if room > 0:
+                    claimed, blocked = await self._claim(tx, room, now)
+        finally:
+            # Recorded, or (reading the results or writing them failed) left to their lease,
+            # as after a crash: claimed again once it runs out, not held here for ever.
+            self._held.difference_update(o.item.guid for o in done)
+        if paused:
+            self._paused_changes.changed()  # committed: the other processes read it again
+        if gone and self._key_changes is not None:
+            # An actor whose inbox said 410 is gone: no process trusts its cached key now
+            # (federation/actors.py fetches a gone actor's key again).
+            self._key_changes.changed()
         for item in blocked:
             log.info("gave up delivering to %s: %s", item.inbox, BLOCKED)
         self._held.update(i.guid for i in claimed)
@@ -229,9 +243,35 @@ class DeliveryWorker:
             task.add_done_callback(self._task_done)
         return len(claimed)
 
+    def _startable(self) -> int:
+        """Claimed tries not yet finished that may run now, as far as their hosts' limits go."""
+        per_host = self._config.delivery_per_host
+        return sum(min(n, per_host) for n in self._inflight.values())
+
+    async def _claim(
+        self, tx: Tx, limit: int, now: datetime
+    ) -> tuple[list[Claimed], list[Claimed]]:
+        """(claimed to be sent, given up as their domain is blocked)."""
+        full = [h for h, n in self._inflight.items() if n >= self._config.delivery_per_host]
+        lease = now + timedelta(seconds=self._config.delivery_timeout_seconds) + LEASE_MARGIN
+        claimed = await delivery_store.claim(tx, iso(now), iso(lease), limit, full, self._held)
+        # Queued before its domain was blocked: given up, never sent.
+        blocked = [i for i in claimed if self._is_blocked(i.inbox)]
+        if blocked:
+            stamp = iso(now)
+            await delivery_store.finish_many(
+                tx, [("dead", i.attempts, None, BLOCKED, stamp, stamp, i.guid) for i in blocked]
+            )
+            claimed = [i for i in claimed if i not in blocked]
+        return claimed, blocked
+
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._wake.set()
+        # A cycle (a transaction) per finished host would cost more than the tries it records:
+        # while enough claimed requests remain to keep every slot busy, the next timed cycle
+        # (below) records and claims for several at once.
+        if self._startable() < self._config.delivery_workers:
+            self._wake.set()
 
     async def _deliver_host(self, host: str, items: list[Claimed]) -> None:
         """Deliver one host's share, at most `delivery_per_host` at a time."""
@@ -276,26 +316,8 @@ class DeliveryWorker:
         if until is not None:
             self._waits[host] = max(until, self._waits.get(host, until))
 
-    async def _flush(self) -> None:
-        if not self._done:
-            return
-        done, self._done = self._done, []
-        try:
-            paused, gone = await self._record(done)
-        finally:
-            # Recorded, or (reading the results or writing them failed) left to their lease,
-            # as after a crash: claimed again once it runs out, not held here for ever.
-            self._held.difference_update(o.item.guid for o in done)
-        if paused:
-            self._paused_changes.changed()  # committed: the other processes read it again
-        if gone and self._key_changes is not None:
-            # An actor whose inbox said 410 is gone: no process trusts its cached key now
-            # (federation/actors.py fetches a gone actor's key again).
-            self._key_changes.changed()
-
-    async def _record(self, done: list[Outcome]) -> tuple[bool, list[str]]:
+    async def _record(self, tx: Tx, done: list[Outcome], now: datetime) -> tuple[bool, list[str]]:
         """Write what the tries in `done` came to; (a host was paused, inboxes gone)."""
-        now = self._clock.now()
         stamp = iso(now)
         pause_before = iso(now - timedelta(hours=self._config.domain_pause_hours))
         finished: list[tuple[str, int, int | None, str | None, str, str, str]] = []
@@ -337,19 +359,22 @@ class DeliveryWorker:
         waits = {o.item.host: self._waits[o.item.host] for o in done if o.item.host in self._waits}
         paused = False
         # One statement per kind of change, not per delivery: the writer is shared.
-        async with self._db.transaction() as tx:
-            await delivery_store.finish_many(tx, finished)
-            for host, until in waits.items():
-                await delivery_store.hold_host(tx, host, iso(until), stamp)
-            for inbox in gone:
-                await actor_store.mark_gone(tx, inbox, stamp)
-            for host in reached:
-                await delivery_store.host_success(tx, host, stamp)
-            for host in failing - reached:
-                if await delivery_store.host_failure(tx, host, stamp, pause_before):
-                    self._paused.add(host)
-                    paused = True
-                    log.warning(
-                        "pausing deliveries to %s: failing since before %s", host, pause_before
-                    )
+        await delivery_store.finish_many(tx, finished)
+        for host, until in waits.items():
+            await delivery_store.hold_host(tx, host, iso(until), stamp)
+        for inbox in gone:
+            await actor_store.mark_gone(tx, inbox, stamp)
+        for host in reached:
+            if self._written_up.get(host, UP_NEVER) > now - UP_REWRITE:
+                continue
+            await delivery_store.host_success(tx, host, stamp)
+            self._written_up[host] = now
+        if len(self._written_up) > UP_HOSTS_KEPT:
+            self._written_up = {h: t for h, t in self._written_up.items() if t > now - UP_REWRITE}
+        for host in failing - reached:
+            self._written_up.pop(host, None)
+            if await delivery_store.host_failure(tx, host, stamp, pause_before):
+                self._paused.add(host)
+                paused = True
+                log.warning("pausing deliveries to %s: failing since before %s", host, pause_before)
         return paused, gone

@@ -238,6 +238,67 @@ async def test_delivery_workers_bound_the_requests_in_flight_over_all_hosts(
             await remote.close()
 
 
+async def test_a_slow_hosts_backlog_does_not_keep_other_hosts_waiting(
+    make_pod, remote: RemoteServer, remote_key: rsa.RSAPrivateKey
+) -> None:
+    """Deliveries are claimed ahead of the free slots; a host's backlog waiting for its own
+    turn does not count against them, so another host's delivery is claimed and sent while a
+    stalled host holds ten."""
+    pod = await make_pod(
+        federation={"delivery_workers": 2, "delivery_per_host": 1, "delivery_timeout_seconds": 30}
+    )
+    stalled = await RemoteServer(remote_key, "stalled").start()
+    release = asyncio.Event()
+    try:
+        alice = await _followed_by_remote(pod, stalled)
+        release = stalled.stall()
+        fed = pod.app[FEDERATION]
+        await fed.worker.stop()  # the ten are queued at once, and claimed together
+        for n in range(10):
+            await pod.call("POST", "/api/v1/posts", alice, json={"body": f"{n}"}, expect=201)
+        await fed.worker.start()
+        await wait_for(lambda: _true(len(stalled.received) == 2))  # the Accept, one post
+        follower = await fed.directory.resolve_uri(remote.actor)
+        me = await identity_store.get(fed.db, alice.identity_id)
+        assert me is not None
+        async with fed.db.transaction() as tx:  # its Accept is queued behind the ten
+            await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#f")
+        await pod.call("POST", "/api/v1/posts", alice, json={"body": "to both"}, expect=201)
+        await wait_for(lambda: _true(len(remote.received) == 2))
+        assert [a["type"] for a in remote.received] == ["Accept", "Create"]
+        assert len(stalled.received) == 2  # still stalled on its first post
+        release.set()
+        await wait_for(lambda: _true(len(stalled.received) == 12))
+    finally:
+        release.set()
+        await stalled.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_host_that_failed_since_it_was_last_written_up_is_written_up_again(
+    make_pod, remote: RemoteServer
+) -> None:
+    """A host's answers are written up once in a while, not each time; but an answer after a
+    failure is always written: the host is no longer failing."""
+    pod = await make_pod()
+    alice = await _followed_by_remote(pod, remote)  # the Accept: the host is written up
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()
+    db, host = pod.app[DB], host_of(remote.base)
+    failing = "SELECT failing_since FROM domains WHERE host = ?"
+    remote.answers = [Answer(503)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "one"}, expect=201)
+    await worker.run_once()
+    assert await db.fetchval(failing, (host,)) is not None
+    pod.clock.advance(timedelta(minutes=5))
+    await worker.run_once()
+    assert (await _create_row(pod))["state"] == "delivered"
+    assert await db.fetchval(failing, (host,)) is None
+
+
 @pytest.mark.parametrize("entry", ["{host}", "127.0.0.1"])
 async def test_deliveries_queued_for_a_blocked_domain_are_given_up(
     make_pod, remote: RemoteServer, entry: str

@@ -40,6 +40,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ import aiohttp
 from _common import (
     LOOPBACK,
     Child,
+    cpu_seconds,
     listening_socket,
     port_of,
     register,
@@ -369,12 +371,38 @@ def check_sinks(result: Result, n: int) -> None:
         raise SystemExit(f"{result.label}: sinks saw {s}")
 
 
-def report(result: Result, n: int) -> None:
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds so far: this process's event loop thread, its other threads (signing),
+    and the sinks' process."""
+
+    loop: float
+    threads: float
+    sinks: float
+
+    @classmethod
+    def now(cls, sinks: Child) -> Cpu:
+        loop = cpu_seconds(os.getpid(), threading.get_native_id())
+        times = os.times()
+        return cls(loop, times.user + times.system - loop, cpu_seconds(sinks.process.pid))
+
+    def since(self, sinks: Child) -> Cpu:
+        now = Cpu.now(sinks)
+        return Cpu(now.loop - self.loop, now.threads - self.threads, now.sinks - self.sinks)
+
+
+def report(result: Result, n: int, cpu: Cpu) -> None:
     s = result.stats
     print(
         f"  {result.label:<9} {result.seconds:7.3f} s  {result.rate(n):8.1f} deliveries/s"
         f"   (most requests in flight at the sinks: {s['max_inflight_total']} overall,"
         f" {s['max_inflight_host']} per host)"
+    )
+    # Sender and sinks share the machine's cores: where the CPU went, per delivery.
+    print(
+        f"            CPU per delivery: {1e6 * cpu.loop / n:.0f} µs on the event loop,"
+        f" {1e6 * cpu.threads / n:.0f} µs on other threads, {1e6 * cpu.sinks / n:.0f} µs"
+        " in the sinks"
     )
     for name, value in result.extra.items():
         print(f"            {name} {value:.3f} s")
@@ -420,9 +448,10 @@ async def main(args: argparse.Namespace) -> int:
 
         for round_no in range(1, args.rounds + 1):
             print(f"round {round_no}:")
+            cpu = Cpu.now(sink_child)
             result, outbox = await run_pod(http, sinks, pod, base, token, n, args.timeout)
             check_sinks(result, n)
-            report(result, n)
+            report(result, n, cpu.since(sink_child))
             pod_results.append(result)
             # The baseline sends the very requests the pod just sent: same body, same inboxes.
             body = (await db.fetchval("SELECT body FROM outbox WHERE guid = ?", (outbox,))).encode()
@@ -431,11 +460,12 @@ async def main(args: argparse.Namespace) -> int:
                 (outbox,),
             )
             targets = [(r[0], r[1]) for r in rows]
+            cpu = Cpu.now(sink_child)
             result = await run_baseline(
                 sinks, targets, body, key, key_id, workers, per_host, args.timeout
             )
             check_sinks(result, n)
-            report(result, n)
+            report(result, n, cpu.since(sink_child))
             base_results.append(result)
 
     print(

@@ -82,22 +82,21 @@ class Urls:
 
     def local_username(self, uri: str) -> str | None:
         """The username of a local actor URI, or None."""
-        if not self.is_local(uri):
-            return None
-        match = _USER.match(urlsplit(uri).path)
-        return match.group(1) if match else None
+        return self._local_part(uri, "/users/", _USER)
 
     def local_group_guid(self, uri: str) -> str | None:
         """The space GUID of a local Group actor URI, or None."""
-        if not self.is_local(uri):
-            return None
-        match = _GROUP.match(urlsplit(uri).path)
-        return match.group(1) if match else None
+        return self._local_part(uri, "/groups/", _GROUP)
 
     def local_post_guid(self, uri: str) -> str | None:
-        if not self.is_local(uri):
+        return self._local_part(uri, "/posts/", _POST)
+
+    def _local_part(self, uri: str, marker: str, path: re.Pattern[str]) -> str | None:
+        # Most URIs an activity names are neither ours nor of the kind asked: the marker, which
+        # every such path holds, turns them away before any parsing.
+        if marker not in uri or not self.is_local(uri):
             return None
-        match = _POST.match(urlsplit(uri).path)
+        match = path.match(urlsplit(uri).path)
         return match.group(1) if match else None
 
 

@@ -216,15 +216,21 @@ class DeliveryWorker:
         now = self._clock.now()
         claimed: list[Claimed] = []
         blocked: list[Claimed] = []
+        up: list[str] = []
         try:
             async with self._db.transaction() as tx:
-                paused, gone = await self._record(tx, done, now) if done else (False, [])
+                paused, gone, up = await self._record(tx, done, now) if done else (False, [], [])
                 if room > 0:
                     claimed, blocked = await self._claim(tx, room, now)
         finally:
             # Recorded, or (reading the results or writing them failed) left to their lease,
             # as after a crash: claimed again once it runs out, not held here for ever.
             self._held.difference_update(o.item.guid for o in done)
+        # Only once committed: a host remembered as written up is not written again for a
+        # while, so a rolled back write would leave it failing (and soon paused) though up.
+        self._written_up.update(dict.fromkeys(up, now))
+        if len(self._written_up) > UP_HOSTS_KEPT:
+            self._written_up = {h: t for h, t in self._written_up.items() if t > now - UP_REWRITE}
         if paused:
             self._paused_changes.changed()  # committed: the other processes read it again
         if gone and self._key_changes is not None:
@@ -316,8 +322,11 @@ class DeliveryWorker:
         if until is not None:
             self._waits[host] = max(until, self._waits.get(host, until))
 
-    async def _record(self, tx: Tx, done: list[Outcome], now: datetime) -> tuple[bool, list[str]]:
-        """Write what the tries in `done` came to; (a host was paused, inboxes gone)."""
+    async def _record(
+        self, tx: Tx, done: list[Outcome], now: datetime
+    ) -> tuple[bool, list[str], list[str]]:
+        """Write what the tries in `done` came to; (a host was paused, inboxes gone, hosts
+        written up)."""
         stamp = iso(now)
         pause_before = iso(now - timedelta(hours=self._config.domain_pause_hours))
         finished: list[tuple[str, int, int | None, str | None, str, str, str]] = []
@@ -364,17 +373,13 @@ class DeliveryWorker:
             await delivery_store.hold_host(tx, host, iso(until), stamp)
         for inbox in gone:
             await actor_store.mark_gone(tx, inbox, stamp)
-        for host in reached:
-            if self._written_up.get(host, UP_NEVER) > now - UP_REWRITE:
-                continue
+        up = [h for h in reached if self._written_up.get(h, UP_NEVER) <= now - UP_REWRITE]
+        for host in up:
             await delivery_store.host_success(tx, host, stamp)
-            self._written_up[host] = now
-        if len(self._written_up) > UP_HOSTS_KEPT:
-            self._written_up = {h: t for h, t in self._written_up.items() if t > now - UP_REWRITE}
         for host in failing - reached:
             self._written_up.pop(host, None)
             if await delivery_store.host_failure(tx, host, stamp, pause_before):
                 self._paused.add(host)
                 paused = True
                 log.warning("pausing deliveries to %s: failing since before %s", host, pause_before)
-        return paused, gone
+        return paused, gone, up

@@ -22,6 +22,7 @@ from node.clock import iso, parse_iso
 from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
 from node.store.db import Database
+from node.store.deliveries import Claimed
 from tests.hostile import HostilePod
 from tests.remote import Answer, RemoteServer
 from tests.support import Pod, User, wait_for
@@ -297,6 +298,45 @@ async def test_a_host_that_failed_since_it_was_last_written_up_is_written_up_aga
     await worker.run_once()
     assert (await _create_row(pod))["state"] == "delivered"
     assert await db.fetchval(failing, (host,)) is None
+
+
+async def test_an_answer_whose_writing_failed_is_written_when_it_answers_again(
+    make_pod, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cycle that would write a failing host up fails (whatever the cause) and writes
+    nothing: its next answer is written, not skipped as written up already. Else the host
+    stays failing since its old failure, and one more failure pauses a host that answers."""
+    pod = await make_pod(federation={"domain_pause_hours": 0.1})
+    alice = await _followed_by_remote(pod, remote)
+    worker = pod.app[FEDERATION].worker
+    await worker.stop()
+    db, host = pod.app[DB], host_of(remote.base)
+    remote.answers = [Answer(503)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "one"}, expect=201)
+    await worker.run_once()
+    assert await db.fetchval("SELECT failing_since FROM domains WHERE host = ?", (host,))
+    claim = delivery_store.claim
+    calls: list[int] = []
+
+    async def fails_after_the_try(*args: Any, **kwargs: Any) -> list[Claimed]:
+        calls.append(1)
+        if len(calls) == 2:  # the claim of the cycle that records the answer
+            raise RuntimeError("unexpected")
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr("federation.delivery.delivery_store.claim", fails_after_the_try)
+    pod.clock.advance(timedelta(minutes=5))
+    with pytest.raises(RuntimeError):
+        await worker.run_once()
+    assert (await _create_row(pod))["state"] == "running"
+    pod.clock.advance(timedelta(seconds=pod.config.federation.delivery_timeout_seconds + 61))
+    await worker.run_once()  # claimed again once its lease ran out, and answered
+    assert (await _create_row(pod))["state"] == "delivered"
+    assert await db.fetchval("SELECT failing_since FROM domains WHERE host = ?", (host,)) is None
+    remote.answers = [Answer(503)]
+    await pod.call("POST", "/api/v1/posts", alice, json={"body": "two"}, expect=201)
+    await worker.run_once()
+    assert await db.fetchval("SELECT paused FROM domains WHERE host = ?", (host,)) == 0
 
 
 @pytest.mark.parametrize("entry", ["{host}", "127.0.0.1"])

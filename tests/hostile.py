@@ -163,7 +163,8 @@ class HostilePod:
     that status and no document; `documents[path]` is
     served at `path` (bytes as they are); `media_types[name]` replaces the media type of
     the actor document; a GET of an actor in `stalled` gets no answer until `close()`;
-    `links[name]` replaces the WebFinger self link; inbox POSTs are answered with the
+    `links[name]` replaces the WebFinger self link; WebFinger answers after
+    `webfinger_delay` seconds; inbox POSTs are answered with the
     statuses in `answers`, in order, then 202.
     """
 
@@ -176,6 +177,7 @@ class HostilePod:
         self.media_types: dict[str, str] = {}
         self.stalled: set[str] = set()
         self.links: dict[str, str] = {}
+        self.webfinger_delay = 0.0
         self.answers: list[int] = []
         self._release = asyncio.Event()
         self.requests: list[str] = []  # "METHOD /path?query", every request that arrived
@@ -281,6 +283,7 @@ class HostilePod:
         return web.Response(status=self.answers.pop(0) if self.answers else 202)
 
     async def _webfinger(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.webfinger_delay)
         resource = request.query.get("resource", "")
         name, _, host = resource.removeprefix("acct:").partition("@")
         if host != self.host or name not in self.keys:

@@ -80,7 +80,7 @@ async def test_mentions_on_slow_pods_are_looked_up_at_once(
     )
     took, post = await _timed(pod, "POST", f"{API}/posts", alice, body=body, visibility="direct")
     assert "id" in post, post
-    assert took < 2 * DELAY, f"the post took {took:.2f}s"
+    assert took < 3 * DELAY, f"the post took {took:.2f}s"  # one after another: 5 x DELAY
     named = [one.actor("ann"), f"{pod.url}/users/bob", one.actor("amy"), two.actor("ben")]
     named += [one.actor("ann"), three.actor("cat"), two.actor("ben")]
     assert _links(post["html"]) == named
@@ -99,7 +99,7 @@ async def test_mentions_on_slow_pods_are_looked_up_at_once(
     edit = f"now @ann2@{one.host} @ben2@{two.host} @cat2@{three.host} and @ann@{one.host}"
     took, edited = await _timed(pod, "PATCH", f"{API}/posts/{post['id']}", alice, body=edit)
     assert "id" in edited, edited
-    assert took < 2 * DELAY, f"the edit took {took:.2f}s"
+    assert took < 2.5 * DELAY, f"the edit took {took:.2f}s"  # one after another: 3 x DELAY
     named = [one.actor("ann2"), two.actor("ben2"), three.actor("cat2"), one.actor("ann")]
     assert _links(edited["html"]) == named
     for host, name in [(one, "ann2"), (two, "ben2"), (three, "cat2")]:
@@ -127,7 +127,7 @@ async def test_a_stalled_pod_does_not_hold_up_the_lookups_on_others(
         )
         assert "id" in post, post
         # One after another: the timeout, then 3 x DELAY more (3.9 s).
-        assert took < timeout + DELAY, f"the post took {took:.2f}s"
+        assert took < timeout + 2 * DELAY, f"the post took {took:.2f}s"
         assert _links(post["html"]) == [one.actor("ann"), two.actor("ben"), three.actor("cat")]
         assert f"@stuck@{stalled.host}" in post["html"]
         for host in slow_pods:

@@ -11,6 +11,7 @@ from node.ids import new_guid
 from node.services.access import Access, require_private_modify
 from node.services.composer import Composed, Composer
 from node.services.handles import find_identity
+from node.services.lookups import each_at_once
 from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
@@ -333,9 +334,9 @@ class PostService:
                 recipients = await self._thread_people(parent, who.identity_guid)
         visibility = visibility or "public"
         require_private_modify(who, visibility, "write")
-        targets = [
-            await find_identity(self._db, self._directory, self._host, r) for r in recipients
-        ]
+        targets = await each_at_once(
+            recipients, lambda r: find_identity(self._db, self._directory, self._host, r)
+        )
         composed = await self._composer.compose(body)
         if visibility in ("direct", "followers"):
             # Mentioning someone addresses the post to them too (as federation does: they are

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from node.services.composer import MENTION_LOOKUPS
+from node.services.lookups import LOOKUPS_AT_ONCE
 from tests.conftest import PodFactory
 from tests.hostile import HostilePod, new_key
 from tests.support import Pod, User, wait_for
@@ -140,7 +140,7 @@ async def test_a_stalled_pod_does_not_hold_up_the_lookups_on_others(
 async def test_a_post_looks_up_a_few_mentions_at_a_time(make_pod: PodFactory) -> None:
     """Seven people on seven slow pods: five lookups at once, then the other two."""
     delay = 0.5
-    hosts = [await HostilePod().start() for _ in range(MENTION_LOOKUPS + 2)]
+    hosts = [await HostilePod().start() for _ in range(LOOKUPS_AT_ONCE + 2)]
     try:
         key = new_key()
         for host in hosts:
@@ -155,3 +155,40 @@ async def test_a_post_looks_up_a_few_mentions_at_a_time(make_pod: PodFactory) ->
     finally:
         for host in hosts:
             await host.close()
+
+
+async def test_recipients_on_slow_pods_are_looked_up_at_once(
+    make_pod: PodFactory, slow_pods: list[HostilePod]
+) -> None:
+    """A direct post addressed (not only mentioned) to people on three slow pods waits about
+    one lookup, not three; when some cannot be found, the first of them in the list's order is
+    the one the error names, as when they were looked up one after another."""
+    one, two, three = slow_pods
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    await pod.register("bob")
+    recipients = [f"ann@{one.host}", f"ben@{two.host}", f"cat@{three.host}", "bob"]
+    started = time.monotonic()
+    _, post = await pod.call(
+        "POST",
+        f"{API}/posts",
+        alice,
+        expect=201,
+        json={"body": "hello", "visibility": "direct", "recipients": recipients},
+    )
+    took = time.monotonic() - started
+    assert took < 2.5 * DELAY, f"the post took {took:.2f}s"  # one after another: 3 x DELAY
+    for host, name in [(one, "ann"), (two, "ben"), (three, "cat")]:
+        [create] = await _activities(host, "Create", post["uri"])
+        assert host.actor(name) in create["to"] + create.get("cc", [])
+
+    _, error = await pod.call(
+        "POST",
+        f"{API}/posts",
+        alice,
+        expect=404,
+        json={"body": "hi", "visibility": "direct", "recipients": [f"nobody@{one.host}", "ghost"]},
+    )
+    assert error["message"] == f"Could not find nobody@{one.host}.", error
+    _, listed = await pod.call("GET", f"{API}/identities/{alice.identity_id}/posts", alice)
+    assert [p["id"] for p in listed] == [post["id"]]

@@ -9,6 +9,7 @@ from node.clock import Clock, iso
 from node.errors import conflict, not_found, validation
 from node.ids import new_guid
 from node.services.principal import Principal
+from node.services.rules import has_visible
 from node.store import labels as label_store
 from node.store.db import Database, Queryable
 from node.store.labels import Label
@@ -20,7 +21,7 @@ COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{6})?\Z")
 
 def _problems(name: str | None, color: str | None) -> dict[str, str]:
     out = {}
-    if name is not None and not 1 <= len(name.strip()) <= MAX_NAME:
+    if name is not None and (not has_visible(name) or len(name.strip()) > MAX_NAME):
         out["name"] = f"1 to {MAX_NAME} characters"
     if color is not None and not COLOR_RE.match(color):
         out["color"] = "a colour like #2a9d8f, or empty"

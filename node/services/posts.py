@@ -16,6 +16,7 @@ from node.services.media import MAX_ATTACHMENTS, as_attachment, ready_media
 from node.services.notify import Notifier
 from node.services.ports import Directory, Publisher
 from node.services.principal import PRIVATE_MODIFY, Principal
+from node.services.rules import has_visible
 from node.services.spaces import relaying_space, space_to_post_in
 from node.services.viewer_marks import ViewerMarksCache
 from node.store import identities as identity_store
@@ -116,7 +117,7 @@ def _reply_visibility(asked: str | None, parent: Post) -> str:
 
 def _check_body(body: str | None) -> None:
     """An edit's new text, if any, is not blank and not too long."""
-    if body is not None and (not body.strip() or len(body) > MAX_BODY):
+    if body is not None and (not has_visible(body) or len(body) > MAX_BODY):
         raise validation({"body": f"1 to {MAX_BODY} characters"})
 
 
@@ -297,7 +298,7 @@ class PostService:
         problems: dict[str, str] = {}
         attachment_ids = attachment_ids or []
         warning = _check_warning(content_warning) or ""
-        if not body.strip() and not attachment_ids:  # a picture alone is a post
+        if not has_visible(body) and not attachment_ids:  # a picture alone is a post
             problems["body"] = "must not be empty"
         elif len(body) > MAX_BODY:
             problems["body"] = f"at most {MAX_BODY} characters"

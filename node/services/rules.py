@@ -82,6 +82,17 @@ def profile_problems(
     return out
 
 
+# Unicode categories that show nothing by themselves: controls (Cc, NUL among them), formats
+# (Cf: zero-width space, BOM, word joiner, directional marks) and separators (Zs, Zl, Zp).
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def has_visible(text: str) -> bool:
+    """Whether `text` shows anything: a field that may not be empty is as empty when it holds
+    only zero-width, control or space characters, as a reader sees nothing in it."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in text)
+
+
 def check(**problems: str | None) -> None:
     """Refuse (422) naming each field whose rule found a problem; None is no problem."""
     found = {k: v for k, v in problems.items() if v}

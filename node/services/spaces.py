@@ -18,7 +18,7 @@ from node.services.follows import FollowService
 from node.services.handles import name_taken, split_handle
 from node.services.ports import Directory, Publisher
 from node.services.principal import Principal
-from node.services.rules import username_problem
+from node.services.rules import has_visible, username_problem
 from node.store import follows as follow_store
 from node.store import identities as identity_store
 from node.store import notifications as notification_store
@@ -74,7 +74,9 @@ def _problems(
     join_mode: str | None,
 ) -> dict[str, str]:
     out: dict[str, str] = {}
-    if display_name is not None and not 1 <= len(display_name.strip()) <= MAX_DISPLAY_NAME:
+    if display_name is not None and (
+        not has_visible(display_name) or len(display_name.strip()) > MAX_DISPLAY_NAME
+    ):
         out["displayName"] = f"1 to {MAX_DISPLAY_NAME} characters"
     if description is not None and len(description) > MAX_DESCRIPTION:
         out["description"] = f"at most {MAX_DESCRIPTION} characters"

@@ -54,6 +54,7 @@ class ServerConfig(_Section):
     port: int = Field(8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    body_read_timeout_seconds: float = Field(30.0, gt=0, le=MAX_SECONDS)
     workers: int = Field(1, ge=1, le=64)
     trusted_proxies: list[str] = Field(default_factory=list)
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"

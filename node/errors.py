@@ -55,6 +55,10 @@ def not_found(what: str = "Resource") -> ApiError:
     return ApiError(404, "not_found", f"{what} not found.")
 
 
+def request_timeout() -> ApiError:
+    return ApiError(408, "request_timeout", "The request body did not arrive in time.")
+
+
 def conflict(message: str, code: str = "conflict") -> ApiError:
     return ApiError(409, code, message)
 

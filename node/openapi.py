@@ -24,6 +24,7 @@ _ERROR_TEXT = {
     403: "Not allowed.",
     404: "Missing, or not visible to you.",
     406: "The Accept header does not allow application/json.",
+    408: "The request body did not arrive within `server.body_read_timeout_seconds`.",
     409: "Conflicts with an existing resource.",
     413: "The request body is too large.",
     415: "Unsupported media type.",
@@ -246,7 +247,8 @@ def _responses(route: Route, schema: dict[str, Any] | None) -> dict[str, Any]:
 
     codes = set(route.errors) | {406}
     if route.body is not None:
-        codes |= {400, 413, 415, 422}  # read_json: malformed, too large, not JSON, invalid
+        # read_json: malformed, too slow to arrive, too large, not JSON, invalid
+        codes |= {400, 408, 413, 415, 422}
     if route.paginated:
         codes.add(400)  # a bad per_page or cursor
     if route.auth:

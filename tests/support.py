@@ -91,12 +91,27 @@ class Pod:
         finally:
             writer.close()
         top, _, content = answer.partition(b"\r\n\r\n")
-        status_line, *lines = top.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return int(status_line.split()[1]), headers, content
+        return *_status_and_headers(top), content
+
+    async def stalled(
+        self, head: bytes, sent: bytes, timeout: float = 10
+    ) -> tuple[int, dict[str, str], bytes, float]:
+        """Send a request whose body stops short of what its Content-Length says (`head`:
+        request line and headers, no blank line; `sent`: the body bytes that do arrive) and
+        keep the connection open; returns the status, headers and body of the answer, and the
+        seconds it took to come."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+        try:
+            writer.write(head + b"\r\n\r\n" + sent)
+            await writer.drain()
+            start = time.monotonic()
+            top = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            status, headers = _status_and_headers(top.removesuffix(b"\r\n\r\n"))
+            length = int(headers.get("content-length", "0"))
+            content = await asyncio.wait_for(reader.readexactly(length), timeout)
+            return status, headers, content, time.monotonic() - start
+        finally:
+            writer.close()
 
     def request(self, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
         headers = CIMultiDict(kw.pop("headers", {}) or {})  # a header may repeat
@@ -158,6 +173,16 @@ class Pod:
             expect=201,
         )
         return User(username, login["token"], reg["account"]["id"], reg["identity"]["id"], password)
+
+
+def _status_and_headers(top: bytes) -> tuple[int, dict[str, str]]:
+    """An answer's status and headers (lower-case names) from its head, the blank line cut."""
+    status_line, *lines = top.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers
 
 
 async def wait_for(

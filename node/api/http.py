@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from node.errors import ApiError, bad_request
+from node.appkeys import CONFIG
+from node.errors import ApiError, bad_request, request_timeout
 from node.store.paging import Page
 
 from .pagination import link_header
@@ -64,11 +68,36 @@ def validation_error(exc: ValidationError) -> ApiError:
     return ApiError(422, "validation_failed", "The request body is not valid.", fields=fields)
 
 
+@asynccontextmanager
+async def body_deadline(seconds: float) -> AsyncIterator[None]:
+    """Bound a wait for a request's body (408 past it): a client that sends less than its
+    Content-Length says would otherwise hold the connection and the handler until it gave up."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise request_timeout() from None
+
+
+async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+    """A streamed body as it arrives, with no wait for its next bytes longer than the
+    configured body read time (a large upload may take long in all, but not stall)."""
+    seconds = request.app[CONFIG].server.body_read_timeout_seconds
+    chunks = request.content.iter_any()
+    while True:
+        async with body_deadline(seconds):
+            chunk = await anext(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """Parse a JSON body into `model`: 415 not JSON, 400 malformed, 422 invalid."""
+    """Parse a JSON body into `model`: 415 not JSON, 408 too slow, 400 malformed, 422 invalid."""
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    raw = await request.read()
+    async with body_deadline(request.app[CONFIG].server.body_read_timeout_seconds):
+        raw = await request.read()
     try:
         data = json.loads(raw or b"null")
     except (ValueError, RecursionError):

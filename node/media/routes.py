@@ -11,7 +11,7 @@ from typing import Literal
 
 from aiohttp import hdrs, web
 
-from node.api.http import json_response
+from node.api.http import body_chunks, json_response
 from node.appkeys import SERVICES
 from node.errors import not_found
 from node.media.names import PUBLIC_PREFIX, UPLOAD_PREFIX
@@ -36,7 +36,7 @@ async def upload(request: web.Request) -> web.Response:
         request.headers.get(hdrs.CONTENT_DISPOSITION),
         request.content_length,
         # Streamed from the socket: client_max_size only bounds request.read(), not this.
-        request.content.iter_any(),
+        body_chunks(request),
     )
     return json_response(MediaOut.of(item, media.base_url))
 

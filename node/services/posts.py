@@ -115,7 +115,7 @@ def _reply_visibility(asked: str | None, parent: Post) -> str:
     return asked
 
 
-def _check_body(body: str | None) -> None:
+def check_body(body: str | None) -> None:
     """An edit's new text, if any, is not blank and not too long."""
     if body is not None and (not has_visible(body) or len(body) > MAX_BODY):
         raise validation({"body": f"1 to {MAX_BODY} characters"})
@@ -441,7 +441,7 @@ class PostService:
     ) -> PostView:
         """Change a post's text and content warning (its author, or a grantee with can_write)
         or its labels (author), as the token's scopes allow."""
-        _check_body(body)
+        check_body(body)
         text = _check_warning(content_warning)
         post = await self._access.post_for(self._db, who, guid, "can_write", needed_to="change")
         if label_ids is not None:
@@ -465,7 +465,7 @@ class PostService:
     async def prepare_edit_for(self, editor_guid: str, guid: str, body: str | None) -> EditFor:
         """What `edit_for_tx` applies: checked (403/404 now) and composed outside the writer,
         as composing may look mentioned people up on their pods."""
-        _check_body(body)
+        check_body(body)
         await self._access.post(self._db, editor_guid, guid, "can_write")
         composed = await self._composer.compose(body) if body is not None else None
         return EditFor(editor_guid, guid, body, composed)

@@ -16,7 +16,7 @@ from node.errors import ApiError, forbidden, not_found, validation
 from node.ids import is_guid, new_guid
 from node.services.handles import check_reachable, find_identity
 from node.services.ports import Directory, Publisher, RemoteItem, SharedItems
-from node.services.posts import PostService
+from node.services.posts import PostService, check_body
 from node.services.principal import Principal
 from node.store import identities as identity_store
 from node.store import labels as label_store
@@ -556,6 +556,8 @@ class SharedItemService:
         return post
 
     async def write(self, who: Principal, guid: str, item: str, body: str, host: str) -> SharedItem:
+        # Here for a remote owner too: their pod's refusal would read as a missing item.
+        check_body(body)
         share, owner, me = await self._share(who, guid)
         if share.remote:
             self._check_uri(share, item)

@@ -117,6 +117,16 @@ async def test_write_grant_lets_a_remote_grantee_edit(make_pod) -> None:
         expect=201,
     )  # fmt: skip
     sid = (await wait_for(lambda: _incoming(b, bob)))[0]["id"]
+    # Empty, or only zero-width and space characters: bob's pod says so (422), as alice's
+    # would, rather than sending the edit and reporting the item as missing.
+    for blank in ("", " \u200b\n\ufeff"):
+        _, err = await b.call(
+            "PATCH", f"/api/v1/sharing/{sid}/item", bob, params={"item": post["uri"]},
+            json={"body": blank}, expect=422,
+        )  # fmt: skip
+        assert err["error"] == "validation_failed" and list(err["fields"]) == ["body"]
+    _, seen = await a.call("GET", f"/api/v1/posts/{post['id']}", alice, expect=200)
+    assert seen["body"] == "shopping list" and seen["updatedAt"] == post["updatedAt"]
     _, edited = await b.call(
         "PATCH", f"/api/v1/sharing/{sid}/item", bob, params={"item": post["uri"]},
         json={"body": "shopping list\n\nand milk"}, expect=200,

@@ -19,7 +19,7 @@ from federation.convert import InvalidDocument, check_addressing, mend_surrogate
 from federation.handlers import HANDLERS, Incoming
 from federation.jsonld import normalize
 from federation.urls import host_of, same_origin
-from node.api.http import body_deadline
+from node.api.http import read_body
 from node.errors import ApiError, bad_request, forbidden
 from node.store import identities as identity_store
 from node.store import remote_actors as actor_store
@@ -131,8 +131,7 @@ async def receive(
         raise ApiError(
             415, "unsupported_media_type", "Send activities as application/activity+json."
         )
-    async with body_deadline(fed.config.server.body_read_timeout_seconds):
-        body = await _read_limited(request, config.max_inbox_bytes)
+    body = await read_body(request, _read_limited(request, config.max_inbox_bytes))
 
     try:
         pending = httpsig.check_request(

@@ -30,12 +30,17 @@ _REASONS = {
 
 
 def error_response(err: ApiError) -> web.Response:
-    return web.Response(
+    response = web.Response(
         text=json.dumps(err.body()),
         status=err.status,
         content_type="application/json",
         headers=err.headers,
     )
+    if err.status == 408:
+        # The body's rest may still come, and would be read as the next request: the
+        # connection ends with the answer (RFC 9110 §15.5.9).
+        response.force_close()
+    return response
 
 
 def _client_gone(request: web.Request) -> bool:

@@ -27,8 +27,10 @@ def request_head(pod: Pod, method: str, path: str, *headers: str) -> bytes:
     return "\r\n".join(lines).encode()
 
 
-def timed_out(status: int, body: bytes, took: float) -> None:
+def timed_out(status: int, headers: dict[str, str], body: bytes, took: float) -> None:
     assert status == 408, body
+    # The rest of the body may still come: the connection is not read from again.
+    assert headers.get("connection") == "close", headers
     assert json.loads(body)["error"] == "request_timeout"
     assert LIMIT - 0.1 < took < LIMIT + SLACK, took
 
@@ -42,15 +44,15 @@ async def test_a_json_body_cut_short_is_a_408_and_writes_nothing(pod: Pod) -> No
         f"Authorization: Bearer {alice.token}",
         "Content-Type: application/json",
     )
-    status, _, body, took = await pod.stalled(head, b'{"body": "')
-    timed_out(status, body, took)
+    status, headers, body, took = await pod.stalled(head, b'{"body": "')
+    timed_out(status, headers, body, took)
     _, posts = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}/posts", alice)
     assert posts == []
 
     # Without a token too: registering reads its body the same way.
     head = request_head(pod, "POST", "/api/v1/accounts", "Content-Type: application/json")
-    status, _, body, took = await pod.stalled(head, b'{"username')
-    timed_out(status, body, took)
+    status, headers, body, took = await pod.stalled(head, b'{"username')
+    timed_out(status, headers, body, took)
     assert await pod.app[DB].fetchval("SELECT count(*) FROM accounts") == 1
 
 
@@ -65,6 +67,6 @@ async def test_an_upload_that_stalls_is_a_408_and_leaves_nothing(pod: Pod) -> No
         f"Content-Disposition: {ticket['contentDispositionHeader']}",
     )
     # The whole upload may take up to media.upload_url_minutes (15); a stall is cut short.
-    status, _, body, took = await pod.stalled(head, image_bytes()[:10])
-    timed_out(status, body, took)
+    status, headers, body, took = await pod.stalled(head, image_bytes()[:10])
+    timed_out(status, headers, body, took)
     assert await media_rows(pod) == 0 and leftovers(pod) == []

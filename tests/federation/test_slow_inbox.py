@@ -47,9 +47,10 @@ async def test_an_activity_cut_short_is_a_408(
     lines = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
     lines.append(f"Content-Length: {len(body)}")
 
-    status, _, answer, took = await pod.stalled("\r\n".join(lines).encode(), body[:10])
+    status, answered, answer, took = await pod.stalled("\r\n".join(lines).encode(), body[:10])
     assert status == 408, answer
     assert json.loads(answer)["error"] == "request_timeout"
+    assert answered.get("connection") == "close", answered
     assert took < LIMIT + SLACK, took
     assert await effects(pod) == (0, 0)
 

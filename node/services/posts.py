@@ -122,10 +122,10 @@ def check_body(body: str | None) -> None:
 
 
 def _check_warning(text: str | None) -> str | None:
-    """A content warning as given (None: not given) as it is kept: stripped, '' for none, and
-    not too long."""
+    """A content warning as given (None: not given) as it is kept: stripped, '' for none (or
+    for one of nothing a reader sees), and not too long."""
     if text is not None:
-        text = text.strip()
+        text = text.strip() if has_visible(text) else ""
         if len(text) > MAX_CONTENT_WARNING:
             raise validation({"contentWarning": f"at most {MAX_CONTENT_WARNING} characters"})
     return text

@@ -45,6 +45,12 @@ async def test_a_warning_and_the_flag_show_on_every_post(trio: Trio) -> None:
                 seen = await listed(pod, reader, path, one["id"])
                 assert warning_of(seen) == warning_of(one), path
                 assert seen == await get_post(pod, reader, one["id"])
+    # A warning of nothing a reader can see is no warning, as an empty one: it does not hide
+    # the post behind a blank.
+    blank = await post(pod, bob, "in plain view", contentWarning=" \u200b\ufeff\u2060 ")
+    assert warning_of(blank) == ("", False)
+    edited = await patch(pod, bob, plain["id"], contentWarning="\u200e\x00")
+    assert warning_of(edited) == ("", False)
     # The warning is text, never markup.
     odd = await post(pod, bob, "x", contentWarning="<b>bold</b> & co")
     assert odd["contentWarning"] == "<b>bold</b> & co"

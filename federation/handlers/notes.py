@@ -11,6 +11,7 @@ from federation.convert import AttachmentDoc, InvalidDocument, NoteDoc, note_fro
 from node.clock import iso, parse_iso
 from node.errors import ApiError, forbidden
 from node.services.posts import RemotePost
+from node.services.rules import has_visible
 from node.services.text import html_to_text, sanitize_html
 from node.store import identities as identity_store
 from node.store import posts as post_store
@@ -52,7 +53,8 @@ def rendered(fed: Federation, note: NoteDoc, author: RemoteActor) -> RemotePost:
     before a write transaction, which then holds the write lock only for its statements."""
     safe = sanitize_html(note.content_html)
     warning = html_to_text(sanitize_html(note.summary_html)) if note.summary_html else ""
-    warning = warning[: post_store.MAX_CONTENT_WARNING].rstrip()
+    # Nothing a reader can see (zero-width characters, say) is no warning, as for our own posts.
+    warning = warning[: post_store.MAX_CONTENT_WARNING].rstrip() if has_visible(warning) else ""
     now = fed.clock.now()
     published = _published(note.published, now)
     return RemotePost(

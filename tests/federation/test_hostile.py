@@ -1696,6 +1696,11 @@ async def test_content_warnings_are_read_as_plain_text(scene: Scene) -> None:
     assert await warning_of(note, "Update") == ("", False)
     flagged = hostile.note("mallory", "a picture", [scene.alice_uri], sensitive=True)
     assert await warning_of(flagged) == ("", True)
+    # A warning of nothing a reader can see is none: no blank hides the post.
+    blank = hostile.note(
+        "mallory", "plain", [scene.alice_uri], summary="<p>\u200b&#8203;\ufeff</p>"
+    )
+    assert await warning_of(blank) == ("", False)
 
 
 async def test_hostile_actor_documents_are_refused(

@@ -19,6 +19,7 @@ from federation.urls import Urls, host_of, odd_authority, same_origin
 from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
 from node.ids import new_guid
+from node.services.ports import ActorKind
 from node.services.text import html_to_text, profile_line, profile_text, sanitize_html
 from node.store import identities as identity_store
 from node.store import media as media_store
@@ -38,6 +39,8 @@ KEY_CACHE_SIZE = 10_000
 # a flood of made-up key ids on a host that never answers waits here, not in the shared pool.
 KEY_FETCHES_PER_HOST = 4
 JRD_TYPES = ("application/jrd+json", "application/json")
+# The WebFinger link property by which Lemmy tells a person's self link from a community's.
+AS_TYPE_PROPERTY = "https://www.w3.org/ns/activitystreams#type"
 # A remote profile field's name and value are kept to this many characters, as local ones.
 FIELD_CHARS = 255
 
@@ -76,7 +79,9 @@ class ActorDirectory:
         # lives only while someone uses it, so hosts come and go without memory piling up.
         self._key_slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
 
-    async def resolve_handle(self, username: str, domain: str) -> Identity:
+    async def resolve_handle(
+        self, username: str, domain: str, kind: ActorKind | None = None
+    ) -> Identity:
         known = await identity_store.get_by_handle(self._db, username, domain)
         actor = await actor_store.by_identity(self._db, known.guid) if known else None
         # A deleted actor (or one whose inbox answered 410) is asked for again, and found only
@@ -90,7 +95,7 @@ class ActorDirectory:
         if known is not None and fresh and checked:
             return known
         try:
-            links = await self._webfinger(username, domain)
+            links = await self._webfinger(username, domain, kind)
         except FetchError as exc:
             if known is not None and checked:
                 return known
@@ -108,9 +113,11 @@ class ActorDirectory:
                 await actor_store.handle_checked(tx, found.guid, iso(self._clock.now()))
         return found
 
-    async def _webfinger(self, username: str, domain: str) -> list[str]:
+    async def _webfinger(
+        self, username: str, domain: str, kind: ActorKind | None = None
+    ) -> list[str]:
         """The actors WebFinger names for `username@domain`, from the first scheme that
-        answers; the last FetchError if none does."""
+        answers, those it says are of `kind` first; the last FetchError if none does."""
         resource = quote(f"acct:{username}@{domain}")
         last: FetchError | None = None
         for scheme in self._schemes:
@@ -120,7 +127,7 @@ class ActorDirectory:
             except FetchError as exc:
                 last = exc
                 continue
-            return _self_links(jrd)
+            return _self_links(jrd, kind)
         raise last or FetchError("bad_url", "no scheme to ask")
 
     async def resolve_uri(self, uri: str) -> Identity:
@@ -395,19 +402,34 @@ class _NoSlot(Exception):
     """No slot for a key fetch freed in time."""
 
 
-def _self_links(jrd: dict) -> list[str]:
-    """The actors a WebFinger answer names, in order (Lemmy names a person and a community of
-    the same name both)."""
+def _self_links(jrd: dict, kind: ActorKind | None = None) -> list[str]:
+    """The actors a WebFinger answer names, in order; with a `kind`, those it says are of that
+    kind first, then those it says nothing of, then the others (Lemmy names a person and a
+    community of the same name both, each with its type)."""
     links = jrd.get("links")
-    out: list[str] = []
+    ranked: list[tuple[int, str]] = []
     for link in links if isinstance(links, list) else []:
         if not isinstance(link, dict) or link.get("rel") != "self":
             continue
-        kind = str(link.get("type", ""))
+        media_type = str(link.get("type", ""))
         href = link.get("href")
-        if isinstance(href, str) and ("activity+json" in kind or "ld+json" in kind):
-            out.append(href)
-    return out
+        if isinstance(href, str) and ("activity+json" in media_type or "ld+json" in media_type):
+            ranked.append((_rank(link, kind), href))
+    return [href for _, href in sorted(ranked, key=lambda r: r[0])]  # stable: ties keep order
+
+
+def _rank(link: dict, kind: ActorKind | None) -> int:
+    """0 for a self link WebFinger says is of `kind`, 1 when it says no type, 2 otherwise."""
+    props = link.get("properties")
+    said = props.get(AS_TYPE_PROPERTY) if isinstance(props, dict) else None
+    if kind is None or not isinstance(said, str):
+        return 1
+    return 0 if _kind(said.rsplit("#", 1)[-1]) == kind else 2
+
+
+def _kind(actor_type: str) -> ActorKind:
+    """A Group is a space; every other actor type (Person, Service, Application...) a person."""
+    return "group" if actor_type == "Group" else "person"
 
 
 def _field(name: str, value_html: str) -> dict[str, str]:

@@ -38,7 +38,7 @@ class Composer:
         if domain is None or domain == self._host:
             return await identity_store.get_by_handle(self._db, username, None)
         try:
-            return await self._directory.resolve_handle(username, domain)
+            return await self._directory.resolve_handle(username, domain, "person")
         except ApiError:
             log.info("mention of unknown %s@%s left as text", username, domain)
             return None

@@ -46,6 +46,8 @@ async def name_taken(q: Queryable, name: str) -> bool:
 
 
 async def find_identity(db: Database, directory: Directory, our_host: str, target: str) -> Identity:
+    """A person (or other non-Group actor where WebFinger says): what is followed, addressed
+    or shared with by handle."""
     if is_guid(target):
         ident = await identity_store.get(db, target)
         if ident is None:
@@ -57,7 +59,7 @@ async def find_identity(db: Database, directory: Directory, our_host: str, targe
         if ident is None:
             raise not_found("Identity")
         return ident
-    return await directory.resolve_handle(username, domain)
+    return await directory.resolve_handle(username, domain, "person")
 
 
 async def check_reachable(q: Queryable, publisher: Publisher, ident: Identity) -> None:

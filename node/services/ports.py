@@ -7,7 +7,7 @@ change and the deliveries it causes commit together. The directory finds remote 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from node.store.db import Queryable, Tx
 from node.store.follows import Follow
@@ -183,9 +183,17 @@ class SharedItems(Protocol):
     async def delete(self, uri: str, reader: Identity, owner: Identity) -> None: ...
 
 
+# What a handle is looked up for: a person (to follow, mention, address) or a group (a space).
+# A pod may give one name to both (Lemmy: a user and a community), and WebFinger name both.
+ActorKind = Literal["person", "group"]
+
+
 class Directory(Protocol):
-    async def resolve_handle(self, username: str, domain: str) -> Identity:
-        """A remote identity by handle (WebFinger, then its actor); ApiError 404 if none."""
+    async def resolve_handle(
+        self, username: str, domain: str, kind: ActorKind | None = None
+    ) -> Identity:
+        """A remote identity by handle (WebFinger, then its actor); ApiError 404 if none.
+        Where WebFinger names actors of both kinds, the one of `kind` is taken."""
         ...
 
     async def resolve_uri(self, uri: str) -> Identity:

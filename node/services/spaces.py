@@ -508,7 +508,7 @@ class SpaceService:
                 if space is None:
                     raise not_found("Space")
                 return space
-            group = await self._directory.resolve_handle(name, domain)
+            group = await self._directory.resolve_handle(name, domain, "group")
         async with self._db.transaction() as tx:
             return await self.remote_space(tx, group)
 

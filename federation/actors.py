@@ -78,6 +78,9 @@ class ActorDirectory:
         # host → (its slots for key fetches, requests holding or waiting for one); an entry
         # lives only while someone uses it, so hosts come and go without memory piling up.
         self._key_slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+        # (username, domain, kind asked for) -> the actor of the other kind WebFinger named
+        # first for that handle and kind: see `resolve_handle`.
+        self._other_kind_only: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 
     async def resolve_handle(
         self, username: str, domain: str, kind: ActorKind | None = None
@@ -92,6 +95,13 @@ class ActorDirectory:
         # its own document (an inbox post) names its username itself, and a file on its
         # origin could claim one nobody there has yet.
         checked = actor is not None and actor.handle_checked_at is not None and not gone
+        # A handle held by an actor of the other kind (Lemmy's community, asked for its user)
+        # is answered with it only where WebFinger named none of the kind asked for lately.
+        if actor is not None and kind is not None and _kind(actor.actor_type) != kind:
+            other_kind = (username.lower(), domain.lower(), kind)
+            checked = checked and self._other_kind_only.get(other_kind) == actor.uri
+        else:
+            other_kind = None
         if known is not None and fresh and checked:
             return known
         try:
@@ -101,6 +111,14 @@ class ActorDirectory:
                 return known
             raise ApiError(404, "not_found", f"Could not find {username}@{domain}.") from exc
         actor_uri = links[0] if links else None
+        if other_kind is not None and actor is not None and actor_uri == actor.uri:
+            # None of the kind asked for ahead of it (a group mentioned as a person): what we
+            # hold is the answer, without asking again at every mention.
+            self._other_kind_only[other_kind] = actor.uri
+            while len(self._other_kind_only) > KEY_CACHE_SIZE:
+                self._other_kind_only.popitem(last=False)
+        elif other_kind is not None:
+            self._other_kind_only.pop(other_kind, None)
         if actor_uri is None or handle_host(actor_uri) != domain.lower():
             # The actor must live on the domain the handle names.
             raise not_found("Identity")

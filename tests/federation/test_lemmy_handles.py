@@ -99,3 +99,45 @@ async def test_mentioning_a_handle_takes_the_person(
     _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
     assert lemmy.actor("rust") in post["html"]
     assert lemmy.actor("c-rust") not in post["html"]
+
+
+async def test_a_handle_known_as_the_community_is_never_taken_for_the_person(
+    make_pod: PodFactory, lemmy: HostilePod
+) -> None:
+    """One handle names one identity here: once the community holds it, following or
+    mentioning the handle (a person) is refused, not done to the community."""
+    _answer(lemmy, "Person")
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    target = {"target": lemmy.handle("rust")}
+    await pod.call("POST", "/api/v1/spaces/join", alice, json=target, expect=202)
+    assert await wait_for(lambda: _follows_to(lemmy, "c-rust"))
+
+    resp, _ = await pod.call("POST", "/api/v1/follows", alice, json=target)
+    assert resp.status == 404
+    body = {"body": f"hello @{lemmy.handle('rust')}", "visibility": "public"}
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+    assert lemmy.actor("c-rust") not in post["html"]
+    assert len(await _follows_to(lemmy, "c-rust")) == 1  # the join's alone
+
+
+async def test_a_group_mentioned_as_a_person_is_looked_up_once(
+    make_pod: PodFactory, keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    """A group whose WebFinger names it alone (as Guppe's) is mentioned as any person: linked,
+    and answered from what is held rather than with a WebFinger at every mention."""
+    guppe = await HostilePod().start()
+    try:
+        guppe.add_actor("cats", keys[1], type="Group")
+        pod = await make_pod()
+        alice = await pod.register("alice")
+        target = {"target": guppe.handle("cats")}
+        await pod.call("POST", "/api/v1/spaces/join", alice, json=target, expect=202)
+        for _ in range(3):
+            body = {"body": f"hello @{guppe.handle('cats')}", "visibility": "public"}
+            _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+            assert guppe.actor("cats") in post["html"]
+        asked = [r for r in guppe.requests if r.startswith("GET /.well-known/webfinger")]
+        assert len(asked) <= 2  # the join's, and the first mention's
+    finally:
+        await guppe.close()

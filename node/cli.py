@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import os
 import secrets
+import sqlite3
 import sys
 import time
 import tomllib
@@ -77,6 +78,12 @@ async def _database(config: NodeConfig) -> AsyncIterator[Database]:
     await db.open()
     try:
         yield db
+    except sqlite3.OperationalError as exc:
+        # Locked past the wait by another process (the pod's long write, a backup), a full
+        # disk, a read-only file: the operator's to act on, in one line as every other error.
+        busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+        why = "; another process kept it busy too long, try again" if busy else ""
+        raise StorageError(f"{db.path}: {exc}{why}") from None
     finally:
         await db.close()
 

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from aiohttp import ClientError, ClientSession
 
 from node.cli import main
 from node.config import load_config
+from node.store import db as db_module
 from node.store.db import Database
 from node.store.migrate import available
 from tests.conftest import PodFactory
@@ -273,6 +275,34 @@ async def test_a_database_from_a_newer_version_is_refused(
     result = await asyncio.to_thread(serve_once, path)
     assert result.returncode == 1
     assert "newer version of Hearth" in one_line(result.stderr)
+
+
+async def test_a_database_another_process_keeps_locked_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write that waits past its time for another process's (a long transaction, a backup)
+    fails as every other error of the command line: one line, status 1, nothing changed."""
+    monkeypatch.setattr(db_module, "BUSY_WAIT_MS", 200)
+    path = str(write_config(tmp_path / "pod"))
+    assert await run(["migrate", "--config", path]) == 0
+    other = sqlite3.connect(tmp_path / "pod" / "data" / "hearth.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    capsys.readouterr()
+    try:
+        for argv in (
+            ["domain", "block", "evil.example"],
+            ["account", "invite"],
+            ["deliveries", "retry"],
+        ):
+            assert await run([*argv, "--config", path]) == 1, argv
+            captured = capsys.readouterr()
+            assert "database is locked" in one_line(captured.err), argv
+            assert captured.out == ""
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await run(["domain", "list", "--config", path]) == 0
+    assert capsys.readouterr().out == ""
 
 
 # --- accounts and tokens --------------------------------------------------------------------

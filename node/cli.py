@@ -201,24 +201,26 @@ def cmd_account_create(args: argparse.Namespace) -> None:
     asyncio.run(_account_create(config, args.username, args.email, _password(args)))
 
 
-async def _account_password(config: NodeConfig, username: str, password: str) -> None:
+async def _account_password(
+    config: NodeConfig, username: str, password: str, generated: bool
+) -> None:
     async with _pod(config) as (db, services):
         ident = await identity_store.get_by_handle(db, username, None)
         if ident is None or ident.account_guid is None:
             raise CliError(f"no local identity named {username}")
         ended = await services.accounts.reset_password(ident.account_guid, password)
+    if generated:
+        # Once set, alone on standard output, for the operator to hand over: a password
+        # printed before a failure would be handed over though it was never set.
+        print(password)
     print(f"new password set for the account of {ident.username}; login sessions ended: {ended}",
           file=sys.stderr)  # fmt: skip
 
 
 def cmd_account_password(args: argparse.Namespace) -> None:
     config = _load(args)
-    if args.generate:
-        password = secrets.token_urlsafe(15)
-        print(password)  # alone on standard output, for the operator to hand over
-    else:
-        password = _password(args)
-    asyncio.run(_account_password(config, args.username, password))
+    password = secrets.token_urlsafe(15) if args.generate else _password(args)
+    asyncio.run(_account_password(config, args.username, password, args.generate))
 
 
 async def _account_invite(config: NodeConfig, max_uses: int, days: float | None) -> None:

@@ -379,7 +379,9 @@ async def test_account_password_sets_a_new_one_and_ends_the_login_sessions(
     ):
         monkeypatch.setenv("SHORT_PW", "short")
         assert await run([*argv, *args]) == 1
-        assert message in one_line(capsys.readouterr().err)
+        captured = capsys.readouterr()
+        assert message in one_line(captured.err)
+        assert captured.out == ""  # no password to hand over: none was set
     await pod.call("GET", "/api/v1/accounts/current", alice, expect=200)  # nothing changed
 
     assert await run([*argv, "ALICE", "--generate"]) == 0

@@ -32,6 +32,7 @@ from node.services.throttle import PasswordThrottle
 from node.store import identities as identity_store
 from node.store.db import Database, StorageError, make_data_dir
 from node.store.migrate import migrate
+from node.urls import host_key
 
 CONFIG_TEMPLATE = """\
 # Hearth pod configuration. Every key is documented in config.example.toml.
@@ -284,16 +285,32 @@ def cmd_deliveries_retry(args: argparse.Namespace) -> None:
 
 
 async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
+    from federation.blocks import DomainBlocks
+
     async with _pod(config) as (_, admin):
         if action == "list":
             for name in await admin.operations.blocks():
                 print(name)
             return
         assert domain is not None
-        key = await admin.operations.set_block(domain, action == "block")
-    done = "blocked" if action == "block" else "unblocked"
+        key, was = await admin.operations.set_block(domain, action == "block")
+        # What still refuses the domain after an unblock: a parent domain's block, the config's.
+        fixed = config.federation.blocked_domains
+        blocks = [*((host_key(b), " (federation.blocked_domains in the config)") for b in fixed),
+                  *((b, "") for b in await admin.operations.blocks())]  # fmt: skip
+        still = ", ".join(b + where for b, where in blocks if DomainBlocks([b]).is_blocked(key))
     within = config.federation.blocks_reload_seconds
-    print(f"{key} {done}; a running pod applies it within {within:g} s")
+    if action == "block":
+        print(f"{key} blocked; a running pod applies it within {within:g} s")
+    elif not was:
+        raise CliError(
+            f"{key} is not blocked itself; it is blocked by {still}"
+            if still
+            else f"{key} is not blocked"
+        )
+    else:
+        but = f", but still blocked by {still}" if still else ""
+        print(f"{key} unblocked{but}; a running pod applies it within {within:g} s")
 
 
 def cmd_domain(args: argparse.Namespace) -> None:

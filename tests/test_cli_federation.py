@@ -214,3 +214,33 @@ async def test_a_retried_delivery_that_had_run_out_of_tries_gets_its_tries_again
     await pod.app[FEDERATION].worker.run_once()
     rows = await pod.app[DB].fetchall("SELECT state, attempts FROM deliveries ORDER BY attempts")
     assert [tuple(r) for r in rows] == [("delivered", 1), ("pending", 1)]
+
+
+async def test_domain_unblock_says_when_the_domain_stays_blocked(
+    tmp_path: Path, make_pod: PodFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unblock that lifts nothing, or leaves a block that covers the domain (its parent
+    domain's, the config's), says so: the domain is still refused."""
+    extra = '[federation]\nblocked_domains = ["Cfg.Example"]\n'
+    path = str(write_config(tmp_path / "pod", extra=extra))
+    capsys.readouterr()
+    assert await run(["domain", "unblock", "--config", path, "nowhere.example"]) == 1
+    assert one_line(capsys.readouterr().err) == "hearth: nowhere.example is not blocked"
+    assert await run(["domain", "unblock", "--config", path, "a.cfg.example"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "a.cfg.example is not blocked itself" in line
+    assert "cfg.example (federation.blocked_domains in the config)" in line
+
+    assert await run(["domain", "block", "--config", path, "evil.example"]) == 0
+    assert await run(["domain", "block", "--config", path, "a.evil.example"]) == 0
+    capsys.readouterr()
+    assert await run(["domain", "unblock", "--config", path, "a.evil.example"]) == 0
+    out = one_line(capsys.readouterr().out)
+    assert out.startswith("a.evil.example unblocked, but still blocked by evil.example;"), out
+    assert await _blocks(path, capsys) == ["evil.example"]
+
+    pod = await make_pod(
+        data_dir=tmp_path / "pod" / "data", federation={"blocked_domains": ["cfg.example"]}
+    )
+    fed = pod.app[FEDERATION]
+    assert fed.is_blocked("a.evil.example") and fed.is_blocked("a.cfg.example")

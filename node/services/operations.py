@@ -70,18 +70,18 @@ class OperationsService:
         async with self._db.transaction() as tx:
             return await delivery_store.retry(tx, iso(self._clock.now()), hosts)
 
-    async def set_block(self, domain: str, blocked: bool) -> str:
+    async def set_block(self, domain: str, blocked: bool) -> tuple[str, bool]:
         """Block or unblock `domain`, a host name or IP address with an optional port; returns
-        the host[:port] the pod decides blocks on, which is what is stored."""
+        the host[:port] the pod decides blocks on, which is what is stored, and whether its
+        block was stored before."""
         key = block_key(domain)
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
-            hosts = {key}
-            if not blocked:  # rows stored before keys were canonical ("evil.org.") go too
-                hosts |= {h for h in await delivery_store.blocked_domains(tx) if host_key(h) == key}
-            for host in hosts:
+            # Rows stored before keys were canonical ("evil.org.") are the same block.
+            same = {h for h in await delivery_store.blocked_domains(tx) if host_key(h) == key}
+            for host in {key} if blocked else same:
                 await delivery_store.set_blocked(tx, host, blocked, now)
-        return key
+        return key, bool(same)
 
     async def blocks(self) -> list[str]:
         """The blocked domains as the pod reads them (rows that name no host block nothing)."""

@@ -29,6 +29,7 @@ from node.services.principal import SCOPES
 from node.services.rules import days_problem, invite_uses_problem, scopes_problem
 from node.services.sessions import SessionService
 from node.services.throttle import PasswordThrottle
+from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
 from node.store.db import Database, StorageError, make_data_dir
 from node.store.migrate import migrate
@@ -70,6 +71,7 @@ class _Admin:
     accounts: AccountService
     sessions: SessionService
     operations: OperationsService
+    is_blocked: Callable[[str], bool]  # the config's blocks and the stored ones
 
 
 @asynccontextmanager
@@ -102,6 +104,7 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
 
         # What the commands queue is delivered by the running pod's worker.
         blocks = DomainBlocks(config.federation.blocked_domains)
+        blocks.load(await delivery_store.blocked_domains(db))
         outbox = Outbox(Urls(config.server.public_url), clock, lambda: None, blocks.is_blocked)
         yield (
             db,
@@ -109,6 +112,7 @@ async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
                 AccountService(db, config, clock, passwords, gate, outbox),
                 SessionService(db, config, clock, gate),
                 OperationsService(db, clock),
+                blocks.is_blocked,
             ),
         )
 
@@ -276,7 +280,7 @@ def cmd_deliveries_status(args: argparse.Namespace) -> None:
 
 async def _deliveries_retry(config: NodeConfig, host: str | None) -> None:
     async with _pod(config) as (_, admin):
-        count = await admin.operations.retry(host)
+        count = await admin.operations.retry(host, admin.is_blocked)
     print(f"{count} deliveries due now; a running pod sends them within seconds")
 
 

@@ -171,8 +171,17 @@ async def test_deliveries_status_and_retry(
     ):
         assert await run(["deliveries", "retry", "--config", path, "--host", typed]) == 0
         assert capsys.readouterr().out.startswith(f"{found} deliveries due now"), typed
+    # A host keeps its inbox URL's spelling, Unicode for an IDN host: found however typed.
     await write_to_database(
-        tmp_path / "pod", f"UPDATE deliveries SET host = '{host}' WHERE host = 'social.example'"
+        tmp_path / "pod",
+        "UPDATE deliveries SET host = '\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444'"
+        " WHERE host = 'social.example'",
+    )
+    for typed in ("\u041f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444", "xn--e1afmkfd.xn--p1ai"):
+        assert await run(["deliveries", "retry", "--config", path, "--host", typed]) == 0
+        assert capsys.readouterr().out.startswith("1 deliveries due now"), typed
+    await write_to_database(
+        tmp_path / "pod", f"UPDATE deliveries SET host = '{host}' WHERE host != '{host}'"
     )
 
     pod = await restart()
@@ -196,6 +205,12 @@ async def test_deliveries_queued_before_a_block_are_given_up(
     out = await _dead_letters(path, capsys)
     assert f"{host}: 0 pending, 0 running, 1 dead" in out
     assert "Create" in out and "1 tries, last - domain blocked" in out
+    # Sent again, they would only be given up again: a retry leaves them, and says so.
+    assert await run(["deliveries", "retry", "--config", path]) == 0
+    assert capsys.readouterr().out.startswith("0 deliveries due now")
+    assert await run(["deliveries", "retry", "--config", path, "--host", host]) == 1
+    assert f"{host} is blocked" in one_line(capsys.readouterr().err)
+    assert f"{host}: 0 pending, 0 running, 1 dead" in await _dead_letters(path, capsys)
 
 
 async def test_a_retried_delivery_that_had_run_out_of_tries_gets_its_tries_again(

@@ -3,10 +3,11 @@ blocks. Used by the CLI; a running pod reads blocks at start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from node.clock import Clock, iso
-from node.errors import validation
+from node.errors import conflict, validation
 from node.store import deliveries as delivery_store
 from node.store.db import Database
 from node.urls import canonical_host, default_port_forms, host_key
@@ -62,12 +63,22 @@ class OperationsService:
             for r in rows
         ]
 
-    async def retry(self, host: str | None = None) -> int:
+    async def retry(self, host: str | None, is_blocked: Callable[[str], bool]) -> int:
         """Make dead and waiting deliveries due now, to `host` (as people type it: any case,
-        IDN or ASCII, a trailing dot) or to all."""
-        # Deliveries keep their inbox URL's host, which names a default port only rarely.
-        hosts = default_port_forms(block_key(host)) if host is not None else None
+        IDN or ASCII, a trailing dot) or to all; not to a blocked domain, whose deliveries
+        would only be given up again."""
+        key = block_key(host) if host is not None else None
+        if key is not None and is_blocked(key):
+            raise conflict(f"{key} is blocked: unblock it first", "blocked")
+        # Deliveries keep their inbox URL's host as it is written there (Unicode for an IDN
+        # host, a default port only rarely): matched on the form the pod decides on.
+        forms = set(default_port_forms(key)) if key is not None else None
         async with self._db.transaction() as tx:
+            hosts = [
+                h
+                for h in await delivery_store.retry_hosts(tx)
+                if not is_blocked(h) and (forms is None or host_key(h) in forms)
+            ]
             return await delivery_store.retry(tx, iso(self._clock.now()), hosts)
 
     async def set_block(self, domain: str, blocked: bool) -> tuple[str, bool]:

@@ -261,12 +261,26 @@ async def dead_letters(q: Queryable, limit: int = 100) -> list[Row]:
     )
 
 
+async def retry_hosts(q: Queryable) -> list[str]:
+    """The hosts `retry` has something to do for: of dead or waiting deliveries, or paused."""
+    rows = await q.fetchall(
+        "SELECT DISTINCT host FROM deliveries WHERE state IN ('dead', 'pending')"
+        " UNION SELECT host FROM domains WHERE paused = 1"
+    )
+    return [r[0] for r in rows]
+
+
 async def retry(tx: Tx, now: str, hosts: list[str] | None = None) -> int:
     """Make dead (and waiting) deliveries due now, optionally for some hosts; unpause hosts.
     The dead start their tries afresh: one that had run out of them would otherwise be given
     up again at its first failure."""
-    places = ",".join("?" * len(hosts or []))
-    where, args = (f"AND host IN ({places})", tuple(hosts)) if hosts else ("", ())
+    if hosts is not None and not hosts:
+        return 0
+    where, args = (
+        ("AND host IN (SELECT value FROM json_each(?))", (json.dumps(hosts),))
+        if hosts is not None
+        else ("", ())
+    )
     changed = await tx.execute(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?,"
         " attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END"

@@ -187,8 +187,12 @@ def _password(args: argparse.Namespace) -> str:
         return value
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Again: "):
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:  # Ctrl-D at the prompt
+        raise CliError("no password given") from None
+    if first != again:
         raise CliError("the passwords differ")
     return first
 
@@ -537,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
         detail = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items())
         print(f"hearth: {exc.message}{' ' + detail if detail else ''}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, at a password prompt say
+        print("\nhearth: interrupted", file=sys.stderr)  # after the prompt or ^C, on its own line
+        return 130
     return 0
 
 

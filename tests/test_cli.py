@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import pty
 import signal
 import socket
 import sqlite3
@@ -404,6 +405,42 @@ async def test_account_password_sets_a_new_one_and_ends_the_login_sessions(
     assert capsys.readouterr().out == ""
     await pod.call("GET", "/api/v1/accounts/current", headers=me, expect=401)
     await pod.login("alice", "chosen password")
+
+
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [("eof", 1, "hearth: no password given"), ("interrupt", 130, "hearth: interrupted")],
+)
+def test_an_ended_password_prompt_is_one_line(
+    tmp_path: Path, stop: str, code: int, said: str
+) -> None:
+    """End of input (Ctrl-D) or Ctrl-C at the password prompt of a terminal: nothing is
+    created, and the command says why in one line rather than with a traceback."""
+    path = write_config(tmp_path / "pod")
+    control, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [HEARTH, "account", "create", "--config", str(path), "--username", "zed",
+             "--email", "z@example.org"],
+            stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,  # no controlling terminal: the prompt reads standard input
+        )  # fmt: skip
+        assert proc.stderr is not None
+        # Once prompted: the prompt flushes what the terminal had before it.
+        prompt = os.read(proc.stderr.fileno(), 100)
+        assert prompt == b"Password: ", prompt
+        if stop == "eof":
+            os.write(control, b"\x04")
+        else:
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(control)
+        os.close(terminal)
+    assert proc.returncode == code, err
+    assert out == ""
+    assert one_line(err) == said, err
+    assert not (tmp_path / "pod" / "data" / "hearth.db").exists()
 
 
 async def test_account_invite(

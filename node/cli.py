@@ -180,6 +180,15 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def _password(args: argparse.Namespace) -> str:
+    password = _read_password(args)
+    try:
+        password.encode()
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogates
+        raise CliError("the password is not UTF-8 text") from None
+    return password
+
+
+def _read_password(args: argparse.Namespace) -> str:
     if args.password_env:
         value = os.environ.get(args.password_env)
         if not value:

@@ -506,6 +506,31 @@ def test_arguments_that_are_not_utf8_are_usage_errors(
         assert "not UTF-8 text" in one_line(capsys.readouterr().err)
 
 
+async def test_a_password_that_is_not_utf8_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(write_config(tmp_path / "pod"))
+    assert await run(["migrate", "--config", path]) == 0
+    capsys.readouterr()
+    # What Python makes of bytes that are not UTF-8, in the environment or on standard input.
+    bad = b"correct \xffhorse".decode("utf-8", "surrogateescape")
+    monkeypatch.setenv("BAD_PW", bad)
+    create = ["account", "create", "--config", path, "--username", "eve"]
+    for argv, stdin in (
+        ([*create, "--email", "e@example.org", "--password-env", "BAD_PW"], ""),
+        ([*create, "--email", "e@example.org"], bad + "\n"),
+        (["account", "password", "--config", path, "eve", "--password-env", "BAD_PW"], ""),
+    ):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        assert await run(argv) == 1, argv
+        assert "the password is not UTF-8 text" in one_line(capsys.readouterr().err)
+    db = await Database(tmp_path / "pod" / "data" / "hearth.db").open()
+    try:
+        assert await db.fetchval("SELECT count(*) FROM accounts") == 0
+    finally:
+        await db.close()
+
+
 async def test_bad_invite_and_token_values_are_usage_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from federation.convert import NoteDoc
 from federation.handlers import shares, spaces
 from federation.handlers.base import Incoming
 from federation.handlers.notes import (
@@ -30,6 +33,12 @@ async def handle(inc: Incoming) -> None:
     if not same_origin(note.ap_id, inc.actor.uri):
         raise forbidden("The object id is not on its author's origin.", "origin_mismatch")
     check_author(note, inc.actor.uri, "create")
+    await note_created(inc, note, obj)
+
+
+async def note_created(inc: Incoming, note: NoteDoc, obj: dict[str, Any]) -> None:
+    """A checked note (`obj`, parsed) that is new here: a Create's, or an Update's that came
+    before its Create."""
     if await spaces.create(inc, note, obj):
         return  # a member's post to one of our spaces
 

@@ -59,7 +59,7 @@ async def handle(inc: Incoming) -> None:
     if not await post_store.is_known(inc.fed.db.inline, note.ap_id):
         # Deliveries keep no order: an Update may come before its Create, and carries the whole
         # note; taken as its Create (as Mastodon does), or the post would be lost here.
-        await create.handle(inc)
+        await create.note_created(inc, note, obj)
         return
 
     post = rendered(inc.fed, note, inc.actor)

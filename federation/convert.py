@@ -136,7 +136,7 @@ def note_to_as(
         "type": "Note",
         "attributedTo": author_actor,
         "content": post.html,
-        "source": {"content": post.body, "mediaType": "text/plain"},
+        "source": {"content": post.body, "mediaType": "text/markdown"},
         "published": post.created_at,
         "to": to,
         "cc": cc,

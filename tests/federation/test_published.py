@@ -138,3 +138,15 @@ async def test_every_term_a_published_document_uses_is_defined(pod: Pod) -> None
         status, doc = await _get(pod, url)
         assert status == 200
         assert _undefined_terms(doc) == set(), url
+
+
+async def test_a_posts_source_is_its_markdown_and_says_so(pod: Pod) -> None:
+    """The body is CommonMark (rendered into `content`): its `source` names that type, so a
+    server that reads sources (Pleroma, Akkoma) does not show `**` as written."""
+    alice = await pod.register("alice")
+    body = {"body": "a **bold** word"}
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+    status, note = await _get(pod, post["uri"])
+    assert status == 200
+    assert "<strong>bold</strong>" in note["content"]
+    assert note["source"] == {"content": "a **bold** word", "mediaType": "text/markdown"}

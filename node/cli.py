@@ -75,7 +75,15 @@ class _Admin:
 
 
 @asynccontextmanager
-async def _database(config: NodeConfig) -> AsyncIterator[Database]:
+async def _database(config: NodeConfig, *, create: bool) -> AsyncIterator[Database]:
+    """The pod's database; made if missing when `create`, else a missing one is refused: a
+    command run against a mistyped data_dir must not leave an empty database there, nor report
+    on it (an empty queue, no blocks) or act on it as though it were the pod's."""
+    if not create and not config.database_path.is_file():
+        raise CliError(
+            f"{config.database_path}: no database there (check storage.data_dir and"
+            " storage.database; `hearth migrate` makes a new one)"
+        )
     make_data_dir(config.storage.data_dir)
     db = Database(config.database_path)
     await db.open()
@@ -92,8 +100,8 @@ async def _database(config: NodeConfig) -> AsyncIterator[Database]:
 
 
 @asynccontextmanager
-async def _pod(config: NodeConfig) -> AsyncIterator[tuple[Database, _Admin]]:
-    async with _database(config) as db:
+async def _pod(config: NodeConfig, *, create: bool) -> AsyncIterator[tuple[Database, _Admin]]:
+    async with _database(config, create=create) as db:
         await migrate(db)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
@@ -170,7 +178,7 @@ async def _migrate(config: NodeConfig) -> None:
         # Progress on standard error, as it happens; the summary goes to standard output.
         print(f"applying {name} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
 
-    async with _database(config) as db:
+    async with _database(config, create=True) as db:
         applied = await migrate(db, starting)
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
 
@@ -207,7 +215,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 async def _account_create(config: NodeConfig, username: str, email: str, password: str) -> None:
-    async with _pod(config) as (_, services):
+    async with _pod(config, create=True) as (_, services):
         reg = await services.accounts.register(username, email, password, by_operator=True)
     print(
         f"account {reg.account.guid} with identity {username}@{config.host} ({reg.identity.guid})"
@@ -222,7 +230,7 @@ def cmd_account_create(args: argparse.Namespace) -> None:
 async def _account_password(
     config: NodeConfig, username: str, password: str, generated: bool
 ) -> None:
-    async with _pod(config) as (db, services):
+    async with _pod(config, create=False) as (db, services):
         ident = await identity_store.get_by_handle(db, username, None)
         if ident is None or ident.account_guid is None:
             raise CliError(f"no local identity named {username}")
@@ -242,7 +250,7 @@ def cmd_account_password(args: argparse.Namespace) -> None:
 
 
 async def _account_invite(config: NodeConfig, max_uses: int, days: float | None) -> None:
-    async with _pod(config) as (_, services):
+    async with _pod(config, create=True) as (_, services):
         print(await services.accounts.create_invite(max_uses, days))
 
 
@@ -253,7 +261,7 @@ def cmd_account_invite(args: argparse.Namespace) -> None:
 async def _token_create(
     config: NodeConfig, username: str, name: str, scopes: frozenset[str], days: float | None
 ) -> None:
-    async with _pod(config) as (db, services):
+    async with _pod(config, create=False) as (db, services):
         ident = await identity_store.get_by_handle(db, username, None)
         if ident is None or ident.account_guid is None:
             raise CliError(f"--username: no local identity named {username}")
@@ -269,7 +277,7 @@ def cmd_token_create(args: argparse.Namespace) -> None:
 
 
 async def _deliveries_status(config: NodeConfig, dead: bool) -> None:
-    async with _pod(config) as (_, admin):
+    async with _pod(config, create=False) as (_, admin):
         hosts = await admin.operations.queue()
         letters = await admin.operations.dead_letters() if dead else []
     if not hosts:
@@ -292,7 +300,7 @@ def cmd_deliveries_status(args: argparse.Namespace) -> None:
 
 
 async def _deliveries_retry(config: NodeConfig, host: str | None) -> None:
-    async with _pod(config) as (_, admin):
+    async with _pod(config, create=False) as (_, admin):
         count = await admin.operations.retry(host, admin.is_blocked)
     print(f"{count} deliveries due now; a running pod sends them within seconds")
 
@@ -304,7 +312,8 @@ def cmd_deliveries_retry(args: argparse.Namespace) -> None:
 async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
     from federation.blocks import DomainBlocks
 
-    async with _pod(config) as (_, admin):
+    # A block may be set before the pod's first start; the rest need the pod's database.
+    async with _pod(config, create=action == "block") as (_, admin):
         if action == "list":
             for name in await admin.operations.blocks():
                 print(name)
@@ -337,7 +346,7 @@ def cmd_domain(args: argparse.Namespace) -> None:
 async def _media_gc(config: NodeConfig) -> None:
     from node.services.media import local_media_service  # Pillow loads only when needed
 
-    async with _pod(config) as (db, _):
+    async with _pod(config, create=False) as (db, _):
         report = await local_media_service(db, config, SystemClock(), None).gc()
     print(
         f"removed {report.uploads} unfinished uploads, {report.blobs} unused files"

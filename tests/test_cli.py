@@ -306,6 +306,57 @@ async def test_a_database_another_process_keeps_locked_is_one_line(
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["deliveries", "status", "--dead"],
+        ["deliveries", "retry"],
+        ["domain", "list"],
+        ["domain", "unblock", "evil.example"],
+        ["media", "gc"],
+        ["account", "password", "alice", "--generate"],
+        ["token", "create", "--username", "alice"],
+    ],
+)
+async def test_commands_that_need_the_pods_database_make_none(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run against a mistyped data_dir, they would report on an empty database made there (an
+    empty queue, no blocks) as though it were the pod's: they say it is missing instead."""
+    path = write_config(tmp_path / "pod")
+    text = path.read_text(encoding="utf-8").replace('data_dir = "data"', 'data_dir = "dta"')
+    path.write_text(text, encoding="utf-8")
+    assert await run([*argv, "--config", str(path)]) == 1
+    captured = capsys.readouterr()
+    line = one_line(captured.err)
+    assert f"{tmp_path / 'pod' / 'dta' / 'hearth.db'}: no database there" in line
+    assert captured.out == ""
+    assert sorted(p.name for p in (tmp_path / "pod").iterdir()) == ["config.toml"]
+
+
+async def test_media_gc_on_a_missing_database_keeps_the_media(
+    tmp_path: Path, make_pod: PodFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With storage.database mistyped, gc would have found no blob row naming any stored file
+    and removed them all."""
+    from tests.api.test_media_flow import leftovers, upload
+
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data")
+    alice = await pod.register("alice")
+    await upload(pod, alice)
+    await pod.stop()
+    [stored] = leftovers(pod)
+    os.utime(stored, (0, 0))  # long past the age a stray file is removed at
+    path = write_config(tmp_path / "pod")
+    mistyped = 'data_dir = "data"\ndatabase = "hearth2.db"'
+    text = path.read_text(encoding="utf-8").replace('data_dir = "data"', mistyped)
+    path.write_text(text, encoding="utf-8")
+    assert await run(["media", "gc", "--config", str(path)]) == 1
+    assert "hearth2.db: no database there" in one_line(capsys.readouterr().err)
+    assert leftovers(pod) == [stored]
+    assert not (tmp_path / "pod" / "data" / "hearth2.db").exists()
+
+
 # --- accounts and tokens --------------------------------------------------------------------
 
 

@@ -238,6 +238,7 @@ async def test_domain_unblock_says_when_the_domain_stays_blocked(
     domain's, the config's), says so: the domain is still refused."""
     extra = '[federation]\nblocked_domains = ["Cfg.Example"]\n'
     path = str(write_config(tmp_path / "pod", extra=extra))
+    assert await run(["migrate", "--config", path]) == 0
     capsys.readouterr()
     assert await run(["domain", "unblock", "--config", path, "nowhere.example"]) == 1
     assert one_line(capsys.readouterr().err) == "hearth: nowhere.example is not blocked"

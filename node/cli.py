@@ -252,6 +252,17 @@ def cmd_account_password(args: argparse.Namespace) -> None:
 async def _account_invite(config: NodeConfig, max_uses: int, days: float | None) -> None:
     async with _pod(config, create=True) as (_, services):
         print(await services.accounts.create_invite(max_uses, days))
+    # Codes are asked for in the "invite" mode only: in another the operator hands over a code
+    # that does nothing (open) or that the pod refuses with the rest (closed). It is kept, and
+    # works once the mode is "invite", so it is printed still, with why it does not work yet.
+    why = {
+        "closed": "registration is closed",
+        "open": "registration is open to anyone without a code",
+    }.get(config.instance.registration)
+    if why:
+        print(
+            f'{why}: the code counts only once instance.registration is "invite"', file=sys.stderr
+        )
 
 
 def cmd_account_invite(args: argparse.Namespace) -> None:

@@ -508,6 +508,38 @@ async def test_account_invite(
     await pod.call("POST", "/api/v1/accounts", json={**body, "inviteCode": code}, expect=403)
 
 
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        ("closed", "registration is closed"),
+        ("open", "registration is open to anyone without a code"),
+        ("invite", None),
+    ],
+)
+async def test_account_invite_says_when_the_registration_mode_takes_no_codes(
+    tmp_path: Path,
+    make_pod: PodFactory,
+    mode: str,
+    said: str | None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A code handed over while registration is closed is refused with the rest; while it is
+    open, it does nothing. The code is kept for when the mode is "invite", and printed still."""
+    path = write_config(tmp_path / "pod", extra=f'[instance]\nregistration = "{mode}"\n')
+    assert await run(["account", "invite", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    code = captured.out.strip()
+    if said is None:
+        assert captured.err == ""
+    else:
+        line = one_line(captured.err)
+        assert line.startswith(said) and 'once instance.registration is "invite"' in line
+        assert code not in line
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data", instance={"registration": "invite"})
+    body = {"username": "carol", "email": "c@example.org", "password": PASSWORD}
+    await pod.call("POST", "/api/v1/accounts", json={**body, "inviteCode": code}, expect=201)
+
+
 async def test_account_and_token_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

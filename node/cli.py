@@ -304,6 +304,9 @@ async def _deliveries_status(config: NodeConfig, dead: bool) -> None:
             f"dead {d.guid} {d.activity_type} -> {d.inbox}: {d.attempts} tries,"
             f" last {d.last_status or '-'} {d.last_error or ''}".rstrip()
         )
+    # Only the latest are listed: say how many are left out, rather than seem to be all.
+    if dead and (more := sum(h.dead for h in hosts) - len(letters)) > 0:
+        print(f"... and {more} more dead deliveries, given up on earlier")
 
 
 def cmd_deliveries_status(args: argparse.Namespace) -> None:

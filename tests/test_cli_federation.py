@@ -191,6 +191,32 @@ async def test_deliveries_status_and_retry(
     assert [a["type"] for a in remote.received] == ["Accept", "Create", "Create"]
 
 
+async def test_deliveries_status_says_how_many_dead_deliveries_it_leaves_out(
+    answered: Answered, remote: RemoteServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path, _ = await answered(Answer(403))
+    host = remote.base.split("//")[1]
+    # 120 more of the post's deliveries given up on, to inboxes of the same host, later on.
+    await write_to_database(
+        tmp_path / "pod",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120)"
+        " INSERT INTO deliveries (guid, outbox_guid, inbox, host, state, attempts,"
+        " next_attempt_at, last_status, created_at, updated_at)"
+        " SELECT 'more' || i, d.outbox_guid, d.inbox || '/' || i, d.host, 'dead', 1,"
+        " '2099-01-01T00:00:00.000Z', 410, '2099-01-01T00:00:00.000Z',"
+        " '2099-01-01T00:00:00.000Z' FROM n, deliveries d WHERE d.state = 'dead'",
+    )
+    out = await _dead_letters(path, capsys)
+    assert f"{host}: 0 pending, 0 running, 121 dead" in out
+    lines = out.splitlines()
+    assert len([line for line in lines if line.startswith("dead ")]) == 100
+    assert lines[-1] == "... and 21 more dead deliveries, given up on earlier"
+    # All listed: nothing more to say.
+    await write_to_database(tmp_path / "pod", "DELETE FROM deliveries WHERE guid LIKE 'more__%'")
+    out = await _dead_letters(path, capsys)
+    assert len(out.splitlines()) == 1 + 10 and "more dead" not in out
+
+
 async def test_deliveries_queued_before_a_block_are_given_up(
     answered: Answered, remote: RemoteServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

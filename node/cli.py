@@ -143,10 +143,15 @@ def cmd_init(args: argparse.Namespace) -> None:
     # an unprivileged port behind it.
     port = args.port or url_port or DEFAULT_PORT
     text = CONFIG_TEMPLATE.format(host=args.host, port=port, public_url=args.public_url.rstrip("/"))
-    try:  # what init writes must load: check before writing anything
-        build_config(tomllib.loads(text), env={})
+    from node.serve import ServeError, check_host
+
+    try:  # what init writes must load, and serve with: check before writing anything
+        config = build_config(tomllib.loads(text), env={})
+        check_host(config.server.host)
     except (tomllib.TOMLDecodeError, ConfigError) as exc:
         raise CliError(f"--public-url/--host: {exc}") from None
+    except ServeError as exc:
+        raise CliError(f"--host: {exc}") from None
     try:
         target.mkdir(parents=True, exist_ok=True)
         make_data_dir(target / "data")

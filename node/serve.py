@@ -58,7 +58,17 @@ def bind(config: NodeConfig, count: int = 1) -> list[socket.socket]:
     (SO_REUSEPORT), so that the kernel spreads the connections among them. On one shared socket
     the process that wakes first would accept every connection waiting, and a few long-lived
     ones (a reverse proxy's) could all end up in one process."""
-    host, port = config.server.host, config.server.port
+    return _listen(config.server.host, config.server.port, count)
+
+
+def check_host(host: str) -> None:
+    """ServeError unless `serve` can listen on `host` (on a port of the system's choice, the
+    configured one may be taken until then): what `hearth init` checks before writing it."""
+    for sock in _listen(host, 0, 1):
+        sock.close()
+
+
+def _listen(host: str, port: int, count: int) -> list[socket.socket]:
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

@@ -144,6 +144,30 @@ def test_init_refuses_bad_public_urls(
     assert not (tmp_path / "pod" / "config.toml").exists()
 
 
+@pytest.mark.parametrize("host", ["", "[::1]", "127.0.0.1:8080", "192.0.2.1", "a host"])
+def test_init_refuses_a_host_serve_cannot_listen_on(
+    tmp_path: Path, host: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a name or address of this machine (192.0.2.1 is kept for documentation): serve
+    would refuse the config init wrote."""
+    assert main(["init", str(tmp_path / "pod"), "--host", host]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert line.endswith(f"--host: server.host: cannot listen on {host}".rstrip())
+    assert not (tmp_path / "pod").exists()
+    # As serve would have said.
+    path = write_config(tmp_path / "other", port=free_port())
+    text = path.read_text(encoding="utf-8").replace('host = "127.0.0.1"', f'host = "{host}"')
+    path.write_text(text, encoding="utf-8")
+    result = serve_once(path)
+    assert result.returncode == 1 and "server.host: cannot listen" in one_line(result.stderr)
+
+
+@pytest.mark.parametrize("host", ["localhost", "0.0.0.0", "127.0.0.2"])
+def test_init_takes_a_host_serve_listens_on(tmp_path: Path, host: str) -> None:
+    assert main(["init", str(tmp_path / "pod"), "--host", host]) == 0
+    assert load_config(tmp_path / "pod" / "config.toml", env={}).server.host == host
+
+
 def test_init_into_a_file_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "taken").write_text("x", encoding="utf-8")
     assert main(["init", str(tmp_path / "taken")]) == 1

@@ -301,17 +301,24 @@ async def _deliveries_status(config: NodeConfig, dead: bool) -> None:
     for h in hosts:
         state = " (paused)" if h.paused else ""
         print(
-            f"{h.host}{state}: {h.pending} pending, {h.running} running, {h.dead} dead;"
+            f"{_shown(h.host)}{state}: {h.pending} pending, {h.running} running, {h.dead} dead;"
             f" next try {h.next_attempt_at or '-'}"
         )
     for d in letters:
         print(
-            f"dead {d.guid} {d.activity_type} -> {d.inbox}: {d.attempts} tries,"
+            f"dead {d.guid} {d.activity_type} -> {_shown(d.inbox)}: {d.attempts} tries,"
             f" last {d.last_status or '-'} {d.last_error or ''}".rstrip()
         )
     # Only the latest are listed: say how many are left out, rather than seem to be all.
     if dead and (more := sum(h.dead for h in hosts) - len(letters)) > 0:
         print(f"... and {more} more dead deliveries, given up on earlier")
+
+
+def _shown(text: str) -> str:
+    """Text another pod chose (an inbox URL, its host) as printed to the operator's terminal:
+    what is not printable (escape sequences, which the terminal would run, line breaks,
+    directional overrides) is shown escaped."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def cmd_deliveries_status(args: argparse.Namespace) -> None:

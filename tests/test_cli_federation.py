@@ -217,6 +217,38 @@ async def test_deliveries_status_says_how_many_dead_deliveries_it_leaves_out(
     assert len(out.splitlines()) == 1 + 10 and "more dead" not in out
 
 
+async def test_deliveries_status_shows_a_remote_inbox_with_its_control_characters_escaped(
+    tmp_path: Path,
+    make_pod: PodFactory,
+    remote: RemoteServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An inbox URL is the remote's to choose: printed as it is, its escape sequences would
+    be run by the operator's terminal (retitle the window, rewrite lines shown, hide some)."""
+    doc = remote._actor_doc()
+    hostile = {**doc, "inbox": f"{doc['inbox']}\x1b]2;owned\x07\x1b[2K\r\u202e"}
+    remote._actor_doc = lambda: hostile  # type: ignore[method-assign]
+    pod = await make_pod(data_dir=tmp_path / "pod" / "data")
+    alice = await pod.register("alice")
+    fed = pod.app[FEDERATION]
+    follower = await fed.directory.resolve_uri(remote.actor)
+    me = await identity_store.get(fed.db, alice.identity_id)
+    assert me is not None
+    async with fed.db.transaction() as tx:
+        await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
+
+    async def given_up() -> bool:
+        await fed.worker.run_once()
+        return await fed.db.fetchval("SELECT count(*) FROM deliveries WHERE state = 'dead'") == 1
+
+    await wait_for(given_up)  # the Accept: no such inbox there
+    path = str(write_config(tmp_path / "pod", port=pod.server.port))
+    await pod.stop()
+    out = await _dead_letters(path, capsys)
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out and "\u202e" not in out
+    assert f"-> {doc['inbox']}\\x1b]2;owned\\x07\\x1b[2K\\r\\u202e: 1 tries" in out
+
+
 async def test_deliveries_queued_before_a_block_are_given_up(
     answered: Answered, remote: RemoteServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

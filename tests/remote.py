@@ -15,7 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation import httpsig
+from federation.routes import FEDERATION
 from node.clock import Clock
+from node.store import identities as identity_store
+from tests.support import Pod, User
 
 
 @dataclass
@@ -110,3 +113,16 @@ class RemoteServer:
         body = json.dumps(activity).encode()
         headers = httpsig.sign_request("POST", url, body, self.key_id, self.key, clock.now())
         return body, headers
+
+
+async def followed_by(pod: Pod, remote: RemoteServer, alice: User | None = None) -> User:
+    """alice (registered unless given) on the pod, followed by the remote actor, as if its
+    Follow had arrived; the Accept is queued."""
+    alice = alice or await pod.register("alice")
+    fed = pod.app[FEDERATION]
+    follower = await fed.directory.resolve_uri(remote.actor)
+    me = await identity_store.get(fed.db, alice.identity_id)
+    assert me is not None
+    async with fed.db.transaction() as tx:
+        await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
+    return alice

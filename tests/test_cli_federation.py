@@ -12,10 +12,9 @@ from federation.blocks import DomainBlocks
 from federation.routes import FEDERATION
 from node.appkeys import DB
 from node.store import deliveries as delivery_store
-from node.store import identities as identity_store
 from node.store.db import Database
 from tests.conftest import PodFactory
-from tests.remote import Answer, RemoteServer
+from tests.remote import Answer, RemoteServer, followed_by
 from tests.support import Pod, wait_for
 from tests.test_cli import one_line, run, write_config, write_to_database
 
@@ -108,13 +107,8 @@ def answered(tmp_path: Path, make_pod: PodFactory, remote: RemoteServer) -> Answ
 
     async def post(answer: Answer) -> tuple[str, Restart]:
         pod = await make_pod(data_dir=tmp_path / "pod" / "data")
-        alice = await pod.register("alice")
+        alice = await followed_by(pod, remote)
         fed = pod.app[FEDERATION]
-        follower = await fed.directory.resolve_uri(remote.actor)
-        me = await identity_store.get(fed.db, alice.identity_id)
-        assert me is not None
-        async with fed.db.transaction() as tx:
-            await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
 
         async def accept_sent() -> bool:
             return [a["type"] for a in remote.received] == ["Accept"]
@@ -229,13 +223,8 @@ async def test_deliveries_status_shows_a_remote_inbox_with_its_control_character
     hostile = {**doc, "inbox": f"{doc['inbox']}\x1b]2;owned\x07\x1b[2K\r\u202e"}
     remote._actor_doc = lambda: hostile  # type: ignore[method-assign]
     pod = await make_pod(data_dir=tmp_path / "pod" / "data")
-    alice = await pod.register("alice")
+    await followed_by(pod, remote)
     fed = pod.app[FEDERATION]
-    follower = await fed.directory.resolve_uri(remote.actor)
-    me = await identity_store.get(fed.db, alice.identity_id)
-    assert me is not None
-    async with fed.db.transaction() as tx:
-        await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
 
     async def given_up() -> bool:
         await fed.worker.run_once()

@@ -24,7 +24,7 @@ from node.store import identities as identity_store
 from node.store.db import Database
 from node.store.deliveries import Claimed
 from tests.hostile import HostilePod
-from tests.remote import Answer, RemoteServer
+from tests.remote import Answer, RemoteServer, followed_by
 from tests.support import Pod, User, wait_for
 
 
@@ -42,14 +42,8 @@ async def remote(remote_key: rsa.RSAPrivateKey) -> AsyncIterator[RemoteServer]:
 
 async def _followed_by_remote(pod: Pod, remote: RemoteServer, alice: User | None = None) -> User:
     """alice on the pod, followed by the remote actor (as if its Follow had arrived)."""
-    alice = alice or await pod.register("alice")
-    fed = pod.app[FEDERATION]
-    follower = await fed.directory.resolve_uri(remote.actor)
-    me = await identity_store.get(fed.db, alice.identity_id)
-    assert me is not None
-    async with fed.db.transaction() as tx:
-        await fed.services.follows.remote_follow(tx, follower, me, f"{remote.actor}#follow")
-    await fed.worker.run_once()
+    alice = await followed_by(pod, remote, alice)
+    await pod.app[FEDERATION].worker.run_once()
     assert [a["type"] for a in remote.received] == ["Accept"]
     return alice
 

@@ -208,7 +208,9 @@ def _read_password(args: argparse.Namespace) -> str:
             raise CliError(f"--password-env: {args.password_env} is not set")
         return value
     if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
+        # The line's end, CR LF too (a file written on Windows): a CR left at the end of the
+        # password could never be typed at a login.
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     try:
         first = getpass.getpass("Password: ")
         again = getpass.getpass("Again: ")

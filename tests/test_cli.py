@@ -423,11 +423,13 @@ async def test_account_create_then_login_and_app_token(
     assert sess["kind"] == "app" and sess["scopes"] == ["profile"] and sess["name"] == "cli"
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", ""])  # a file written on Windows: CR LF
 async def test_account_create_reads_the_password_from_stdin(
-    tmp_path: Path, make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_pod: PodFactory, monkeypatch: pytest.MonkeyPatch, end: str
 ) -> None:
     path = write_config(tmp_path / "pod")
-    monkeypatch.setattr(sys, "stdin", io.StringIO("piped password\n"))
+    # As sys.stdin reads: a line keeps its CR.
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"piped password{end}"))
     argv = ["account", "create", "--config", str(path), "--username", "bob"]
     assert await run([*argv, "--email", "bob@example.org"]) == 0
     pod = await make_pod(data_dir=tmp_path / "pod" / "data")

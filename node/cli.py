@@ -342,17 +342,20 @@ async def _domain(config: NodeConfig, action: str, domain: str | None) -> None:
 
     # A block may be set before the pod's first start; the rest need the pod's database.
     async with _pod(config, create=action == "block") as (_, admin):
-        if action == "list":
-            for name in await admin.operations.blocks():
-                print(name)
-            return
-        assert domain is not None
-        key, was = await admin.operations.set_block(domain, action == "block")
-        # What still refuses the domain after an unblock: a parent domain's block, the config's.
+        key, was = "", False
+        if domain is not None:
+            key, was = await admin.operations.set_block(domain, action == "block")
+        # Every block the pod applies: the config's, then those stored by these commands.
         fixed = config.federation.blocked_domains
         blocks = [*((host_key(b), " (federation.blocked_domains in the config)") for b in fixed),
                   *((b, "") for b in await admin.operations.blocks())]  # fmt: skip
-        still = ", ".join(b + where for b, where in blocks if DomainBlocks([b]).is_blocked(key))
+    if action == "list":
+        for b, where in blocks:
+            if b:  # a config entry that names no host blocks nothing
+                print(b + where)
+        return
+    # What still refuses the domain after an unblock: a parent domain's block, the config's.
+    still = ", ".join(b + where for b, where in blocks if DomainBlocks([b]).is_blocked(key))
     within = config.federation.blocks_reload_seconds
     if action == "block":
         print(f"{key} blocked; a running pod applies it within {within:g} s")
@@ -541,7 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
             " and every port unless it names one",
         )
         p.set_defaults(func=cmd_domain)
-    p = domain.add_parser("list", help="blocked domains (those in the config come on top)")
+    p = domain.add_parser(
+        "list", help="blocked domains: those in the config (federation.blocked_domains) first"
+    )
     _with_config(p)
     p.set_defaults(func=cmd_domain)
 

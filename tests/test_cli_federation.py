@@ -300,7 +300,12 @@ async def test_domain_unblock_says_when_the_domain_stays_blocked(
     assert await run(["domain", "unblock", "--config", path, "a.evil.example"]) == 0
     out = one_line(capsys.readouterr().out)
     assert out.startswith("a.evil.example unblocked, but still blocked by evil.example;"), out
-    assert await _blocks(path, capsys) == ["evil.example"]
+    # The list shows every block the pod applies, the config's first (it said nothing of them).
+    assert await run(["domain", "list", "--config", path]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "cfg.example (federation.blocked_domains in the config)",
+        "evil.example",
+    ]
 
     pod = await make_pod(
         data_dir=tmp_path / "pod" / "data", federation={"blocked_domains": ["cfg.example"]}

@@ -58,6 +58,11 @@ _PRAGMAS = (
     # made that first read several times dearer than reading the pages again (the inbox's
     # reads follow the other processes' commits all the time).
     "PRAGMA mmap_size=0",
+    # Statement journals in memory. Each transaction of a group (`apply`, `transaction()`) is a
+    # SAVEPOINT, whose journal keeps each page it changes that the group changed before (the
+    # inbox's posts all change their indexes' last pages): in a temporary file, a write each.
+    # Temporary tables and sorts are kept in memory too; the API's lists are read by the page.
+    "PRAGMA temp_store=MEMORY",
 )
 # Commits between two checkpoints of the WAL into the database file.
 CHECKPOINT_EVERY = 64

@@ -85,12 +85,22 @@ def profile_problems(
 # Unicode categories that show nothing by themselves: controls (Cc, NUL among them), formats
 # (Cf: zero-width space, BOM, word joiner, directional marks) and separators (Zs, Zl, Zp).
 _INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+# Characters of other categories that show nothing either: Unicode's default ignorable ones
+# outside Cf (the Hangul fillers, letters drawn blank and the usual "blank name"; the
+# combining grapheme joiner; variation selectors), and the blank Braille pattern.
+_BLANK = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]"
+)
 
 
 def has_visible(text: str) -> bool:
     """Whether `text` shows anything: a field that may not be empty is as empty when it holds
-    only zero-width, control or space characters, as a reader sees nothing in it."""
-    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in text)
+    only zero-width, control, space or blank filler characters, as a reader sees nothing."""
+    return any(
+        not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE and not _BLANK.match(ch)
+        for ch in text
+    )
 
 
 def check(**problems: str | None) -> None:

@@ -19,6 +19,12 @@ INVISIBLE = [
     "\x00",
     "\x07\x1b",
     " \u200b\t\u2028\u00a0\u3000\u2029\n\u200d ",
+    # Letters and marks that show nothing: the Hangul fillers, a variation selector alone,
+    # the combining grapheme joiner, the blank Braille pattern.
+    "\u3164",
+    "\u115f\u1160 \uffa0",
+    "\ufe0f\u034f",
+    "\u2800",
 ]
 
 

@@ -20,6 +20,7 @@ from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
 from node.ids import new_guid
 from node.services.ports import ActorKind
+from node.services.rules import remote_username_ok
 from node.services.text import html_to_text, profile_line, profile_text, sanitize_html
 from node.store import identities as identity_store
 from node.store import media as media_store
@@ -27,7 +28,7 @@ from node.store import remote_actors as actor_store
 from node.store.db import Database
 from node.store.identities import Identity
 from node.store.remote_actors import RemoteActor
-from node.urls import handle_host
+from node.urls import handle_domain, handle_host
 from node.workers import Changes
 
 # Profiles are refreshed when older than this; keys are refreshed on a failed verification,
@@ -41,6 +42,8 @@ KEY_FETCHES_PER_HOST = 4
 JRD_TYPES = ("application/jrd+json", "application/json")
 # The WebFinger link property by which Lemmy tells a person's self link from a community's.
 AS_TYPE_PROPERTY = "https://www.w3.org/ns/activitystreams#type"
+# The longest WebFinger subject read (`acct:` and a handle).
+MAX_SUBJECT = 300
 # A remote profile field's name and value are kept to this many characters, as local ones.
 FIELD_CHARS = 255
 
@@ -105,7 +108,7 @@ class ActorDirectory:
         if known is not None and fresh and checked:
             return known
         try:
-            links = await self._webfinger(username, domain, kind)
+            subject, links = await self._webfinger(username, domain, kind)
         except FetchError as exc:
             if known is not None and checked:
                 return known
@@ -119,22 +122,96 @@ class ActorDirectory:
                 self._other_kind_only.popitem(last=False)
         elif other_kind is not None:
             self._other_kind_only.pop(other_kind, None)
-        if actor_uri is None or handle_host(actor_uri) != domain.lower():
-            # The actor must live on the domain the handle names.
+        if actor_uri is None:
             raise not_found("Identity")
+        try:
+            handle = await self._handle_of(username, domain.lower(), subject, actor_uri, kind)
+        except FetchError as exc:
+            raise not_found("Identity") from exc
+        if handle is None:
+            raise not_found("Identity")
+        handle_domain, confirmed = handle
+        wanted = (username, handle_domain)
         if gone and actor is not None and actor_uri == actor.uri:
-            found = await self._fetch_shared(actor_uri)
+            found = await self._fetch_shared(actor_uri, wanted)
         else:
-            found = await self.resolve_uri(actor_uri)
-        if found.username.lower() == username.lower() and found.domain == domain.lower():
-            async with self._db.transaction() as tx:
-                await actor_store.handle_checked(tx, found.guid, iso(self._clock.now()))
+            found = await self.resolve_uri(actor_uri, wanted)
+        if found.local or found.username.lower() != username.lower():
+            return found
+        if found.domain != handle_domain and not confirmed:
+            return found
+        async with self._db.transaction() as tx:
+            if found.domain != handle_domain:
+                # Known under another handle (its host's, seen first through its document):
+                # WebFinger at both ends gave it this one now.
+                found = await actor_store.take_handle(tx, found.guid, handle_domain)
+            await actor_store.handle_checked(tx, found.guid, iso(self._clock.now()))
         return found
+
+    async def _handle_of(
+        self,
+        username: str,
+        domain: str,
+        subject: tuple[str, str] | None,
+        actor_uri: str,
+        kind: ActorKind | None,
+    ) -> tuple[str, bool] | None:
+        """The domain of the handle of `actor_uri`, which WebFinger at `domain` named for
+        `username@domain` (its answer's `subject`), and whether WebFinger confirmed it; None
+        when the handle is refused.
+
+        A handle may name a domain other than its actor's host (Mastodon's LOCAL_DOMAIN beside
+        WEB_DOMAIN: `simon@simonwillison.net` whose actor is on fedi.simonwillison.net). Such
+        a handle is taken only where both say so, as Mastodon has it: the handle's domain
+        names the actor for it, and the actor's host gives that handle as its actor's (its
+        answer's subject), so neither a host claiming another's actors nor one claiming
+        another's handles is believed. One more WebFinger at most; without the confirmation,
+        the handle is the one of the actor's host, as for any actor, or refused."""
+        host = handle_host(actor_uri)
+        plain = (domain, False) if host == domain else None
+        if subject is None or subject[0].lower() != username.lower():
+            return plain
+        canonical = subject[1]
+        if canonical == domain:
+            if host == domain:
+                return domain, True
+            # The handle's domain named the actor; its host must give it the handle too.
+            said = await self._names(username, host, subject, actor_uri, kind)
+            return (domain, True) if said else None
+        # The answer names another handle as the actor's: that handle's domain must name the
+        # actor for it too. Asked at the actor's host (which gives its handle), or at a
+        # domain pointing to the actor's host's own handle.
+        if host in (domain, canonical) and await self._names(
+            subject[0], canonical, subject, actor_uri, kind
+        ):
+            return canonical, True
+        return plain
+
+    async def _names(
+        self,
+        username: str,
+        domain: str,
+        subject: tuple[str, str],
+        actor_uri: str,
+        kind: ActorKind | None,
+    ) -> bool:
+        """Whether WebFinger at `domain` for `username@domain` answers with `subject` and
+        names `actor_uri` first. FetchError when `domain` is blocked: an account whose handle
+        or actor is on a blocked domain is refused, not taken under the other one."""
+        try:
+            said, links = await self._webfinger(username, domain, kind)
+        except FetchError as exc:
+            if exc.code == "domain_blocked":
+                raise
+            return False
+        same = said is not None and said[0].lower() == subject[0].lower()
+        return same and said[1] == subject[1] and links[:1] == [actor_uri]
 
     async def _webfinger(
         self, username: str, domain: str, kind: ActorKind | None = None
-    ) -> list[str]:
-        """The actors WebFinger names for `username@domain`, from the first scheme that
+    ) -> tuple[tuple[str, str] | None, list[str]]:
+        """The handle WebFinger's answer for `username@domain` names as its subject (None
+        when it names none it can be) and the actors it names, from the first scheme that
         answers, those it says are of `kind` first; the last FetchError if none does."""
         resource = quote(f"acct:{username}@{domain}")
         last: FetchError | None = None
@@ -145,10 +222,12 @@ class ActorDirectory:
             except FetchError as exc:
                 last = exc
                 continue
-            return _self_links(jrd, kind)
+            return _subject(jrd), _self_links(jrd, kind)
         raise last or FetchError("bad_url", "no scheme to ask")
 
-    async def resolve_uri(self, uri: str) -> Identity:
+    async def resolve_uri(self, uri: str, handle: tuple[str, str] | None = None) -> Identity:
+        """See `Directory.resolve_uri`; `handle` is the one WebFinger gave the actor, if any
+        (`_check_handle`)."""
         if self._urls.is_local(uri):
             username = self._urls.local_username(uri)
             ident = (
@@ -166,7 +245,7 @@ class ActorDirectory:
             if ident is not None:
                 return ident
         try:
-            return await self._fetch_shared(uri)
+            return await self._fetch_shared(uri, handle)
         except ApiError as exc:
             # Its pod not answering now (a timeout, a 5xx) does not make a known actor unknown,
             # as `resolve_handle` has it: what names it is not refused for that, with a 404
@@ -178,7 +257,7 @@ class ActorDirectory:
                 raise
             return ident
 
-    async def _fetch_shared(self, uri: str) -> Identity:
+    async def _fetch_shared(self, uri: str, handle: tuple[str, str] | None = None) -> Identity:
         # Concurrent requests for one actor (a burst of inbox posts) share one fetch.
         pending = self._inflight.get(uri)
         if pending is not None:
@@ -186,7 +265,7 @@ class ActorDirectory:
         future: asyncio.Future[Identity] = asyncio.get_running_loop().create_future()
         self._inflight[uri] = future
         try:
-            ident = await self._fetch(uri)
+            ident = (await self._fetch_parsed(uri, handle))[1]
             future.set_result(ident)
             return ident
         except BaseException as exc:
@@ -196,16 +275,15 @@ class ActorDirectory:
         finally:
             del self._inflight[uri]
 
-    async def _fetch(self, uri: str) -> Identity:
-        return (await self._fetch_parsed(uri))[1]
-
-    async def _fetch_parsed(self, uri: str) -> tuple[ActorDoc, Identity]:
+    async def _fetch_parsed(
+        self, uri: str, handle: tuple[str, str] | None = None
+    ) -> tuple[ActorDoc, Identity]:
         try:
             parsed = actor_from_as(await self._actor_document(uri))
-            await self._check_handle(parsed)
+            domain = await self._check_handle(parsed, handle)
         except (FetchError, InvalidDocument, ValueError) as exc:
             raise ApiError(404, "not_found", "The remote identity could not be fetched.") from exc
-        return parsed, await self._store(parsed)
+        return parsed, await self._store(parsed, domain)
 
     async def alias_of(self, uri: str, alias: str) -> Identity | None:
         """The actor `uri`, fetched now, if its document names `alias` among its other ids
@@ -214,24 +292,41 @@ class ActorDirectory:
         parsed, ident = await self._fetch_parsed(uri)
         return ident if alias in parsed.also_known_as else None
 
-    async def _check_handle(self, parsed: ActorDoc) -> None:
-        """InvalidDocument when another actor we know holds the handle the document claims,
-        unless WebFinger now gives the handle to this actor and not to that one (it moved).
+    async def _check_handle(self, parsed: ActorDoc, handle: tuple[str, str] | None = None) -> str:
+        """The domain of the handle to store a new actor under: its host's, or the one
+        WebFinger gave it (`handle`, from a lookup, or asked now; see `_handle_of`).
 
+        InvalidDocument when another actor we know holds the handle the document claims,
+        unless WebFinger now gives the handle to this actor and not to that one (it moved).
         Any document an origin serves with an ActivityStreams type (a file a user put there)
         may name itself and any username; storing it takes the handle over from the actor
         that has it, and what was that actor's goes. As Mastodon does, the origin's
         WebFinger says which actor a handle is."""
         domain = handle_host(parsed.uri)
+        given = handle is not None and handle[0].lower() == parsed.username.lower()
+        if handle is not None and given and handle[1] != domain:
+            return handle[1]  # both ends confirmed it: `_handle_of`
         holder = await identity_store.get_by_handle(self._db, parsed.username, domain)
-        if holder is None:
-            return
-        held_by = await actor_store.by_identity(self._db, holder.guid)
-        if held_by is None or held_by.uri == parsed.uri:
-            return
-        links = await self._webfinger(parsed.username, domain)
-        if parsed.uri not in links or held_by.uri in links:
+        held_by = await actor_store.by_identity(self._db, holder.guid) if holder else None
+        clash = held_by is not None and held_by.uri != parsed.uri
+        # A new actor's host may give it a handle on another domain: asked once, when it is
+        # first seen (what is stored keeps its handle; a lookup of the other one moves it).
+        new = not given and await actor_store.by_uri(self._db, parsed.uri) is None
+        if not clash and not new:
+            return domain
+        try:
+            subject, links = await self._webfinger(parsed.username, domain)
+        except FetchError:
+            if clash:
+                raise
+            return domain
+        if clash and held_by is not None and (parsed.uri not in links or held_by.uri in links):
             raise InvalidDocument("another actor holds the handle this one claims")
+        if new and links[:1] == [parsed.uri]:
+            split = await self._handle_of(parsed.username, domain, subject, parsed.uri, None)
+            if split is not None:
+                return split[0]
+        return domain
 
     async def _actor_document(self, uri: str) -> dict[str, Any]:
         """The document of the actor `uri` names, as the actor's own URL serves it.
@@ -256,13 +351,14 @@ class ActorDirectory:
             raise InvalidDocument("the actor's document names another id")
         return doc
 
-    async def _store(self, parsed: ActorDoc) -> Identity:
+    async def _store(self, parsed: ActorDoc, domain: str) -> Identity:
+        """Store the actor; a new one under the handle `parsed.username@domain`."""
         now = iso(self._clock.now())
         ident = Identity(
             guid=new_guid(),
             account_guid=None,
             username=parsed.username,
-            domain=handle_host(parsed.uri),
+            domain=domain,
             display_name=profile_line(parsed.display_name),
             bio=profile_text(html_to_text(sanitize_html(parsed.summary_html))),
             fields=[_field(name, value) for name, value in parsed.fields],
@@ -418,6 +514,19 @@ def _unanswered(cause: BaseException | None) -> bool:
 
 class _NoSlot(Exception):
     """No slot for a key fetch freed in time."""
+
+
+def _subject(jrd: dict) -> tuple[str, str] | None:
+    """The handle (username, domain as handles are stored) a WebFinger answer's `subject`
+    names, or None when it names none."""
+    subject = jrd.get("subject")
+    if not isinstance(subject, str) or len(subject) > MAX_SUBJECT:
+        return None
+    username, sep, domain = subject.removeprefix("acct:").partition("@")
+    canonical = handle_domain(domain) if sep else None
+    if canonical is None or not remote_username_ok(username):
+        return None
+    return username, canonical
 
 
 def _self_links(jrd: dict, kind: ActorKind | None = None) -> list[str]:

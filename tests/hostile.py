@@ -163,7 +163,8 @@ class HostilePod:
     that status and no document; `documents[path]` is
     served at `path` (bytes as they are); `media_types[name]` replaces the media type of
     the actor document; a GET of an actor in `stalled` gets no answer until `close()`;
-    `links[name]` replaces the WebFinger self link; `jrd_links[name]`, all WebFinger links
+    `links[name]` replaces the WebFinger self link; `subjects[name]`, its subject (a handle on
+    another domain: Mastodon's LOCAL_DOMAIN); `jrd_links[name]`, all WebFinger links
     (Lemmy's names a person and a community of one name both); WebFinger answers after
     `webfinger_delay` seconds; inbox POSTs are answered with the
     statuses in `answers`, in order, then 202.
@@ -178,6 +179,7 @@ class HostilePod:
         self.media_types: dict[str, str] = {}
         self.stalled: set[str] = set()
         self.links: dict[str, str] = {}
+        self.subjects: dict[str, str] = {}
         self.jrd_links: dict[str, list[dict[str, Any]]] = {}
         self.webfinger_delay = 0.0
         self.answers: list[int] = []
@@ -291,7 +293,7 @@ class HostilePod:
         if host != self.host or name not in self.keys:
             raise web.HTTPNotFound()
         jrd = {
-            "subject": f"acct:{name}@{host}",
+            "subject": f"acct:{self.subjects.get(name, f'{name}@{host}')}",
             "links": self.jrd_links.get(name)
             or [{"rel": "self", "type": AS_TYPE, "href": self.links.get(name, self.actor(name))}],
         }

@@ -65,11 +65,13 @@ async def find_identity(db: Database, directory: Directory, our_host: str, targe
 async def check_reachable(q: Queryable, publisher: Publisher, ident: Identity) -> None:
     """A remote identity that what we send it (a follow request, a share) can reach: 404 when
     it is deleted (or answers 410), 403 when it is on a domain blocked since it was first seen
-    (nothing would be sent, and after an unblock its pod would never have heard of it)."""
+    (nothing would be sent, and after an unblock its pod would never have heard of it). The
+    domain of its handle counts as its actor's host does: it may be another (a split domain)."""
     if ident.local:
         return
     actor = await actor_store.by_identity(q, ident.guid)
     if actor is None or actor.gone_at is not None:
         raise not_found("Identity")
-    if publisher.refuses(actor.uri) or publisher.refuses(actor.inbox):
+    where = (actor.uri, actor.inbox, ident.domain or "")
+    if any(publisher.refuses(url) for url in where):
         raise forbidden("This pod does not federate with that domain.", "domain_blocked")

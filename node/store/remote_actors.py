@@ -60,10 +60,7 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
     """Insert or refresh an actor and its identity; returns the stored identity."""
     existing = await by_uri(tx, actor.uri)
     if existing is None:
-        clash = await identity_store.get_by_handle(tx, ident.username, ident.domain)
-        if clash is not None:
-            # The handle moved to a new actor URI on the same host: the newest actor owns it.
-            await tx.execute("DELETE FROM identities WHERE guid = ?", (clash.guid,))
+        await _free_handle(tx, ident.username, ident.domain, ident.guid)
         await identity_store.insert(tx, ident)
         guid = ident.guid
     else:
@@ -103,6 +100,25 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
     stored = await identity_store.get(tx, guid)
     assert stored is not None
     return stored
+
+
+async def take_handle(tx: Tx, identity_guid: str, domain: str) -> Identity:
+    """A remote identity is known as `username@domain` from now on (WebFinger gave it that
+    handle, on another domain than the one it had); returns it."""
+    ident = await identity_store.get(tx, identity_guid)
+    assert ident is not None
+    await _free_handle(tx, ident.username, domain, identity_guid)
+    await tx.execute("UPDATE identities SET domain = ? WHERE guid = ?", (domain, identity_guid))
+    moved = await identity_store.get(tx, identity_guid)
+    assert moved is not None
+    return moved
+
+
+async def _free_handle(tx: Tx, username: str, domain: str | None, taker: str) -> None:
+    clash = await identity_store.get_by_handle(tx, username, domain)
+    if clash is not None and clash.guid != taker and not clash.local:
+        # The handle moved to a new actor: the newest actor owns it.
+        await tx.execute("DELETE FROM identities WHERE guid = ?", (clash.guid,))
 
 
 async def handle_checked(tx: Tx, identity_guid: str, now: str) -> None:

@@ -1,0 +1,221 @@
+"""Accounts whose handle names another domain than their actor's host (Mastodon's LOCAL_DOMAIN
+beside WEB_DOMAIN: `simon@simonwillison.net`, whose actor is on fedi.simonwillison.net).
+
+The actor's host is a HostilePod whose WebFinger gives its actor the handle on the other
+domain; the handle's domain is a small app serving WebFinger alone. Such a handle is taken
+only where both say so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.conftest import PodFactory
+from tests.hostile import AS_TYPE, HostilePod, new_key
+from tests.support import wait_for
+
+
+class HandleDomain:
+    """A domain that only serves WebFinger: `actors[name]` is the actor its answer for
+    `name@{host}` names (none: 404)."""
+
+    def __init__(self) -> None:
+        self.actors: dict[str, str] = {}
+        self.asked: list[str] = []
+        app = web.Application()
+        app.router.add_get("/.well-known/webfinger", self._webfinger)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    async def _webfinger(self, request: web.Request) -> web.Response:
+        resource = request.query.get("resource", "")
+        self.asked.append(resource)
+        name, _, host = resource.removeprefix("acct:").partition("@")
+        if host != self.host or name not in self.actors:
+            raise web.HTTPNotFound()
+        jrd = {
+            "subject": f"acct:{name}@{self.host}",
+            "links": [{"rel": "self", "type": AS_TYPE, "href": self.actors[name]}],
+        }
+        return web.json_response(jrd, content_type="application/jrd+json")
+
+
+@pytest.fixture
+async def domain() -> AsyncIterator[HandleDomain]:
+    """The handle's domain."""
+    site = HandleDomain()
+    await site.server.start_server()
+    yield site
+    await site.server.close()
+
+
+@pytest.fixture
+async def fedi() -> AsyncIterator[HostilePod]:
+    """The actor's host, with `simon` and `other`."""
+    pod = await HostilePod().start()
+    pod.add_actor("simon", new_key())
+    pod.add_actor("other", new_key())
+    yield pod
+    await pod.close()
+
+
+def _split(domain: HandleDomain, fedi: HostilePod, name: str = "simon") -> None:
+    """Both ends say `name@{domain}` is fedi's `name`."""
+    domain.actors[name] = fedi.actor(name)
+    fedi.subjects[name] = f"{name}@{domain.host}"
+
+
+async def _lookup(pod: Any, user: Any, acct: str) -> tuple[int, Any]:
+    resp, data = await pod.call("GET", "/api/v1/lookup", user, params={"acct": acct})
+    return resp.status, data
+
+
+async def _follows(fedi: HostilePod, name: str) -> list[dict[str, Any]]:
+    return [
+        d for _, b in fedi.received
+        if (d := json.loads(b))["type"] == "Follow" and d["object"] == fedi.actor(name)
+    ]  # fmt: skip
+
+
+async def test_following_a_split_handle_shows_it_and_sends_to_the_actor(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    _split(domain, fedi)
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    handle = f"simon@{domain.host}"
+    _, follow = await pod.call(
+        "POST", "/api/v1/follows", alice, json={"target": handle}, expect=201
+    )
+    assert follow["identity"]["handle"] == handle
+    assert follow["identity"]["url"] == fedi.actor("simon")
+    assert await wait_for(lambda: _follows(fedi, "simon"))  # to the actor's inbox, on its host
+
+    # Its handle in any case; and through the actor's host's own handle, the same identity.
+    status, found = await _lookup(pod, alice, f"SIMON@{domain.host}")
+    assert (status, found["id"]) == (200, follow["identity"]["id"])
+    status, found = await _lookup(pod, alice, fedi.handle("simon"))
+    assert (status, found["id"], found["handle"]) == (200, follow["identity"]["id"], handle)
+
+
+async def test_an_actor_seen_first_by_its_post_takes_its_confirmed_handle(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    """A Follow from the actor comes first: WebFinger at its host gives the handle on the other
+    domain, which that domain confirms; lookups then find the identity under that handle."""
+    _split(domain, fedi)
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    follow = fedi.activity("simon", "Follow", f"{pod.url}/users/alice")
+    status, data = await fedi.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="simon")
+    assert status == 202, data
+    _, followers = await pod.call(
+        "GET", f"/api/v1/identities/{alice.identity_id}/followers", alice, expect=200
+    )
+    assert [f["identity"]["handle"] for f in followers] == [f"simon@{domain.host}"]
+
+
+async def test_the_actor_host_alone_cannot_claim_a_handle_on_another_domain(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    """fedi says its `simon` is simon@{domain}; the domain names nobody for it: a lookup of
+    that handle finds nothing, and the actor is known under its host's handle only."""
+    fedi.subjects["simon"] = f"simon@{domain.host}"
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    assert status == 404
+    assert fedi.requests == []  # nothing asked of the actor's host, nothing stored
+
+    follow = fedi.activity("simon", "Follow", f"{pod.url}/users/alice")
+    status, _ = await fedi.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="simon")
+    assert status == 202
+    status, found = await _lookup(pod, alice, fedi.handle("simon"))
+    assert (status, found["handle"]) == (200, fedi.handle("simon"))
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    assert status == 404
+
+
+async def test_a_domain_cannot_claim_another_hosts_actor(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    """The domain names fedi's `simon` for simon@{domain}, but fedi gives its actor its own
+    handle: refused, and the actor is not even fetched."""
+    domain.actors["simon"] = fedi.actor("simon")
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    resp, _ = await pod.call(
+        "POST", "/api/v1/follows", alice, json={"target": f"simon@{domain.host}"}
+    )
+    assert (status, resp.status) == (404, 404)
+    assert fedi.fetches("/users/simon") == 0
+    assert fedi.received == []
+    status, found = await _lookup(pod, alice, fedi.handle("simon"))
+    assert (status, found["handle"]) == (200, fedi.handle("simon"))
+
+
+async def test_a_confirmation_naming_another_actor_is_refused(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    """fedi gives `simon` the handle simon@{domain}, whose WebFinger names another actor."""
+    _split(domain, fedi)
+    domain.actors["simon"] = fedi.actor("other")
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    status, found = await _lookup(pod, alice, fedi.handle("simon"))
+    assert (status, found["handle"]) == (200, fedi.handle("simon"))
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    assert status == 404
+    status, found = await _lookup(pod, alice, fedi.handle("simon"))
+    assert (status, found["handle"]) == (200, fedi.handle("simon"))
+
+
+@pytest.mark.parametrize("blocked", ["actor host", "handle domain"])
+async def test_a_blocked_actor_host_or_handle_domain_is_refused(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, blocked: str
+) -> None:
+    _split(domain, fedi)
+    host = fedi.host if blocked == "actor host" else domain.host
+    pod = await make_pod(federation={"blocked_domains": [host]})
+    alice = await pod.register("alice")
+    for handle in (f"simon@{domain.host}", fedi.handle("simon")):
+        resp, _ = await pod.call("POST", "/api/v1/follows", alice, json={"target": handle})
+        assert resp.status in (403, 404), handle
+    follow = fedi.activity("simon", "Follow", f"{pod.url}/users/alice")
+    status, _ = await fedi.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="simon")
+    assert status in (401, 403)
+    assert fedi.received == []
+    _, followers = await pod.call(
+        "GET", f"/api/v1/identities/{alice.identity_id}/followers", alice, expect=200
+    )
+    assert followers == []
+
+
+async def test_a_handle_domain_blocked_once_known_refuses_a_follow(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
+) -> None:
+    """Known under its split handle, then its handle's domain blocked: nothing is sent."""
+    _split(domain, fedi)
+    pod = await make_pod(data_dir=tmp_path / "a")
+    alice = await pod.register("alice")
+    handle = f"simon@{domain.host}"
+    status, _ = await _lookup(pod, alice, handle)
+    assert status == 200
+    port, clock = pod.server.port, pod.clock
+    await pod.stop()
+    pod = await make_pod(
+        data_dir=tmp_path / "a", port=port, clock=clock,
+        federation={"blocked_domains": [domain.host]},
+    )  # fmt: skip
+    resp, data = await pod.call("POST", "/api/v1/follows", alice, json={"target": handle})
+    assert resp.status == 403, data
+    assert fedi.received == []

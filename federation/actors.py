@@ -218,7 +218,9 @@ class ActorDirectory:
         for scheme in self._schemes:
             url = f"{scheme}://{domain}/.well-known/webfinger?resource={resource}"
             try:
-                jrd = await self._client.get_json(url, accept=JRD_ACCEPT, as_types=JRD_TYPES)
+                jrd = await self._client.get_json(
+                    url, accept=JRD_ACCEPT, as_types=JRD_TYPES, off_origin=True
+                )
             except FetchError as exc:
                 last = exc
                 continue

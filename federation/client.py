@@ -138,8 +138,12 @@ class FederationClient:
         signer: str | None = None,
         accept: str = AS_ACCEPT,
         as_types: tuple[str, ...] = AS_TYPES,
+        off_origin: bool = False,
     ) -> dict[str, Any]:
-        """Signed GET of a JSON document on `url`'s origin; redirects may not leave that origin."""
+        """Signed GET of a JSON document on `url`'s origin; redirects may not leave that origin
+        unless `off_origin` (WebFinger, whose answer stands for the domain asked whoever gives
+        it: Mastodon's LOCAL_DOMAIN redirects it to its WEB_DOMAIN), and then not from https
+        to plain http. Every URL is checked as the first is (addresses, blocks)."""
         signer = signer or self._urls.instance_actor
         timeout = aiohttp.ClientTimeout(total=self._config.fetch_timeout_seconds)
         current = url
@@ -157,7 +161,8 @@ class FederationClient:
                             target = urljoin(current, resp.headers.get("Location", ""))
                         except ValueError:  # brackets around no IPv6 address
                             raise FetchError("bad_url", "redirected to no valid URL") from None
-                        if not same_origin(target, url):
+                        elsewhere = off_origin and _no_downgrade(current, target)
+                        if not elsewhere and not same_origin(target, url):
                             raise FetchError("redirect_off_origin", "redirected to another origin")
                         current = target
                         continue
@@ -221,6 +226,12 @@ def _sign(
     if accept and "Accept" not in headers:
         headers["Accept"] = accept
     return headers
+
+
+def _no_downgrade(url: str, target: str) -> bool:
+    """Whether a redirect from `url` to `target` keeps https where it had it."""
+    before, after = urlsplit(url).scheme.lower(), urlsplit(target).scheme.lower()
+    return after == "https" or (before == "http" and after == "http")
 
 
 def _check_url(url: str, allow_private: bool) -> URL:

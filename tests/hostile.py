@@ -164,7 +164,8 @@ class HostilePod:
     served at `path` (bytes as they are); `media_types[name]` replaces the media type of
     the actor document; a GET of an actor in `stalled` gets no answer until `close()`;
     `links[name]` replaces the WebFinger self link; `subjects[name]`, its subject (a handle on
-    another domain: Mastodon's LOCAL_DOMAIN); `jrd_links[name]`, all WebFinger links
+    another domain: Mastodon's LOCAL_DOMAIN), and WebFinger answers for the handles of the
+    `domains` it is given too; `jrd_links[name]`, all WebFinger links
     (Lemmy's names a person and a community of one name both); WebFinger answers after
     `webfinger_delay` seconds; inbox POSTs are answered with the
     statuses in `answers`, in order, then 202.
@@ -180,6 +181,7 @@ class HostilePod:
         self.stalled: set[str] = set()
         self.links: dict[str, str] = {}
         self.subjects: dict[str, str] = {}
+        self.domains: set[str] = set()
         self.jrd_links: dict[str, list[dict[str, Any]]] = {}
         self.webfinger_delay = 0.0
         self.answers: list[int] = []
@@ -290,7 +292,7 @@ class HostilePod:
         await asyncio.sleep(self.webfinger_delay)
         resource = request.query.get("resource", "")
         name, _, host = resource.removeprefix("acct:").partition("@")
-        if host != self.host or name not in self.keys:
+        if (host != self.host and host not in self.domains) or name not in self.keys:
             raise web.HTTPNotFound()
         jrd = {
             "subject": f"acct:{self.subjects.get(name, f'{name}@{host}')}",

@@ -22,10 +22,12 @@ from tests.support import wait_for
 
 class HandleDomain:
     """A domain that only serves WebFinger: `actors[name]` is the actor its answer for
-    `name@{host}` names (none: 404)."""
+    `name@{host}` names (none: 404); with `redirect`, a base URL, it redirects every WebFinger
+    request there (as Mastodon's documentation has a LOCAL_DOMAIN do, to its WEB_DOMAIN)."""
 
     def __init__(self) -> None:
         self.actors: dict[str, str] = {}
+        self.redirect: str | None = None
         self.asked: list[str] = []
         app = web.Application()
         app.router.add_get("/.well-known/webfinger", self._webfinger)
@@ -38,6 +40,8 @@ class HandleDomain:
     async def _webfinger(self, request: web.Request) -> web.Response:
         resource = request.query.get("resource", "")
         self.asked.append(resource)
+        if self.redirect is not None:
+            raise web.HTTPMovedPermanently(f"{self.redirect}{request.path_qs}")
         name, _, host = resource.removeprefix("acct:").partition("@")
         if host != self.host or name not in self.actors:
             raise web.HTTPNotFound()
@@ -89,6 +93,11 @@ async def test_following_a_split_handle_shows_it_and_sends_to_the_actor(
     make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
 ) -> None:
     _split(domain, fedi)
+    await _followed_and_found(make_pod, domain, fedi)
+
+
+async def _followed_and_found(make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod) -> None:
+    """simon@{domain} is followed (at fedi) and found by both handles, shown as that one."""
     pod = await make_pod()
     alice = await pod.register("alice")
     handle = f"simon@{domain.host}"
@@ -219,3 +228,27 @@ async def test_a_handle_domain_blocked_once_known_refuses_a_follow(
     resp, data = await pod.call("POST", "/api/v1/follows", alice, json={"target": handle})
     assert resp.status == 403, data
     assert fedi.received == []
+
+
+async def test_a_handle_domain_redirecting_webfinger_to_the_actor_host_is_followed(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    """The domain redirects WebFinger to the actor's host, which answers for the handles of
+    both (Mastodon with LOCAL_DOMAIN and WEB_DOMAIN, set up as its documentation says)."""
+    domain.redirect = fedi.base
+    fedi.domains.add(domain.host)
+    fedi.subjects["simon"] = f"simon@{domain.host}"
+    await _followed_and_found(make_pod, domain, fedi)
+
+
+async def test_a_webfinger_redirect_to_a_blocked_domain_is_not_followed(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    domain.redirect = fedi.base
+    fedi.domains.add(domain.host)
+    fedi.subjects["simon"] = f"simon@{domain.host}"
+    pod = await make_pod(federation={"blocked_domains": [fedi.host]})
+    alice = await pod.register("alice")
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    assert status == 404
+    assert domain.asked and fedi.requests == []

@@ -578,7 +578,8 @@ class PostService:
     # --- what remote pods tell us (called by the inbox inside its transaction) ---
 
     async def remote_create(self, tx: Tx, author: Identity, data: RemotePost) -> Post | None:
-        """The post stored, or None when one with its id is stored or was deleted."""
+        if await post_store.is_known(tx, data.ap_id):
+            return None
         parent = await post_store.by_ap_id(tx, data.in_reply_to) if data.in_reply_to else None
         if parent is not None and not await self._may_answer(
             tx, author.guid, parent, data.space_guid
@@ -602,8 +603,7 @@ class PostService:
             content_warning=data.content_warning,
             sensitive=data.sensitive,
         )
-        if not await post_store.insert_new(tx, post, [r.guid for r in data.recipients]):
-            return None
+        await post_store.insert(tx, post, [r.guid for r in data.recipients])
         await media_store.attach(tx, post.guid, data.attachments, new=True)
         await self._settle(tx, post, [m.guid for m in data.mentions], data.tags)
         await self._adopt(tx, post)

@@ -65,50 +65,28 @@ COLS = (
 )
 
 
-_INSERT = f"INSERT INTO posts ({COLS.replace('p.', '')}, last_activity_at)"
-_VALUES = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-
-
 async def insert(tx: Tx, post: Post, recipients: list[str]) -> None:
-    await tx.execute(f"{_INSERT} VALUES ({_VALUES})", _row(post))
-    await _add_recipients(tx, post, recipients)
-
-
-async def insert_new(tx: Tx, post: Post, recipients: list[str]) -> bool:
-    """Insert a post from elsewhere unless one with its id is stored or was deleted: False
-    then, and nothing is written. One statement: the inbox does this for every post."""
-    inserted = await tx.execute(
-        f"{_INSERT} SELECT {_VALUES}"
-        " WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE ap_id = ?)"
-        " ON CONFLICT (ap_id) DO NOTHING",
-        (*_row(post), post.ap_id),
+    await tx.execute(
+        f"INSERT INTO posts ({COLS.replace('p.', '')}, last_activity_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            post.guid,
+            post.author_guid,
+            post.ap_id,
+            int(post.local),
+            post.body,
+            post.html,
+            post.visibility,
+            post.in_reply_to_guid,
+            post.in_reply_to_ap_id,
+            post.created_at,
+            post.updated_at,
+            post.space_guid,
+            post.content_warning,
+            int(post.sensitive),
+            post.created_at,
+        ),
     )
-    if inserted:
-        await _add_recipients(tx, post, recipients)
-    return bool(inserted)
-
-
-def _row(post: Post) -> tuple[Any, ...]:
-    return (
-        post.guid,
-        post.author_guid,
-        post.ap_id,
-        int(post.local),
-        post.body,
-        post.html,
-        post.visibility,
-        post.in_reply_to_guid,
-        post.in_reply_to_ap_id,
-        post.created_at,
-        post.updated_at,
-        post.space_guid,
-        post.content_warning,
-        int(post.sensitive),
-        post.created_at,
-    )
-
-
-async def _add_recipients(tx: Tx, post: Post, recipients: list[str]) -> None:
     await tx.executemany(
         "INSERT OR IGNORE INTO post_recipients (post_guid, identity_guid) VALUES (?, ?)",
         [(post.guid, r) for r in recipients],

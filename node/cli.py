@@ -32,7 +32,7 @@ from node.services.throttle import PasswordThrottle
 from node.store import deliveries as delivery_store
 from node.store import identities as identity_store
 from node.store.db import Database, StorageError, make_data_dir
-from node.store.migrate import migrate
+from node.store.migrate import migrate, pending
 from node.urls import host_key
 
 CONFIG_TEMPLATE = """\
@@ -99,10 +99,29 @@ async def _database(config: NodeConfig, *, create: bool) -> AsyncIterator[Databa
         await db.close()
 
 
+async def _current_schema(db: Database, *, new_ok: bool) -> None:
+    """Refuse, changing nothing, a database this version of Hearth has migrations for that it
+    lacks: run after an upgrade but before the pod's restart, a command that migrated it would
+    change the schema under the old code still serving, read-only commands included. Only a
+    database no migration has touched (`new_ok`: the command may make one) is migrated, as
+    serve would: no pod has run on it."""
+    missing, new = await pending(db)
+    if not missing:
+        return
+    if new and new_ok:
+        await migrate(db)
+        return
+    raise CliError(
+        f"{db.path}: the database lacks the migrations of this version of Hearth"
+        f" ({', '.join(missing)}); run `hearth migrate` (or restart the pod, which applies"
+        " them), then this command again"
+    )
+
+
 @asynccontextmanager
 async def _pod(config: NodeConfig, *, create: bool) -> AsyncIterator[tuple[Database, _Admin]]:
     async with _database(config, create=create) as db:
-        await migrate(db)
+        await _current_schema(db, new_ok=create)
         clock = SystemClock()
         passwords = Passwords(config.auth.argon2_time_cost, config.auth.argon2_memory_kib)
         gate = PasswordGate(passwords, PasswordThrottle.of(db, config.auth), clock)

@@ -30,6 +30,7 @@ from aiohttp import ClientError, ClientSession
 from node.cli import main
 from node.config import load_config
 from node.store import db as db_module
+from node.store import migrate as migrate_module
 from node.store.db import Database
 from node.store.migrate import available
 from tests.conftest import PodFactory
@@ -300,6 +301,70 @@ async def test_a_database_from_a_newer_version_is_refused(
     result = await asyncio.to_thread(serve_once, path)
     assert result.returncode == 1
     assert "newer version of Hearth" in one_line(result.stderr)
+
+
+def schema_of(database: Path) -> list[tuple[Any, ...]]:
+    """What a migration changes: the schema, and the migrations recorded as applied."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return [
+            *conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name"),
+            *conn.execute("SELECT version, name FROM schema_migrations ORDER BY version"),
+        ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        # Read-only:
+        ["deliveries", "status", "--dead"],
+        ["domain", "list"],
+        # Writing:
+        [
+            "account",
+            "create",
+            "--username",
+            "bob",
+            "--email",
+            "b@example.org",
+            "--password-env",
+            "PW",
+        ],
+        ["account", "invite"],
+        ["account", "password", "alice", "--generate"],
+        ["token", "create", "--username", "alice"],
+        ["deliveries", "retry"],
+        ["domain", "block", "evil.example"],
+        ["domain", "unblock", "evil.example"],
+        ["media", "gc"],
+    ],
+)
+async def test_commands_refuse_a_database_behind_this_version_and_change_nothing(
+    tmp_path: Path,
+    argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After the package is upgraded, before the pod is restarted, the pod's old code still
+    serves the database: a command (a status, say) that migrated it would change the schema
+    under it. Every command but migrate and serve says to migrate instead, in one line."""
+    path = str(write_config(tmp_path / "pod"))
+    latest = available()
+    with monkeypatch.context() as older:  # the version before: without the last migration
+        older.setattr(migrate_module, "available", lambda: latest[:-1])
+        assert await run(["migrate", "--config", path]) == 0
+    database = tmp_path / "pod" / "data" / "hearth.db"
+    before = schema_of(database)
+    capsys.readouterr()
+    monkeypatch.setenv("PW", PASSWORD)
+    assert await run([*argv, "--config", path]) == 1
+    captured = capsys.readouterr()
+    line = one_line(captured.err)
+    assert f"lacks the migrations of this version of Hearth ({latest[-1][1]})" in line
+    assert "run `hearth migrate`" in line and captured.out == ""
+    assert schema_of(database) == before
+
+    assert await run(["migrate", "--config", path]) == 0
+    assert await run(["domain", "list", "--config", path]) == 0
 
 
 async def test_a_database_another_process_keeps_locked_is_one_line(

@@ -70,6 +70,17 @@ async def test_processing_is_redone_after_a_restart(make_pod: Any, tmp_path: Pat
     assert [p.parts[-3] for p in files] == ["blobs"]  # the stored blob, and nothing temporary
 
 
+def cli_config(pod: Any, folder: Path) -> Path:
+    """A config for the command line naming the pod's data folder, `folder`/data."""
+    config = folder / "config.toml"
+    config.write_text(
+        f'[server]\npublic_url = "{pod.url}"\n[storage]\ndata_dir = "data"\n'
+        "[auth]\nargon2_time_cost = 1\nargon2_memory_kib = 64\n[media]\npending_hours = 1.0\n",
+        encoding="utf-8",
+    )
+    return config
+
+
 async def test_cli_media_gc(make_pod: Any, tmp_path: Path, capsys: Any) -> None:
     folder = tmp_path / "pod"
     pod = await make_pod(data_dir=folder / "data")
@@ -79,12 +90,7 @@ async def test_cli_media_gc(make_pod: Any, tmp_path: Path, capsys: Any) -> None:
     stale = await announce(pod, alice)
     pod.clock.advance(timedelta(hours=2))
     fresh = await announce(pod, alice)
-    config = folder / "config.toml"
-    config.write_text(
-        f'[server]\npublic_url = "{pod.url}"\n[storage]\ndata_dir = "data"\n'
-        "[auth]\nargon2_time_cost = 1\nargon2_memory_kib = 64\n[media]\npending_hours = 1.0\n",
-        encoding="utf-8",
-    )
+    config = cli_config(pod, folder)
     assert await asyncio.to_thread(main, ["media", "gc", "--config", str(config)]) == 0
     assert "removed 1 unfinished uploads" in capsys.readouterr().out
     await pod.call("GET", f"/api/v1/media/{stale['media']['id']}", alice, expect=404)
@@ -176,6 +182,50 @@ async def test_gc_in_another_process_keeps_a_file_the_pod_stored_again_meanwhile
     finally:
         await db.close()
     assert report.blobs == 1 and again[0]["canonicalUri"] == first["canonicalUri"]
+    async with aiohttp.ClientSession() as http, http.get(again[0]["publicDownloadUrl"]) as resp:
+        assert resp.status == 200
+        assert (await resp.read()).startswith(b"\x89PNG")
+
+
+async def test_cli_gc_keeps_a_stray_file_the_serving_pod_stored_again_meanwhile(
+    make_pod: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`hearth media gc`, its own process beside the serving pod, finds an old stored file no
+    blob names (a crash left it); once it has looked the file up and found it nobody's, an
+    upload of the same bytes to the pod links the blob and stores the file again. The file is
+    taken out of reach before it is asked about once more, so it stays: the upload is
+    readable."""
+    folder = tmp_path / "pod"
+    pod = await make_pod(data_dir=folder / "data")
+    alice = await pod.register("alice")
+    first = await upload(pod, alice)
+    await without_pods_gc(pod)  # the command's gc is the one under test
+    with sqlite3.connect(pod.config.database_path) as conn:  # as a crash would leave it
+        [(blob_hash,)] = conn.execute("SELECT blob_hash FROM media WHERE guid = ?", (first["id"],))
+        conn.execute("DELETE FROM media WHERE guid = ?", (first["id"],))
+        conn.execute("DELETE FROM media_blobs WHERE hash = ?", (blob_hash,))
+    stored = pod.app[SERVICES].media._storage.local_path(blob_hash)
+    os.utime(stored, (time.time() - 3600, time.time() - 3600))
+    pods_loop = asyncio.get_running_loop()
+    real = media_store.unknown_blobs
+    again: list[dict[str, Any]] = []
+
+    async def store_again() -> None:  # on the pod's loop (its worker stopped: processed here)
+        ticket = await announce(pod, alice)
+        await put(pod, ticket, image_bytes())
+        assert await pod.app[SERVICES].media.process_next()
+        again.append(await wait_ready(pod, alice, ticket["media"]["id"]))
+
+    async def unknown_blobs(q: Any, hashes: list[str]) -> list[str]:
+        found = await real(q, hashes)  # on the command's loop, in its thread
+        if blob_hash in found and not again:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(store_again(), pods_loop))
+        return found
+
+    monkeypatch.setattr(media_store, "unknown_blobs", unknown_blobs)
+    config = cli_config(pod, folder)
+    assert await asyncio.to_thread(main, ["media", "gc", "--config", str(config)]) == 0
+    assert again[0]["canonicalUri"] == first["canonicalUri"]
     async with aiohttp.ClientSession() as http, http.get(again[0]["publicDownloadUrl"]) as resp:
         assert resp.status == 200
         assert (await resp.read()).startswith(b"\x89PNG")

@@ -179,6 +179,18 @@ class MediaConfig(_Section):
             raise ValueError("must be a relative folder name inside data_dir")
         return value
 
+    @model_validator(mode="after")
+    def _pending_outlasts_an_upload(self) -> MediaConfig:
+        # An upload may start as its URL expires and then take upload_url_minutes more to
+        # arrive: removed as "never completed" before that, its owner's bytes would be lost
+        # (the URL refused, or the transfer answered 404 at its end).
+        if self.pending_hours * 60 <= 2 * self.upload_url_minutes:
+            raise ValueError(
+                "pending_hours must be longer than twice upload_url_minutes"
+                f" ({2 * self.upload_url_minutes:g} minutes)"
+            )
+        return self
+
 
 class CacheConfig(_Section):
     post_json_entries: int = Field(20_000, ge=0)

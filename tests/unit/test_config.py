@@ -147,6 +147,16 @@ def test_bad_values_name_the_key_in_one_line(data: dict[str, Any], key: str) -> 
     assert "\n" not in message and len(message) < 200
 
 
+def test_unfinished_uploads_are_kept_as_long_as_an_upload_may_take() -> None:
+    """An upload may start as its URL expires, then take upload_url_minutes to arrive: gc
+    taking it for one never completed before that would remove it while the bytes arrive."""
+    for media in ({"pending_hours": 0.25}, {"pending_hours": 1.0, "upload_url_minutes": 30.0}):
+        message = error_of({"media": media})
+        assert message.startswith("media: pending_hours must be longer than twice"), message
+    config = build_config({"media": {"pending_hours": 0.25, "upload_url_minutes": 7.0}}, env={})
+    assert config.media.pending_hours == 0.25
+
+
 def test_unknown_key_says_so() -> None:
     assert error_of({"server": {"prot": 80}}) == "server.prot: unknown key"
 

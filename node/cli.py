@@ -111,10 +111,10 @@ async def _current_schema(db: Database, *, new_ok: bool) -> None:
     if new and new_ok:
         await migrate(db)
         return
+    which = ", ".join(missing) if len(missing) <= 3 else f"{missing[0]} to {missing[-1]}"
     raise CliError(
-        f"{db.path}: the database lacks the migrations of this version of Hearth"
-        f" ({', '.join(missing)}); run `hearth migrate` (or restart the pod, which applies"
-        " them), then this command again"
+        f"{db.path}: the database lacks the migrations of this version of Hearth ({which});"
+        " run `hearth migrate` (or restart the pod, which applies them), then this command again"
     )
 
 

@@ -367,6 +367,25 @@ async def test_commands_refuse_a_database_behind_this_version_and_change_nothing
     assert await run(["domain", "list", "--config", path]) == 0
 
 
+async def test_a_database_no_migration_touched_is_migrated_only_by_commands_that_may_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No pod has run on it, so migrating it is safe; but a read-only command still changes
+    nothing, not even the table that records the migrations."""
+    path = str(write_config(tmp_path / "pod"))
+    database = tmp_path / "pod" / "data" / "hearth.db"
+    database.parent.mkdir()
+    sqlite3.connect(database).close()
+    assert await run(["deliveries", "status", "--config", path]) == 1
+    first, last = available()[0][1], available()[-1][1]
+    assert f"({first} to {last}); run `hearth migrate`" in one_line(capsys.readouterr().err)
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    assert await run(["domain", "block", "evil.example", "--config", path]) == 0
+    assert await run(["domain", "list", "--config", path]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "evil.example"
+
+
 async def test_a_database_another_process_keeps_locked_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -88,7 +88,10 @@ class ActorDirectory:
     async def resolve_handle(
         self, username: str, domain: str, kind: ActorKind | None = None
     ) -> Identity:
-        known = await identity_store.get_by_handle(self._db, username, domain)
+        known = await identity_store.get_by_handle(self._db, username, domain, kind)
+        if known is None and kind is not None:
+            # Held by the other kind alone (a group mentioned as a person): see below.
+            known = await identity_store.get_by_handle(self._db, username, domain)
         actor = await actor_store.by_identity(self._db, known.guid) if known else None
         # A deleted actor (or one whose inbox answered 410) is asked for again, and found only
         # if its host serves it again; it is never answered from what we stored.
@@ -98,9 +101,10 @@ class ActorDirectory:
         # its own document (an inbox post) names its username itself, and a file on its
         # origin could claim one nobody there has yet.
         checked = actor is not None and actor.handle_checked_at is not None and not gone
-        # A handle held by an actor of the other kind (Lemmy's community, asked for its user)
-        # is answered with it only where WebFinger named none of the kind asked for lately.
-        if actor is not None and kind is not None and _kind(actor.actor_type) != kind:
+        # A handle held by an actor of the other kind alone (a Group asked for as a person)
+        # is answered with it only where WebFinger named none of the kind asked for lately:
+        # Lemmy's user is another actor than its community of the same name.
+        if actor is not None and known is not None and kind is not None and known.kind != kind:
             other_kind = (username.lower(), domain.lower(), kind)
             checked = checked and self._other_kind_only.get(other_kind) == actor.uri
         else:
@@ -298,8 +302,9 @@ class ActorDirectory:
         """The domain of the handle to store a new actor under: its host's, or the one
         WebFinger gave it (`handle`, from a lookup, or asked now; see `_handle_of`).
 
-        InvalidDocument when another actor we know holds the handle the document claims,
-        unless WebFinger now gives the handle to this actor and not to that one (it moved).
+        InvalidDocument when another actor of its kind we know holds the handle the document
+        claims, unless WebFinger now gives the handle to this actor and not to that one (it
+        moved). One of the other kind is no clash: Lemmy's user and community share a name.
         Any document an origin serves with an ActivityStreams type (a file a user put there)
         may name itself and any username; storing it takes the handle over from the actor
         that has it, and what was that actor's goes. As Mastodon does, the origin's
@@ -308,7 +313,8 @@ class ActorDirectory:
         given = handle is not None and handle[0].lower() == parsed.username.lower()
         if handle is not None and given and handle[1] != domain:
             return handle[1]  # both ends confirmed it: `_handle_of`
-        holder = await identity_store.get_by_handle(self._db, parsed.username, domain)
+        kind = _kind(parsed.actor_type)
+        holder = await identity_store.get_by_handle(self._db, parsed.username, domain, kind)
         held_by = await actor_store.by_identity(self._db, holder.guid) if holder else None
         clash = held_by is not None and held_by.uri != parsed.uri
         # A new actor's host may give it a handle on another domain: asked once, when it is
@@ -317,7 +323,7 @@ class ActorDirectory:
         if not clash and not new:
             return domain
         try:
-            subject, links = await self._webfinger(parsed.username, domain)
+            subject, links = await self._webfinger(parsed.username, domain, kind)
         except FetchError:
             if clash:
                 raise
@@ -325,7 +331,7 @@ class ActorDirectory:
         if clash and held_by is not None and (parsed.uri not in links or held_by.uri in links):
             raise InvalidDocument("another actor holds the handle this one claims")
         if new and links[:1] == [parsed.uri]:
-            split = await self._handle_of(parsed.username, domain, subject, parsed.uri, None)
+            split = await self._handle_of(parsed.username, domain, subject, parsed.uri, kind)
             if split is not None:
                 return split[0]
         return domain
@@ -369,6 +375,7 @@ class ActorDirectory:
             created_at=now,
             updated_at=now,
             uri=parsed.uri,
+            kind=_kind(parsed.actor_type),
         )
         actor = RemoteActor(
             identity_guid=ident.guid,

@@ -7,11 +7,11 @@ change and the deliveries it causes commit together. The directory finds remote 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from node.store.db import Queryable, Tx
 from node.store.follows import Follow
-from node.store.identities import Identity
+from node.store.identities import Identity, Kind
 from node.store.interactions import Interaction
 from node.store.posts import Post
 from node.store.reactions import Reaction
@@ -184,8 +184,9 @@ class SharedItems(Protocol):
 
 
 # What a handle is looked up for: a person (to follow, mention, address) or a group (a space).
-# A pod may give one name to both (Lemmy: a user and a community), and WebFinger name both.
-ActorKind = Literal["person", "group"]
+# A pod may give one name to both (Lemmy: a user and a community), and WebFinger name both;
+# each is stored as an identity of its kind.
+ActorKind = Kind
 
 
 class Directory(Protocol):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from node.store.db import Queryable, Row, Tx
 from node.store.paging import Page, PageRequest, fetch_page
+
+# What a handle names (a remote pod may give one name to both: Lemmy's user and community);
+# a Group actor is a group, every other actor and every identity of ours a person.
+Kind = Literal["person", "group"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Identity:
     updated_at: str = ""
     uri: str | None = None  # a remote identity's actor; None for ours (theirs follows the name)
     moved_to: str | None = None  # the identity a remote account moved to (a proven Move)
+    kind: Kind = "person"
 
     @property
     def local(self) -> bool:
@@ -46,19 +51,20 @@ class Identity:
             updated_at=row["updated_at"],
             uri=row["uri"],
             moved_to=row["moved_to"],
+            kind=row["kind"],
         )
 
 
 _WRITTEN = (
     "guid, account_guid, username, domain, display_name, bio, fields, locked, discoverable,"
-    " created_at, updated_at, uri"
+    " created_at, updated_at, uri, kind"
 )
 COLS = f"{_WRITTEN}, moved_to"
 
 
 async def insert(tx: Tx, ident: Identity) -> None:
     await tx.execute(
-        f"INSERT INTO identities ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO identities ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             ident.guid,
             ident.account_guid,
@@ -72,6 +78,7 @@ async def insert(tx: Tx, ident: Identity) -> None:
             ident.created_at,
             ident.updated_at,
             ident.uri,
+            ident.kind,
         ),
     )
 
@@ -90,11 +97,15 @@ async def get_many(q: Queryable, guids: list[str]) -> dict[str, Identity]:
     return {r["guid"]: Identity.of(r) for r in rows}
 
 
-async def get_by_handle(q: Queryable, username: str, domain: str | None) -> Identity | None:
+async def get_by_handle(
+    q: Queryable, username: str, domain: str | None, kind: Kind | None = None
+) -> Identity | None:
+    """The identity of this handle and `kind`; of either kind when None, the person first (a
+    handle is a person's to whoever mentions it, as on Mastodon)."""
     row = await q.fetchone(
         f"SELECT {COLS} FROM identities WHERE lower(username) = lower(?)"
-        " AND coalesce(domain, '') = ?",
-        (username, domain or ""),
+        " AND coalesce(domain, '') = ? AND kind IN (?, ?) ORDER BY kind = 'group' LIMIT 1",
+        (username, domain or "", kind or "person", kind or "group"),
     )
     return Identity.of(row) if row else None
 

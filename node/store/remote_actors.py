@@ -60,11 +60,16 @@ async def upsert(tx: Tx, ident: Identity, actor: RemoteActor) -> Identity:
     """Insert or refresh an actor and its identity; returns the stored identity."""
     existing = await by_uri(tx, actor.uri)
     if existing is None:
-        await _free_handle(tx, ident.username, ident.domain, ident.guid)
+        await _free_handle(tx, ident.username, ident.domain, ident.kind, ident.guid)
         await identity_store.insert(tx, ident)
         guid = ident.guid
     else:
         guid = existing.identity_guid
+        held = await identity_store.get(tx, guid)
+        if held is not None and held.kind != ident.kind:
+            # Its type changed (a Person now a Group): its handle is of the other kind now.
+            await _free_handle(tx, held.username, held.domain, ident.kind, guid)
+            await tx.execute("UPDATE identities SET kind = ? WHERE guid = ?", (ident.kind, guid))
         await identity_store.update(
             tx,
             guid,
@@ -107,15 +112,18 @@ async def take_handle(tx: Tx, identity_guid: str, domain: str) -> Identity:
     handle, on another domain than the one it had); returns it."""
     ident = await identity_store.get(tx, identity_guid)
     assert ident is not None
-    await _free_handle(tx, ident.username, domain, identity_guid)
+    await _free_handle(tx, ident.username, domain, ident.kind, identity_guid)
     await tx.execute("UPDATE identities SET domain = ? WHERE guid = ?", (domain, identity_guid))
     moved = await identity_store.get(tx, identity_guid)
     assert moved is not None
     return moved
 
 
-async def _free_handle(tx: Tx, username: str, domain: str | None, taker: str) -> None:
-    clash = await identity_store.get_by_handle(tx, username, domain)
+async def _free_handle(
+    tx: Tx, username: str, domain: str | None, kind: identity_store.Kind, taker: str
+) -> None:
+    # Only an identity of the same kind holds the handle: a person and a group may share one.
+    clash = await identity_store.get_by_handle(tx, username, domain, kind)
     if clash is not None and clash.guid != taker and not clash.local:
         # The handle moved to a new actor: the newest actor owns it.
         await tx.execute("DELETE FROM identities WHERE guid = ?", (clash.guid,))

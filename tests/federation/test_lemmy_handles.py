@@ -1,6 +1,7 @@
 """A Lemmy instance gives one name to a user and a community both, and its WebFinger answer
 names both actors, each self link saying its type: a space is joined with the community, and a
-person followed, looked up or mentioned with the user, whatever the order of the links."""
+person followed, looked up or mentioned with the user, whatever the order of the links. Both
+are held here at once, each under the handle."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_TYPE, HostilePod, new_key
 from tests.support import wait_for
@@ -101,24 +103,92 @@ async def test_mentioning_a_handle_takes_the_person(
     assert lemmy.actor("c-rust") not in post["html"]
 
 
-async def test_a_handle_known_as_the_community_is_never_taken_for_the_person(
+@pytest.mark.parametrize("first", ["join", "follow"])
+async def test_the_person_and_the_community_are_both_held_whichever_comes_first(
+    make_pod: PodFactory, lemmy: HostilePod, first: str
+) -> None:
+    """The user and the community of one name are two identities here: joining the space
+    and following the person by that handle, in either order, each reaches its own actor,
+    and a lookup or a mention of the handle is the person's."""
+    _answer(lemmy, "Person")
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    target = {"target": lemmy.handle("rust")}
+    steps = [
+        ("POST", "/api/v1/spaces/join", 202),
+        ("POST", "/api/v1/follows", 201),
+    ]
+    for method, path, status in steps if first == "join" else steps[::-1]:
+        await pod.call(method, path, alice, json=target, expect=status)
+    assert len(await wait_for(lambda: _follows_to(lemmy, "c-rust"))) == 1
+    assert len(await wait_for(lambda: _follows_to(lemmy, "rust"))) == 1
+
+    rows = await pod.app[DB].fetchall(
+        "SELECT kind, uri, username FROM identities WHERE domain IS NOT NULL ORDER BY kind"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("group", lemmy.actor("c-rust"), "rust"),
+        ("person", lemmy.actor("rust"), "rust"),
+    ]
+    params = {"acct": lemmy.handle("rust")}
+    _, found = await pod.call("GET", "/api/v1/lookup", alice, params=params, expect=200)
+    assert found["displayName"] == "Rust Person"
+    body = {"body": f"hello @{lemmy.handle('rust')}", "visibility": "public"}
+    _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+    assert lemmy.actor("rust") in post["html"]
+    assert lemmy.actor("c-rust") not in post["html"]
+
+
+async def test_a_mention_reaches_the_person_once_the_community_is_held(
     make_pod: PodFactory, lemmy: HostilePod
 ) -> None:
-    """One handle names one identity here: once the community holds it, following or
-    mentioning the handle (a person) is refused, not done to the community."""
     _answer(lemmy, "Person")
     pod = await make_pod()
     alice = await pod.register("alice")
     target = {"target": lemmy.handle("rust")}
     await pod.call("POST", "/api/v1/spaces/join", alice, json=target, expect=202)
-    assert await wait_for(lambda: _follows_to(lemmy, "c-rust"))
-
-    resp, _ = await pod.call("POST", "/api/v1/follows", alice, json=target)
-    assert resp.status == 404
     body = {"body": f"hello @{lemmy.handle('rust')}", "visibility": "public"}
     _, post = await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+    assert lemmy.actor("rust") in post["html"]
     assert lemmy.actor("c-rust") not in post["html"]
-    assert len(await _follows_to(lemmy, "c-rust")) == 1  # the join's alone
+
+    async def creates() -> list[dict]:
+        return [
+            d for _, b in lemmy.received
+            if (d := json.loads(b))["type"] == "Create" and d["object"]["id"] == post["uri"]
+        ]  # fmt: skip
+
+    [create] = await wait_for(creates)
+    assert lemmy.actor("rust") in create["to"] + create["cc"]
+    tags = [t["href"] for t in create["object"]["tag"] if t["type"] == "Mention"]
+    assert tags == [lemmy.actor("rust")]
+
+
+@pytest.mark.parametrize(("held", "signer"), [("c-rust", "rust"), ("rust", "c-rust")])
+async def test_an_actor_is_heard_from_while_the_other_of_its_name_is_held(
+    make_pod: PodFactory, lemmy: HostilePod, held: str, signer: str
+) -> None:
+    """Once the community is held (joined by handle), its user's signed activities are taken,
+    his actor fetched then is no other actor's handle to refuse; and the other way round."""
+    _answer(lemmy, "Person")
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    target = {"target": lemmy.handle("rust")}
+    path = "/api/v1/spaces/join" if held == "c-rust" else "/api/v1/follows"
+    await pod.call("POST", path, alice, json=target)
+    assert await wait_for(lambda: _follows_to(lemmy, held))
+
+    follow = lemmy.activity(signer, "Follow", f"{pod.url}/users/alice")
+    status, data = await lemmy.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer=signer)
+    assert status == 202, data
+    follower = await pod.app[DB].fetchval(
+        "SELECT i.uri FROM follows f JOIN identities i ON i.guid = f.follower_guid"
+        " WHERE f.followee_guid = ?",
+        (alice.identity_id,),
+    )
+    assert follower == lemmy.actor(signer)
+    count = await pod.app[DB].fetchval("SELECT count(*) FROM identities WHERE domain IS NOT NULL")
+    assert count == 2
 
 
 async def test_a_group_mentioned_as_a_person_is_looked_up_once(
@@ -141,3 +211,33 @@ async def test_a_group_mentioned_as_a_person_is_looked_up_once(
         assert len(asked) <= 2  # the join's, and the first mention's
     finally:
         await guppe.close()
+
+
+async def test_an_actor_whose_type_changed_holds_the_handle_of_its_new_kind(
+    make_pod: PodFactory, lemmy: HostilePod
+) -> None:
+    """A person whose document becomes a Group holds the handle as a group from then on: the
+    person its pod now gives that name is taken beside it, not refused as the handle's."""
+    _answer(lemmy, "Person")
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    # `c-rust` is a Person at first: followed by handle, WebFinger naming it first.
+    lemmy.overrides["c-rust"]["type"] = "Person"
+    lemmy.jrd_links["rust"] = [
+        {"rel": "self", "type": AS_TYPE, "href": lemmy.actor("c-rust")},
+    ]
+    target = {"target": lemmy.handle("rust")}
+    await pod.call("POST", "/api/v1/follows", alice, json=target, expect=201)
+    assert await wait_for(lambda: _follows_to(lemmy, "c-rust"))
+
+    lemmy.overrides["c-rust"]["type"] = "Group"
+    _answer(lemmy, "Person")
+    update = lemmy.activity("c-rust", "Update", lemmy.actor_doc("c-rust"))
+    status, data = await lemmy.post(f"{pod.url}/inbox", update, pod.clock.now(), signer="c-rust")
+    assert status == 202, data
+    kind = await pod.app[DB].fetchval("SELECT kind FROM identities WHERE domain IS NOT NULL")
+    assert kind == "group"
+
+    follow = lemmy.activity("rust", "Follow", f"{pod.url}/users/alice")
+    status, data = await lemmy.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="rust")
+    assert status == 202, data

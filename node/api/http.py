@@ -107,6 +107,10 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     """Parse a JSON body into `model`: 415 not JSON, 408 too slow, 400 malformed, 422 invalid."""
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    limit = request.client_max_size
+    if request.content_length is not None and request.content_length > limit:
+        # Told now, not once the limit's worth has arrived (or after the body read time).
+        raise ApiError(413, "payload_too_large", f"Request bodies are limited to {limit} bytes.")
     raw = await read_body(request, request.read())
     try:
         data = json.loads(raw or b"null")

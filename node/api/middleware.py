@@ -36,9 +36,9 @@ def error_response(err: ApiError) -> web.Response:
         content_type="application/json",
         headers=err.headers,
     )
-    if err.status == 408:
-        # The body's rest may still come, and would be read as the next request: the
-        # connection ends with the answer (RFC 9110 §15.5.9).
+    if err.status in (408, 413):
+        # The body's rest may still come, and would be read (or waited for) before the next
+        # request: the connection ends with the answer (RFC 9110 §15.5.9, §15.5.14).
         response.force_close()
     return response
 

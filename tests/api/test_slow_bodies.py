@@ -70,3 +70,25 @@ async def test_an_upload_that_stalls_is_a_408_and_leaves_nothing(pod: Pod) -> No
     status, headers, body, took = await pod.stalled(head, image_bytes()[:10])
     timed_out(status, headers, body, took)
     assert await media_rows(pod) == 0 and leftovers(pod) == []
+
+
+async def test_a_json_body_declared_over_the_limit_is_a_413_at_once(pod: Pod) -> None:
+    """Told from its Content-Length, before any of it is read: not after the body read time,
+    nor once the limit's worth has arrived."""
+    alice = await pod.register("alice")
+    head = "\r\n".join(
+        [
+            "POST /api/v1/posts HTTP/1.1",
+            f"Host: {pod.host}",
+            f"Authorization: Bearer {alice.token}",
+            "Content-Type: application/json",
+            f"Content-Length: {pod.config.server.max_body_bytes + 1}",
+        ]
+    ).encode()
+    status, headers, body, took = await pod.stalled(head, b'{"body": "')
+    assert status == 413, body
+    assert json.loads(body)["error"] == "payload_too_large"
+    assert headers.get("connection") == "close", headers
+    assert took < LIMIT, took
+    _, posts = await pod.call("GET", f"/api/v1/identities/{alice.identity_id}/posts", alice)
+    assert posts == []

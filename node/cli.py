@@ -160,7 +160,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         raise CliError("--public-url: the port is not a number from 0 to 65535") from None
     # Without an explicit port the public URL is a reverse proxy's (80/443); the pod listens on
     # an unprivileged port behind it.
-    port = args.port or url_port or DEFAULT_PORT
+    port = args.port if args.port is not None else url_port or DEFAULT_PORT
     text = CONFIG_TEMPLATE.format(host=args.host, port=port, public_url=args.public_url.rstrip("/"))
     from node.serve import ServeError, check_host
 
@@ -168,7 +168,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         config = build_config(tomllib.loads(text), env={})
         check_host(config.server.host)
     except (tomllib.TOMLDecodeError, ConfigError) as exc:
-        raise CliError(f"--public-url/--host: {exc}") from None
+        raise CliError(f"--public-url/--host/--port: {exc}") from None
     except ServeError as exc:
         raise CliError(f"--host: {exc}") from None
     try:

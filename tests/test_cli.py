@@ -18,6 +18,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -143,6 +144,22 @@ def test_init_refuses_bad_public_urls(
     assert main(["init", str(tmp_path / "pod"), "--public-url", url]) == 1
     assert "--public-url" in one_line(capsys.readouterr().err)
     assert not (tmp_path / "pod" / "config.toml").exists()
+
+
+@pytest.mark.parametrize("port", ["65536", "99999"])
+def test_init_refuses_a_port_serve_cannot_listen_on(
+    tmp_path: Path, port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", str(tmp_path / "pod"), "--port", port]) == 1
+    assert "--port" in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "pod" / "config.toml").exists()
+
+
+def test_init_writes_the_port_given_even_0(tmp_path: Path) -> None:
+    # 0 (the system's choice at each start) is a port given, not none: 8080 was written.
+    assert main(["init", str(tmp_path / "pod"), "--port", "0"]) == 0
+    config = tomllib.loads((tmp_path / "pod" / "config.toml").read_text())
+    assert config["server"]["port"] == 0
 
 
 @pytest.mark.parametrize("host", ["", "[::1]", "127.0.0.1:8080", "192.0.2.1", "a host"])

@@ -20,7 +20,7 @@ from node.clock import Clock, iso, parse_iso
 from node.errors import ApiError, not_found
 from node.ids import new_guid
 from node.services.ports import ActorKind
-from node.services.rules import remote_username_ok
+from node.services.rules import has_visible, remote_username_ok
 from node.services.text import html_to_text, profile_line, profile_text, sanitize_html
 from node.store import identities as identity_store
 from node.store import media as media_store
@@ -367,7 +367,7 @@ class ActorDirectory:
             account_guid=None,
             username=parsed.username,
             domain=domain,
-            display_name=profile_line(parsed.display_name),
+            display_name=_shown_name(parsed),
             bio=profile_text(html_to_text(sanitize_html(parsed.summary_html))),
             fields=[_field(name, value) for name, value in parsed.fields],
             locked=parsed.locked,
@@ -523,6 +523,13 @@ def _unanswered(cause: BaseException | None) -> bool:
 
 class _NoSlot(Exception):
     """No slot for a key fetch freed in time."""
+
+
+def _shown_name(parsed: ActorDoc) -> str:
+    """The actor's name as kept, or its username when that shows nothing (blank fillers, the
+    usual "blank name"), as when it has none: clients would show it as no one."""
+    name = profile_line(parsed.display_name)
+    return name if has_visible(name) else parsed.username
 
 
 def _subject(jrd: dict) -> tuple[str, str] | None:

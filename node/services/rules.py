@@ -70,6 +70,9 @@ def profile_problems(
     out: dict[str, str] = {}
     if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
         out["displayName"] = f"at most {MAX_DISPLAY_NAME} characters"
+    elif display_name and not has_visible(display_name):
+        # Clients show an empty name as the username; this one they would show as no one.
+        out["displayName"] = "shows nothing: leave it empty to be shown by your username"
     if bio is not None and len(bio) > MAX_BIO:
         out["bio"] = f"at most {MAX_BIO} characters"
     if fields is not None:

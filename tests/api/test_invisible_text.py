@@ -90,3 +90,18 @@ async def test_label_names(trio: Trio, text: str) -> None:
     _, label = await pod.call("POST", f"{API}/labels", alice, json={"name": "work"}, expect=201)
     assert await refused(pod, "PATCH", f"/labels/{label['id']}", alice, {"name": text}) == "name"
     assert (await items(pod, alice, f"/labels/{label['id']}"))["name"] == "work"
+
+
+@pytest.mark.parametrize("text", INVISIBLE)
+async def test_display_names(trio: Trio, text: str) -> None:
+    """A display name may be empty (clients show the username then), not one that shows
+    nothing: clients would show its holder as no one."""
+    pod, alice = trio.pod, trio.alice
+    patch = {"displayName": text}
+    assert await refused(pod, "PATCH", "/identity/current", alice, patch) == "displayName"
+    _, me = await pod.call("GET", f"{API}/identity/current", alice, expect=200)
+    assert me["displayName"] == "alice"
+    _, me = await pod.call(
+        "PATCH", f"{API}/identity/current", alice, json={"displayName": ""}, expect=200
+    )
+    assert me["displayName"] == ""

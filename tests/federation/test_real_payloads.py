@@ -406,6 +406,17 @@ async def test_profile_text_loses_control_and_reordering_characters(world: World
     assert found["fields"] == [{"name": "Site", "value": "me there"}]
 
 
+async def test_a_name_that_shows_nothing_is_shown_as_the_username(world: World) -> None:
+    """A name of blank fillers (the usual "blank name") would show a person as no one, as a
+    missing name would if it were kept empty: it is the username then, as a missing one is."""
+    world.remote.overrides["gargron"]["name"] = "\u3164\u200b "
+    await world.deliver(world.fixture("mastodon_update_person"))
+    _, found = await world.pod.call(
+        "GET", f"/api/v1/lookup?acct={world.remote.handle('gargron')}", world.alice, expect=200
+    )
+    assert found["displayName"] == "gargron"
+
+
 async def test_profile_fields_are_read_from_a_document_processed_as_json_ld(world: World) -> None:
     """A context that defines one of our terms inline has the document processed as JSON-LD:
     its fields come back as schema.org's terms, and are still read."""

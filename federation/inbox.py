@@ -75,12 +75,16 @@ async def verified_signer(
     rotated), unless it was fetched again within `federation.key_refetch_interval_seconds`.
     """
     actor, ident = await fed.directory.key_for(pending.key_id)
-    if pending.verify(_public_key(fed, actor.public_key_pem)):
-        return actor, ident
-    again = await fed.directory.refetch_key(pending.key_id)
-    if again is None or not pending.verify(_public_key(fed, again[0].public_key_pem)):
-        raise _unauthorized("signature_invalid", "The signature does not verify.")
-    return again
+    if not pending.verify(_public_key(fed, actor.public_key_pem)):
+        again = await fed.directory.refetch_key(pending.key_id)
+        if again is None or not pending.verify(_public_key(fed, again[0].public_key_pem)):
+            raise _unauthorized("signature_invalid", "The signature does not verify.")
+        actor, ident = again
+    # Its handle may be on another domain than its key (a split domain), blocked since it was
+    # first seen: a block of either domain refuses the account.
+    if ident.domain is not None and fed.is_blocked(ident.domain):
+        raise forbidden("This pod does not accept requests from your domain.", "domain_blocked")
+    return actor, ident
 
 
 def _public_key(fed: Federation, pem: str) -> object | None:

@@ -209,6 +209,15 @@ async def test_a_blocked_actor_host_or_handle_domain_is_refused(
     assert followers == []
 
 
+async def _restarted_blocking(make_pod: PodFactory, pod: Any, data_dir: Any, host: str) -> Any:
+    """`pod` stopped and started again on its data, with `host` blocked by its config."""
+    port, clock = pod.server.port, pod.clock
+    await pod.stop()
+    return await make_pod(
+        data_dir=data_dir, port=port, clock=clock, federation={"blocked_domains": [host]}
+    )
+
+
 async def test_a_handle_domain_blocked_once_known_refuses_a_follow(
     make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
 ) -> None:
@@ -219,12 +228,7 @@ async def test_a_handle_domain_blocked_once_known_refuses_a_follow(
     handle = f"simon@{domain.host}"
     status, _ = await _lookup(pod, alice, handle)
     assert status == 200
-    port, clock = pod.server.port, pod.clock
-    await pod.stop()
-    pod = await make_pod(
-        data_dir=tmp_path / "a", port=port, clock=clock,
-        federation={"blocked_domains": [domain.host]},
-    )  # fmt: skip
+    pod = await _restarted_blocking(make_pod, pod, tmp_path / "a", domain.host)
     resp, data = await pod.call("POST", "/api/v1/follows", alice, json={"target": handle})
     assert resp.status == 403, data
     assert fedi.received == []
@@ -252,3 +256,24 @@ async def test_a_webfinger_redirect_to_a_blocked_domain_is_not_followed(
     status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
     assert status == 404
     assert domain.asked and fedi.requests == []
+
+
+async def test_a_handle_domain_blocked_once_known_refuses_the_accounts_activities(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
+) -> None:
+    """Followed under its split handle, then its handle's domain blocked: what the account
+    sends is refused as a blocked domain's, though its actor's host is not blocked."""
+    _split(domain, fedi)
+    pod = await make_pod(data_dir=tmp_path / "a")
+    alice = await pod.register("alice")
+    handle = f"simon@{domain.host}"
+    await pod.call("POST", "/api/v1/follows", alice, json={"target": handle}, expect=201)
+    pod = await _restarted_blocking(make_pod, pod, tmp_path / "a", domain.host)
+    alice_uri = f"{pod.url}/users/alice"
+    mention = [{"type": "Mention", "href": alice_uri}]
+    note = fedi.note("simon", "still here", [alice_uri], tag=mention)
+    create = fedi.activity("simon", "Create", note)
+    status, data = await fedi.post(f"{pod.url}/inbox", create, pod.clock.now(), signer="simon")
+    assert status == 403, data
+    _, posts = await pod.call("GET", "/api/v1/streams/mentions", alice, expect=200)
+    assert "still here" not in json.dumps(posts)

@@ -170,10 +170,14 @@ class Outbox:
             others.append(parent_author.guid)
         mentioned = await self._actors(tx, others)
         cc += list(mentioned)
-        named = await actor_store.inboxes_of(tx, recipient_guids + others) if deliver else []
+        named = (
+            await actor_store.inboxes_of(tx, recipient_guids + others, self._blocked)
+            if deliver
+            else []
+        )
         inboxes = list(named)
         if deliver and post.visibility in ("public", "followers"):
-            inboxes += await actor_store.follower_inboxes(tx, author.guid)
+            inboxes += await actor_store.follower_inboxes(tx, author.guid, self._blocked)
         if post.space_guid:
             to, inboxes = await self._space_audience(tx, post.space_guid, to, inboxes)
         return to, cc, inboxes, recipients | mentioned, named
@@ -256,7 +260,7 @@ class Outbox:
             and await post_store.once_public(tx, post.guid)
         ):
             # Its author's followers' pods got it while its space was public.
-            followers = await actor_store.follower_inboxes(tx, author.guid)
+            followers = await actor_store.follower_inboxes(tx, author.guid, self._blocked)
             former += [i for i in followers if i not in current and i not in former]
         if kind == "Delete" or (kind == "Update" and post.visibility == "public"):
             # Pods whose people liked, reshared, reacted to or answered the post hold it too
@@ -347,7 +351,7 @@ class Outbox:
         )
         inboxes = await self._inbox(tx, author)
         if item.kind == "reshare":
-            inboxes += await actor_store.follower_inboxes(tx, actor.guid)
+            inboxes += await actor_store.follower_inboxes(tx, actor.guid, self._blocked)
         return doc, inboxes
 
     async def interaction(self, tx: Tx, item: Interaction, post: Post, actor: Identity) -> None:
@@ -439,7 +443,7 @@ class Outbox:
         await self._send_in_space(tx, doc, inboxes, post, actor)
 
     async def identity_updated(self, tx: Tx, ident: Identity) -> None:
-        inboxes = await actor_store.follower_inboxes(tx, ident.guid)
+        inboxes = await actor_store.follower_inboxes(tx, ident.guid, self._blocked)
         uri = self._urls.actor(ident.username)
         # Remote followers read the actor before following, and serving it made its key.
         pem = await stored_public_pem(tx, uri) if inboxes else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from node.store import identities as identity_store
@@ -155,15 +156,19 @@ async def mark_identity_gone(tx: Tx, identity_guid: str, now: str) -> None:
     )
 
 
-async def follower_inboxes(q: Queryable, followee_guid: str) -> list[str]:
-    """Distinct delivery inboxes (shared where known) of an identity's remote followers."""
+async def follower_inboxes(
+    q: Queryable, followee_guid: str, refused: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Distinct delivery inboxes (shared where known) of an identity's remote followers; not
+    for those whose handle's domain is `refused` (see `_reachable`)."""
     rows = await q.fetchall(
-        "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) FROM follows f"
+        "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox), i.domain FROM follows f"
         " JOIN remote_actors a ON a.identity_guid = f.follower_guid"
+        " JOIN identities i ON i.guid = f.follower_guid"
         " WHERE f.followee_guid = ? AND f.state = 'accepted' AND a.gone_at IS NULL",
         (followee_guid,),
     )
-    return [r[0] for r in rows]
+    return _reachable(rows, refused)
 
 
 async def acquainted_inboxes(q: Queryable, identity_guid: str) -> list[str]:
@@ -199,13 +204,26 @@ async def engaged_inboxes(q: Queryable, post_guid: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def inboxes_of(q: Queryable, identity_guids: list[str]) -> list[str]:
+async def inboxes_of(
+    q: Queryable, identity_guids: list[str], refused: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Distinct delivery inboxes of these identities; see `follower_inboxes` for `refused`."""
     if not identity_guids:
         return []
     marks = ",".join("?" * len(identity_guids))
     rows = await q.fetchall(
-        f"SELECT DISTINCT coalesce(shared_inbox, inbox) FROM remote_actors"
-        f" WHERE identity_guid IN ({marks}) AND gone_at IS NULL",
+        f"SELECT DISTINCT coalesce(a.shared_inbox, a.inbox), i.domain FROM remote_actors a"
+        f" JOIN identities i ON i.guid = a.identity_guid"
+        f" WHERE a.identity_guid IN ({marks}) AND a.gone_at IS NULL",
         identity_guids,
     )
-    return [r[0] for r in rows]
+    return _reachable(rows, refused)
+
+
+def _reachable(rows: list[Row], refused: Callable[[str], bool] | None) -> list[str]:
+    """The inboxes of (inbox, handle domain) rows, but those only accounts whose handle's
+    domain is `refused` have: a handle may be on another domain than its actor's inbox (a
+    split domain), and a block of either domain refuses the account."""
+    if refused is None:
+        return list(dict.fromkeys(r[0] for r in rows))
+    return list(dict.fromkeys(r[0] for r in rows if not (r[1] and refused(r[1]))))

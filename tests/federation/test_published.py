@@ -82,9 +82,9 @@ async def test_showing_a_post_never_looks_up_whom_it_would_be_sent_to(
     lookups: list[str] = []
     real = actor_store.follower_inboxes
 
-    async def follower_inboxes(q: Any, followee_guid: str) -> list[str]:
+    async def follower_inboxes(q: Any, followee_guid: str, *args: Any) -> list[str]:
         lookups.append(followee_guid)
-        return await real(q, followee_guid)
+        return await real(q, followee_guid, *args)
 
     monkeypatch.setattr(actor_store, "follower_inboxes", follower_inboxes)
     _, post = await pod.call("POST", "/api/v1/posts", alice, json={"body": "hi"}, expect=201)

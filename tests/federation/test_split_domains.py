@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from node.appkeys import DB
 from tests.conftest import PodFactory
 from tests.hostile import AS_TYPE, HostilePod, new_key
 from tests.support import wait_for
@@ -277,3 +278,25 @@ async def test_a_handle_domain_blocked_once_known_refuses_the_accounts_activitie
     assert status == 403, data
     _, posts = await pod.call("GET", "/api/v1/streams/mentions", alice, expect=200)
     assert "still here" not in json.dumps(posts)
+
+
+async def test_a_follower_whose_handle_domain_is_blocked_is_sent_no_posts(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
+) -> None:
+    """simon@{domain} followed alice, then his handle's domain was blocked: her posts for her
+    followers are not sent to his actor's inbox, though its host is not blocked."""
+    _split(domain, fedi)
+    pod = await make_pod(data_dir=tmp_path / "a")
+    alice = await pod.register("alice")
+    follow = fedi.activity("simon", "Follow", f"{pod.url}/users/alice")
+    status, _ = await fedi.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="simon")
+    assert status == 202
+    pod = await _restarted_blocking(make_pod, pod, tmp_path / "a", domain.host)
+    for visibility in ("followers", "public"):
+        body = {"body": "for my followers", "visibility": visibility}
+        await pod.call("POST", "/api/v1/posts", alice, json=body, expect=201)
+    rows = await pod.app[DB].fetchall(
+        "SELECT d.inbox FROM deliveries d JOIN outbox o ON o.guid = d.outbox_guid"
+        " WHERE o.activity_type = 'Create'"
+    )
+    assert [r[0] for r in rows] == []

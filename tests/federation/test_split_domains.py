@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from node.appkeys import DB
 from tests.conftest import PodFactory
-from tests.hostile import AS_TYPE, HostilePod, new_key
+from tests.hostile import AS_TYPE, HostilePod, new_key, public_pem
 from tests.support import wait_for
 
 
@@ -300,3 +300,35 @@ async def test_a_follower_whose_handle_domain_is_blocked_is_sent_no_posts(
         " WHERE o.activity_type = 'Create'"
     )
     assert [r[0] for r in rows] == []
+
+
+async def test_a_file_on_the_actor_host_cannot_take_the_hosts_handle_of_a_split_account(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod
+) -> None:
+    """simon is known as simon@{domain}; a file on fedi names itself `simon`, with another key.
+    fedi's WebFinger gives simon@{fedi} to simon's actor: the file is refused, as it is where
+    simon is known under fedi's handle, rather than stored as simon@{fedi}."""
+    _split(domain, fedi)
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    assert status == 200
+    upload = f"{fedi.base}/files/upload.json"
+    key = new_key()
+    fedi.documents["/files/upload.json"] = dict(
+        fedi.actor_doc("simon"), id=upload, inbox=f"{upload}/inbox",
+        publicKey={"id": f"{upload}#main-key", "owner": upload, "publicKeyPem": public_pem(key)},
+    )  # fmt: skip
+    follow = dict(fedi.activity("simon", "Follow", f"{pod.url}/users/alice"), actor=upload)
+    follow["id"] = f"{upload}/follow/1"
+    status, _ = await fedi.post(
+        f"{pod.url}/inbox", follow, pod.clock.now(), signer="simon",
+        key=key, key_id=f"{upload}#main-key",
+    )  # fmt: skip
+    assert status == 401
+    row = await pod.app[DB].fetchone("SELECT count(*) FROM remote_actors WHERE uri = ?", (upload,))
+    assert row[0] == 0
+    _, followers = await pod.call(
+        "GET", f"/api/v1/identities/{alice.identity_id}/followers", alice, expect=200
+    )
+    assert followers == []

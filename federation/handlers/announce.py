@@ -56,6 +56,11 @@ async def handle(inc: Incoming) -> None:
         if note.ap_id != target or not same_origin(note.author, note.ap_id):
             raise ApiError(422, "origin_mismatch", "The announced object is not from its author.")
         author = await fed.directory.resolve_uri(note.author)
+        if author.domain is not None and fed.is_blocked(author.domain):
+            # Its author's handle is on a blocked domain, its actor's host not (a split domain):
+            # not taken either.
+            await inc.apply(_nothing)
+            return
         author_actor = await actor_store.by_identity(fed.db, author.guid)
         if author_actor is None:
             raise ApiError(422, "unfetchable_object", "The announced object's author is unknown.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -17,7 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from node.appkeys import DB
 from tests.conftest import PodFactory
-from tests.hostile import AS_TYPE, HostilePod, new_key, public_pem
+from tests.hostile import AS_CONTEXT, AS_PUBLIC, AS_TYPE, HostilePod, new_key, public_pem
 from tests.support import wait_for
 
 
@@ -332,3 +333,32 @@ async def test_a_file_on_the_actor_host_cannot_take_the_hosts_handle_of_a_split_
         "GET", f"/api/v1/identities/{alice.identity_id}/followers", alice, expect=200
     )
     assert followers == []
+
+
+async def test_a_reshare_of_a_post_by_an_account_whose_handle_domain_is_blocked_is_not_taken(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
+) -> None:
+    """fedi's `other`, followed by alice, reshares a public post of simon@{domain}, whose handle's
+    domain was blocked since simon was first seen: it is not stored, as a post that lives on a
+    blocked domain is not."""
+    _split(domain, fedi)
+    pod = await make_pod(data_dir=tmp_path / "a")
+    alice = await pod.register("alice")
+    status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
+    assert status == 200
+    pod = await _restarted_blocking(make_pod, pod, tmp_path / "a", domain.host)
+    await pod.call(
+        "POST", "/api/v1/follows", alice, json={"target": fedi.handle("other")}, expect=201
+    )
+    follow = (await wait_for(lambda: _follows(fedi, "other")))[0]
+    accept = fedi.activity("other", "Accept", follow)
+    status, _ = await fedi.post(f"{pod.url}/inbox", accept, pod.clock.now(), signer="other")
+    assert status == 202
+
+    note = fedi.note("simon", "from a blocked handle", [AS_PUBLIC])
+    fedi.documents[urlsplit(note["id"]).path] = {"@context": AS_CONTEXT, **note}
+    announce = fedi.activity("other", "Announce", note["id"])
+    status, data = await fedi.post(f"{pod.url}/inbox", announce, pod.clock.now(), signer="other")
+    assert status in (202, 403, 422), data
+    row = await pod.app[DB].fetchone("SELECT count(*) FROM posts WHERE ap_id = ?", (note["id"],))
+    assert row[0] == 0

@@ -26,6 +26,8 @@ async def handle(inc: Incoming) -> None:
         new = await fed.directory.alias_of(target, inc.actor.uri)
     except ApiError:
         new = None  # not found, or its server not answering: nothing proves the move
+    if new is not None and new.domain is not None and fed.is_blocked(new.domain):
+        return  # its handle on a domain we refuse, its actor's host not (a split domain)
     if new is None:
         raise ApiError(
             422,

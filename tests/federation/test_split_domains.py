@@ -342,6 +342,22 @@ async def test_a_reshare_of_a_post_by_an_account_whose_handle_domain_is_blocked_
     domain was blocked since simon was first seen: it is not stored, as a post that lives on a
     blocked domain is not."""
     _split(domain, fedi)
+    pod, _ = await _known_then_blocked(make_pod, domain, fedi, tmp_path)
+
+    note = fedi.note("simon", "from a blocked handle", [AS_PUBLIC])
+    fedi.documents[urlsplit(note["id"]).path] = {"@context": AS_CONTEXT, **note}
+    announce = fedi.activity("other", "Announce", note["id"])
+    status, data = await fedi.post(f"{pod.url}/inbox", announce, pod.clock.now(), signer="other")
+    assert status in (202, 403, 422), data
+    row = await pod.app[DB].fetchone("SELECT count(*) FROM posts WHERE ap_id = ?", (note["id"],))
+    assert row[0] == 0
+
+
+async def _known_then_blocked(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
+) -> tuple[Any, Any]:
+    """A pod whose alice looked simon@{domain} up, then restarted with the domain blocked, and
+    alice following fedi's `other`, who accepted."""
     pod = await make_pod(data_dir=tmp_path / "a")
     alice = await pod.register("alice")
     status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
@@ -354,11 +370,27 @@ async def test_a_reshare_of_a_post_by_an_account_whose_handle_domain_is_blocked_
     accept = fedi.activity("other", "Accept", follow)
     status, _ = await fedi.post(f"{pod.url}/inbox", accept, pod.clock.now(), signer="other")
     assert status == 202
+    return pod, alice
 
-    note = fedi.note("simon", "from a blocked handle", [AS_PUBLIC])
-    fedi.documents[urlsplit(note["id"]).path] = {"@context": AS_CONTEXT, **note}
-    announce = fedi.activity("other", "Announce", note["id"])
-    status, data = await fedi.post(f"{pod.url}/inbox", announce, pod.clock.now(), signer="other")
-    assert status in (202, 403, 422), data
-    row = await pod.app[DB].fetchone("SELECT count(*) FROM posts WHERE ap_id = ?", (note["id"],))
-    assert row[0] == 0
+
+async def test_a_move_to_an_account_whose_handle_domain_is_blocked_is_not_followed(
+    make_pod: PodFactory, domain: HandleDomain, fedi: HostilePod, tmp_path: Any
+) -> None:
+    """alice follows fedi's `other`, who moves to simon@{domain} (whose document names it), known
+    before his handle's domain was blocked: alice does not ask to follow him, as she could
+    not by hand, and as a move to an actor on a blocked domain is not followed."""
+    _split(domain, fedi)
+    fedi.overrides["simon"]["alsoKnownAs"] = [fedi.actor("other")]
+    pod, alice = await _known_then_blocked(make_pod, domain, fedi, tmp_path)
+
+    move = fedi.activity("other", "Move", fedi.actor("other"), target=fedi.actor("simon"))
+    status, _ = await fedi.post(f"{pod.url}/inbox", move, pod.clock.now(), signer="other")
+    assert status in (202, 403, 422)
+    rows = await pod.app[DB].fetchall(
+        "SELECT b.username FROM follows f JOIN identities b ON b.guid = f.followee_guid"
+    )
+    assert [r[0] for r in rows] == ["other"]
+    resp, _ = await pod.call(
+        "POST", "/api/v1/follows", alice, json={"target": f"simon@{domain.host}"}
+    )
+    assert resp.status == 403

@@ -330,12 +330,16 @@ class ActorDirectory:
             return domain
         if clash and held_by is not None and (parsed.uri not in links or held_by.uri in links):
             raise InvalidDocument("another actor holds the handle this one claims")
-        if not clash and parsed.uri not in links and links:
-            # Held by an actor of its kind we know under a handle on another domain (a split
-            # domain): it is found by this one too, and a document claiming it is not that.
-            named = await actor_store.by_uri(self._db, links[0])
-            if named is not None and _kind(named.actor_type) == kind:
-                raise InvalidDocument("another actor holds the handle this one claims")
+        # Held by an actor we know under a handle on another domain (a split domain), or as
+        # the other kind (a Group claiming a person's name): WebFinger gives it to that one,
+        # and names no other of this kind (Lemmy's user and community it names both).
+        if (
+            not clash
+            and links
+            and parsed.uri not in links
+            and await actor_store.by_uri(self._db, links[0]) is not None
+        ):
+            raise InvalidDocument("another actor holds the handle this one claims")
         if new and links[:1] == [parsed.uri]:
             split = await self._handle_of(parsed.username, domain, subject, parsed.uri, kind)
             if split is not None:

@@ -390,6 +390,25 @@ class HostilePod:
                 data = None
             return resp.status, data
 
+    async def follow_as_file(
+        self, name: str, pod_url: str, username: str, now: datetime, **overrides: Any
+    ) -> tuple[str, int]:
+        """A file on this origin (one a user put there) that names itself as `name`'s actor
+        does, with its own key and `overrides`, signs a Follow of `username` on the pod at
+        `pod_url`: (the file's id, the status answered)."""
+        upload = f"{self.base}/files/upload.json"
+        key, key_id = new_key(), f"{upload}#main-key"
+        self.documents["/files/upload.json"] = {
+            **self.actor_doc(name), "id": upload, "inbox": f"{upload}/inbox", **overrides,
+            "publicKey": {"id": key_id, "owner": upload, "publicKeyPem": public_pem(key)},
+        }  # fmt: skip
+        follow = dict(self.activity(name, "Follow", f"{pod_url}/users/{username}"), actor=upload)
+        follow["id"] = f"{upload}/follow/1"
+        status, _ = await self.post(
+            f"{pod_url}/inbox", follow, now, signer=name, key=key, key_id=key_id
+        )
+        return upload, status
+
     async def post(
         self, url: str, activity: dict[str, Any], now: datetime, *, signer: str, **options: Any
     ) -> tuple[int, dict[str, Any] | None]:

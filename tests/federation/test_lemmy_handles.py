@@ -241,3 +241,32 @@ async def test_an_actor_whose_type_changed_holds_the_handle_of_its_new_kind(
     follow = lemmy.activity("rust", "Follow", f"{pod.url}/users/alice")
     status, data = await lemmy.post(f"{pod.url}/inbox", follow, pod.clock.now(), signer="rust")
     assert status == 202, data
+
+
+@pytest.mark.parametrize("claimed", ["Group", "Person"])
+async def test_a_file_of_the_other_kind_cannot_claim_a_known_actors_handle(
+    make_pod: PodFactory, lemmy: HostilePod, claimed: str
+) -> None:
+    """WebFinger names the Person alone for rust@host (as a Mastodon does), or the Group alone
+    (`claimed` is the other), and we know it; a file on the host, of the other type, names
+    itself `rust`, with its own key. WebFinger does not name it: it is refused, as one of the
+    known actor's own type is, rather than stored as the handle's other kind."""
+    held = "c-rust" if claimed == "Person" else "rust"
+    lemmy.links["rust"] = lemmy.actor(held)
+    pod = await make_pod()
+    alice = await pod.register("alice")
+    kind = "spaces/join" if held == "c-rust" else "follows"
+    await pod.call("POST", f"/api/v1/{kind}", alice, json={"target": lemmy.handle("rust")})
+    known = await pod.app[DB].fetchval(
+        "SELECT count(*) FROM remote_actors WHERE uri = ?", (lemmy.actor(held),)
+    )
+    assert known == 1
+
+    upload, status = await lemmy.follow_as_file(
+        "rust", pod.url, "alice", pod.clock.now(), type=claimed
+    )
+    assert status == 401
+    stored = await pod.app[DB].fetchval(
+        "SELECT count(*) FROM remote_actors WHERE uri = ?", (upload,)
+    )
+    assert stored == 0

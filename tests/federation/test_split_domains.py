@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from node.appkeys import DB
 from tests.conftest import PodFactory
-from tests.hostile import AS_CONTEXT, AS_PUBLIC, AS_TYPE, HostilePod, new_key, public_pem
+from tests.hostile import AS_CONTEXT, AS_PUBLIC, AS_TYPE, HostilePod, new_key
 from tests.support import wait_for
 
 
@@ -314,18 +314,7 @@ async def test_a_file_on_the_actor_host_cannot_take_the_hosts_handle_of_a_split_
     alice = await pod.register("alice")
     status, _ = await _lookup(pod, alice, f"simon@{domain.host}")
     assert status == 200
-    upload = f"{fedi.base}/files/upload.json"
-    key = new_key()
-    fedi.documents["/files/upload.json"] = dict(
-        fedi.actor_doc("simon"), id=upload, inbox=f"{upload}/inbox",
-        publicKey={"id": f"{upload}#main-key", "owner": upload, "publicKeyPem": public_pem(key)},
-    )  # fmt: skip
-    follow = dict(fedi.activity("simon", "Follow", f"{pod.url}/users/alice"), actor=upload)
-    follow["id"] = f"{upload}/follow/1"
-    status, _ = await fedi.post(
-        f"{pod.url}/inbox", follow, pod.clock.now(), signer="simon",
-        key=key, key_id=f"{upload}#main-key",
-    )  # fmt: skip
+    upload, status = await fedi.follow_as_file("simon", pod.url, "alice", pod.clock.now())
     assert status == 401
     row = await pod.app[DB].fetchone("SELECT count(*) FROM remote_actors WHERE uri = ?", (upload,))
     assert row[0] == 0

@@ -151,12 +151,19 @@ class FederationConfig(_Section):
     def _seen_outlasts_the_window(self) -> FederationConfig:
         # An id forgotten while its signature could still pass would let a replay through. A
         # Date may lie up to the window ahead, so a request stays valid for twice the window.
-        if self.inbox_seen_hours * 3600 <= 2 * self.signature_window_seconds:
-            raise ValueError(
-                "inbox_seen_hours must be longer than twice signature_window_seconds"
-                f" ({2 * self.signature_window_seconds} s)"
-            )
+        _outlasts_twice(
+            self.inbox_seen_hours * 3600, "inbox_seen_hours",
+            self.signature_window_seconds, "signature_window_seconds",
+            f"{2 * self.signature_window_seconds} s",
+        )  # fmt: skip
         return self
+
+
+def _outlasts_twice(value: float, name: str, other: float, other_name: str, shown: str) -> None:
+    """ValueError unless `value` is longer than twice `other` (in one unit; `shown`: twice
+    `other` as the message gives it)."""
+    if value <= 2 * other:
+        raise ValueError(f"{name} must be longer than twice {other_name} ({shown})")
 
 
 class MediaConfig(_Section):
@@ -184,11 +191,11 @@ class MediaConfig(_Section):
         # An upload may start as its URL expires and then take upload_url_minutes more to
         # arrive: removed as "never completed" before that, its owner's bytes would be lost
         # (the URL refused, or the transfer answered 404 at its end).
-        if self.pending_hours * 60 <= 2 * self.upload_url_minutes:
-            raise ValueError(
-                "pending_hours must be longer than twice upload_url_minutes"
-                f" ({2 * self.upload_url_minutes:g} minutes)"
-            )
+        _outlasts_twice(
+            self.pending_hours * 60, "pending_hours",
+            self.upload_url_minutes, "upload_url_minutes",
+            f"{2 * self.upload_url_minutes:g} minutes",
+        )  # fmt: skip
         return self
 
 
